@@ -21,7 +21,8 @@ Blake2b::Blake2b() {
 
 Blake2b::Blake2b(std::span<const std::uint8_t> key) {
   ensure_sodium();
-  if (key.size() < crypto_generichash_KEYBYTES_MIN || key.size() > crypto_generichash_KEYBYTES_MAX) {
+  if (key.size() < crypto_generichash_KEYBYTES_MIN ||
+      key.size() > crypto_generichash_KEYBYTES_MAX) {
     throw std::invalid_argument("BLAKE2b key must be 16..64 bytes");
   }
   crypto_generichash_init(&state_, key.data(), key.size(), 32);

@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstdint>
-#include <gtest/gtest.h>
 #include <string>
 #include <vector>
 
