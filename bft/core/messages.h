@@ -1,0 +1,317 @@
+// The wire format of the replication protocol: every message between replicas and between clients
+// and replicas. An explicit, versioned format, separate from the core's in-memory state.
+//
+// Envelope: one byte format version (kWireVersion), one byte MsgType, then the body in codec's
+// canonical encoding (little-endian fixed-width integers, LEB128 lengths). decode_message() goes
+// through the bounded decoder: it never allocates more than the input justifies and rejects
+// malformed input (unknown version or type, trailing bytes, invalid bools, lengths past the end).
+// Semantic validation (replica ids < n, quorum sizes, signatures, views, sequence windows) needs
+// the configuration and is the core's job; failures there are dropped and counted too.
+//
+// Which messages are signed, and over what, is in docs/protocol.md ("Messages"). Signed bytes
+// are always the canonical encoding of the message's signed part (the *_signed_bytes functions),
+// never the bytes as received.
+#pragma once
+
+#include <cereal/types/array.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bft/core/crypto.h"
+#include "bft/core/types.h"
+#include "codec/result.h"
+
+namespace bastion::bft {
+
+inline constexpr std::uint8_t kWireVersion = 1;
+
+enum class MsgType : std::uint8_t {
+  kRequest = 1,
+  kReply = 2,
+  kVouch = 3,
+  kFetchRequests = 4,
+  kRequests = 5,
+  kPrePrepare = 6,
+  kPrepare = 7,
+  kCommit = 8,
+  kCheckpoint = 9,
+  kViewChange = 10,
+  kNewView = 11,
+  kFetchBatch = 12,
+  kBatch = 13,
+  kStatus = 14,
+  kCommitted = 15,
+  kCheckpointProof = 16,
+  kFetchState = 17,
+  kStateChunk = 18,
+};
+
+// ---- client <-> replica -----------------------------------------------------------------------
+
+// A request as the client sends it. The principal is not in the message: the replica takes it
+// from the authenticated channel.
+struct ClientRequestMsg {
+  std::uint64_t session = 0;
+  std::uint64_t number = 0;
+  bool read_only = false;
+  Bytes payload;
+  template <class A>
+  void serialize(A& ar) {
+    ar(session, number, read_only, payload);
+  }
+};
+
+struct ReplyMsg {
+  std::uint64_t session = 0;
+  std::uint64_t number = 0;
+  ViewNum view = 0;
+  ReplicaId replica = 0;
+  bool read_only = false;  // executed without ordering (the client needs 2f+1 matching)
+  Bytes result;
+  template <class A>
+  void serialize(A& ar) {
+    ar(session, number, view, replica, read_only, result);
+  }
+};
+
+// ---- request dissemination (channel-authenticated, replica -> replica) ------------------------
+
+// "I hold this request and know it is authentic": the sender received it from the client's own
+// channel, or holds f+1 vouches for it.
+struct VouchEntry {
+  ClientKey client;
+  std::uint64_t number = 0;
+  Digest digest{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(client, number, digest);
+  }
+};
+struct VouchMsg {
+  std::vector<VouchEntry> entries;
+  template <class A>
+  void serialize(A& ar) {
+    ar(entries);
+  }
+};
+struct FetchRequestsMsg {
+  std::vector<Digest> digests;
+  template <class A>
+  void serialize(A& ar) {
+    ar(digests);
+  }
+};
+struct RequestsMsg {
+  std::vector<Request> requests;
+  template <class A>
+  void serialize(A& ar) {
+    ar(requests);
+  }
+};
+
+// ---- normal case ------------------------------------------------------------------------------
+
+// What the primary of `view` signs when it assigns `seq` to a batch. A null batch (gap filler
+// chosen by a new primary) has no requests, timestamp 0 and an all-zero digest.
+struct BatchHeader {
+  ViewNum view = 0;
+  SeqNum seq = 0;
+  TimeUs timestamp_us = 0;
+  Digest batch_digest{};
+  bool null_batch = false;
+  friend bool operator==(const BatchHeader&, const BatchHeader&) = default;
+  template <class A>
+  void serialize(A& ar) {
+    ar(view, seq, timestamp_us, batch_digest, null_batch);
+  }
+};
+
+// Digest of a batch's requests (the canonical encoding of the vector).
+Digest batch_digest(const std::vector<Request>& batch);
+
+struct PrePrepareMsg {
+  BatchHeader header;
+  Signature signature{};  // by primary_of(header.view), domain kPrePrepare, over the header
+  std::vector<Request> batch;
+  template <class A>
+  void serialize(A& ar) {
+    ar(header, signature, batch);
+  }
+};
+
+struct PrepareMsg {
+  ViewNum view = 0;
+  SeqNum seq = 0;
+  Digest batch_digest{};
+  ReplicaId replica = 0;
+  Signature signature{};  // by `replica`, domain kPrepare, over (view, seq, batch_digest, replica)
+  template <class A>
+  void serialize(A& ar) {
+    ar(view, seq, batch_digest, replica, signature);
+  }
+};
+
+struct CommitMsg {
+  ViewNum view = 0;
+  SeqNum seq = 0;
+  Digest batch_digest{};
+  ReplicaId replica = 0;  // must equal the channel's replica
+  template <class A>
+  void serialize(A& ar) {
+    ar(view, seq, batch_digest, replica);
+  }
+};
+
+// ---- checkpoints ------------------------------------------------------------------------------
+
+struct CheckpointMsg {
+  SeqNum seq = 0;
+  Digest state_digest{};
+  ReplicaId replica = 0;
+  Signature signature{};  // by `replica`, domain kCheckpoint, over (seq, state_digest, replica)
+  template <class A>
+  void serialize(A& ar) {
+    ar(seq, state_digest, replica, signature);
+  }
+};
+
+// 2f+1 matching signed checkpoints from distinct replicas: proof that `seq` is stable.
+struct CheckpointProofMsg {
+  SeqNum seq = 0;
+  Digest state_digest{};
+  std::vector<CheckpointMsg> checkpoints;
+  template <class A>
+  void serialize(A& ar) {
+    ar(seq, state_digest, checkpoints);
+  }
+};
+
+// ---- view change ------------------------------------------------------------------------------
+
+// A signed pre-prepare header plus 2f matching signed prepares from distinct backups of that view.
+struct PreparedCert {
+  BatchHeader header;
+  Signature primary_signature{};
+  std::vector<PrepareMsg> prepares;
+  template <class A>
+  void serialize(A& ar) {
+    ar(header, primary_signature, prepares);
+  }
+};
+
+struct ViewChangeMsg {
+  ViewNum new_view = 0;
+  CheckpointProofMsg stable;           // seq 0 with no checkpoints = the initial state
+  std::vector<PreparedCert> prepared;  // seqs above stable.seq, highest view per seq
+  ReplicaId replica = 0;
+  Signature signature{};  // by `replica`, domain kViewChange, over everything above
+  template <class A>
+  void serialize(A& ar) {
+    ar(new_view, stable, prepared, replica, signature);
+  }
+};
+
+struct NewViewMsg {
+  ViewNum view = 0;
+  std::vector<ViewChangeMsg> view_changes;  // 2f+1 from distinct replicas, for `view`
+  std::vector<BatchHeader> proposals;       // re-proposals and null batches, in seq order
+  ReplicaId replica = 0;                    // primary_of(view)
+  Signature signature{};                    // domain kNewView, over (view, view_changes, proposals)
+  template <class A>
+  void serialize(A& ar) {
+    ar(view, view_changes, proposals, replica, signature);
+  }
+};
+
+// A replica missing the requests of a batch it must prepare or execute asks for them by digest.
+struct FetchBatchMsg {
+  Digest batch_digest{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(batch_digest);
+  }
+};
+struct BatchMsg {
+  std::vector<Request> batch;  // the receiver checks batch_digest(batch) against what it needs
+  template <class A>
+  void serialize(A& ar) {
+    ar(batch);
+  }
+};
+
+// ---- catching up ------------------------------------------------------------------------------
+
+// Sent periodically; lets peers notice a replica that is behind (in view, execution or stable
+// checkpoint) and send it what it needs.
+struct StatusMsg {
+  ViewNum view = 0;
+  bool view_changing = false;
+  SeqNum last_executed = 0;
+  SeqNum stable_seq = 0;
+  ReplicaId replica = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(view, view_changing, last_executed, stable_seq, replica);
+  }
+};
+
+// "seq committed with this header". A replica that is behind executes a batch once f+1 distinct
+// replicas claim the same header and it holds requests matching the digest (the batch is sent
+// along by at least one of them).
+struct CommittedMsg {
+  BatchHeader header;
+  std::optional<std::vector<Request>> batch;
+  ReplicaId replica = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(header, batch, replica);
+  }
+};
+
+struct FetchStateMsg {
+  SeqNum seq = 0;
+  std::uint64_t offset = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(seq, offset);
+  }
+};
+
+// A chunk of the checkpoint state at `seq` (see docs/protocol.md, "State transfer"); the whole
+// is verified against the stable checkpoint digest before it is installed.
+struct StateChunkMsg {
+  SeqNum seq = 0;
+  Digest state_digest{};
+  std::uint64_t total_bytes = 0;
+  std::uint64_t offset = 0;
+  Bytes data;
+  template <class A>
+  void serialize(A& ar) {
+    ar(seq, state_digest, total_bytes, offset, data);
+  }
+};
+
+using Message = std::variant<ClientRequestMsg, ReplyMsg, VouchMsg, FetchRequestsMsg, RequestsMsg,
+                             PrePrepareMsg, PrepareMsg, CommitMsg, CheckpointMsg, ViewChangeMsg,
+                             NewViewMsg, FetchBatchMsg, BatchMsg, StatusMsg, CommittedMsg,
+                             CheckpointProofMsg, FetchStateMsg, StateChunkMsg>;
+
+MsgType type_of(const Message& m);
+const char* type_name(MsgType t);
+
+Bytes encode_message(const Message& m);
+Result<Message, std::string> decode_message(ByteView bytes);
+
+// The exact bytes each signature covers (canonical encodings with a per-kind layout).
+Bytes pre_prepare_signed_bytes(const BatchHeader& h);
+Bytes prepare_signed_bytes(const PrepareMsg& p);
+Bytes checkpoint_signed_bytes(const CheckpointMsg& c);
+Bytes view_change_signed_bytes(const ViewChangeMsg& v);
+Bytes new_view_signed_bytes(const NewViewMsg& nv);
+
+}  // namespace bastion::bft

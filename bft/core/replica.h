@@ -1,0 +1,114 @@
+// One replica of the PBFT-style replication protocol, as a deterministic state machine.
+//
+// Events in: a message from replica i (bytes, authenticated by the channel), a message from a
+// client (bytes, with the principal authenticated by the channel), a clock tick. Each event
+// carries the replica's local clock reading. Effects out: take_output() returns what the event(s)
+// produced, to be carried out by the driver in this order:
+//   1. persist every record durably (see persist.h),
+//   2. send the messages to replicas, and the replies to clients.
+// Committed batches are executed inside the core, on the StateMachine it was given, so results,
+// the client table and checkpoints stay consistent; the Output reports what was executed.
+//
+// No sockets, threads, clocks, randomness or disk inside. The same class runs in the daemon
+// (bastiond) and in the simulator (bft/sim).
+//
+// Every byte from outside is hostile: malformed or invalid messages are dropped and counted in
+// counters(), never asserted on; what the replica stores on behalf of any peer or client is
+// bounded by the configuration (log window, client window, sessions per principal, one pending
+// view-change message per replica, ...).
+//
+// Thread-safety: none; one thread owns a Replica and its StateMachine.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bft/core/config.h"
+#include "bft/core/crypto.h"
+#include "bft/core/messages.h"
+#include "bft/core/persist.h"
+#include "bft/core/state_machine.h"
+
+namespace bastion::bft {
+
+using SharedBytes = std::shared_ptr<const Bytes>;
+
+struct OutMessage {
+  std::optional<ReplicaId> to;  // nullopt: every other replica
+  SharedBytes bytes;
+};
+
+struct OutReply {
+  ClientKey client;
+  SharedBytes bytes;  // an encoded ReplyMsg
+};
+
+struct Executed {
+  SeqNum seq = 0;
+  ViewNum view = 0;
+  TimeUs agreed_time_us = 0;
+  std::uint32_t requests = 0;
+};
+
+struct Output {
+  std::vector<PersistRecord> persist;
+  std::vector<OutMessage> messages;
+  std::vector<OutReply> replies;
+  std::vector<Executed> executed;           // batches executed, in order (for logs and metrics)
+  std::optional<SeqNum> stable_checkpoint;  // a new stable checkpoint: storage may truncate below
+
+  bool empty() const {
+    return persist.empty() && messages.empty() && replies.empty() && executed.empty() &&
+           !stable_checkpoint;
+  }
+};
+
+struct ReplicaStatus {
+  ReplicaId id = 0;
+  ViewNum view = 0;
+  ReplicaId primary = 0;
+  bool view_changing = false;
+  SeqNum last_executed = 0;
+  SeqNum stable_checkpoint = 0;
+  TimeUs agreed_time_us = 0;
+  Digest last_checkpoint_digest{};
+  bool fetching_state = false;
+};
+
+// Counters by name ("drop.malformed", "drop.bad_signature", "msg.in.prepare", "view_changes",
+// "state_transfers", ...). Names are stable: metrics and tests use them.
+using Counters = std::map<std::string, std::uint64_t>;
+
+class Replica {
+ public:
+  Replica(Config config, StateMachine& app, Signer& signer, Verifier& verifier);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Starts a fresh replica (recovered == nullptr) or one restarted from its persisted records:
+  // restores the stable checkpoint, re-executes committed batches above it, resumes its view.
+  void start(TimeUs now_us, const PersistedState* recovered = nullptr);
+
+  void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
+  void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
+  void on_tick(TimeUs now_us);
+
+  // The effects accumulated since the previous call.
+  Output take_output();
+  // When the core next needs on_tick() (timers, batching, retransmission), if ever.
+  std::optional<TimeUs> next_tick_us() const;
+
+  ReplicaStatus status() const;
+  const Counters& counters() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bastion::bft
