@@ -35,8 +35,6 @@
 
 namespace bastion::bft {
 
-using SharedBytes = std::shared_ptr<const Bytes>;
-
 struct OutMessage {
   std::optional<ReplicaId> to;  // nullopt: every other replica
   SharedBytes bytes;

@@ -6,6 +6,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "codec/archive.h"
@@ -16,6 +17,8 @@ namespace bastion::bft {
 using codec::Bytes;
 using codec::ByteView;
 using codec::Digest;
+// Encoded messages are shared, so a broadcast does not copy them.
+using SharedBytes = std::shared_ptr<const Bytes>;
 
 using ReplicaId = std::uint32_t;
 using ViewNum = std::uint64_t;
