@@ -1,0 +1,237 @@
+#include "config/cluster_init.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "config/names.h"
+#include "config/pki.h"
+
+namespace bastion::config {
+namespace {
+
+struct Failure {
+  ConfigError error;
+};
+
+[[noreturn]] void raise(ConfigErrorCode code, std::string message) {
+  throw Failure{{code, std::move(message)}};
+}
+
+template <class T>
+T check(Result<T, std::string> r, ConfigErrorCode code = ConfigErrorCode::kIo) {
+  if (!r) raise(code, std::move(r).error());
+  return std::move(r).value();
+}
+
+// A directory created under `parent` for staging, removed again unless released.
+class StagingDir {
+ public:
+  explicit StagingDir(const std::filesystem::path& parent) {
+    std::string tmpl = (parent / ".bastion-init.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      raise(ConfigErrorCode::kIo,
+            parent.string() + ": cannot create a staging directory: " + std::strerror(errno));
+    }
+    path_ = tmpl;
+  }
+  ~StagingDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void make_dir(const std::filesystem::path& p) {
+  std::error_code ec;
+  std::filesystem::create_directories(p, ec);
+  if (ec) raise(ConfigErrorCode::kIo, p.string() + ": " + ec.message());
+}
+
+// Moves a staged entry into place; never replaces an existing file or non-empty directory.
+void move_into_place(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (std::filesystem::is_directory(from)) {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      raise(ConfigErrorCode::kExists, to.string() + ": " + std::strerror(errno));
+    }
+    return;
+  }
+  // link() fails when `to` exists, so a file that appeared meanwhile is kept.
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    raise(errno == EEXIST ? ConfigErrorCode::kExists : ConfigErrorCode::kIo,
+          to.string() + ": " + std::strerror(errno));
+  }
+}
+
+// Writes an identity directory: cert.pem, key.pem (0600), ca.pem.
+void write_identity(const std::filesystem::path& dir, const pki::Cert& ca_cert,
+                    const pki::Key& ca_key, const std::string& name, pki::LeafKind kind,
+                    bool with_ca, pki::PublicKey* public_key_out) {
+  make_dir(dir);
+  const pki::Key key = check(pki::generate_ed25519_key());
+  const pki::Cert cert = check(pki::issue_certificate(ca_cert, ca_key, key, name, kind));
+  check(pki::write_certificate(dir / "cert.pem", cert));
+  check(pki::write_private_key(dir / "key.pem", key));
+  if (with_ca) check(pki::write_certificate(dir / "ca.pem", ca_cert));
+  if (public_key_out != nullptr) *public_key_out = check(pki::ed25519_public_key(key));
+}
+
+void validate(const InitOptions& o, std::uint32_t n) {
+  if (o.out_dir.empty()) raise(ConfigErrorCode::kInvalidValue, "init: no output directory");
+  if (o.f < 1 || o.f > kFaultsMax) {
+    raise(ConfigErrorCode::kInvalidValue, "init: f = " + std::to_string(o.f) +
+                                              " is out of range (1.." + std::to_string(kFaultsMax) +
+                                              ")");
+  }
+  if (o.replicas != 0 && o.replicas != n) {
+    raise(ConfigErrorCode::kInvalidValue, "init: f = " + std::to_string(o.f) + " needs " +
+                                              std::to_string(n) + " replicas, not " +
+                                              std::to_string(o.replicas));
+  }
+  if (!is_valid_host(o.host)) {
+    raise(ConfigErrorCode::kInvalidValue, "init: \"" + o.host + "\" is not a valid host");
+  }
+  if (o.base_port == 0 || std::uint32_t{o.base_port} + 100 + n - 1 > 65535) {
+    raise(ConfigErrorCode::kInvalidValue, "init: base port " + std::to_string(o.base_port) +
+                                              " leaves no room for " + std::to_string(n) +
+                                              " replica and metrics ports");
+  }
+  if (o.clients > kInitClientsMax) {
+    raise(ConfigErrorCode::kInvalidValue,
+          "init: at most " + std::to_string(kInitClientsMax) + " client identities");
+  }
+  if (!is_valid_principal_name(o.name)) {
+    raise(ConfigErrorCode::kInvalidValue, "init: \"" + o.name + "\" is not a valid cluster name");
+  }
+}
+
+std::string cluster_toml(const InitOptions& o, const std::vector<pki::PublicKey>& keys) {
+  std::ostringstream out;
+  out << "# Bastion cluster configuration, written by `bastion cluster init`.\n"
+      << "# Reference: docs/operations.md. Relative paths are relative to this file.\n\n"
+      << "[cluster]\n"
+      << "name = \"" << o.name << "\"\n"
+      << "f = " << o.f << "\n"
+      << "ca_cert = \"ca/cert.pem\"\n"
+      << "admins = [\"admin\"]\n"
+      << "default_identity = \"admin\"\n"
+      << "data_dir = \"data\"\n"
+      << "in_memory = false\n\n"
+      << "# [protocol] and [transport] take tuning settings; every one has a default.\n\n";
+  for (std::uint32_t i = 0; i < keys.size(); ++i) {
+    out << "[[replicas]]\n"
+        << "id = " << i << "\n"
+        << "host = \"" << o.host << "\"\n"
+        << "port = " << (o.base_port + i) << "\n"
+        << "metrics_port = " << (o.base_port + 100 + i) << "\n"
+        << "public_key = \"" << pki::to_hex(keys[i]) << "\"\n"
+        << "cert = \"replicas/" << i << "/cert.pem\"\n"
+        << "key = \"replicas/" << i << "/key.pem\"\n\n";
+  }
+  return out.str();
+}
+
+std::filesystem::path init(const InitOptions& o) {
+  const std::uint32_t n = 3 * o.f + 1;
+  validate(o, n);
+  make_dir(o.out_dir);
+  for (const char* entry : {"cluster.toml", "ca", "replicas", "identities"}) {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(o.out_dir / entry, ec))) {
+      raise(ConfigErrorCode::kExists,
+            (o.out_dir / entry).string() + ": already exists; refusing to overwrite a cluster");
+    }
+  }
+  StagingDir staging(o.out_dir);
+  const auto& s = staging.path();
+
+  make_dir(s / "ca");
+  const pki::Key ca_key = check(pki::generate_ed25519_key());
+  const pki::Cert ca_cert = check(pki::make_ca_certificate(ca_key, o.name));
+  check(pki::write_certificate(s / "ca" / "cert.pem", ca_cert));
+  check(pki::write_private_key(s / "ca" / "key.pem", ca_key));
+
+  std::vector<pki::PublicKey> keys(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    write_identity(s / "replicas" / std::to_string(i), ca_cert, ca_key, replica_name(i),
+                   pki::LeafKind::kReplica, false, &keys[i]);
+  }
+  write_identity(s / "identities" / "admin", ca_cert, ca_key, "admin", pki::LeafKind::kClient, true,
+                 nullptr);
+  for (std::uint32_t c = 1; c <= o.clients; ++c) {
+    const std::string name = "client" + std::to_string(c);
+    write_identity(s / "identities" / name, ca_cert, ca_key, name, pki::LeafKind::kClient, true,
+                   nullptr);
+  }
+  check(pki::write_new_file(s / "cluster.toml", cluster_toml(o, keys), 0644));
+
+  for (const char* entry : {"ca", "replicas", "identities", "cluster.toml"}) {
+    move_into_place(s / entry, o.out_dir / entry);
+  }
+  return o.out_dir / "cluster.toml";
+}
+
+std::filesystem::path add(const std::filesystem::path& cluster_dir, std::string_view name_view) {
+  const std::string name(name_view);
+  if (!is_valid_principal_name(name)) {
+    raise(ConfigErrorCode::kInvalidValue,
+          "identity: \"" + name + "\" is not a valid name ([A-Za-z0-9_.-], 1 to 64 characters)");
+  }
+  if (is_reserved_name(name)) {
+    raise(ConfigErrorCode::kInvalidValue, "identity: \"" + name + "\" is reserved for replicas");
+  }
+  auto config = load_cluster_config(cluster_dir / "cluster.toml");
+  if (!config) throw Failure{std::move(config).error()};
+  const std::filesystem::path ca_key_path = config->ca_cert.parent_path() / "key.pem";
+  const pki::Cert ca_cert = check(pki::read_certificate(config->ca_cert), ConfigErrorCode::kFile);
+  const pki::Key ca_key = check(pki::read_private_key(ca_key_path), ConfigErrorCode::kFile);
+  if (!pki::key_matches(ca_cert, ca_key)) {
+    raise(ConfigErrorCode::kKeyMismatch,
+          ca_key_path.string() + ": not the key of " + config->ca_cert.string());
+  }
+  const std::filesystem::path identities = config->dir / "identities";
+  const std::filesystem::path dest = identities / name;
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(dest, ec))) {
+    raise(ConfigErrorCode::kExists, dest.string() + ": the identity already exists");
+  }
+  make_dir(identities);
+  StagingDir staging(identities);
+  write_identity(staging.path() / "id", ca_cert, ca_key, name, pki::LeafKind::kClient, true,
+                 nullptr);
+  move_into_place(staging.path() / "id", dest);
+  return dest;
+}
+
+}  // namespace
+
+Result<std::filesystem::path, ConfigError> init_cluster(const InitOptions& options) {
+  try {
+    return init(options);
+  } catch (Failure& f) {
+    return fail(std::move(f.error));
+  } catch (const std::filesystem::filesystem_error& e) {
+    return fail(ConfigError{ConfigErrorCode::kIo, e.what()});
+  }
+}
+
+Result<std::filesystem::path, ConfigError> add_identity(const std::filesystem::path& cluster_dir,
+                                                        std::string_view name) {
+  try {
+    return add(cluster_dir, name);
+  } catch (Failure& f) {
+    return fail(std::move(f.error));
+  } catch (const std::filesystem::filesystem_error& e) {
+    return fail(ConfigError{ConfigErrorCode::kIo, e.what()});
+  }
+}
+
+}  // namespace bastion::config

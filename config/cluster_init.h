@@ -1,0 +1,47 @@
+// `bastion cluster init` and `bastion identity add`, as library functions (the CLI wires them).
+//
+// init_cluster writes a complete new cluster under out_dir:
+//   cluster.toml                      default_identity = "admin", admins = ["admin"]
+//   ca/cert.pem, ca/key.pem (0600)    the cluster CA; keep ca/key.pem offline in production
+//   replicas/<N>/cert.pem, key.pem    one directory per replica, for that replica's machine
+//   identities/admin/, identities/client1..clientN/   {cert.pem, key.pem (0600), ca.pem}
+// Replica i listens on base_port + i and serves metrics on base_port + 100 + i. No directory holds
+// another party's private key. Everything is generated in a staging directory inside out_dir and
+// moved into place at the end, cluster.toml last; an existing cluster (any of the four entries
+// above already present) is never overwritten.
+//
+// add_identity issues one more client identity with the CA key of an existing cluster.
+//
+// Thread-safety: not meant to run concurrently on the same directory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "codec/result.h"
+#include "config/cluster_config.h"
+
+namespace bastion::config {
+
+struct InitOptions {
+  std::uint32_t f = 1;
+  std::uint32_t replicas = 0;  // 0: 3f+1; anything else must equal 3f+1
+  std::string host = "127.0.0.1";
+  std::uint16_t base_port = 7000;
+  std::uint32_t clients = 1;  // identities client1..clientN besides admin
+  std::string name = "bastion";
+  std::filesystem::path out_dir;
+};
+
+// Returns the path of the new cluster.toml.
+Result<std::filesystem::path, ConfigError> init_cluster(const InitOptions& options);
+
+// Issues identities/<name>/ for a new client; returns that directory.
+Result<std::filesystem::path, ConfigError> add_identity(const std::filesystem::path& cluster_dir,
+                                                        std::string_view name);
+
+inline constexpr std::uint32_t kInitClientsMax = 1000;
+
+}  // namespace bastion::config
