@@ -50,6 +50,22 @@ struct Config {
   std::uint32_t state_chunk_bytes = 1 << 20;
   std::uint64_t snapshot_bytes_max = std::uint64_t{4} << 30;
 
+  // Bounds on what a replica holds on behalf of others (hostile input). A message larger than
+  // message_bytes_max is dropped before decoding. Requests announced only by vouches are charged
+  // to the vouching replica (at most pending_requests_per_replica_max such entries each); request
+  // bytes held before ordering are charged to the client's principal. Principals longer than
+  // principal_bytes_max are refused.
+  std::uint64_t message_bytes_max = std::uint64_t{64} << 20;
+  std::uint32_t pending_requests_per_replica_max = 1 << 16;
+  std::uint64_t pending_bytes_per_principal_max = std::uint64_t{64} << 20;
+  std::uint32_t principal_bytes_max = 256;
+
+  // Answers to fetches and catch-up (batches, requests, state chunks, committed batches) cost the
+  // server bandwidth: each peer gets at most serve_bytes_per_interval of them per
+  // retransmit_interval_us, and at most catch_up_batches_max committed batches per STATUS.
+  std::uint64_t serve_bytes_per_interval = std::uint64_t{64} << 20;
+  std::uint32_t catch_up_batches_max = 32;
+
   std::uint32_t quorum() const { return 2 * f + 1; }
   ReplicaId primary_of(ViewNum v) const { return static_cast<ReplicaId>(v % n); }
   // Empty string when valid, otherwise what is wrong.

@@ -66,6 +66,19 @@ struct ClientRequestMsg {
   }
 };
 
+// What a reply carries: the application's result, or an error decided by the core itself. The
+// core's errors are deterministic functions of the replicated state and the configuration, so
+// correct replicas agree on them and a client may vote on (status, result) like on any result;
+// `result` is empty for every status but kOk. Values are stable (wire format).
+enum class ReplyStatus : std::uint8_t {
+  kOk = 0,           // `result` is the application's
+  kStale = 1,        // number <= highest executed - client_window: never executed, never will be
+  kTooLarge = 2,     // payload larger than request_bytes_max: refused, not ordered
+  kNotReadOnly = 3,  // read-only execution refused by the application: retry it ordered
+  kEvicted = 4,      // executed earlier, but its result is no longer cached (reply_cache_bytes_max)
+};
+inline constexpr std::uint8_t kReplyStatusMax = 4;
+
 struct ReplyMsg {
   std::uint64_t session = 0;
   std::uint64_t number = 0;
@@ -73,9 +86,10 @@ struct ReplyMsg {
   ReplicaId replica = 0;
   bool read_only = false;  // executed without ordering (the client needs 2f+1 matching)
   Bytes result;
+  std::uint8_t status = 0;  // a ReplyStatus; decoding rejects unknown values
   template <class A>
   void serialize(A& ar) {
-    ar(session, number, view, replica, read_only, result);
+    ar(session, number, view, replica, read_only, result, status);
   }
 };
 
@@ -131,8 +145,12 @@ struct BatchHeader {
   }
 };
 
-// Digest of a batch's requests (the canonical encoding of the vector).
+// Digest of a batch's requests: BLAKE2b over a domain tag, the request count and each request's
+// digest (request_digest), in order. Hashing digests rather than the whole encoding lets a replica
+// reuse the per-request digests it computes anyway (vouches, deduplication), so every payload is
+// hashed once.
 Digest batch_digest(const std::vector<Request>& batch);
+Digest batch_digest_of(const std::vector<Digest>& request_digests);
 
 struct PrePrepareMsg {
   BatchHeader header;
@@ -220,11 +238,14 @@ struct NewViewMsg {
   ViewNum view = 0;
   std::vector<ViewChangeMsg> view_changes;  // 2f+1 from distinct replicas, for `view`
   std::vector<BatchHeader> proposals;       // re-proposals and null batches, in seq order
-  ReplicaId replica = 0;                    // primary_of(view)
-  Signature signature{};                    // domain kNewView, over (view, view_changes, proposals)
+  // One kPrePrepare signature by the new primary per proposal (same order): a proposal is the
+  // pre-prepare of its seq in `view`, and a prepared certificate for it needs that signature.
+  std::vector<Signature> proposal_signatures;
+  ReplicaId replica = 0;  // primary_of(view)
+  Signature signature{};  // domain kNewView, over (view, view_changes, proposals, proposal sigs)
   template <class A>
   void serialize(A& ar) {
-    ar(view, view_changes, proposals, replica, signature);
+    ar(view, view_changes, proposals, proposal_signatures, replica, signature);
   }
 };
 

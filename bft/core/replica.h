@@ -45,11 +45,20 @@ struct OutReply {
   SharedBytes bytes;  // an encoded ReplyMsg
 };
 
+// One executed batch. For every entry, in order, the StateMachine saw exactly one begin_batch()
+// (for empty and null batches too; a null batch's agreed time is the previous one) followed by
+// execute() for each request that actually ran (stale requests and duplicates of executed ones
+// are answered by the client table and never reach the application). Batches re-executed by
+// start() from persisted records are reported too, with `replayed` set. A state installed by
+// state transfer calls StateMachine::restore() and reports no Executed entries.
 struct Executed {
   SeqNum seq = 0;
-  ViewNum view = 0;
+  ViewNum view = 0;  // view of the header the batch committed with
   TimeUs agreed_time_us = 0;
-  std::uint32_t requests = 0;
+  std::uint32_t requests = 0;  // requests in the batch (including those not executed)
+  Digest batch_digest{};
+  bool null_batch = false;
+  bool replayed = false;
 };
 
 struct Output {
@@ -103,6 +112,10 @@ class Replica {
 
   ReplicaStatus status() const;
   const Counters& counters() const;
+  // Sizes of every container that holds data on behalf of peers or clients, by stable name
+  // ("log.entries", "pool.entries", "client_table.sessions", "view_change.buffered", ...), for
+  // the simulator's bounded-memory checks and for metrics.
+  std::map<std::string, std::uint64_t> debug_sizes() const;
 
  private:
   class Impl;

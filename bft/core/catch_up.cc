@@ -1,0 +1,316 @@
+// Catching up: STATUS, committed catch-up, batch fetches and state transfer.
+//
+// A replica that is behind learns it from its peers' answers to its periodic STATUS:
+//   - behind in view: the NEW-VIEW that established the peer's view (self-certifying);
+//   - behind in execution within the log: COMMITTED claims; a batch executes once f+1 distinct
+//     replicas claim the same (seq, timestamp, digest, null) (one of them is correct) and its body
+//     matches the digest;
+//   - behind the stable checkpoint: a CHECKPOINT-PROOF, then the state in chunks from the proof's
+//     signers, checked as a whole against the proven digest before it is installed; a source whose
+//     state does not verify, or that stops answering, is replaced.
+// Serving costs bandwidth, so each peer has a byte budget per retransmission interval.
+#include <algorithm>
+
+#include "bft/core/replica_impl.h"
+
+namespace bastion::bft {
+
+// ---- status --------------------------------------------------------------------------------
+
+void Replica::Impl::send_status() {
+  StatusMsg m;
+  m.view = view_;
+  m.view_changing = view_changing_;
+  m.last_executed = last_executed_;
+  m.stable_seq = stable_seq_;
+  m.replica = config_.self;
+  broadcast(m);
+}
+
+void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
+  if (m.replica != from) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  peer_status_[from] = m;
+  if (!view_changing_ && new_view_bytes_ &&
+      (m.view < view_ || (m.view == view_ && m.view_changing)) &&
+      spend_serve_budget(from, new_view_bytes_->size())) {
+    send_bytes(from, new_view_bytes_);
+  }
+  if (stable_seq_ > 0 && m.stable_seq < stable_seq_ && m.last_executed < stable_seq_) {
+    // Its log cannot reach our stable checkpoint (we discarded below it): it needs the state.
+    Bytes bytes = encode_message(stable_proof_);
+    if (spend_serve_budget(from, bytes.size())) {
+      send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
+    }
+    return;
+  }
+  if (m.last_executed >= last_executed_) return;
+  const SeqNum first = std::max(m.last_executed, stable_seq_) + 1;
+  const SeqNum last = std::min(last_executed_, m.last_executed + config_.catch_up_batches_max);
+  for (SeqNum seq = first; seq <= last; ++seq) {
+    const Slot* s = find_slot(seq);
+    if (s == nullptr || !s->committed) break;
+    CommittedMsg c;
+    c.header = *s->committed;
+    c.replica = config_.self;
+    if (!c.header.null_batch) {
+      BatchPtr body = find_body(*s, c.header.batch_digest);
+      if (body != nullptr) c.batch = body->requests;
+    }
+    Bytes bytes = encode_message(c);
+    if (!spend_serve_budget(from, bytes.size())) break;
+    count(Ctr::kCatchUpCommittedSent);
+    send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
+  }
+}
+
+// ---- committed catch-up ----------------------------------------------------------------------
+
+void Replica::Impl::on_committed(ReplicaId from, CommittedMsg& m) {
+  const BatchHeader& h = m.header;
+  if (m.replica != from) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  if (h.null_batch && (h.batch_digest != Digest{} || h.timestamp_us != 0 || m.batch)) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  if (h.seq <= last_executed_ || !in_window(h.seq)) {
+    count(Ctr::kDropOutOfWindow);
+    return;
+  }
+  Slot& s = slot(h.seq);
+  if (m.batch && !h.null_batch && find_body(s, h.batch_digest) == nullptr &&
+      m.batch->size() <= config_.batch_max_requests) {
+    BatchPtr body = make_batch(std::move(*m.batch));
+    if (body->digest == h.batch_digest) {
+      store_body(s, std::move(body));
+    } else {
+      count(Ctr::kDropInvalid);
+    }
+  }
+  if (s.committed) return;
+  s.claims[from] = h;
+  std::uint32_t matching = 0;
+  for (const auto& [r, c] : s.claims) {
+    // Views may differ: a batch committed in view v is re-proposed unchanged in later views.
+    matching += (c.timestamp_us == h.timestamp_us && c.batch_digest == h.batch_digest &&
+                 c.null_batch == h.null_batch)
+                    ? 1
+                    : 0;
+  }
+  if (matching >= config_.f + 1) {
+    s.committed = h;
+    count(Ctr::kCatchUpCommittedExecuted);
+  }
+}
+
+// ---- batch fetches -------------------------------------------------------------------------
+
+void Replica::Impl::fetch_batch(SeqNum seq, const Digest& d) {
+  BatchFetch& f = batch_fetches_[seq];
+  if (f.digest == d && f.attempts > 0 && now_us_ - f.sent_us < config_.retransmit_interval_us) {
+    return;
+  }
+  if (f.digest != d) f = BatchFetch{d, 0, 0};
+  // Round-robin over the other replicas: at least f+1 correct ones hold a committed batch.
+  const ReplicaId target =
+      static_cast<ReplicaId>((config_.self + 1 + f.attempts % (config_.n - 1)) % config_.n);
+  f.sent_us = now_us_;
+  ++f.attempts;
+  count(Ctr::kFetchBatchSent);
+  send(target, FetchBatchMsg{d});
+}
+
+void Replica::Impl::retry_batch_fetches() {
+  for (auto it = batch_fetches_.begin(); it != batch_fetches_.end();) {
+    const Slot* s = find_slot(it->first);
+    if (s == nullptr || !s->committed || s->committed->batch_digest != it->second.digest ||
+        find_body(*s, it->second.digest) != nullptr) {
+      it = batch_fetches_.erase(it);
+      continue;
+    }
+    const SeqNum seq = it->first;
+    const Digest d = it->second.digest;
+    ++it;
+    fetch_batch(seq, d);
+  }
+}
+
+void Replica::Impl::on_fetch_batch(ReplicaId from, const FetchBatchMsg& m) {
+  for (const auto& [seq, s] : log_) {
+    BatchPtr body = find_body(s, m.batch_digest);
+    if (body == nullptr) continue;
+    Bytes bytes = encode_message(BatchMsg{body->requests});
+    if (spend_serve_budget(from, bytes.size())) {
+      send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
+    }
+    return;
+  }
+}
+
+void Replica::Impl::on_batch(ReplicaId /*from*/, BatchMsg& m) {
+  if (m.batch.size() > config_.batch_max_requests) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  BatchPtr body = make_batch(std::move(m.batch));
+  bool wanted = false;
+  for (auto& [seq, s] : log_) {
+    const bool referenced = (s.committed && s.committed->batch_digest == body->digest) ||
+                            (s.header && s.header->batch_digest == body->digest) ||
+                            (s.cert && s.cert->header.batch_digest == body->digest);
+    if (referenced && find_body(s, body->digest) == nullptr) {
+      store_body(s, body);
+      wanted = true;
+    }
+  }
+  if (!wanted) count(Ctr::kDropUnsolicited);
+}
+
+// ---- checkpoint proofs and state transfer ----------------------------------------------------
+
+void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProofMsg& m) {
+  if (m.seq <= stable_seq_) {
+    count(Ctr::kDropDuplicate);
+    return;
+  }
+  if (!verify_checkpoint_proof(m)) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  adopt_stable(m);
+}
+
+void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof) {
+  if (state_fetch_ && state_fetch_->proof.seq >= proof.seq) return;
+  count(Ctr::kStateTransfers);
+  StateFetch f;
+  f.proof = proof;
+  for (const CheckpointMsg& c : proof.checkpoints) {
+    if (c.replica != config_.self) f.sources.push_back(c.replica);
+  }
+  std::sort(f.sources.begin(), f.sources.end());
+  // Spread fetching replicas over the sources.
+  f.source_index = f.sources.empty() ? 0 : config_.self % f.sources.size();
+  state_fetch_ = std::move(f);
+  if (proof.seq > stable_seq_) {
+    stable_seq_ = proof.seq;
+    stable_proof_ = proof;
+    garbage_collect();
+  }
+  request_state_chunk();
+}
+
+void Replica::Impl::request_state_chunk() {
+  StateFetch& f = *state_fetch_;
+  if (f.sources.empty()) return;
+  f.sent_us = now_us_;
+  send(f.sources[f.source_index], FetchStateMsg{f.proof.seq, f.buffer.size()});
+}
+
+void Replica::Impl::retry_state_fetch() {
+  if (!state_fetch_) return;
+  StateFetch& f = *state_fetch_;
+  if (now_us_ - f.sent_us < config_.retransmit_interval_us) return;
+  // A lost message is retried with the same source; a silent source is replaced.
+  constexpr std::uint32_t kTimeoutsPerSource = 3;
+  if (++f.timeouts >= kTimeoutsPerSource && !f.sources.empty()) {
+    f.source_index = (f.source_index + 1) % f.sources.size();
+    f.timeouts = 0;
+    f.buffer.clear();
+    f.total_bytes = 0;
+  }
+  request_state_chunk();
+}
+
+void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
+  auto own = own_checkpoints_.find(m.seq);
+  if (own == own_checkpoints_.end()) {
+    count(Ctr::kDropUnsolicited);
+    return;
+  }
+  const Bytes& state = *own->second.state;
+  if (m.offset >= state.size()) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  const std::uint64_t len =
+      std::min<std::uint64_t>(config_.state_chunk_bytes, state.size() - m.offset);
+  StateChunkMsg c;
+  c.seq = m.seq;
+  c.state_digest = own->second.digest;
+  c.total_bytes = state.size();
+  c.offset = m.offset;
+  c.data.assign(state.begin() + static_cast<std::ptrdiff_t>(m.offset),
+                state.begin() + static_cast<std::ptrdiff_t>(m.offset + len));
+  Bytes bytes = encode_message(c);
+  if (spend_serve_budget(from, bytes.size())) {
+    send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
+  }
+}
+
+void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
+  if (!state_fetch_ || state_fetch_->sources.empty()) {
+    count(Ctr::kDropUnsolicited);
+    return;
+  }
+  StateFetch& f = *state_fetch_;
+  if (from != f.sources[f.source_index] || m.seq != f.proof.seq ||
+      m.state_digest != f.proof.state_digest) {
+    count(Ctr::kDropUnsolicited);
+    return;
+  }
+  if (m.offset != f.buffer.size()) {
+    count(Ctr::kDropDuplicate);
+    return;
+  }
+  if (m.total_bytes == 0 || m.total_bytes > config_.snapshot_bytes_max ||
+      (f.total_bytes != 0 && m.total_bytes != f.total_bytes) || m.data.empty() ||
+      m.data.size() > config_.state_chunk_bytes || m.data.size() > m.total_bytes - m.offset) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  f.total_bytes = m.total_bytes;
+  f.buffer.insert(f.buffer.end(), m.data.begin(), m.data.end());
+  f.timeouts = 0;
+  if (f.buffer.size() == f.total_bytes) {
+    finish_state_transfer();
+  } else {
+    request_state_chunk();
+  }
+}
+
+void Replica::Impl::finish_state_transfer() {
+  StateFetch& f = *state_fetch_;
+  const SeqNum seq = f.proof.seq;
+  if (codec::blake2b(f.buffer) != f.proof.state_digest || !install_state(f.buffer, seq)) {
+    // The source sent something else than the proven state: skip it.
+    count(Ctr::kStateTransferBadState);
+    f.source_index = (f.source_index + 1) % f.sources.size();
+    f.timeouts = 0;
+    f.buffer.clear();
+    f.total_bytes = 0;
+    request_state_chunk();
+    return;
+  }
+  StateFetch done = std::move(*state_fetch_);
+  state_fetch_.reset();
+  auto shared = std::make_shared<const Bytes>(std::move(done.buffer));
+  own_checkpoints_[seq] = OwnCheckpoint{done.proof.state_digest, shared};
+  persist(CheckpointRecord{seq, done.proof.state_digest, *shared});
+  persist(StableRecord{done.proof});
+  stable_seq_ = std::max(stable_seq_, seq);
+  stable_proof_ = done.proof;
+  out_.stable_checkpoint = seq;
+  count(Ctr::kStateTransfersCompleted);
+  forget_executed_requests();
+  garbage_collect();
+  held_dirty_ = true;
+  if (is_primary() && next_seq_ <= last_executed_) next_seq_ = last_executed_ + 1;
+}
+
+}  // namespace bastion::bft

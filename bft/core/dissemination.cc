@@ -1,0 +1,311 @@
+// Request dissemination: client requests, vouches, request fetches, request timers and the
+// primary's ready queue (docs/protocol.md, "Requests and their dissemination").
+//
+// Why vouches: a request is proposed only once 2f+1 replicas vouched for it, so at least f+1
+// correct replicas hold it and every correct backup can authenticate it (from the client's own
+// channel, or from f+1 vouches); a backup starts suspecting the primary only for requests with
+// 2f+1 vouches, so a client that sends a request to some replicas only cannot trigger a view
+// change. Everything here is bounded by RequestPool's quotas and the client window.
+#include <algorithm>
+
+#include "bft/core/replica_impl.h"
+
+namespace bastion::bft {
+
+// ---- from clients --------------------------------------------------------------------------
+
+void Replica::Impl::send_reply(const ClientKey& client, std::uint64_t number, ReplyStatus status,
+                               const Bytes& result, bool read_only) {
+  if (replaying_) return;  // re-execution after a restart: clients retransmit and get the cache
+  ReplyMsg m;
+  m.session = client.session;
+  m.number = number;
+  m.view = view_;
+  m.replica = config_.self;
+  m.read_only = read_only;
+  m.status = static_cast<std::uint8_t>(status);
+  if (status == ReplyStatus::kOk) m.result = result;
+  out_.replies.push_back(OutReply{client, std::make_shared<const Bytes>(encode_message(m))});
+}
+
+void Replica::Impl::reply_core_status(const Request& request, ReplyStatus status, bool read_only) {
+  send_reply(request.client, request.number, status, Bytes{}, read_only);
+}
+
+void Replica::Impl::on_read_only_request(const Request& request) {
+  count(Ctr::kRequestsReadOnly);
+  if (request.payload.size() > config_.request_bytes_max) {
+    count(Ctr::kRequestsTooLarge);
+    reply_core_status(request, ReplyStatus::kTooLarge, true);
+    return;
+  }
+  auto result = app_.execute_read_only(request);
+  if (!result) {
+    reply_core_status(request, ReplyStatus::kNotReadOnly, true);
+    return;
+  }
+  send_reply(request.client, request.number, ReplyStatus::kOk, *result, true);
+}
+
+void Replica::Impl::on_client_request(Request request) {
+  count(Ctr::kRequestsReceived);
+  if (request.payload.size() > config_.request_bytes_max) {
+    count(Ctr::kRequestsTooLarge);
+    reply_core_status(request, ReplyStatus::kTooLarge, false);
+    return;
+  }
+  switch (table_.classify(request.client, request.number)) {
+    case ClientTable::Verdict::kStale:
+      count(Ctr::kRequestsStale);
+      reply_core_status(request, ReplyStatus::kStale, false);
+      return;
+    case ClientTable::Verdict::kExecuted: {
+      // A retransmission: the client missed the reply. A waiting request is answered when it
+      // completes.
+      const ClientTable::Entry* e = table_.entry(request.client, request.number);
+      if (e == nullptr || e->waiting) return;
+      count(Ctr::kRequestsCachedReplies);
+      if (e->cached) {
+        send_reply(request.client, request.number, ReplyStatus::kOk, e->result, false);
+      } else {
+        reply_core_status(request, ReplyStatus::kEvicted, false);
+      }
+      return;
+    }
+    case ClientTable::Verdict::kNew:
+      break;
+  }
+  if (!table_.within_window(request.client, request.number)) {
+    count(Ctr::kDropRequestWindow);
+    return;
+  }
+  const RequestId id{request.client, request.number};
+  const Digest d = request_digest(request);
+  PoolEntry* existing = pool_.find(id);
+  if (existing != nullptr && existing->own_vouched && existing->own_digest != d) {
+    // The client sent different requests under one number; this replica vouches its first only.
+    count(Ctr::kDropConflict);
+    return;
+  }
+  const bool created = existing == nullptr;
+  PoolEntry& e = created ? pool_.find_or_create_for_client(id) : *existing;
+  if (!pool_.store_body(id, e, d, std::make_shared<const Request>(std::move(request)))) {
+    count(Ctr::kDropQuota);
+    if (created) pool_.erase(id);
+    return;
+  }
+  if (!e.own_vouched) {
+    e.from_client = true;
+    vouch(id, e, d);
+  } else {
+    if (!e.from_client) {
+      e.from_client = true;
+      held_dirty_ = true;
+    }
+    // The client retransmits because it has no reply yet: our vouch may have been lost.
+    if (now_us_ - e.last_vouch_us >= config_.retransmit_interval_us) vouch(id, e, d);
+  }
+  update_entry(id, e);
+}
+
+// ---- vouches -------------------------------------------------------------------------------
+
+void Replica::Impl::vouch(const RequestId& id, PoolEntry& e, const Digest& d) {
+  e.own_vouched = true;
+  e.own_digest = d;
+  e.last_vouch_us = now_us_;
+  outgoing_vouches_.push_back(VouchEntry{id.client, id.number, d});
+  count(Ctr::kVouchesSent);
+  held_dirty_ = true;
+}
+
+void Replica::Impl::flush_vouches() {
+  constexpr std::size_t kEntriesPerMessage = 4096;
+  for (std::size_t i = 0; i < outgoing_vouches_.size(); i += kEntriesPerMessage) {
+    const std::size_t end = std::min(outgoing_vouches_.size(), i + kEntriesPerMessage);
+    VouchMsg m;
+    m.entries.assign(outgoing_vouches_.begin() + static_cast<std::ptrdiff_t>(i),
+                     outgoing_vouches_.begin() + static_cast<std::ptrdiff_t>(end));
+    broadcast(m);
+  }
+  outgoing_vouches_.clear();
+}
+
+void Replica::Impl::on_vouch(ReplicaId from, const VouchMsg& m) {
+  for (const VouchEntry& v : m.entries) {
+    if (v.client.principal.empty() || v.client.principal.size() > config_.principal_bytes_max) {
+      count(Ctr::kDropInvalid);
+      continue;
+    }
+    if (table_.classify(v.client, v.number) != ClientTable::Verdict::kNew) continue;
+    if (!table_.within_window(v.client, v.number)) {
+      count(Ctr::kDropRequestWindow);
+      continue;
+    }
+    const RequestId id{v.client, v.number};
+    PoolEntry* e = pool_.find_or_create_for_vouch(id, from);
+    if (e == nullptr) {
+      count(Ctr::kDropQuota);
+      continue;
+    }
+    if (!RequestPool::add_vouch(*e, from, v.digest)) continue;
+    held_dirty_ = true;
+    update_entry(id, *e);
+  }
+}
+
+void Replica::Impl::update_entry(const RequestId& id, PoolEntry& e) {
+  const std::uint32_t authentic_quorum = config_.f + 1;
+  // A digest with f+1 vouches from others is authentic: vouch for it too if this replica has not
+  // vouched yet, fetching its bytes first if needed. Fetching is bounded: one digest per voucher.
+  for (const auto& [voucher, d] : e.vouches) {
+    if (RequestPool::others_for(e, d) < authentic_quorum) continue;
+    RequestPtr body = RequestPool::body(e, d);
+    if (body != nullptr) {
+      if (!e.own_vouched) vouch(id, e, d);
+    } else if (!request_fetches_.contains(d)) {
+      request_fetches_[d] = RequestFetch{id, 0, 0};
+      request_fetches_due_ = true;
+    }
+  }
+  if (RequestPool::best_supported(e).second >= config_.quorum()) {
+    pool_.start_timer(id, e, now_us_);
+  }
+  maybe_enqueue(id, e);
+}
+
+bool Replica::Impl::authentic(const RequestId& id, const Digest& d) const {
+  const PoolEntry* e = pool_.find(id);
+  if (e == nullptr) return false;
+  if (e->from_client && e->own_digest == d) return true;
+  return RequestPool::others_for(*e, d) >= config_.f + 1;
+}
+
+// ---- request fetches -----------------------------------------------------------------------
+
+void Replica::Impl::retry_request_fetches() {
+  request_fetches_due_ = false;
+  // One FETCH-REQUESTS per target, for the digests due now.
+  std::map<ReplicaId, FetchRequestsMsg> by_target;
+  for (auto it = request_fetches_.begin(); it != request_fetches_.end();) {
+    const Digest& d = it->first;
+    RequestFetch& f = it->second;
+    PoolEntry* e = pool_.find(f.id);
+    if (e == nullptr || RequestPool::body(*e, d) != nullptr) {
+      it = request_fetches_.erase(it);
+      continue;
+    }
+    if (f.attempts > 0 && now_us_ - f.sent_us < config_.retransmit_interval_us) {
+      ++it;
+      continue;
+    }
+    std::vector<ReplicaId> vouchers;
+    for (const auto& [r, digest] : e->vouches) {
+      if (digest == d) vouchers.push_back(r);
+    }
+    if (vouchers.empty()) {
+      it = request_fetches_.erase(it);
+      continue;
+    }
+    const ReplicaId target = vouchers[f.attempts % vouchers.size()];
+    by_target[target].digests.push_back(d);
+    f.sent_us = now_us_;
+    ++f.attempts;
+    ++it;
+  }
+  for (const auto& [target, m] : by_target) {
+    count(Ctr::kFetchRequestsSent);
+    send(target, m);
+  }
+}
+
+void Replica::Impl::on_fetch_requests(ReplicaId from, const FetchRequestsMsg& m) {
+  constexpr std::size_t kDigestsMax = 4096;
+  RequestsMsg reply;
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < m.digests.size() && i < kDigestsMax; ++i) {
+    RequestPtr r = pool_.find_by_digest(m.digests[i]);
+    if (r == nullptr) continue;
+    bytes += batch_request_bytes(*r);
+    reply.requests.push_back(*r);
+  }
+  if (reply.requests.empty() || !spend_serve_budget(from, bytes)) return;
+  send(from, reply);
+}
+
+void Replica::Impl::on_requests(ReplicaId /*from*/, const RequestsMsg& m) {
+  for (const Request& r : m.requests) {
+    if (r.read_only || r.payload.size() > config_.request_bytes_max || r.client.principal.empty() ||
+        r.client.principal.size() > config_.principal_bytes_max) {
+      count(Ctr::kDropInvalid);
+      continue;
+    }
+    const RequestId id{r.client, r.number};
+    PoolEntry* e = pool_.find(id);
+    const Digest d = request_digest(r);
+    // Only bytes whose digest f+1 replicas vouched for are worth holding.
+    if (e == nullptr || RequestPool::others_for(*e, d) < config_.f + 1) {
+      count(Ctr::kDropUnsolicited);
+      continue;
+    }
+    if (RequestPool::body(*e, d) != nullptr) continue;
+    if (!pool_.store_body(id, *e, d, std::make_shared<const Request>(r))) {
+      count(Ctr::kDropQuota);
+      continue;
+    }
+    request_fetches_.erase(d);
+    held_dirty_ = true;
+    update_entry(id, *e);
+  }
+}
+
+// ---- the primary's ready queue ---------------------------------------------------------------
+
+bool Replica::Impl::ready(const RequestId& id, const PoolEntry& e) const {
+  if (!is_primary() || view_changing_ || assigned_.contains(id)) return false;
+  if (table_.classify(id.client, id.number) != ClientTable::Verdict::kNew) return false;
+  for (const auto& [d, body] : e.bodies) {
+    if (RequestPool::support_for(e, d) >= config_.quorum() && authentic(id, d)) return true;
+  }
+  return false;
+}
+
+void Replica::Impl::maybe_enqueue(const RequestId& id, PoolEntry& e) {
+  if (e.queued || !ready(id, e)) return;
+  e.queued = true;
+  ready_.push_back(id);
+}
+
+void Replica::Impl::rebuild_ready_queue() {
+  ready_.clear();
+  for (auto& [id, e] : pool_.entries()) {
+    e.queued = false;
+    maybe_enqueue(id, e);
+  }
+}
+
+// ---- request timers ------------------------------------------------------------------------
+
+void Replica::Impl::check_request_timers() {
+  if (view_changing_ || is_primary()) return;
+  auto earliest = pool_.earliest_timer();
+  if (!earliest || now_us_ - earliest->first < config_.request_timeout_us) return;
+  if (lagging()) {
+    // The request is probably ordered already and this replica has not caught up: its own delay,
+    // not the primary's. Look again after catching up.
+    pool_.restart_timers(now_us_);
+    return;
+  }
+  count(Ctr::kRequestTimeouts);
+  start_view_change(view_ + 1);
+}
+
+void Replica::Impl::forget_executed_requests() {
+  std::vector<RequestId> done;
+  for (const auto& [id, e] : pool_.entries()) {
+    if (table_.classify(id.client, id.number) != ClientTable::Verdict::kNew) done.push_back(id);
+  }
+  for (const RequestId& id : done) pool_.erase(id);
+}
+
+}  // namespace bastion::bft

@@ -1,0 +1,406 @@
+// The normal case (PBFT section 4.2): the primary proposes batches; replicas pre-prepare, prepare
+// and commit them with 2f+1 quorums.
+//
+// Safety rests on: a replica accepts at most one pre-prepare per (view, seq) and persists it
+// before its PREPARE leaves (so a restart cannot make it vote twice); it is prepared only with
+// the pre-prepare plus 2f matching prepares from distinct backups; it commits only with 2f+1
+// matching commits. Liveness and bounds: messages outside the log window or for another view are
+// dropped; a pre-prepare waits (held, one per seq) until the previous seq's timestamp is known and
+// its requests are authentic here.
+#include <algorithm>
+#include <set>
+
+#include "bft/core/replica_impl.h"
+
+namespace bastion::bft {
+
+std::uint64_t batch_request_bytes(const Request& r) {
+  // Payload, principal and the fixed-size fields with their framing.
+  constexpr std::uint64_t kOverheadBytes = 32;
+  return r.payload.size() + r.client.principal.size() + kOverheadBytes;
+}
+
+BatchPtr make_batch(std::vector<Request> requests) {
+  auto b = std::make_shared<Batch>();
+  b->requests = std::move(requests);
+  b->request_digests.reserve(b->requests.size());
+  for (const Request& r : b->requests) {
+    b->request_digests.push_back(request_digest(r));
+    b->bytes += batch_request_bytes(r);
+  }
+  b->digest = batch_digest_of(b->request_digests);
+  return b;
+}
+
+// ---- bodies and headers ----------------------------------------------------------------------
+
+BatchPtr Replica::Impl::find_body(const Slot& s, const Digest& d) {
+  for (const BatchPtr& b : s.bodies) {
+    if (b->digest == d) return b;
+  }
+  return nullptr;
+}
+
+void Replica::Impl::store_body(Slot& s, BatchPtr body) {
+  if (find_body(s, body->digest) != nullptr) return;
+  s.bodies.push_back(std::move(body));
+  // At most three digests are referenced (accepted header, prepared certificate, committed
+  // header); a fourth body is one nobody needs any more, or an unconfirmed catch-up claim.
+  constexpr std::size_t kBodiesMax = 4;
+  if (s.bodies.size() <= kBodiesMax) return;
+  auto referenced = [&s](const Digest& d) {
+    return (s.header && s.header->batch_digest == d) ||
+           (s.cert && s.cert->header.batch_digest == d) ||
+           (s.committed && s.committed->batch_digest == d);
+  };
+  auto victim = std::find_if(s.bodies.begin(), s.bodies.end(),
+                             [&](const BatchPtr& b) { return !referenced(b->digest); });
+  if (victim != s.bodies.end()) s.bodies.erase(victim);
+}
+
+const BatchHeader* Replica::Impl::known_header(const Slot& s) const {
+  if (s.committed) return &*s.committed;
+  if (s.header) return &*s.header;
+  return nullptr;
+}
+
+std::optional<TimeUs> Replica::Impl::agreed_floor(SeqNum seq) const {
+  TimeUs t = agreed_time_us_;
+  for (SeqNum s = last_executed_ + 1; s < seq; ++s) {
+    const Slot* slot = find_slot(s);
+    const BatchHeader* h = slot == nullptr ? nullptr : known_header(*slot);
+    if (h == nullptr) return std::nullopt;
+    if (!h->null_batch) t = std::max(t, h->timestamp_us);
+  }
+  return t;
+}
+
+void Replica::Impl::assign_batch(SeqNum seq, const Batch& b) {
+  for (const Request& r : b.requests) assigned_[RequestId{r.client, r.number}] = seq;
+}
+
+bool Replica::Impl::batch_requests_valid(SeqNum seq, const Batch& b) const {
+  std::set<RequestId> seen;
+  for (const Request& r : b.requests) {
+    RequestId id{r.client, r.number};
+    if (table_.classify(r.client, r.number) != ClientTable::Verdict::kNew) return false;
+    auto a = assigned_.find(id);
+    if (a != assigned_.end() && a->second != seq) return false;
+    if (!seen.insert(std::move(id)).second) return false;
+  }
+  return true;
+}
+
+bool Replica::Impl::request_acceptable(const Request& r) const {
+  return !r.read_only && r.payload.size() <= config_.request_bytes_max &&
+         !r.client.principal.empty() && r.client.principal.size() <= config_.principal_bytes_max;
+}
+
+// ---- proposing (primary) -------------------------------------------------------------------
+
+void Replica::Impl::maybe_propose() {
+  batch_wait_until_us_.reset();
+  if (!is_primary() || view_changing_ || state_fetch_) return;
+  while (propose_one()) {
+  }
+}
+
+bool Replica::Impl::propose_one() {
+  const SeqNum seq = next_seq_;
+  if (!in_window(seq) || seq <= last_executed_) return false;
+  const std::uint64_t in_flight = seq - 1 - last_executed_;
+  if (in_flight >= config_.pipeline_max) return false;
+  const std::optional<TimeUs> floor = agreed_floor(seq);
+  if (!floor) return false;
+  // Optional wait to fill a batch while others are in flight (a lone request never waits).
+  if (config_.batch_delay_us > 0 && in_flight > 0 && ready_.size() < config_.batch_max_requests &&
+      now_us_ < last_proposal_us_ + config_.batch_delay_us) {
+    batch_wait_until_us_ = last_proposal_us_ + config_.batch_delay_us;
+    return false;
+  }
+
+  std::vector<Request> requests;
+  std::vector<Digest> digests;
+  std::uint64_t bytes = 0;
+  while (!ready_.empty() && requests.size() < config_.batch_max_requests) {
+    const RequestId id = ready_.front();
+    PoolEntry* e = pool_.find(id);
+    if (e == nullptr || !ready(id, *e)) {
+      if (e != nullptr) e->queued = false;
+      ready_.pop_front();
+      continue;
+    }
+    // The digest to propose: one with 2f+1 support that is authentic here and held.
+    RequestPtr body;
+    Digest d{};
+    for (const auto& [digest, b] : e->bodies) {
+      if (RequestPool::support_for(*e, digest) >= config_.quorum() && authentic(id, digest)) {
+        body = b;
+        d = digest;
+        break;
+      }
+    }
+    const std::uint64_t size = batch_request_bytes(*body);
+    if (!requests.empty() && bytes + size > config_.batch_max_bytes) break;
+    ready_.pop_front();
+    e->queued = false;
+    requests.push_back(*body);
+    digests.push_back(d);
+    bytes += size;
+  }
+  if (requests.empty()) {
+    // Idle, but the application waits on time (leases, timeouts): an empty batch moves agreed
+    // time forward. One at a time is enough.
+    const std::optional<TimeUs> deadline = app_.next_deadline_us();
+    if (!deadline || *deadline > now_us_ || *deadline <= *floor || in_flight > 0) return false;
+    count(Ctr::kBatchesEmpty);
+  }
+
+  auto batch = std::make_shared<Batch>();
+  batch->requests = std::move(requests);
+  batch->request_digests = std::move(digests);
+  batch->digest = batch_digest_of(batch->request_digests);
+  batch->bytes = bytes;
+
+  BatchHeader h;
+  h.view = view_;
+  h.seq = seq;
+  h.timestamp_us = std::max(now_us_, *floor + 1);
+  h.batch_digest = batch->digest;
+  const Signature sig = signer_.sign(SignDomain::kPrePrepare, pre_prepare_signed_bytes(h));
+
+  Slot& s = slot(seq);
+  s.header = h;
+  s.header_signature = sig;
+  store_body(s, batch);
+  s.persisted_body = h.batch_digest;
+  assign_batch(seq, *batch);
+
+  PrePrepareMsg pp{h, sig, batch->requests};
+  auto bytes_out = std::make_shared<const Bytes>(encode_message(pp));
+  persist(PrePreparedRecord{std::move(pp)});
+  send_bytes(std::nullopt, std::move(bytes_out));
+  next_seq_ = seq + 1;
+  last_proposal_us_ = now_us_;
+  count(Ctr::kBatchesProposed);
+  check_prepared(seq, s);
+  return true;
+}
+
+// ---- pre-prepare (backups) -------------------------------------------------------------------
+
+void Replica::Impl::on_pre_prepare(ReplicaId from, PrePrepareMsg& m) {
+  const BatchHeader& h = m.header;
+  if (from != config_.primary_of(h.view)) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  if (h.view < view_) {
+    count(Ctr::kDropOldView);
+    return;
+  }
+  if (h.view > view_) {
+    count(Ctr::kDropFutureView);
+    return;
+  }
+  if (view_changing_) {
+    count(Ctr::kDropViewChanging);
+    return;
+  }
+  if (h.null_batch) {
+    count(Ctr::kDropInvalid);  // only a NEW-VIEW proposes null batches
+    return;
+  }
+  if (!in_window(h.seq)) {
+    count(Ctr::kDropOutOfWindow);
+    return;
+  }
+  if (h.seq <= last_executed_) {
+    count(Ctr::kDropDuplicate);
+    return;
+  }
+  Slot& s = slot(h.seq);
+  if (s.header || s.held) {
+    const BatchHeader& known = s.header ? *s.header : s.held->header;
+    count(known == h ? Ctr::kDropDuplicate : Ctr::kDropConflict);
+    return;
+  }
+  if (!verify(from, SignDomain::kPrePrepare, pre_prepare_signed_bytes(h), m.signature)) return;
+  if (h.timestamp_us > now_us_ + config_.clock_skew_max_us ||
+      h.timestamp_us < now_us_ - config_.clock_skew_max_us) {
+    count(Ctr::kDropTimestamp);
+    return;
+  }
+  if (m.batch.size() > config_.batch_max_requests) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  for (const Request& r : m.batch) {
+    if (!request_acceptable(r)) {
+      count(Ctr::kDropInvalid);
+      return;
+    }
+  }
+  BatchPtr body = make_batch(std::move(m.batch));
+  if (body->digest != h.batch_digest ||
+      (body->requests.size() > 1 && body->bytes > config_.batch_max_bytes)) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  s.held = HeldPrePrepare{h, m.signature, std::move(body)};
+  held_seqs_.insert(h.seq);
+  held_dirty_ = true;
+}
+
+void Replica::Impl::try_held_pre_prepares() {
+  held_dirty_ = false;
+  // In seq order: accepting seq makes seq+1's timestamp floor known.
+  for (auto it = held_seqs_.begin(); it != held_seqs_.end();) {
+    Slot* s = find_slot(*it);
+    if (s == nullptr || !s->held || try_accept_held(*it, *s) != HeldOutcome::kWaiting) {
+      if (s != nullptr) s->held.reset();
+      it = held_seqs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Replica::Impl::HeldOutcome Replica::Impl::try_accept_held(SeqNum seq, Slot& s) {
+  const HeldPrePrepare& held = *s.held;
+  if (view_changing_ || held.header.view != view_ || s.header || seq <= last_executed_) {
+    return HeldOutcome::kDropped;
+  }
+  const std::optional<TimeUs> floor = agreed_floor(seq);
+  if (!floor) return HeldOutcome::kWaiting;
+  if (held.header.timestamp_us <= *floor) {
+    count(Ctr::kDropTimestamp);
+    return HeldOutcome::kDropped;
+  }
+  if (!batch_requests_valid(seq, *held.body)) {
+    count(Ctr::kDropInvalid);
+    return HeldOutcome::kDropped;
+  }
+  for (std::size_t i = 0; i < held.body->requests.size(); ++i) {
+    const Request& r = held.body->requests[i];
+    if (!authentic(RequestId{r.client, r.number}, held.body->request_digests[i])) {
+      return HeldOutcome::kWaiting;
+    }
+  }
+  HeldPrePrepare accepted = std::move(*s.held);
+  s.held.reset();
+  accept_pre_prepare(seq, s, accepted.header, accepted.signature, std::move(accepted.body));
+  return HeldOutcome::kAccepted;
+}
+
+void Replica::Impl::accept_pre_prepare(SeqNum seq, Slot& s, const BatchHeader& h,
+                                       const Signature& sig, BatchPtr body) {
+  s.header = h;
+  s.header_signature = sig;
+  PrePrepareMsg record{h, sig, {}};
+  if (body != nullptr) {
+    assign_batch(seq, *body);
+    record.batch = body->requests;
+    s.persisted_body = h.batch_digest;
+    store_body(s, std::move(body));
+  }
+  persist(PrePreparedRecord{std::move(record)});
+  if (!is_primary()) send_prepare(seq, s);
+  check_prepared(seq, s);
+}
+
+// ---- prepare and commit ----------------------------------------------------------------------
+
+void Replica::Impl::send_prepare(SeqNum seq, Slot& s) {
+  PrepareMsg p;
+  p.view = view_;
+  p.seq = seq;
+  p.batch_digest = s.header->batch_digest;
+  p.replica = config_.self;
+  p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
+  s.prepares[config_.self] = p;
+  broadcast(p);
+}
+
+void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
+  if (m.replica != from || from == config_.primary_of(m.view)) {
+    count(Ctr::kDropBadSender);  // the primary's pre-prepare stands for its prepare
+    return;
+  }
+  if (m.view != view_) {
+    count(m.view < view_ ? Ctr::kDropOldView : Ctr::kDropFutureView);
+    return;
+  }
+  if (view_changing_) {
+    count(Ctr::kDropViewChanging);
+    return;
+  }
+  if (!in_window(m.seq)) {
+    count(Ctr::kDropOutOfWindow);
+    return;
+  }
+  Slot& s = slot(m.seq);
+  if (s.prepares.contains(from)) {
+    count(Ctr::kDropDuplicate);
+    return;
+  }
+  if (!verify(from, SignDomain::kPrepare, prepare_signed_bytes(m), m.signature)) return;
+  s.prepares.emplace(from, m);
+  check_prepared(m.seq, s);
+}
+
+void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
+  if (s.prepared || !s.header) return;
+  const Digest& d = s.header->batch_digest;
+  const ReplicaId primary_id = primary();
+  std::vector<PrepareMsg> matching;
+  for (const auto& [r, p] : s.prepares) {
+    if (r != primary_id && p.batch_digest == d) matching.push_back(p);
+  }
+  if (matching.size() < 2 * config_.f) return;
+  matching.resize(2 * config_.f);
+  s.prepared = true;
+  s.cert = PreparedCert{*s.header, s.header_signature, std::move(matching)};
+  persist(PreparedRecord{*s.cert});
+  CommitMsg c{view_, seq, d, config_.self};
+  s.commits[config_.self] = c;
+  broadcast(c);
+  check_committed(seq, s);
+}
+
+void Replica::Impl::on_commit(ReplicaId from, const CommitMsg& m) {
+  if (m.replica != from) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  if (m.view != view_) {
+    count(m.view < view_ ? Ctr::kDropOldView : Ctr::kDropFutureView);
+    return;
+  }
+  if (view_changing_) {
+    count(Ctr::kDropViewChanging);
+    return;
+  }
+  if (!in_window(m.seq)) {
+    count(Ctr::kDropOutOfWindow);
+    return;
+  }
+  Slot& s = slot(m.seq);
+  if (s.commits.contains(from)) {
+    count(Ctr::kDropDuplicate);
+    return;
+  }
+  s.commits.emplace(from, m);
+  check_committed(m.seq, s);
+}
+
+void Replica::Impl::check_committed(SeqNum /*seq*/, Slot& s) {
+  if (!s.prepared || s.committed) return;
+  const Digest& d = s.header->batch_digest;
+  std::uint32_t matching = 0;
+  for (const auto& [r, c] : s.commits) matching += c.batch_digest == d ? 1 : 0;
+  if (matching < config_.quorum()) return;
+  s.committed = *s.header;  // executed in seq order by try_execute()
+}
+
+}  // namespace bastion::bft

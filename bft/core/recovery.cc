@@ -1,0 +1,137 @@
+// Starting a replica: a fresh one, or one restarted from its persisted records.
+//
+// A restart restores the stable checkpoint's state (verified against the proven digest),
+// re-executes the committed batches above it (reported with Executed::replayed, no replies: the
+// clients retransmit and get the cached results), restores the votes it had sent in its view (so
+// it never sends a different one) and resumes its view, or its view change. A stable state that
+// does not verify is not trusted: the replica starts from the initial state and fetches the
+// proven one by state transfer.
+#include <algorithm>
+
+#include "bft/core/replica_impl.h"
+#include "codec/codec.h"
+
+namespace bastion::bft {
+
+void Replica::Impl::start(TimeUs now_us, const PersistedState* recovered) {
+  now_us_ = now_us;
+  started_ = true;
+  view_entered_us_ = now_us;
+  next_retransmit_us_ = now_us;  // announce ourselves (STATUS) at the first tick
+  if (recovered == nullptr) {
+    init_fresh_state();
+  } else {
+    recover(*recovered);
+  }
+  after_event();
+}
+
+void Replica::Impl::init_fresh_state() {
+  last_executed_ = 0;
+  agreed_time_us_ = 0;
+  table_ = ClientTable(config_);
+  Bytes state = encode_state();
+  const Digest digest = codec::blake2b(state);
+  own_checkpoints_.clear();
+  own_checkpoints_[0] = OwnCheckpoint{digest, std::make_shared<const Bytes>(std::move(state))};
+  stable_seq_ = 0;
+  stable_proof_ = CheckpointProofMsg{};  // seq 0, no signatures: the initial state
+}
+
+void Replica::Impl::recover(const PersistedState& rec) {
+  init_fresh_state();
+  view_ = rec.view.view;
+  view_changing_ = rec.view.view_changing;
+
+  std::optional<CheckpointProofMsg> unverified_stable;
+  if (rec.stable) {
+    const CheckpointProofMsg& proof = rec.stable->proof;
+    const bool ok = rec.stable_state && rec.stable_state->seq == proof.seq &&
+                    rec.stable_state->state_digest == proof.state_digest &&
+                    codec::blake2b(rec.stable_state->state) == proof.state_digest &&
+                    install_state(rec.stable_state->state, proof.seq);
+    if (ok) {
+      own_checkpoints_.clear();
+      own_checkpoints_[proof.seq] =
+          OwnCheckpoint{proof.state_digest, std::make_shared<const Bytes>(rec.stable_state->state)};
+      stable_seq_ = proof.seq;
+      stable_proof_ = proof;
+    } else {
+      count(Ctr::kRecoveryBadState);
+      unverified_stable = proof;
+    }
+  }
+  const bool in_view = !view_changing_;
+
+  for (const PrePreparedRecord& r : rec.pre_prepared) {
+    const BatchHeader& h = r.pre_prepare.header;
+    if (!in_window(h.seq)) continue;
+    Slot& s = slot(h.seq);
+    BatchPtr body;
+    if (!h.null_batch) {
+      body = make_batch(r.pre_prepare.batch);
+      if (body->digest == h.batch_digest) {
+        store_body(s, body);
+        s.persisted_body = h.batch_digest;
+      } else {
+        body = nullptr;  // a re-proposal accepted without its body
+      }
+    }
+    if (!in_view || h.view != view_) continue;
+    s.header = h;
+    s.header_signature = r.pre_prepare.signature;
+    if (body != nullptr) assign_batch(h.seq, *body);
+    if (is_primary()) {
+      next_seq_ = std::max(next_seq_, h.seq + 1);
+    } else {
+      // The same vote as before the crash (signatures are deterministic or equally valid).
+      PrepareMsg p{view_, h.seq, h.batch_digest, config_.self, {}};
+      p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
+      s.prepares[config_.self] = p;
+    }
+  }
+  for (const PreparedRecord& r : rec.prepared) {
+    const BatchHeader& h = r.cert.header;
+    if (!in_window(h.seq)) continue;
+    Slot& s = slot(h.seq);
+    if (!s.cert || s.cert->header.view <= h.view) s.cert = r.cert;
+    if (in_view && h.view == view_ && s.header && *s.header == h) {
+      s.prepared = true;
+      for (const PrepareMsg& p : r.cert.prepares) s.prepares.emplace(p.replica, p);
+      s.commits[config_.self] = CommitMsg{view_, h.seq, h.batch_digest, config_.self};
+    }
+  }
+  for (const CommittedRecord& r : rec.committed) {
+    const BatchHeader& h = r.header;
+    if (!in_window(h.seq)) continue;
+    Slot& s = slot(h.seq);
+    s.committed = h;
+    if (r.batch && !h.null_batch && find_body(s, h.batch_digest) == nullptr) {
+      BatchPtr body = make_batch(*r.batch);
+      if (body->digest == h.batch_digest) {
+        store_body(s, std::move(body));
+        s.persisted_body = h.batch_digest;
+      }
+    }
+  }
+
+  // Re-execute what committed above the stable checkpoint, while contiguous.
+  while (true) {
+    const SeqNum next = last_executed_ + 1;
+    Slot* s = find_slot(next);
+    if (s == nullptr || !s->committed) break;
+    if (!s->committed->null_batch && find_body(*s, s->committed->batch_digest) == nullptr) break;
+    execute_slot(next, *s, true);
+  }
+  if (unverified_stable) adopt_stable(*unverified_stable);
+
+  if (is_primary() && in_view) next_seq_ = std::max(next_seq_, last_executed_ + 1);
+  if (view_changing_) {
+    ViewChangeMsg vc = build_view_change();
+    view_change_digests_[config_.self] = codec::digest_of(vc);
+    broadcast(vc);
+    view_changes_[config_.self] = std::move(vc);
+  }
+}
+
+}  // namespace bastion::bft

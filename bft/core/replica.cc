@@ -1,0 +1,416 @@
+// Replica: the public facade, event dispatch, effects, periodic work and introspection.
+//
+// Every event follows the same path: validate the envelope (size, sender, decoding), dispatch to
+// the handler of its type, then after_event() runs the work any handler may have unblocked
+// (held pre-prepares, execution, proposing, vouches), so handlers stay small and order-independent.
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+#include "bft/core/replica_impl.h"
+
+namespace bastion::bft {
+namespace {
+
+constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounterNames = {
+    "drop.malformed",
+    "drop.too_large",
+    "drop.bad_sender",
+    "drop.unexpected_type",
+    "drop.bad_signature",
+    "drop.old_view",
+    "drop.future_view",
+    "drop.view_changing",
+    "drop.out_of_window",
+    "drop.invalid",
+    "drop.duplicate",
+    "drop.conflict",
+    "drop.timestamp",
+    "drop.request_window",
+    "drop.quota",
+    "drop.unsolicited",
+    "drop.throttled",
+    "requests.received",
+    "requests.read_only",
+    "requests.executed",
+    "requests.stale",
+    "requests.too_large",
+    "requests.duplicate",
+    "requests.cached_replies",
+    "batches.proposed",
+    "batches.empty",
+    "batches.executed",
+    "batches.null",
+    "batches.replayed",
+    "vouches.sent",
+    "checkpoints.taken",
+    "checkpoints.stable",
+    "checkpoints.divergent",
+    "view_changes",
+    "new_views",
+    "view_change.timeouts",
+    "request_timeouts",
+    "deadline_timeouts",
+    "view_change.joins",
+    "state_transfers",
+    "state_transfers.completed",
+    "state_transfers.bad_state",
+    "catch_up.committed_sent",
+    "catch_up.committed_executed",
+    "fetch.batch_sent",
+    "fetch.requests_sent",
+    "recovery.bad_state",
+};
+
+}  // namespace
+
+// ---- facade --------------------------------------------------------------------------------
+
+Replica::Replica(Config config, StateMachine& app, Signer& signer, Verifier& verifier)
+    : impl_(std::make_unique<Impl>(std::move(config), app, signer, verifier)) {}
+Replica::~Replica() = default;
+
+void Replica::start(TimeUs now_us, const PersistedState* recovered) {
+  impl_->start(now_us, recovered);
+}
+void Replica::on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us) {
+  impl_->on_replica_message(from, bytes, now_us);
+}
+void Replica::on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us) {
+  impl_->on_client_message(principal, bytes, now_us);
+}
+void Replica::on_tick(TimeUs now_us) { impl_->on_tick(now_us); }
+Output Replica::take_output() { return impl_->take_output(); }
+std::optional<TimeUs> Replica::next_tick_us() const { return impl_->next_tick_us(); }
+ReplicaStatus Replica::status() const { return impl_->status(); }
+const Counters& Replica::counters() const { return impl_->counters(); }
+std::map<std::string, std::uint64_t> Replica::debug_sizes() const { return impl_->debug_sizes(); }
+
+// ---- construction --------------------------------------------------------------------------
+
+Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& verifier)
+    : config_(std::move(config)),
+      app_(app),
+      signer_(signer),
+      verifier_(verifier),
+      table_(config_),
+      pool_(config_),
+      peer_status_(config_.n),
+      serve_budget_(config_.n, 0) {
+  // A bad configuration is a programmer/operator error caught before a replica is built (the
+  // daemon validates its configuration file); running with one would void every bound.
+  if (!config_.validate().empty()) std::abort();
+  view_change_timeout_us_ = config_.view_change_timeout_us;
+  for (auto& b : serve_budget_) b = config_.serve_bytes_per_interval;
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+void Replica::Impl::on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us) {
+  if (!started_) return;
+  now_us_ = now_us;
+  if (from >= config_.n || from == config_.self) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  if (bytes.size() > config_.message_bytes_max) {
+    count(Ctr::kDropTooLarge);
+    return;
+  }
+  auto decoded = decode_message(bytes);
+  if (!decoded) {
+    count(Ctr::kDropMalformed);
+    return;
+  }
+  ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
+  dispatch(from, *decoded);
+  after_event();
+}
+
+void Replica::Impl::dispatch(ReplicaId from, Message& m) {
+  std::visit(
+      [&](auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, VouchMsg>) {
+          on_vouch(from, msg);
+        } else if constexpr (std::is_same_v<T, FetchRequestsMsg>) {
+          on_fetch_requests(from, msg);
+        } else if constexpr (std::is_same_v<T, RequestsMsg>) {
+          on_requests(from, msg);
+        } else if constexpr (std::is_same_v<T, PrePrepareMsg>) {
+          on_pre_prepare(from, msg);
+        } else if constexpr (std::is_same_v<T, PrepareMsg>) {
+          on_prepare(from, msg);
+        } else if constexpr (std::is_same_v<T, CommitMsg>) {
+          on_commit(from, msg);
+        } else if constexpr (std::is_same_v<T, CheckpointMsg>) {
+          on_checkpoint(from, msg);
+        } else if constexpr (std::is_same_v<T, ViewChangeMsg>) {
+          on_view_change(from, msg);
+        } else if constexpr (std::is_same_v<T, NewViewMsg>) {
+          on_new_view(from, msg);
+        } else if constexpr (std::is_same_v<T, FetchBatchMsg>) {
+          on_fetch_batch(from, msg);
+        } else if constexpr (std::is_same_v<T, BatchMsg>) {
+          on_batch(from, msg);
+        } else if constexpr (std::is_same_v<T, StatusMsg>) {
+          on_status(from, msg);
+        } else if constexpr (std::is_same_v<T, CommittedMsg>) {
+          on_committed(from, msg);
+        } else if constexpr (std::is_same_v<T, CheckpointProofMsg>) {
+          on_checkpoint_proof(from, msg);
+        } else if constexpr (std::is_same_v<T, FetchStateMsg>) {
+          on_fetch_state(from, msg);
+        } else if constexpr (std::is_same_v<T, StateChunkMsg>) {
+          on_state_chunk(from, msg);
+        } else {
+          // Client requests and replies never travel between replicas.
+          count(Ctr::kDropUnexpectedType);
+        }
+      },
+      m);
+}
+
+void Replica::Impl::on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us) {
+  if (!started_) return;
+  now_us_ = now_us;
+  if (principal.empty() || principal.size() > config_.principal_bytes_max) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  if (bytes.size() > config_.message_bytes_max) {
+    count(Ctr::kDropTooLarge);
+    return;
+  }
+  auto decoded = decode_message(bytes);
+  if (!decoded) {
+    count(Ctr::kDropMalformed);
+    return;
+  }
+  ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
+  auto* m = std::get_if<ClientRequestMsg>(&*decoded);
+  if (m == nullptr) {
+    count(Ctr::kDropUnexpectedType);
+    return;
+  }
+  Request r{ClientKey{principal, m->session}, m->number, m->read_only, std::move(m->payload)};
+  if (r.read_only) {
+    on_read_only_request(r);
+  } else {
+    on_client_request(std::move(r));
+  }
+  after_event();
+}
+
+void Replica::Impl::on_tick(TimeUs now_us) {
+  if (!started_) return;
+  now_us_ = now_us;
+  if (now_us_ >= next_retransmit_us_) {
+    next_retransmit_us_ = now_us_ + config_.retransmit_interval_us;
+    retransmit();
+  }
+  check_request_timers();
+  check_view_timers();
+  after_event();
+}
+
+void Replica::Impl::after_event() {
+  if (held_dirty_) try_held_pre_prepares();
+  try_execute();
+  if (request_fetches_due_) retry_request_fetches();
+  flush_vouches();
+  maybe_propose();
+  flush_vouches();
+}
+
+Output Replica::Impl::take_output() { return std::exchange(out_, Output{}); }
+
+// ---- periodic work -------------------------------------------------------------------------
+
+void Replica::Impl::retransmit() {
+  for (auto& b : serve_budget_) b = config_.serve_bytes_per_interval;
+  send_status();
+  if (view_changing_) {
+    auto own = view_changes_.find(config_.self);
+    if (own != view_changes_.end() && own->second.new_view == view_) broadcast(own->second);
+  } else {
+    for (auto& [seq, s] : log_) {
+      if (!s.header || s.committed) continue;
+      if (is_primary()) {
+        // Peers that missed a pre-prepare cannot prepare it; committed ones reach them by
+        // catch-up instead.
+        BatchPtr body = find_body(s, s.header->batch_digest);
+        if (body == nullptr && !s.header->null_batch) continue;
+        PrePrepareMsg pp{*s.header, s.header_signature, {}};
+        if (body != nullptr) pp.batch = body->requests;
+        broadcast(pp);
+      } else if (!s.prepared) {
+        auto own = s.prepares.find(config_.self);
+        if (own != s.prepares.end()) broadcast(own->second);
+      }
+      if (s.prepared) {
+        auto own = s.commits.find(config_.self);
+        if (own != s.commits.end()) broadcast(own->second);
+      }
+    }
+  }
+  for (const auto& [seq, votes] : checkpoint_votes_) {
+    auto own = votes.find(config_.self);
+    if (own != votes.end()) broadcast(own->second);
+  }
+  retry_request_fetches();
+  retry_batch_fetches();
+  retry_state_fetch();
+}
+
+bool Replica::Impl::lagging() const {
+  if (state_fetch_) return true;
+  for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
+    if (it->second.committed) return true;  // committed but not executable yet
+  }
+  // f+1 peers (one of them correct) report having executed well beyond this replica.
+  std::uint32_t ahead = 0;
+  for (const auto& s : peer_status_) {
+    if (s && s->last_executed > last_executed_ + config_.pipeline_max) ++ahead;
+  }
+  return ahead >= config_.f + 1;
+}
+
+std::optional<TimeUs> Replica::Impl::next_tick_us() const {
+  if (!started_) return std::nullopt;
+  std::optional<TimeUs> best;
+  // Only future instants: whatever was due at now_us_ has been handled or is blocked, and blocked
+  // work is retried at the next retransmission.
+  auto consider = [&](TimeUs t) {
+    if (t > now_us_ && (!best || t < *best)) best = t;
+  };
+  consider(next_retransmit_us_);
+  if (!view_changing_) {
+    if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
+    if (batch_wait_until_us_) consider(*batch_wait_until_us_);
+    if (auto d = app_.next_deadline_us(); d && *d > agreed_time_us_) {
+      if (is_primary()) {
+        consider(*d);
+      } else {
+        consider(std::max(*d, view_entered_us_) + config_.request_timeout_us);
+      }
+    }
+  }
+  if (view_change_deadline_us_) consider(*view_change_deadline_us_);
+  return best;
+}
+
+// ---- effects -------------------------------------------------------------------------------
+
+void Replica::Impl::send_bytes(std::optional<ReplicaId> to, SharedBytes bytes) {
+  out_.messages.push_back(OutMessage{to, std::move(bytes)});
+}
+
+void Replica::Impl::send(ReplicaId to, const Message& m) {
+  send_bytes(to, std::make_shared<const Bytes>(encode_message(m)));
+}
+
+void Replica::Impl::broadcast(const Message& m) {
+  send_bytes(std::nullopt, std::make_shared<const Bytes>(encode_message(m)));
+}
+
+void Replica::Impl::persist(PersistRecord r) { out_.persist.push_back(std::move(r)); }
+
+bool Replica::Impl::verify(ReplicaId signer, SignDomain domain, const Bytes& message,
+                           const Signature& sig) {
+  if (signer >= config_.n) return false;
+  if (verifier_.verify(signer, domain, message, sig)) return true;
+  count(Ctr::kDropBadSignature);
+  return false;
+}
+
+bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {
+  if (peer >= config_.n || serve_budget_[peer] < bytes) {
+    count(Ctr::kDropThrottled);
+    return false;
+  }
+  serve_budget_[peer] -= bytes;
+  return true;
+}
+
+Slot* Replica::Impl::find_slot(SeqNum seq) {
+  auto it = log_.find(seq);
+  return it == log_.end() ? nullptr : &it->second;
+}
+
+const Slot* Replica::Impl::find_slot(SeqNum seq) const {
+  auto it = log_.find(seq);
+  return it == log_.end() ? nullptr : &it->second;
+}
+
+// ---- introspection -------------------------------------------------------------------------
+
+ReplicaStatus Replica::Impl::status() const {
+  ReplicaStatus s;
+  s.id = config_.self;
+  s.view = view_;
+  s.primary = primary();
+  s.view_changing = view_changing_;
+  s.last_executed = last_executed_;
+  s.stable_checkpoint = stable_seq_;
+  s.agreed_time_us = agreed_time_us_;
+  if (!own_checkpoints_.empty())
+    s.last_checkpoint_digest = own_checkpoints_.rbegin()->second.digest;
+  s.fetching_state = state_fetch_.has_value();
+  return s;
+}
+
+const Counters& Replica::Impl::counters() const {
+  counters_view_.clear();
+  for (std::size_t i = 0; i < ctr_.size(); ++i) {
+    if (ctr_[i] != 0) counters_view_[kCounterNames[i]] = ctr_[i];
+  }
+  for (std::size_t i = 1; i < msg_in_.size(); ++i) {
+    if (msg_in_[i] != 0) {
+      counters_view_[std::string("msg.in.") + type_name(static_cast<MsgType>(i))] = msg_in_[i];
+    }
+  }
+  return counters_view_;
+}
+
+std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
+  std::map<std::string, std::uint64_t> sizes;
+  std::uint64_t bodies = 0, prepares = 0, commits = 0, claims = 0, held = 0, certs = 0;
+  for (const auto& [seq, s] : log_) {
+    bodies += s.bodies.size();
+    prepares += s.prepares.size();
+    commits += s.commits.size();
+    claims += s.claims.size();
+    held += s.held ? 1 : 0;
+    certs += s.cert ? 1 : 0;
+  }
+  sizes["log.entries"] = log_.size();
+  sizes["log.bodies"] = bodies;
+  sizes["log.prepares"] = prepares;
+  sizes["log.commits"] = commits;
+  sizes["log.claims"] = claims;
+  sizes["log.held"] = held;
+  sizes["log.certs"] = certs;
+  sizes["log.assigned"] = assigned_.size();
+  sizes["pool.entries"] = pool_.entries().size();
+  sizes["pool.vouches"] = pool_.vouch_count();
+  sizes["pool.bodies"] = pool_.body_count();
+  sizes["pool.held_bytes"] = pool_.held_bytes();
+  sizes["pool.timers"] = pool_.timer_count();
+  sizes["pool.ready"] = ready_.size();
+  sizes["fetch.requests"] = request_fetches_.size();
+  sizes["fetch.batches"] = batch_fetches_.size();
+  sizes["fetch.state_bytes"] = state_fetch_ ? state_fetch_->buffer.size() : 0;
+  sizes["client_table.sessions"] = table_.sessions();
+  sizes["client_table.entries"] = table_.entries();
+  sizes["client_table.cached_bytes"] = table_.cached_bytes();
+  std::uint64_t votes = 0;
+  for (const auto& [seq, v] : checkpoint_votes_) votes += v.size();
+  sizes["checkpoint.votes"] = votes;
+  sizes["checkpoint.own"] = own_checkpoints_.size();
+  sizes["view_change.buffered"] = view_changes_.size();
+  sizes["outgoing.vouches"] = outgoing_vouches_.size();
+  return sizes;
+}
+
+}  // namespace bastion::bft

@@ -1,0 +1,369 @@
+// Private to bft/core: the state and the internal interface of Replica::Impl.
+//
+// The implementation is split by concern, each file a set of Impl members:
+//   replica.cc        construction, event dispatch, output, status, counters, timers (on_tick)
+//   recovery.cc       start(): fresh state or restart from persisted records
+//   dissemination.cc  client requests, vouches, request fetches, request timers, ready queue
+//   normal_case.cc    pre-prepare / prepare / commit, proposing batches at the primary
+//   execution.cc      executing committed batches, replies, read-only requests, core state bytes
+//   checkpoint.cc     checkpoints, stable checkpoints, garbage collection
+//   view_change.cc    view-change and new-view
+//   catch_up.cc       status, committed catch-up, batch fetches, state transfer
+//
+// Invariants (the ones every file relies on):
+//   - log_ holds slots only for seqs in (stable_seq_, stable_seq_ + log_window];
+//   - last_executed_ >= stable_seq_ except while state_fetch_ is set (behind a proven stable
+//     checkpoint whose state is being fetched);
+//   - a slot's `header`, `held`, `prepares`, `commits`, `prepared` belong to view_ and are cleared
+//     when the view changes; `cert`, `committed`, `claims` and `bodies` survive view changes;
+//   - every container indexed by peer input is bounded (see replica.h and debug_sizes());
+//   - output order is a pure function of the inputs: only ordered containers are iterated.
+//
+// Thread-safety: none; one thread owns a Replica.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bft/core/client_table.h"
+#include "bft/core/replica.h"
+#include "bft/core/request_pool.h"
+
+namespace bastion::bft {
+
+// A batch's requests with the digests computed once.
+struct Batch {
+  std::vector<Request> requests;
+  std::vector<Digest> request_digests;
+  Digest digest{};
+  std::uint64_t bytes = 0;  // batch_request_bytes() summed
+};
+using BatchPtr = std::shared_ptr<const Batch>;
+
+BatchPtr make_batch(std::vector<Request> requests);
+// Bytes a request counts for against batch_max_bytes (same rule at primary and backups).
+std::uint64_t batch_request_bytes(const Request& r);
+
+// A pre-prepare from the current primary that passed the stateless checks but waits for the
+// previous seq's timestamp or for its requests to become authentic to this replica.
+struct HeldPrePrepare {
+  BatchHeader header;
+  Signature signature{};
+  BatchPtr body;
+};
+
+struct Slot {
+  // ---- current view only ----
+  std::optional<BatchHeader> header;  // accepted pre-prepare (or NEW-VIEW proposal)
+  Signature header_signature{};
+  std::optional<HeldPrePrepare> held;
+  std::map<ReplicaId, PrepareMsg> prepares;  // first per replica, any digest
+  std::map<ReplicaId, CommitMsg> commits;    // first per replica, any digest
+  bool prepared = false;
+  // ---- across views ----
+  std::optional<PreparedCert> cert;         // prepared certificate of the highest view
+  std::optional<BatchHeader> committed;     // the header this seq committed with
+  std::map<ReplicaId, BatchHeader> claims;  // COMMITTED claims, latest per replica
+  std::vector<BatchPtr> bodies;             // known bodies (bounded, see store_body)
+  std::optional<Digest> persisted_body;     // digest of a body already in a persisted record
+};
+
+// An outstanding fetch of a batch body by digest.
+struct BatchFetch {
+  Digest digest{};
+  TimeUs sent_us = 0;
+  std::uint32_t attempts = 0;
+};
+
+// An outstanding fetch of request bytes by digest.
+struct RequestFetch {
+  RequestId id;
+  TimeUs sent_us = 0;
+  std::uint32_t attempts = 0;
+};
+
+// State transfer towards a proven stable checkpoint.
+struct StateFetch {
+  CheckpointProofMsg proof;
+  std::vector<ReplicaId> sources;  // signers of the proof, other than this replica
+  std::size_t source_index = 0;
+  std::uint32_t timeouts = 0;  // consecutive, with the current source
+  std::uint64_t total_bytes = 0;
+  Bytes buffer;
+  TimeUs sent_us = 0;
+};
+
+// Own checkpoint: its state bytes serve state transfer.
+struct OwnCheckpoint {
+  Digest digest{};
+  SharedBytes state;
+};
+
+enum class Ctr : std::size_t {
+  kDropMalformed,
+  kDropTooLarge,
+  kDropBadSender,
+  kDropUnexpectedType,
+  kDropBadSignature,
+  kDropOldView,
+  kDropFutureView,
+  kDropViewChanging,
+  kDropOutOfWindow,
+  kDropInvalid,
+  kDropDuplicate,
+  kDropConflict,
+  kDropTimestamp,
+  kDropRequestWindow,
+  kDropQuota,
+  kDropUnsolicited,
+  kDropThrottled,
+  kRequestsReceived,
+  kRequestsReadOnly,
+  kRequestsExecuted,
+  kRequestsStale,
+  kRequestsTooLarge,
+  kRequestsDuplicate,
+  kRequestsCachedReplies,
+  kBatchesProposed,
+  kBatchesEmpty,
+  kBatchesExecuted,
+  kBatchesNull,
+  kBatchesReplayed,
+  kVouchesSent,
+  kCheckpointsTaken,
+  kCheckpointsStable,
+  kCheckpointsDivergent,
+  kViewChanges,
+  kNewViews,
+  kViewChangeTimeouts,
+  kRequestTimeouts,
+  kDeadlineTimeouts,
+  kViewJoins,
+  kStateTransfers,
+  kStateTransfersCompleted,
+  kStateTransferBadState,
+  kCatchUpCommittedSent,
+  kCatchUpCommittedExecuted,
+  kFetchBatchSent,
+  kFetchRequestsSent,
+  kRecoveryBadState,
+  kCount,
+};
+
+class Replica::Impl {
+ public:
+  Impl(Config config, StateMachine& app, Signer& signer, Verifier& verifier);
+
+  // ---- events (replica.cc) ----
+  void start(TimeUs now_us, const PersistedState* recovered);
+  void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
+  void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
+  void on_tick(TimeUs now_us);
+  Output take_output();
+  std::optional<TimeUs> next_tick_us() const;
+  ReplicaStatus status() const;
+  const Counters& counters() const;
+  std::map<std::string, std::uint64_t> debug_sizes() const;
+
+ private:
+  // ---- helpers (replica.cc) ----
+  void count(Ctr c, std::uint64_t k = 1) { ctr_[static_cast<std::size_t>(c)] += k; }
+  void send(ReplicaId to, const Message& m);
+  void broadcast(const Message& m);
+  void send_bytes(std::optional<ReplicaId> to, SharedBytes bytes);
+  void persist(PersistRecord r);
+  bool verify(ReplicaId signer, SignDomain domain, const Bytes& message, const Signature& sig);
+  bool is_primary() const { return config_.primary_of(view_) == config_.self; }
+  ReplicaId primary() const { return config_.primary_of(view_); }
+  bool in_window(SeqNum seq) const {
+    return seq > stable_seq_ && seq - stable_seq_ <= config_.log_window;
+  }
+  Slot& slot(SeqNum seq) { return log_[seq]; }
+  Slot* find_slot(SeqNum seq);
+  const Slot* find_slot(SeqNum seq) const;
+  // Spends the per-peer serving budget; false (and counted) when it is exhausted.
+  bool spend_serve_budget(ReplicaId peer, std::uint64_t bytes);
+  void after_event();
+  void dispatch(ReplicaId from, Message& m);
+  void retransmit();
+  // True when this replica is behind the others (so a request timer expiring is its own fault).
+  bool lagging() const;
+
+  // ---- dissemination.cc ----
+  void on_client_request(Request request);
+  void on_read_only_request(const Request& request);
+  void reply_core_status(const Request& request, ReplyStatus status, bool read_only);
+  void on_vouch(ReplicaId from, const VouchMsg& m);
+  void on_fetch_requests(ReplicaId from, const FetchRequestsMsg& m);
+  void on_requests(ReplicaId from, const RequestsMsg& m);
+  // Re-evaluates an entry after a change: own vouch, fetch, timer, readiness.
+  void update_entry(const RequestId& id, PoolEntry& e);
+  void vouch(const RequestId& id, PoolEntry& e, const Digest& d);
+  void flush_vouches();
+  void retry_request_fetches();
+  // Authentic to this replica: received from the client's channel, or f+1 vouches by others.
+  bool authentic(const RequestId& id, const Digest& d) const;
+  bool request_acceptable(const Request& r) const;
+  // The primary's ready queue.
+  bool ready(const RequestId& id, const PoolEntry& e) const;
+  void maybe_enqueue(const RequestId& id, PoolEntry& e);
+  void rebuild_ready_queue();
+  void check_request_timers();
+  void forget_executed_requests();
+
+  // ---- normal_case.cc ----
+  void maybe_propose();
+  bool propose_one();
+  void on_pre_prepare(ReplicaId from, PrePrepareMsg& m);
+  // Tries the held pre-prepares, in seq order, after anything that may unblock them.
+  void try_held_pre_prepares();
+  // What happened to a held pre-prepare: accepted, still waiting, or dropped as invalid.
+  enum class HeldOutcome { kAccepted, kWaiting, kDropped };
+  HeldOutcome try_accept_held(SeqNum seq, Slot& s);
+  void accept_pre_prepare(SeqNum seq, Slot& s, const BatchHeader& h, const Signature& sig,
+                          BatchPtr body);
+  void send_prepare(SeqNum seq, Slot& s);
+  void on_prepare(ReplicaId from, const PrepareMsg& m);
+  void on_commit(ReplicaId from, const CommitMsg& m);
+  void check_prepared(SeqNum seq, Slot& s);
+  void check_committed(SeqNum seq, Slot& s);
+  // Agreed time before `seq` (after executing seq-1), if the chain of headers is known.
+  std::optional<TimeUs> agreed_floor(SeqNum seq) const;
+  const BatchHeader* known_header(const Slot& s) const;
+  bool batch_requests_valid(SeqNum seq, const Batch& b) const;
+  void assign_batch(SeqNum seq, const Batch& b);
+  static BatchPtr find_body(const Slot& s, const Digest& d);
+  void store_body(Slot& s, BatchPtr body);
+
+  // ---- execution.cc ----
+  void try_execute();
+  void execute_slot(SeqNum seq, Slot& s, bool replay);
+  void execute_batch(const BatchHeader& h, const Batch* b, bool replay);
+  void handle_completion(const Completion& c);
+  void send_reply(const ClientKey& client, std::uint64_t number, ReplyStatus status,
+                  const Bytes& result, bool read_only);
+  Bytes encode_state() const;
+  // Installs checkpoint state bytes for `seq` (hostile: validated); false if malformed.
+  bool install_state(ByteView state, SeqNum seq);
+
+  // ---- checkpoint.cc ----
+  void take_checkpoint(SeqNum seq);
+  void on_checkpoint(ReplicaId from, const CheckpointMsg& m);
+  void try_stabilize(SeqNum seq);
+  bool verify_checkpoint_proof(const CheckpointProofMsg& p);
+  // A proven stable checkpoint: advance to it, or fetch its state if behind.
+  void adopt_stable(const CheckpointProofMsg& proof);
+  void garbage_collect();
+
+  // ---- view_change.cc ----
+  void start_view_change(ViewNum new_view);
+  void enter_view(ViewNum new_view);
+  ViewChangeMsg build_view_change();
+  void on_view_change(ReplicaId from, const ViewChangeMsg& m);
+  bool verify_view_change(const ViewChangeMsg& m);
+  bool verify_prepared_cert(const PreparedCert& c, ViewNum below_view, SeqNum stable_seq);
+  void maybe_join_higher_view();
+  void maybe_start_view_change_timer();
+  void try_send_new_view();
+  struct Proposals {
+    SeqNum min_s = 0;
+    CheckpointProofMsg stable;  // the highest stable checkpoint among the view-changes
+    std::vector<BatchHeader> headers;
+  };
+  Proposals compute_proposals(ViewNum view, const std::vector<ViewChangeMsg>& vcs) const;
+  void on_new_view(ReplicaId from, const NewViewMsg& m);
+  void install_new_view(const NewViewMsg& nv, const Proposals& p, SharedBytes encoded);
+  void check_view_timers();
+
+  // ---- catch_up.cc ----
+  void send_status();
+  void on_status(ReplicaId from, const StatusMsg& m);
+  void on_committed(ReplicaId from, CommittedMsg& m);
+  void on_checkpoint_proof(ReplicaId from, const CheckpointProofMsg& m);
+  void fetch_batch(SeqNum seq, const Digest& d);
+  void retry_batch_fetches();
+  void on_fetch_batch(ReplicaId from, const FetchBatchMsg& m);
+  void on_batch(ReplicaId from, BatchMsg& m);
+  void begin_state_transfer(const CheckpointProofMsg& proof);
+  void request_state_chunk();
+  void retry_state_fetch();
+  void on_fetch_state(ReplicaId from, const FetchStateMsg& m);
+  void on_state_chunk(ReplicaId from, const StateChunkMsg& m);
+  void finish_state_transfer();
+
+  // ---- recovery.cc ----
+  void init_fresh_state();
+  void recover(const PersistedState& rec);
+
+  // ---- configuration and collaborators ----
+  Config config_;
+  StateMachine& app_;
+  Signer& signer_;
+  Verifier& verifier_;
+  bool started_ = false;
+  TimeUs now_us_ = 0;
+
+  // ---- replicated state (part of every checkpoint) ----
+  SeqNum last_executed_ = 0;
+  TimeUs agreed_time_us_ = 0;
+  ClientTable table_;
+
+  // ---- view ----
+  ViewNum view_ = 0;
+  bool view_changing_ = false;
+  TimeUs view_entered_us_ = 0;
+  TimeUs view_change_timeout_us_ = 0;
+  std::optional<TimeUs> view_change_deadline_us_;
+  bool reset_view_change_timeout_on_progress_ = false;
+  std::map<ReplicaId, ViewChangeMsg> view_changes_;  // latest (highest view) per replica, verified
+  std::map<ReplicaId, Digest> view_change_digests_;  // digest of each stored message's encoding
+  std::optional<NewViewMsg> new_view_msg_;           // the NEW-VIEW that established view_
+  SharedBytes new_view_bytes_;
+
+  // ---- log ----
+  std::map<SeqNum, Slot> log_;
+  SeqNum next_seq_ = 1;                   // primary: next seq to assign
+  std::map<RequestId, SeqNum> assigned_;  // requests in accepted batches of this view
+  std::set<SeqNum> held_seqs_;
+  bool held_dirty_ = false;  // something changed that may unblock held pre-prepares
+  std::map<SeqNum, BatchFetch> batch_fetches_;
+
+  // ---- checkpoints ----
+  SeqNum stable_seq_ = 0;
+  CheckpointProofMsg stable_proof_;
+  std::map<SeqNum, OwnCheckpoint> own_checkpoints_;
+  std::map<SeqNum, std::map<ReplicaId, CheckpointMsg>> checkpoint_votes_;
+  std::optional<StateFetch> state_fetch_;
+
+  // ---- requests ----
+  RequestPool pool_;
+  std::deque<RequestId> ready_;
+  std::vector<VouchEntry> outgoing_vouches_;
+  std::map<Digest, RequestFetch> request_fetches_;
+  bool request_fetches_due_ = false;
+
+  // ---- peers ----
+  std::vector<std::optional<StatusMsg>> peer_status_;
+  std::vector<std::uint64_t> serve_budget_;
+
+  // ---- timers ----
+  TimeUs next_retransmit_us_ = 0;
+  std::optional<TimeUs> batch_wait_until_us_;
+  TimeUs last_proposal_us_ = 0;
+
+  // ---- output and accounting ----
+  Output out_;
+  std::array<std::uint64_t, static_cast<std::size_t>(Ctr::kCount)> ctr_{};
+  std::array<std::uint64_t, std::variant_size_v<Message> + 1> msg_in_{};
+  mutable Counters counters_view_;
+  bool replaying_ = false;
+};
+
+}  // namespace bastion::bft

@@ -1,0 +1,116 @@
+// The request pool: requests known to a replica but not executed yet, with the vouches other
+// replicas sent for them (docs/protocol.md, "Requests and their dissemination").
+//
+// This is local, unreplicated state. It only stores and counts; the protocol decisions (when to
+// vouch, fetch, propose, start a timer) are the replica's (dissemination.cc).
+//
+// Bounds, whatever peers and clients send:
+//   - one entry per RequestId; an entry created by a vouch is charged to the vouching replica
+//     (at most pending_requests_per_replica_max each), one created by a client to nobody (the
+//     client's window and its byte quota bound it);
+//   - per entry, at most one vouch per replica (its first), so at most n digests are tracked;
+//     request bytes are held only for digests the replica received from the client or that
+//     reached f+1 vouches, and are charged to the principal (pending_bytes_per_principal_max).
+//
+// Thread-safety: none; owned by the replica's thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bft/core/config.h"
+#include "bft/core/types.h"
+
+namespace bastion::bft {
+
+struct RequestId {
+  ClientKey client;
+  std::uint64_t number = 0;
+  friend bool operator==(const RequestId&, const RequestId&) = default;
+  friend auto operator<=>(const RequestId&, const RequestId&) = default;
+};
+
+using RequestPtr = std::shared_ptr<const Request>;
+
+struct PoolEntry {
+  // This replica's own vouch: at most one digest per request number, its first.
+  bool own_vouched = false;
+  Digest own_digest{};
+  // The own digest came from the client's channel (so it is authentic to this replica).
+  bool from_client = false;
+  TimeUs last_vouch_us = 0;
+  // Other replicas' vouches, one per replica (its first).
+  std::vector<std::pair<ReplicaId, Digest>> vouches;
+  // Request bytes held, by digest.
+  std::vector<std::pair<Digest, RequestPtr>> bodies;
+  // Request timer: started when 2f+1 replicas vouched for one digest.
+  std::optional<TimeUs> timer_start_us;
+  // In the primary's ready queue.
+  bool queued = false;
+  // Accounting.
+  std::optional<ReplicaId> charged_replica;
+  std::uint64_t charged_bytes = 0;
+};
+
+class RequestPool {
+ public:
+  explicit RequestPool(const Config& config);
+
+  PoolEntry* find(const RequestId& id);
+  const PoolEntry* find(const RequestId& id) const;
+  // Creates the entry if needed: for a client's request (never refused), or for a vouch (refused
+  // with nullptr when the voucher's quota is exhausted).
+  PoolEntry& find_or_create_for_client(const RequestId& id);
+  PoolEntry* find_or_create_for_vouch(const RequestId& id, ReplicaId voucher);
+
+  // Records a replica's vouch; false if it already vouched for this request.
+  static bool add_vouch(PoolEntry& e, ReplicaId voucher, const Digest& d);
+  // Vouches for `d` by other replicas, and those plus this replica's own.
+  static std::uint32_t others_for(const PoolEntry& e, const Digest& d);
+  static std::uint32_t support_for(const PoolEntry& e, const Digest& d);
+  // The digest with the most support (ties: lowest digest), with its support.
+  static std::pair<Digest, std::uint32_t> best_supported(const PoolEntry& e);
+
+  static RequestPtr body(const PoolEntry& e, const Digest& d);
+  // Stores request bytes; false if the principal's byte quota would be exceeded.
+  bool store_body(const RequestId& id, PoolEntry& e, const Digest& d, RequestPtr request);
+  RequestPtr find_by_digest(const Digest& d) const;
+
+  void start_timer(const RequestId& id, PoolEntry& e, TimeUs now_us);
+  void stop_timer(const RequestId& id, PoolEntry& e);
+  // Restarts every running timer at now_us (new view).
+  void restart_timers(TimeUs now_us);
+  std::optional<std::pair<TimeUs, RequestId>> earliest_timer() const;
+
+  void erase(const RequestId& id);
+  // Erases the client's entries with number <= `number`.
+  void erase_through(const ClientKey& client, std::uint64_t number);
+
+  std::map<RequestId, PoolEntry>& entries() { return entries_; }
+  const std::map<RequestId, PoolEntry>& entries() const { return entries_; }
+
+  std::uint64_t vouch_count() const;
+  std::uint64_t body_count() const { return by_digest_.size(); }
+  std::uint64_t held_bytes() const;
+  std::size_t timer_count() const { return timers_.size(); }
+
+ private:
+  void release(const RequestId& id, PoolEntry& e);
+
+  std::uint32_t n_;
+  std::uint32_t per_replica_max_;
+  std::uint64_t per_principal_bytes_max_;
+  std::map<RequestId, PoolEntry> entries_;
+  std::map<Digest, RequestId> by_digest_;
+  std::vector<std::uint32_t> charged_per_replica_;
+  std::map<std::string, std::uint64_t> bytes_per_principal_;
+  std::set<std::pair<TimeUs, RequestId>> timers_;
+};
+
+}  // namespace bastion::bft

@@ -1,0 +1,345 @@
+// View change (PBFT section 4.4) and its liveness rules (section 4.5.2).
+//
+// A replica that suspects the primary moves to view v+1: it stops taking part in view v, persists
+// the new view and sends a signed VIEW-CHANGE with its stable checkpoint proof and, for each seq
+// above it, its prepared certificate of the highest view. The primary of v+1 collects 2f+1 valid
+// ones and sends NEW-VIEW: for each seq in (min-s, max-s] the certificate of the highest view (same
+// digest and timestamp) or a null batch. Backups recompute the proposals from the view-changes in
+// the NEW-VIEW, so a faulty new primary can neither drop a request that may have committed nor
+// invent one. Whatever committed in an earlier view was prepared by f+1 correct replicas, one of
+// which is in any 2f+1 set of view-changes, so it is re-proposed at the same seq.
+//
+// Liveness: the view-change timer starts once 2f+1 view-changes for the view are in, and doubles
+// each time a view change fails (capped), returning to its base once a view makes progress; a
+// replica joins a view change once f+1 replicas (one of them correct) want a higher view.
+//
+// Bounds: one VIEW-CHANGE per replica is kept (its highest view), verified once.
+#include <algorithm>
+#include <set>
+
+#include "bft/core/replica_impl.h"
+#include "codec/codec.h"
+
+namespace bastion::bft {
+
+void Replica::Impl::enter_view(ViewNum new_view) {
+  view_ = new_view;
+  view_entered_us_ = now_us_;
+  view_change_deadline_us_.reset();
+  for (auto& [seq, s] : log_) {
+    s.header.reset();
+    s.held.reset();
+    s.prepares.clear();
+    s.commits.clear();
+    s.prepared = false;
+  }
+  held_seqs_.clear();
+  assigned_.clear();
+  ready_.clear();
+  for (auto& [id, e] : pool_.entries()) e.queued = false;
+  new_view_msg_.reset();
+  new_view_bytes_.reset();
+  batch_wait_until_us_.reset();
+  std::erase_if(view_changes_, [new_view](const auto& v) { return v.second.new_view < new_view; });
+  std::erase_if(view_change_digests_,
+                [this](const auto& d) { return !view_changes_.contains(d.first); });
+}
+
+void Replica::Impl::start_view_change(ViewNum new_view) {
+  if (new_view <= view_) return;
+  count(Ctr::kViewChanges);
+  enter_view(new_view);
+  view_changing_ = true;
+  persist(ViewRecord{view_, true});
+  ViewChangeMsg vc = build_view_change();
+  view_change_digests_[config_.self] = codec::digest_of(vc);
+  broadcast(vc);
+  view_changes_[config_.self] = std::move(vc);
+  maybe_start_view_change_timer();
+  try_send_new_view();
+}
+
+ViewChangeMsg Replica::Impl::build_view_change() {
+  ViewChangeMsg vc;
+  vc.new_view = view_;
+  vc.stable = stable_proof_;
+  vc.replica = config_.self;
+  for (const auto& [seq, s] : log_) {
+    if (s.cert && seq > stable_proof_.seq && seq - stable_proof_.seq <= config_.log_window) {
+      vc.prepared.push_back(*s.cert);
+    }
+  }
+  vc.signature = signer_.sign(SignDomain::kViewChange, view_change_signed_bytes(vc));
+  return vc;
+}
+
+bool Replica::Impl::verify_prepared_cert(const PreparedCert& c, ViewNum below_view,
+                                         SeqNum stable_seq) {
+  const BatchHeader& h = c.header;
+  if (h.view >= below_view || h.seq <= stable_seq || h.seq - stable_seq > config_.log_window) {
+    return false;
+  }
+  if (h.null_batch && (h.batch_digest != Digest{} || h.timestamp_us != 0)) return false;
+  const ReplicaId primary_id = config_.primary_of(h.view);
+  if (c.prepares.size() < 2 * config_.f || c.prepares.size() >= config_.n) return false;
+  if (!verify(primary_id, SignDomain::kPrePrepare, pre_prepare_signed_bytes(h),
+              c.primary_signature)) {
+    return false;
+  }
+  std::set<ReplicaId> signers;
+  for (const PrepareMsg& p : c.prepares) {
+    if (p.view != h.view || p.seq != h.seq || p.batch_digest != h.batch_digest ||
+        p.replica >= config_.n || p.replica == primary_id || !signers.insert(p.replica).second) {
+      return false;
+    }
+    if (!verify(p.replica, SignDomain::kPrepare, prepare_signed_bytes(p), p.signature)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Replica::Impl::verify_view_change(const ViewChangeMsg& m) {
+  if (m.replica >= config_.n || m.new_view == 0) return false;
+  if (m.prepared.size() > config_.log_window) return false;
+  if (!verify(m.replica, SignDomain::kViewChange, view_change_signed_bytes(m), m.signature)) {
+    return false;
+  }
+  if (!verify_checkpoint_proof(m.stable)) return false;
+  SeqNum previous = m.stable.seq;
+  for (const PreparedCert& c : m.prepared) {
+    if (c.header.seq <= previous) return false;  // strictly increasing, above the checkpoint
+    previous = c.header.seq;
+    if (!verify_prepared_cert(c, m.new_view, m.stable.seq)) return false;
+  }
+  return true;
+}
+
+void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
+  if (m.replica != from) {
+    count(Ctr::kDropBadSender);
+    return;
+  }
+  if (m.new_view < view_ || (m.new_view == view_ && !view_changing_)) {
+    count(Ctr::kDropOldView);
+    // The sender missed the NEW-VIEW of the view this replica is in.
+    if (m.new_view == view_ && new_view_bytes_ &&
+        spend_serve_budget(from, new_view_bytes_->size())) {
+      send_bytes(from, new_view_bytes_);
+    }
+    return;
+  }
+  auto known = view_changes_.find(from);
+  if (known != view_changes_.end() && known->second.new_view >= m.new_view) {
+    count(Ctr::kDropDuplicate);
+    return;
+  }
+  if (!verify_view_change(m)) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  view_changes_[from] = m;
+  view_change_digests_[from] = codec::digest_of(m);
+  if (m.new_view > view_) {
+    maybe_join_higher_view();
+  } else {
+    maybe_start_view_change_timer();
+    try_send_new_view();
+  }
+}
+
+void Replica::Impl::maybe_join_higher_view() {
+  std::vector<ViewNum> higher;
+  for (const auto& [r, vc] : view_changes_) {
+    if (r != config_.self && vc.new_view > view_) higher.push_back(vc.new_view);
+  }
+  if (higher.size() < config_.f + 1) return;
+  // The smallest view among the f+1 highest: at least one correct replica wants it or more.
+  std::sort(higher.begin(), higher.end(), std::greater<>());
+  count(Ctr::kViewJoins);
+  start_view_change(higher[config_.f]);
+}
+
+void Replica::Impl::maybe_start_view_change_timer() {
+  if (!view_changing_ || view_change_deadline_us_) return;
+  std::uint32_t for_view = 0;
+  for (const auto& [r, vc] : view_changes_) for_view += vc.new_view == view_ ? 1 : 0;
+  if (for_view >= config_.quorum()) view_change_deadline_us_ = now_us_ + view_change_timeout_us_;
+}
+
+void Replica::Impl::check_view_timers() {
+  if (view_changing_) {
+    if (view_change_deadline_us_ && now_us_ >= *view_change_deadline_us_) {
+      count(Ctr::kViewChangeTimeouts);
+      view_change_timeout_us_ =
+          std::min(2 * view_change_timeout_us_, config_.view_change_timeout_max_us);
+      start_view_change(view_ + 1);
+    }
+    return;
+  }
+  // A deadline of the application passed long ago in local time but agreed time did not reach
+  // it: the primary is not proposing the empty batch that would move time. Like an unordered
+  // request.
+  if (is_primary()) return;
+  const std::optional<TimeUs> deadline = app_.next_deadline_us();
+  if (!deadline || *deadline <= agreed_time_us_) return;
+  if (now_us_ - std::max(*deadline, view_entered_us_) < config_.request_timeout_us) return;
+  if (lagging()) return;
+  count(Ctr::kDeadlineTimeouts);
+  start_view_change(view_ + 1);
+}
+
+// ---- NEW-VIEW ------------------------------------------------------------------------------
+
+Replica::Impl::Proposals Replica::Impl::compute_proposals(
+    ViewNum view, const std::vector<ViewChangeMsg>& vcs) const {
+  Proposals p;
+  const ViewChangeMsg* top = nullptr;  // the first one with the highest stable checkpoint
+  for (const ViewChangeMsg& vc : vcs) {
+    if (top == nullptr || vc.stable.seq > top->stable.seq) top = &vc;
+  }
+  if (top != nullptr) {
+    p.min_s = top->stable.seq;
+    p.stable = top->stable;
+  }
+  std::map<SeqNum, const PreparedCert*> best;
+  for (const ViewChangeMsg& vc : vcs) {
+    for (const PreparedCert& c : vc.prepared) {
+      if (c.header.seq <= p.min_s) continue;
+      const PreparedCert*& b = best[c.header.seq];
+      if (b == nullptr || c.header.view > b->header.view) b = &c;
+    }
+  }
+  const SeqNum max_s = best.empty() ? p.min_s : best.rbegin()->first;
+  for (SeqNum seq = p.min_s + 1; seq <= max_s; ++seq) {
+    BatchHeader h;
+    h.view = view;
+    h.seq = seq;
+    auto it = best.find(seq);
+    if (it != best.end()) {
+      h.timestamp_us = it->second->header.timestamp_us;
+      h.batch_digest = it->second->header.batch_digest;
+      h.null_batch = it->second->header.null_batch;
+    } else {
+      h.null_batch = true;
+    }
+    p.headers.push_back(h);
+  }
+  return p;
+}
+
+void Replica::Impl::try_send_new_view() {
+  if (!view_changing_ || !is_primary()) return;
+  auto own = view_changes_.find(config_.self);
+  if (own == view_changes_.end() || own->second.new_view != view_) return;
+  std::vector<ViewChangeMsg> vcs{own->second};
+  for (const auto& [r, vc] : view_changes_) {
+    if (vcs.size() == config_.quorum()) break;
+    if (r != config_.self && vc.new_view == view_) vcs.push_back(vc);
+  }
+  if (vcs.size() < config_.quorum()) return;
+  Proposals p = compute_proposals(view_, vcs);
+  NewViewMsg nv;
+  nv.view = view_;
+  nv.view_changes = std::move(vcs);
+  nv.proposals = p.headers;
+  for (const BatchHeader& h : nv.proposals) {
+    nv.proposal_signatures.push_back(
+        signer_.sign(SignDomain::kPrePrepare, pre_prepare_signed_bytes(h)));
+  }
+  nv.replica = config_.self;
+  nv.signature = signer_.sign(SignDomain::kNewView, new_view_signed_bytes(nv));
+  auto bytes = std::make_shared<const Bytes>(encode_message(nv));
+  send_bytes(std::nullopt, bytes);
+  install_new_view(nv, p, std::move(bytes));
+}
+
+void Replica::Impl::on_new_view(ReplicaId /*from*/, const NewViewMsg& m) {
+  // A NEW-VIEW is self-certifying, so any replica may relay it (catch-up of a lagging replica).
+  if (m.view < view_ || (m.view == view_ && !view_changing_)) {
+    count(Ctr::kDropOldView);
+    return;
+  }
+  if (m.view == 0 || m.replica != config_.primary_of(m.view) ||
+      m.view_changes.size() < config_.quorum() || m.view_changes.size() > config_.n ||
+      m.proposal_signatures.size() != m.proposals.size()) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  if (!verify(m.replica, SignDomain::kNewView, new_view_signed_bytes(m), m.signature)) return;
+  std::set<ReplicaId> senders;
+  for (const ViewChangeMsg& vc : m.view_changes) {
+    if (vc.new_view != m.view || vc.replica >= config_.n || !senders.insert(vc.replica).second) {
+      count(Ctr::kDropInvalid);
+      return;
+    }
+    // View-changes this replica verified already need not be verified again.
+    auto known = view_change_digests_.find(vc.replica);
+    const bool verified = known != view_change_digests_.end() &&
+                          view_changes_.at(vc.replica).new_view == m.view &&
+                          known->second == codec::digest_of(vc);
+    if (!verified && !verify_view_change(vc)) {
+      count(Ctr::kDropInvalid);
+      return;
+    }
+  }
+  Proposals p = compute_proposals(m.view, m.view_changes);
+  if (p.headers != m.proposals) {
+    count(Ctr::kDropInvalid);
+    return;
+  }
+  for (std::size_t i = 0; i < m.proposals.size(); ++i) {
+    if (!verify(m.replica, SignDomain::kPrePrepare, pre_prepare_signed_bytes(m.proposals[i]),
+                m.proposal_signatures[i])) {
+      return;
+    }
+  }
+  if (m.view > view_) enter_view(m.view);
+  install_new_view(m, p, nullptr);
+}
+
+void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
+                                     SharedBytes encoded) {
+  view_changing_ = false;
+  view_change_deadline_us_.reset();
+  view_entered_us_ = now_us_;
+  reset_view_change_timeout_on_progress_ = true;
+  count(Ctr::kNewViews);
+  persist(ViewRecord{view_, false});
+  new_view_msg_ = nv;
+  new_view_bytes_ =
+      encoded != nullptr ? std::move(encoded) : std::make_shared<const Bytes>(encode_message(nv));
+  std::erase_if(view_changes_, [this](const auto& v) { return v.second.new_view <= view_; });
+  std::erase_if(view_change_digests_,
+                [this](const auto& d) { return !view_changes_.contains(d.first); });
+
+  // The new view starts from the highest stable checkpoint among the view-changes (proven).
+  if (p.stable.seq > stable_seq_) adopt_stable(p.stable);
+
+  for (std::size_t i = 0; i < nv.proposals.size(); ++i) {
+    const BatchHeader& h = nv.proposals[i];
+    if (!in_window(h.seq)) continue;
+    Slot& s = slot(h.seq);
+    s.header = h;
+    s.header_signature = nv.proposal_signatures[i];
+    BatchPtr body = h.null_batch ? nullptr : find_body(s, h.batch_digest);
+    PrePrepareMsg record{h, s.header_signature, {}};
+    if (body != nullptr) {
+      assign_batch(h.seq, *body);
+      record.batch = body->requests;
+      s.persisted_body = h.batch_digest;
+    }
+    // Re-proposals need no timestamp or authenticity checks: f+1 correct replicas prepared them
+    // in an earlier view. A missing body is fetched when the seq commits.
+    persist(PrePreparedRecord{std::move(record)});
+    if (!is_primary()) send_prepare(h.seq, s);
+    check_prepared(h.seq, s);
+  }
+  const SeqNum max_s = nv.proposals.empty() ? p.min_s : nv.proposals.back().seq;
+  if (is_primary()) next_seq_ = std::max(max_s, stable_seq_) + 1;
+  pool_.restart_timers(now_us_);
+  rebuild_ready_queue();
+  held_dirty_ = true;
+}
+
+}  // namespace bastion::bft
