@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <list>
 #include <map>
 #include <optional>
 #include <random>
@@ -51,19 +53,18 @@ inline SeqNum record_seq(const PersistRecord& r) {
 // record per (kind, seq) (one view, one stable), in the order of their latest versions, without
 // what the final stable checkpoint makes obsolete. Assumes stable seqs never decrease.
 inline std::vector<Bytes> reference_fold(const std::vector<Bytes>& records,
-                                         const std::vector<std::pair<std::size_t, SeqNum>>& keys) {
-  std::vector<std::size_t> order;  // indexes into records, latest version per key
-  std::map<std::pair<std::size_t, SeqNum>, std::size_t> position;
+                                         const std::vector<std::pair<std::size_t, SeqNum>>& keys,
+                                         std::size_t count) {
+  std::list<std::size_t> order;  // indexes into records, latest version per key
+  std::map<std::pair<std::size_t, SeqNum>, std::list<std::size_t>::iterator> position;
   std::optional<SeqNum> stable;
-  for (std::size_t i = 0; i < records.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     auto key = keys[i];
     if (key.first == 0 || key.first == 5) key.second = 0;
     if (keys[i].first == 5) stable = keys[i].second;
-    if (auto it = position.find(key); it != position.end()) {
-      order.erase(std::find(order.begin(), order.end(), it->second));
-    }
-    position[key] = i;
+    if (auto it = position.find(key); it != position.end()) order.erase(it->second);
     order.push_back(i);
+    position[key] = std::prev(order.end());
   }
   std::vector<Bytes> out;
   for (const std::size_t i : order) {
