@@ -8,14 +8,15 @@ namespace bastion::net {
 
 Connection::Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls,
                        tcp::socket socket, Direction direction, ConnectionId id,
-                       const PeerRules& rules, std::optional<ReplicaId> expected_replica,
+                       std::shared_ptr<const PeerRules> rules,
+                       std::optional<ReplicaId> expected_replica,
                        const ConnectionSettings& settings, ConnectionOwner* owner)
     : stream_(std::move(socket), *tls),
       tls_(std::move(tls)),
       timer_(io),
       direction_(direction),
       id_(id),
-      rules_(rules),
+      rules_(std::move(rules)),
       expected_replica_(expected_replica),
       settings_(settings),
       owner_(owner),
@@ -88,7 +89,7 @@ bool Connection::on_verify(bool preverified, asio::ssl::verify_context& ctx) {
   }
   // Depth 1 is the cluster CA itself, already trusted; the peer is the leaf at depth 0.
   if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
-  auto peer = rules_.classify(X509_STORE_CTX_get_current_cert(store), expected_replica_);
+  auto peer = rules_->classify(X509_STORE_CTX_get_current_cert(store), expected_replica_);
   if (!peer) {
     refusal_ = peer.error();
     return false;
@@ -153,7 +154,13 @@ void Connection::on_read(const error_code& ec, std::size_t bytes) {
   }
   reader_.commit(bytes);
   last_read_ = Clock::now();
-  if (owner_ != nullptr) owner_->mutable_stats().bytes_in += bytes;
+  if (owner_ == nullptr) return;
+  owner_->mutable_stats().bytes_in += bytes;
+  if (!heard_ && bytes != 0) {
+    heard_ = true;
+    owner_->on_connection_heard(*this);
+    if (closed()) return;
+  }
   for (;;) {
     ByteView frame;
     const auto status = reader_.next(frame);

@@ -45,6 +45,8 @@ class Connection;
 class ConnectionOwner {
  public:
   virtual void on_connection_established(Connection& c) = 0;
+  // The first bytes after the handshake (a frame or a keep-alive): the peer really talks to us.
+  virtual void on_connection_heard(Connection& c) = 0;
   virtual void on_connection_frame(Connection& c, ByteView frame) = 0;
   virtual void on_connection_closed(Connection& c, CloseReason reason) = 0;
   virtual TransportStats& mutable_stats() = 0;
@@ -68,7 +70,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class SendResult : std::uint8_t { kQueued, kQueueFull, kNotOpen };
 
   Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, tcp::socket socket,
-             Direction direction, ConnectionId id, const PeerRules& rules,
+             Direction direction, ConnectionId id, std::shared_ptr<const PeerRules> rules,
              std::optional<ReplicaId> expected_replica, const ConnectionSettings& settings,
              ConnectionOwner* owner);
   ~Connection();
@@ -114,7 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer timer_;
   const Direction direction_;
   const ConnectionId id_;
-  const PeerRules& rules_;
+  const std::shared_ptr<const PeerRules> rules_;
   const std::optional<ReplicaId> expected_replica_;
   ConnectionSettings settings_;
   ConnectionOwner* owner_;
@@ -129,6 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::uint8_t> write_buf_;
   std::size_t write_frames_ = 0;  // frames completed by the chunk being written
   bool writing_ = false;
+  bool heard_ = false;
   Clock::time_point last_read_;
   Clock::time_point last_write_;
 };

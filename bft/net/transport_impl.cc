@@ -56,7 +56,7 @@ std::string_view link_state_name(LinkState s) {
 TransportImpl::TransportImpl(asio::io_context& io, Setup setup)
     : io_(io),
       setup_(std::move(setup)),
-      rules_(pinned_keys(setup_.replicas)),
+      rules_(std::make_shared<const PeerRules>(pinned_keys(setup_.replicas))),
       acceptor_(io),
       accept_retry_(io),
       resolver_(io) {
@@ -65,12 +65,9 @@ TransportImpl::TransportImpl(asio::io_context& io, Setup setup)
   std::uint64_t seed = setup_.seed;
   for (const auto& r : setup_.replicas) {
     if (setup_.self && r.id == *setup_.self) continue;
-    Link link{r,
-              nullptr,
-              std::make_unique<asio::steady_timer>(io),
+    Link link{r, nullptr, std::make_unique<asio::steady_timer>(io),
               Backoff(setup_.limits.reconnect_min_ms, setup_.limits.reconnect_max_ms, seed++),
-              LinkStatus{},
-              false};
+              LinkStatus{}};
     link.status.replica = r.id;
     links_.emplace(r.id, std::move(link));
   }
@@ -92,10 +89,10 @@ ConnectionSettings TransportImpl::settings(std::size_t frame_max_bytes,
 
 Result<Done, std::string> TransportImpl::start() {
   if (started_) return fail(std::string("transport already started"));
-  if (setup_.self && !rules_.is_replica(*setup_.self)) {
+  if (setup_.self && !rules_->is_replica(*setup_.self)) {
     return fail("replica " + std::to_string(*setup_.self) + " is not in the replica list");
   }
-  auto tls = make_tls_context(setup_.tls, rules_, setup_.self);
+  auto tls = make_tls_context(setup_.tls, *rules_, setup_.self);
   if (!tls) return fail(std::move(tls).error());
   tls_ = std::move(tls->ctx);
   self_peer_ = std::move(tls->self);
@@ -242,7 +239,6 @@ void TransportImpl::dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endp
       this);
   connections_.emplace(conn_id, Entry{conn, false, false, false});
   link.conn = conn;
-  link.heard_from = false;
   conn->start_outbound(std::move(endpoints));
 }
 
@@ -323,16 +319,16 @@ void TransportImpl::on_connection_established(Connection& c) {
   if (on_link) on_link(link.address.id, true);
 }
 
+void TransportImpl::on_connection_heard(Connection& c) {
+  if (c.direction() != Connection::Direction::kOutbound) return;
+  // Reset the back-off only once the peer has proven the link works: in TLS 1.3 a server may
+  // refuse our certificate after our side of the handshake has completed, and a server that
+  // refuses us must not be redialed at full speed.
+  auto it = links_.find(c.peer().replica_id);
+  if (it != links_.end() && it->second.conn.get() == &c) it->second.backoff.reset();
+}
+
 void TransportImpl::on_connection_frame(Connection& c, ByteView frame) {
-  if (c.direction() == Connection::Direction::kOutbound) {
-    // Reset the back-off only once the peer has proven the link works: in TLS 1.3 a server may
-    // refuse our certificate after our side of the handshake has completed.
-    auto it = links_.find(c.peer().replica_id);
-    if (it != links_.end() && !it->second.heard_from) {
-      it->second.heard_from = true;
-      it->second.backoff.reset();
-    }
-  }
   if (on_frame) on_frame(c.peer(), c.id(), frame);
 }
 

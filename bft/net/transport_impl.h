@@ -68,6 +68,7 @@ class TransportImpl final : public ConnectionOwner,
 
   // ConnectionOwner
   void on_connection_established(Connection& c) override;
+  void on_connection_heard(Connection& c) override;
   void on_connection_frame(Connection& c, ByteView frame) override;
   void on_connection_closed(Connection& c, CloseReason reason) override;
   TransportStats& mutable_stats() override { return stats_; }
@@ -79,7 +80,6 @@ class TransportImpl final : public ConnectionOwner,
     std::unique_ptr<asio::steady_timer> timer;
     Backoff backoff;
     LinkStatus status;
-    bool heard_from = false;  // something arrived on the current connection
   };
   struct Entry {
     std::shared_ptr<Connection> conn;
@@ -100,7 +100,7 @@ class TransportImpl final : public ConnectionOwner,
 
   asio::io_context& io_;
   Setup setup_;
-  PeerRules rules_;
+  std::shared_ptr<const PeerRules> rules_;  // shared with connections, which may outlive us
   std::shared_ptr<asio::ssl::context> tls_;
   Peer self_peer_;
   tcp::acceptor acceptor_;
