@@ -184,7 +184,8 @@ void OneWay(benchmark::State& state) {
     run_until(io, [&] { return received.load(std::memory_order_relaxed) >= sent; });
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(sent));
-  state.SetBytesProcessed(static_cast<std::int64_t>(sent * static_cast<std::uint64_t>(state.range(0))));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(sent * static_cast<std::uint64_t>(state.range(0))));
   state.counters["dropped"] = static_cast<double>(dropped);
   sender.stop();
   rx.post_and_join([&] { receiver.reset(); });

@@ -25,13 +25,6 @@ Connection::Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context>
 
 Connection::~Connection() = default;
 
-std::string Connection::remote_address() const {
-  error_code ec;
-  const auto ep = stream_.lowest_layer().remote_endpoint(ec);
-  if (ec) return "?";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
-
 void Connection::set_limits(std::size_t frame_max_bytes, std::size_t send_queue_max_bytes) {
   settings_.frame_max_bytes = frame_max_bytes;
   settings_.send_queue_max_bytes = send_queue_max_bytes;

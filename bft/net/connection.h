@@ -93,7 +93,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const Peer& peer() const { return peer_; }  // valid once established
   // Why the handshake failed, when the verify callback said so (for status and logs).
   const std::string& refusal() const { return refusal_; }
-  std::string remote_address() const;
   std::size_t queued_bytes() const { return queue_.queued_bytes(); }
 
  private:
