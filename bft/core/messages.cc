@@ -110,7 +110,7 @@ Result<Message, std::string> decode_message(ByteView bytes) {
 Bytes pre_prepare_signed_bytes(const BatchHeader& h) { return encode_fields(h); }
 
 Bytes prepare_signed_bytes(const PrepareMsg& p) {
-  return encode_fields(p.view, p.seq, p.batch_digest, p.replica);
+  return encode_fields(p.view, p.seq, p.batch_digest, p.replica, p.timestamp_us);
 }
 
 Bytes checkpoint_signed_bytes(const CheckpointMsg& c) {

@@ -167,10 +167,14 @@ struct PrepareMsg {
   SeqNum seq = 0;
   Digest batch_digest{};
   ReplicaId replica = 0;
-  Signature signature{};  // by `replica`, domain kPrepare, over (view, seq, batch_digest, replica)
+  // by `replica`, domain kPrepare, over (view, seq, batch_digest, replica, timestamp_us)
+  Signature signature{};
+  // The pre-prepare's timestamp: a vote is for the whole proposal (the batch AND its agreed time),
+  // so two backups given the same requests under different timestamps never count as agreeing.
+  TimeUs timestamp_us = 0;
   template <class A>
   void serialize(A& ar) {
-    ar(view, seq, batch_digest, replica, signature);
+    ar(view, seq, batch_digest, replica, signature, timestamp_us);
   }
 };
 
@@ -178,10 +182,11 @@ struct CommitMsg {
   ViewNum view = 0;
   SeqNum seq = 0;
   Digest batch_digest{};
-  ReplicaId replica = 0;  // must equal the channel's replica
+  ReplicaId replica = 0;    // must equal the channel's replica
+  TimeUs timestamp_us = 0;  // the pre-prepare's timestamp (see PrepareMsg)
   template <class A>
   void serialize(A& ar) {
-    ar(view, seq, batch_digest, replica);
+    ar(view, seq, batch_digest, replica, timestamp_us);
   }
 };
 

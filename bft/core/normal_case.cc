@@ -317,6 +317,7 @@ void Replica::Impl::send_prepare(SeqNum seq, Slot& s) {
   p.seq = seq;
   p.batch_digest = s.header->batch_digest;
   p.replica = config_.self;
+  p.timestamp_us = s.header->timestamp_us;
   p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
   s.prepares[config_.self] = p;
   broadcast(p);
@@ -351,18 +352,20 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
 
 void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
   if (s.prepared || !s.header) return;
-  const Digest& d = s.header->batch_digest;
+  const BatchHeader& h = *s.header;
   const ReplicaId primary_id = primary();
   std::vector<PrepareMsg> matching;
   for (const auto& [r, p] : s.prepares) {
-    if (r != primary_id && p.batch_digest == d) matching.push_back(p);
+    if (r != primary_id && p.batch_digest == h.batch_digest && p.timestamp_us == h.timestamp_us) {
+      matching.push_back(p);
+    }
   }
   if (matching.size() < 2 * config_.f) return;
   matching.resize(2 * config_.f);
   s.prepared = true;
   s.cert = PreparedCert{*s.header, s.header_signature, std::move(matching)};
   persist(PreparedRecord{*s.cert});
-  CommitMsg c{view_, seq, d, config_.self};
+  CommitMsg c{view_, seq, h.batch_digest, config_.self, h.timestamp_us};
   s.commits[config_.self] = c;
   broadcast(c);
   check_committed(seq, s);
@@ -396,9 +399,11 @@ void Replica::Impl::on_commit(ReplicaId from, const CommitMsg& m) {
 
 void Replica::Impl::check_committed(SeqNum /*seq*/, Slot& s) {
   if (!s.prepared || s.committed) return;
-  const Digest& d = s.header->batch_digest;
+  const BatchHeader& h = *s.header;
   std::uint32_t matching = 0;
-  for (const auto& [r, c] : s.commits) matching += c.batch_digest == d ? 1 : 0;
+  for (const auto& [r, c] : s.commits) {
+    matching += (c.batch_digest == h.batch_digest && c.timestamp_us == h.timestamp_us) ? 1 : 0;
+  }
   if (matching < config_.quorum()) return;
   s.committed = *s.header;  // executed in seq order by try_execute()
 }

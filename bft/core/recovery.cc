@@ -85,7 +85,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
       next_seq_ = std::max(next_seq_, h.seq + 1);
     } else {
       // The same vote as before the crash (signatures are deterministic or equally valid).
-      PrepareMsg p{view_, h.seq, h.batch_digest, config_.self, {}};
+      PrepareMsg p{view_, h.seq, h.batch_digest, config_.self, {}, h.timestamp_us};
       p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
       s.prepares[config_.self] = p;
     }
@@ -98,7 +98,8 @@ void Replica::Impl::recover(const PersistedState& rec) {
     if (in_view && h.view == view_ && s.header && *s.header == h) {
       s.prepared = true;
       for (const PrepareMsg& p : r.cert.prepares) s.prepares.emplace(p.replica, p);
-      s.commits[config_.self] = CommitMsg{view_, h.seq, h.batch_digest, config_.self};
+      s.commits[config_.self] =
+          CommitMsg{view_, h.seq, h.batch_digest, config_.self, h.timestamp_us};
     }
   }
   for (const CommittedRecord& r : rec.committed) {

@@ -89,7 +89,8 @@ bool Replica::Impl::verify_prepared_cert(const PreparedCert& c, ViewNum below_vi
   std::set<ReplicaId> signers;
   for (const PrepareMsg& p : c.prepares) {
     if (p.view != h.view || p.seq != h.seq || p.batch_digest != h.batch_digest ||
-        p.replica >= config_.n || p.replica == primary_id || !signers.insert(p.replica).second) {
+        p.timestamp_us != h.timestamp_us || p.replica >= config_.n || p.replica == primary_id ||
+        !signers.insert(p.replica).second) {
       return false;
     }
     if (!verify(p.replica, SignDomain::kPrepare, prepare_signed_bytes(p), p.signature)) {

@@ -112,6 +112,7 @@ struct Envelope {
 class Cluster {
  public:
   explicit Cluster(std::uint32_t f = 1, std::function<void(Config&)> tune = nullptr);
+  explicit Cluster(std::function<void(Config&)> tune) : Cluster(1, std::move(tune)) {}
 
   std::uint32_t n() const { return config_.n; }
   const Config& config(ReplicaId i) const { return configs_[i]; }

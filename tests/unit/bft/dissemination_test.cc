@@ -1,0 +1,118 @@
+// Request dissemination by vouches (docs/protocol.md): what a faulty client can and cannot do by
+// sending requests to some replicas only, or different requests under one number.
+#include <gtest/gtest.h>
+
+#include "tests/unit/bft/harness.h"
+#include "tests/unit/bft/test_util.h"
+
+namespace bastion::bft::test {
+namespace {
+
+std::uint64_t total(Cluster& c, const std::string& counter) {
+  std::uint64_t sum = 0;
+  for (ReplicaId i = 0; i < c.n(); ++i) sum += c.counter(i, counter);
+  return sum;
+}
+
+TEST(Vouches, RequestSentToOneBackupIsNeverOrderedAndTriggersNoViewChange) {
+  Cluster c;
+  c.send_request("mallory", 1, 1, "put x 1", false, std::vector<ReplicaId>{2});
+  c.advance(10'000'000);
+  for (ReplicaId i = 0; i < c.n(); ++i) {
+    EXPECT_EQ(c.replica(i).status().last_executed, 0u) << i;
+    EXPECT_EQ(c.replica(i).status().view, 0u) << i;
+  }
+  EXPECT_EQ(total(c, "view_changes"), 0u);
+  // The service is unaffected for others.
+  c.send_request("alice", 1, 1, "put y 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
+TEST(Vouches, RequestSentOnlyToThePrimaryIsNeverOrdered) {
+  Cluster c;
+  c.send_request("mallory", 1, 1, "put x 1", false, std::vector<ReplicaId>{0});
+  c.advance(5'000'000);
+  EXPECT_EQ(c.replica(0).status().last_executed, 0u);
+  EXPECT_EQ(total(c, "view_changes"), 0u);
+}
+
+TEST(Vouches, RequestSentToFPlusOneIsOrderedEverywhere) {
+  // f+1 vouches make it authentic to the others, who fetch it and vouch: 2f+1 vouches.
+  Cluster c;
+  c.send_request("alice", 1, 1, "put x 1", false, std::vector<ReplicaId>{1, 2});
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  for (ReplicaId i = 0; i < c.n(); ++i) EXPECT_EQ(c.app(i).kv.at("x"), "1") << i;
+  EXPECT_GT(c.counter(0, "fetch.requests_sent") + c.counter(3, "fetch.requests_sent"), 0u);
+}
+
+TEST(Vouches, RequestSentToTwoFPlusOneIsOrderedAndTheLastReplicaExecutesIt) {
+  Cluster c;
+  c.send_request("alice", 1, 1, "put x 1", false, std::vector<ReplicaId>{0, 1, 2});
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_EQ(c.app(3).kv.at("x"), "1");
+}
+
+TEST(Vouches, EquivocatingClientDelaysOnlyItself) {
+  // Different payloads under one number to different replicas: at most one of them executes, no
+  // correct replica suspects the primary, and other clients proceed.
+  Cluster c;
+  c.send_request("mallory", 1, 1, "put x a", false, std::vector<ReplicaId>{0, 1});
+  c.send_request("mallory", 1, 1, "put x b", false, std::vector<ReplicaId>{2, 3});
+  c.advance(5'000'000);
+  for (ReplicaId i = 0; i < c.n(); ++i) {
+    EXPECT_LE(c.app(i).history.size(), 1u);
+    EXPECT_EQ(c.app(i).kv, c.app(0).kv);
+  }
+  EXPECT_EQ(total(c, "view_changes"), 0u);
+  c.send_request("alice", 1, 1, "put y 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  expect_agreement(c);
+}
+
+TEST(Vouches, ThreeWayEquivocationUnderOneNumberExecutesAtMostOnce) {
+  Cluster c;
+  c.send_request("mallory", 1, 1, "put x a", false, std::vector<ReplicaId>{0, 1, 2});
+  c.send_request("mallory", 1, 1, "put x b", false, std::vector<ReplicaId>{3});
+  c.deliver();
+  EXPECT_EQ(c.accepted("mallory", 1, 1), "ok");
+  for (ReplicaId i = 0; i < c.n(); ++i) {
+    ASSERT_EQ(c.app(i).history.size(), 1u);
+    EXPECT_EQ(c.app(i).kv.at("x"), "a");
+  }
+}
+
+TEST(Vouches, ACensoringPrimaryIsReplaced) {
+  // The primary never proposes alice's request although 2f+1 replicas vouched for it.
+  Cluster c;
+  c.rewrite = [](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.from == 0 && e.type() == MsgType::kPrePrepare) return std::vector<Envelope>{};
+    return std::nullopt;
+  };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 1).has_value(); }));
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_GE(c.replica(1).status().view, 1u);
+  EXPECT_GT(total(c, "request_timeouts"), 0u);
+}
+
+TEST(Vouches, LostVouchesAreResentWhenTheClientRetransmits) {
+  Cluster c;
+  bool drop_vouches = true;
+  c.filter = [&](const Envelope& e) { return !(drop_vouches && e.type() == MsgType::kVouch); };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  EXPECT_FALSE(c.accepted("alice", 1, 1).has_value());
+  drop_vouches = false;
+  c.advance(300'000);
+  c.send_request("alice", 1, 1, "put x 1");  // the client retransmits
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
+}  // namespace
+}  // namespace bastion::bft::test
