@@ -2,9 +2,14 @@
 //
 // ClientCore sends each request to all replicas, retransmits with back-off, and accepts a result
 // once enough replicas sent matching replies: f+1 for ordered requests, 2f+1 for read-only ones
-// (executed without ordering); a read-only request that cannot gather 2f+1 matching replies is
-// retried as an ordered request with the same number. The real client library (client/) and the
-// simulator drive it with the same events.
+// (executed without ordering); a read-only request that cannot gather 2f+1 matching replies (the
+// replicas disagree, refuse it as not read-only, or do not answer within read_only_wait_us) is
+// retried as an ordered request with the same number. Replies vote on (status, result): a core
+// error (stale, too large, evicted) is accepted like a result when enough replicas agree on it,
+// except kNotReadOnly, which is never accepted (it only moves the request to the ordered path).
+// Replies are hostile input: malformed ones, ones whose replica field differs from the channel's
+// replica, and ones for other sessions or unknown numbers are dropped and counted in counters().
+// The real client library (client/) and the simulator drive it with the same events.
 //
 // Thread-safety: none; one thread owns a ClientCore.
 #pragma once
@@ -40,6 +45,9 @@ class ReplyVoter {
   // Adds a reply; a replica's later reply replaces its earlier one. Returns the accepted result
   // the first time `needed` replicas agree.
   std::optional<Accepted> add(ReplicaId replica, const Bytes& result);
+  // Replica `replica` answered but will not contribute a result (e.g. it refused a read-only
+  // execution); replaces its earlier reply. A later add() from it replaces this again.
+  void exclude(ReplicaId replica);
   // True when no group can reach `needed` any more with the replicas that have not answered.
   bool impossible() const;
   void reset();
@@ -51,6 +59,8 @@ class ReplyVoter {
   Verify verify_;
   std::map<ReplicaId, Bytes> common_by_replica_;
   std::map<ReplicaId, Bytes> full_by_replica_;
+  std::set<ReplicaId> excluded_;
+  bool accepted_ = false;
 };
 
 struct ClientConfig {
@@ -69,9 +79,13 @@ struct ClientSend {
 
 struct ClientCompletion {
   std::uint64_t number = 0;
-  Bytes result;  // the accepted common part
-  std::vector<std::pair<ReplicaId, Bytes>> replies;
-  ViewNum view = 0;  // the view reported by the accepted replies (for status)
+  // kOk: `result` is the application's (its common part); otherwise the core's error that f+1
+  // (2f+1 read-only) replicas agreed on, and `result` is empty.
+  ReplyStatus status = ReplyStatus::kOk;
+  Bytes result;
+  std::vector<std::pair<ReplicaId, Bytes>> replies;  // the matching replicas' full results
+  ViewNum view = 0;        // the view reported by the accepted replies (for status)
+  bool read_only = false;  // accepted on the read-only path (2f+1 unordered replies)
 };
 
 struct ClientOutput {
@@ -98,12 +112,29 @@ class ClientCore {
   const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
 
  private:
-  struct Pending;
+  // One request in flight. `read_only` is true while it is still on the read-only path.
+  struct Pending {
+    Bytes payload;
+    bool read_only = false;
+    SharedBytes bytes;  // the request as currently (re)sent
+    ReplyVoter voter;
+    std::map<ReplicaId, ViewNum> views;  // view reported by each replica's current reply
+    TimeUs next_send_us = 0;
+    TimeUs interval_us = 0;
+    TimeUs read_only_deadline_us = 0;
+  };
+
+  void send(std::uint64_t number, Pending& p, TimeUs now_us);
+  void switch_to_ordered(std::uint64_t number, Pending& p, TimeUs now_us);
+  void complete(std::uint64_t number, Pending& p, ReplyVoter::Accepted accepted);
+  ViewNum agreed_view(const Pending& p, const ReplyVoter::Accepted& accepted) const;
+  void count(const char* name) { ++counters_[name]; }
+
   ClientConfig config_;
   ReplyVoter::Split split_;
   ReplyVoter::Verify verify_;
   std::uint64_t next_number_ = 1;
-  std::map<std::uint64_t, Pending*> pending_;  // implementation may change representation
+  std::map<std::uint64_t, Pending> pending_;
   ClientOutput out_;
   std::map<std::string, std::uint64_t> counters_;
 };
