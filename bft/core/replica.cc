@@ -278,13 +278,13 @@ bool Replica::Impl::lagging() const {
 
 std::optional<TimeUs> Replica::Impl::next_tick_us() const {
   if (!started_) return std::nullopt;
-  std::optional<TimeUs> best;
-  // Only future instants: whatever was due at now_us_ has been handled or is blocked, and blocked
-  // work is retried at the next retransmission.
+  // Retransmission is always due at its time (it is only ever done by on_tick). Other timers
+  // count only when in the future: whatever was due at now_us_ has been handled or is blocked,
+  // and blocked work is retried at the next retransmission.
+  std::optional<TimeUs> best = next_retransmit_us_;
   auto consider = [&](TimeUs t) {
-    if (t > now_us_ && (!best || t < *best)) best = t;
+    if (t > now_us_ && t < *best) best = t;
   };
-  consider(next_retransmit_us_);
   if (!view_changing_) {
     if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);

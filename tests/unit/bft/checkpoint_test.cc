@@ -1,0 +1,142 @@
+// Checkpoints and garbage collection (PBFT 4.3), catching up within the log, and state transfer
+// for a replica that fell behind the stable checkpoint.
+#include <gtest/gtest.h>
+
+#include "tests/unit/bft/harness.h"
+#include "tests/unit/bft/test_util.h"
+
+namespace bastion::bft::test {
+namespace {
+
+void run_requests(Cluster& c, std::uint64_t first, std::uint64_t count,
+                  const std::string& who = "alice") {
+  for (std::uint64_t k = first; k < first + count; ++k) {
+    c.send_request(who, 1, k, "put x" + std::to_string(k % 7) + " " + std::to_string(k));
+    c.deliver();
+  }
+}
+
+bool all_executed(Cluster& c, SeqNum seq) {
+  for (ReplicaId i = 0; i < c.n(); ++i) {
+    if (c.up(i) && c.replica(i).status().last_executed < seq) return false;
+  }
+  return true;
+}
+
+void expect_same_state(Cluster& c) {
+  for (ReplicaId i = 1; i < c.n(); ++i) {
+    EXPECT_EQ(c.app(i).kv, c.app(0).kv) << "replica " << i;
+    EXPECT_EQ(c.replica(i).status().last_executed, c.replica(0).status().last_executed);
+  }
+}
+
+TEST(Checkpoints, BecomeStableAndBoundTheLog) {
+  Cluster c;
+  run_requests(c, 1, 40);
+  for (ReplicaId i = 0; i < c.n(); ++i) {
+    const auto st = c.replica(i).status();
+    EXPECT_EQ(st.last_executed, 40u);
+    EXPECT_EQ(st.stable_checkpoint, 40u);
+    const auto sizes = c.replica(i).debug_sizes();
+    EXPECT_LE(sizes.at("log.entries"), c.config(i).log_window);
+    EXPECT_LE(sizes.at("checkpoint.own"), 1 + c.config(i).log_window / 4);
+    EXPECT_LE(sizes.at("checkpoint.votes"), c.n() * c.config(i).log_window / 4);
+    EXPECT_EQ(st.last_checkpoint_digest, c.replica(0).status().last_checkpoint_digest);
+  }
+  // Storage was told it may truncate.
+  bool stable_record = false;
+  for (const auto& r : c.disk[1]) stable_record |= std::holds_alternative<StableRecord>(r);
+  EXPECT_TRUE(stable_record);
+}
+
+TEST(Checkpoints, ALaggingReplicaCatchesUpFromTheLog) {
+  Cluster c([](Config& cfg) {
+    cfg.checkpoint_interval = 8;
+    cfg.log_window = 16;
+  });
+  c.filter = [](const Envelope& e) { return e.to != 3 && e.from != 3; };
+  run_requests(c, 1, 3);
+  EXPECT_EQ(c.replica(3).status().last_executed, 0u);
+  c.filter = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 3); }));
+  EXPECT_GT(c.counter(3, "catch_up.committed_executed"), 0u);
+  EXPECT_EQ(c.counter(3, "state_transfers"), 0u);
+  expect_same_state(c);
+  expect_agreement(c);
+}
+
+TEST(Checkpoints, ReplicaTwoLagsPastACheckpointAndCatchesUpByStateTransfer) {
+  Cluster c;
+  c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
+  run_requests(c, 1, 30);
+  EXPECT_EQ(c.replica(0).status().stable_checkpoint, 28u);
+  EXPECT_EQ(c.replica(2).status().last_executed, 0u);
+  c.filter = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 30); }));
+  EXPECT_EQ(c.counter(2, "state_transfers.completed"), 1u);
+  expect_same_state(c);
+  // It takes part again: a request sent only to it and one other replica is ordered.
+  c.send_request("bob", 1, 1, "put y 1", false, std::vector<ReplicaId>{2, 3});
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("bob", 1, 1).has_value(); }));
+  EXPECT_EQ(c.app(2).kv.at("y"), "1");
+  expect_agreement(c);
+}
+
+TEST(Checkpoints, StateTransferSkipsSourcesWhoseStateDoesNotVerify) {
+  Cluster c;
+  c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
+  run_requests(c, 1, 30);
+  c.filter = nullptr;
+  // Replicas 0 and 3 corrupt the state they serve.
+  c.rewrite = [](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.type() != MsgType::kStateChunk || e.from == 1) return std::nullopt;
+    auto m = decode_message(*e.bytes);
+    StateChunkMsg chunk = std::get<StateChunkMsg>(*m);
+    chunk.data.back() ^= 0x5a;
+    return std::vector<Envelope>{
+        Envelope{e.from, e.to, std::make_shared<const Bytes>(encode_message(chunk))}};
+  };
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 30); }));
+  EXPECT_GE(c.counter(2, "state_transfers.bad_state"), 1u);
+  expect_same_state(c);
+}
+
+TEST(Checkpoints, StableCheckpointMovesDuringStateTransfer) {
+  Cluster c;
+  c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
+  run_requests(c, 1, 30);
+  // Replica 2 hears about the checkpoint but gets no state for a while; meanwhile the cluster
+  // moves on, past its own log window.
+  c.filter = [](const Envelope& e) { return e.type() != MsgType::kStateChunk; };
+  c.advance(1'000'000);
+  EXPECT_TRUE(c.replica(2).status().fetching_state);
+  run_requests(c, 31, 30);
+  EXPECT_EQ(c.replica(0).status().stable_checkpoint, 60u);
+  c.filter = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 60); }));
+  EXPECT_FALSE(c.replica(2).status().fetching_state);
+  expect_same_state(c);
+}
+
+TEST(Checkpoints, MemoryStaysBoundedOverALongRun) {
+  Cluster c;
+  std::map<std::string, std::uint64_t> high;
+  for (std::uint64_t k = 1; k <= 400; ++k) {
+    c.send_request("c" + std::to_string(k % 5), 1, k, "put x" + std::to_string(k % 3) + " v");
+    c.deliver();
+    if (k % 10 == 0) c.advance(250'000);  // status and retransmissions
+    for (const auto& [name, size] : c.replica(1).debug_sizes()) {
+      high[name] = std::max(high[name], size);
+    }
+  }
+  const Config& cfg = c.config(1);
+  EXPECT_LE(high["log.entries"], cfg.log_window);
+  EXPECT_LE(high["checkpoint.own"], 1 + cfg.log_window / cfg.checkpoint_interval);
+  EXPECT_LE(high["pool.entries"], 5u);
+  EXPECT_EQ(c.replica(1).debug_sizes().at("pool.entries"), 0u);
+  EXPECT_LE(high["client_table.sessions"], 5u);
+  EXPECT_LE(high["client_table.entries"], 5u * cfg.client_window);
+}
+
+}  // namespace
+}  // namespace bastion::bft::test
