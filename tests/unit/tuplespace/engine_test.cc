@@ -1,0 +1,337 @@
+// Engine unit tests: spaces, single and bulk operations, cas/replace, access lists, limits.
+#include <limits>
+
+#include "tests/unit/tuplespace/engine_fixture.h"
+
+namespace bastion::ts::testing {
+namespace {
+
+// ---- spaces ---------------------------------------------------------------------------------
+
+TEST_F(EngineTest, SpaceLifecycle) {
+  SpaceOptions o;
+  o.confidential = true;
+  o.policy = "return true";
+  create("b", o);
+  create("a");
+  EXPECT_EQ(code(run(SpaceCreate{"a", {}})), ErrorCode::kSpaceExists);
+  out("a", tup({1}));
+
+  const auto list = run(SpaceList{});
+  const auto& spaces = std::get<Spaces>(list.reply).spaces;
+  ASSERT_EQ(spaces.size(), 2u);
+  EXPECT_EQ(spaces[0].name, "a");
+  EXPECT_EQ(spaces[0].tuples, 1u);
+  EXPECT_EQ(spaces[1].name, "b");
+  EXPECT_EQ(spaces[1].options, o);
+  EXPECT_EQ(spaces[1].tuples, 0u);
+
+  EXPECT_EQ(code(run(SpaceDelete{"a"})), ErrorCode::kOk);
+  EXPECT_EQ(code(run(SpaceDelete{"a"})), ErrorCode::kNoSuchSpace);
+  EXPECT_EQ(engine.space_count(), 1u);
+  // A recreated space starts empty.
+  create("a");
+  EXPECT_EQ(code(run(Rdp{"a", tmpl(kAny)})), ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, SpaceNamesAndOptionsAreValidated) {
+  EXPECT_EQ(code(run(SpaceCreate{"", {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(SpaceCreate{std::string(256, 'x'), {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(SpaceCreate{std::string(255, 'x'), {}})), ErrorCode::kOk);
+  auto bad = [&](auto mutate) {
+    SpaceOptions o;
+    mutate(o);
+    return code(run(SpaceCreate{"s", o}));
+  };
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.tuple_bytes_max = 0; }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.tuple_bytes_max = kTupleBytesCap + 1; }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.fields_max = 0; }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.fields_max = kFieldsCap + 1; }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.tuples_max = 0; }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.tuples_max = kTuplesCap + 1; }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.tuples_per_client_max = 0; }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.waiters_per_client_max = kWaitersPerClientCap + 1; }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad([](SpaceOptions& o) { o.policy.assign(kPolicyBytesMax + 1, 'x'); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine.space_count(), 1u);
+}
+
+TEST_F(EngineTest, EveryOperationOnAMissingSpaceFailsAtOnce) {
+  const Template t = tmpl(kAny);
+  const std::vector<Request> requests = {Out{"nope", spec(tup({1}))},
+                                         OutAll{"nope", {spec(tup({1}))}},
+                                         Rdp{"nope", t},
+                                         Inp{"nope", t},
+                                         Rd{"nope", t, 0},
+                                         In{"nope", t, 0},
+                                         Cas{"nope", t, spec(tup({1}))},
+                                         Replace{"nope", t, spec(tup({1}))},
+                                         Renew{"nope", t, 10},
+                                         RdAll{"nope", t, 0},
+                                         InAll{"nope", t, 0},
+                                         SpaceDelete{"nope"}};
+  for (const Request& r : requests) {
+    const Outcome o = run(r);
+    EXPECT_EQ(code(o), ErrorCode::kNoSuchSpace) << op_name(r);
+    EXPECT_NE(message(o.reply).find("nope"), std::string::npos) << op_name(r);
+  }
+  EXPECT_EQ(engine.next_deadline(), std::nullopt);
+}
+
+// ---- out, rdp, inp ----------------------------------------------------------------------------
+
+TEST_F(EngineTest, OldestMatchWinsAndInpRemoves) {
+  create("s");
+  out("s", tup({"job", 1}));
+  out("s", tup({"job", 2}));
+  out("s", tup({"other", 3}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl("job", kAny)}).reply), tup({"job", 1}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl("job", kAny)}).reply), tup({"job", 1}));  // rdp keeps it
+  EXPECT_EQ(found(run(Inp{"s", tmpl("job", kAny)}).reply), tup({"job", 1}));
+  EXPECT_EQ(found(run(Inp{"s", tmpl("job", kAny)}).reply), tup({"job", 2}));
+  EXPECT_EQ(code(run(Inp{"s", tmpl("job", kAny)})), ErrorCode::kNotFound);
+  EXPECT_EQ(found(run(Rdp{"s", tmpl(kAny, kAny)}).reply), tup({"other", 3}));
+  EXPECT_EQ(engine.tuple_count("s"), 1u);
+}
+
+TEST_F(EngineTest, MatchingIsTypedAndArityExact) {
+  create("s");
+  out("s", tup({1, "a"}));
+  out("s", tup({1.0, "a"}));
+  out("s", tup({1, "a", true}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl(Pattern::typed(Type::kFloat), kAny)}).reply), tup({1.0, "a"}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl(1.0, "a")}).reply), tup({1.0, "a"}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl(kAny, kAny, kAny)}).reply), tup({1, "a", true}));
+  EXPECT_EQ(code(run(Rdp{"s", tmpl(2, kAny)})), ErrorCode::kNotFound);
+  EXPECT_EQ(code(run(Rdp{"s", tmpl(kAny, kAny, kAny, kAny)})), ErrorCode::kNotFound);
+  // -0.0 and 0.0 are the same value.
+  out("s", tup({-0.0}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl(0.0)}).reply), tup({0.0}));
+}
+
+TEST_F(EngineTest, InvalidTuplesAndTemplates) {
+  create("s");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(code(run(Out{"s", spec(Tuple{})})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({nan}))})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1, inf}))})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Rdp{"s", Template{}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Inp{"s", tmpl(Value(nan))})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1}), 0, {""})})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1}), 0, {}, {std::string(256, 'r')})})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1}), std::numeric_limits<std::uint64_t>::max())})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(Rd{"s", tmpl(1), std::numeric_limits<std::uint64_t>::max()})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine.tuple_count("s"), 0u);
+  EXPECT_EQ(engine.waiter_count("s"), 0u);
+}
+
+// ---- limits -------------------------------------------------------------------------------------
+
+TEST_F(EngineTest, SizeLimitsAnswerTooLargeWithAMessage) {
+  SpaceOptions o;
+  o.tuple_bytes_max = 100;
+  o.fields_max = 3;
+  create("s", o);
+  const Outcome big = run(Out{"s", spec(tup({std::string(120, 'x')}))});
+  EXPECT_EQ(code(big), ErrorCode::kTooLarge);
+  EXPECT_EQ(message(big.reply), "tuple of 123 bytes exceeds the space limit of 100");
+  // Exactly at the limit is fine: 1 (arity) + 1 (tag) + 1 (length) + 97.
+  EXPECT_EQ(code(run(Out{"s", spec(tup({std::string(97, 'x')}))})), ErrorCode::kOk);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({std::string(98, 'x')}))})), ErrorCode::kTooLarge);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1, 2, 3, 4}))})), ErrorCode::kTooLarge);
+  EXPECT_EQ(code(run(Rdp{"s", tmpl(kAny, kAny, kAny, kAny)})), ErrorCode::kTooLarge);
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1, 2, 3}))})), ErrorCode::kOk);
+}
+
+TEST_F(EngineTest, TupleQuotasPerSpaceAndPerClient) {
+  SpaceOptions o;
+  o.tuples_max = 3;
+  o.tuples_per_client_max = 2;
+  create("s", o);
+  out("s", tup({1}), 0, "alice");
+  out("s", tup({2}), 0, "alice");
+  const Outcome third = run("alice", Out{"s", spec(tup({3}))});
+  EXPECT_EQ(code(third), ErrorCode::kQuotaExceeded);
+  EXPECT_NE(message(third.reply).find("per-client limit of 2"), std::string::npos);
+  out("s", tup({3}), 0, "bob");
+  const Outcome full = run("carol", Out{"s", spec(tup({4}))});
+  EXPECT_EQ(code(full), ErrorCode::kQuotaExceeded);
+  EXPECT_NE(message(full.reply).find("limit of 3"), std::string::npos);
+  // Removing frees quota, whoever removes.
+  EXPECT_EQ(found(run("carol", Inp{"s", tmpl(1)}).reply), tup({1}));
+  out("s", tup({5}), 0, "alice");
+}
+
+TEST_F(EngineTest, OutAllIsAllOrNothing) {
+  SpaceOptions o;
+  o.tuples_max = 4;
+  o.fields_max = 2;
+  create("s", o);
+  out("s", tup({0}));
+  // Quota: 1 + 4 > 4.
+  EXPECT_EQ(
+      code(run(OutAll{"s", {spec(tup({1})), spec(tup({2})), spec(tup({3})), spec(tup({4}))}})),
+      ErrorCode::kQuotaExceeded);
+  EXPECT_EQ(engine.tuple_count("s"), 1u);
+  // One bad entry: nothing inserted, and the message names the entry.
+  const Outcome bad = run(OutAll{"s", {spec(tup({1})), spec(tup({1, 2, 3}))}});
+  EXPECT_EQ(code(bad), ErrorCode::kTooLarge);
+  EXPECT_EQ(message(bad.reply).rfind("entry 1: ", 0), 0u);
+  EXPECT_EQ(engine.tuple_count("s"), 1u);
+  EXPECT_EQ(code(run(OutAll{"s", {spec(tup({1})), spec(tup({2})), spec(tup({3}))}})),
+            ErrorCode::kOk);
+  EXPECT_EQ(found_all(run(RdAll{"s", tmpl(kAny), 0}).reply),
+            (std::vector<Tuple>{tup({0}), tup({1}), tup({2}), tup({3})}));
+}
+
+// ---- cas and replace ----------------------------------------------------------------------------
+
+TEST_F(EngineTest, CasInsertsOnlyWithoutAVisibleMatch) {
+  create("s");
+  auto r1 = run(Cas{"s", tmpl("leader", kAny), spec(tup({"leader", "alice"}))});
+  EXPECT_EQ(std::get<CasResult>(r1.reply), (CasResult{true, {}}));
+  auto r2 = run("bob", Cas{"s", tmpl("leader", kAny), spec(tup({"leader", "bob"}))});
+  EXPECT_EQ(std::get<CasResult>(r2.reply), (CasResult{false, tup({"leader", "alice"})}));
+  EXPECT_EQ(found_all(run(RdAll{"s", tmpl("leader", kAny), 0}).reply),
+            (std::vector<Tuple>{tup({"leader", "alice"})}));
+}
+
+TEST_F(EngineTest, CasQuotaAppliesOnlyWhenInserting) {
+  SpaceOptions o;
+  o.tuples_max = 1;
+  create("s", o);
+  out("s", tup({1}));
+  auto found_existing = run(Cas{"s", tmpl(1), spec(tup({2}))});
+  EXPECT_EQ(std::get<CasResult>(found_existing.reply), (CasResult{false, tup({1})}));
+  EXPECT_EQ(code(run(Cas{"s", tmpl(3), spec(tup({3}))})), ErrorCode::kQuotaExceeded);
+}
+
+TEST_F(EngineTest, ReplaceSwapsTheOldestMatch) {
+  create("s");
+  out("s", tup({"cfg", 1}));
+  out("s", tup({"cfg", 2}));
+  EXPECT_EQ(found(run(Replace{"s", tmpl("cfg", kAny), spec(tup({"cfg", 3}))}).reply),
+            tup({"cfg", 1}));
+  // The new tuple is the newest.
+  EXPECT_EQ(found_all(run(RdAll{"s", tmpl("cfg", kAny), 0}).reply),
+            (std::vector<Tuple>{tup({"cfg", 2}), tup({"cfg", 3})}));
+  EXPECT_EQ(code(run(Replace{"s", tmpl("none"), spec(tup({"x"}))})), ErrorCode::kNotFound);
+  EXPECT_EQ(engine.tuple_count("s"), 2u);
+}
+
+TEST_F(EngineTest, ReplaceQuotaCountsTheRemovedTuple) {
+  SpaceOptions o;
+  o.tuples_per_client_max = 1;
+  create("s", o);
+  out("s", tup({1}), 0, "alice");
+  out("s", tup({2}), 0, "bob");
+  // alice holds 1: replacing her own tuple keeps her at 1; replacing bob's would make 2.
+  EXPECT_EQ(code(run("alice", Replace{"s", tmpl(2), spec(tup({3}))})), ErrorCode::kQuotaExceeded);
+  EXPECT_EQ(found(run("alice", Replace{"s", tmpl(1), spec(tup({4}))}).reply), tup({1}));
+  EXPECT_EQ(engine.tuple_count("s"), 2u);
+}
+
+// ---- bulk operations ----------------------------------------------------------------------------
+
+TEST_F(EngineTest, RdAllAndInAllHonourMaxAndOrder) {
+  create("s");
+  for (int i = 0; i < 5; ++i) out("s", tup({"k", i}));
+  out("s", tup({"other", 9}));
+  EXPECT_EQ(found_all(run(RdAll{"s", tmpl("k", kAny), 2}).reply),
+            (std::vector<Tuple>{tup({"k", 0}), tup({"k", 1})}));
+  EXPECT_EQ(found_all(run(RdAll{"s", tmpl("k", kAny), 0}).reply).size(), 5u);
+  EXPECT_EQ(found_all(run(InAll{"s", tmpl("k", kAny), 3}).reply),
+            (std::vector<Tuple>{tup({"k", 0}), tup({"k", 1}), tup({"k", 2})}));
+  EXPECT_EQ(found_all(run(InAll{"s", tmpl("k", kAny), 0}).reply),
+            (std::vector<Tuple>{tup({"k", 3}), tup({"k", 4})}));
+  EXPECT_TRUE(found_all(run(RdAll{"s", tmpl("k", kAny), 0}).reply).empty());
+  EXPECT_EQ(engine.tuple_count("s"), 1u);
+}
+
+// ---- access lists -------------------------------------------------------------------------------
+
+TEST_F(EngineTest, UnreadableTuplesAreInvisibleToEveryOperation) {
+  create("s");
+  ASSERT_EQ(code(run("alice", Out{"s", spec(tup({"secret", 1}), 0, {"alice"})})), ErrorCode::kOk);
+  const Template t = tmpl("secret", kAny);
+  EXPECT_EQ(code(run("bob", Rdp{"s", t})), ErrorCode::kNotFound);
+  EXPECT_EQ(code(run("bob", Inp{"s", t})), ErrorCode::kNotFound);
+  EXPECT_TRUE(found_all(run("bob", RdAll{"s", t, 0}).reply).empty());
+  EXPECT_TRUE(found_all(run("bob", InAll{"s", t, 0}).reply).empty());
+  EXPECT_EQ(code(run("bob", Replace{"s", t, spec(tup({"x"}))})), ErrorCode::kNotFound);
+  // cas does not see it either: bob's tuple is inserted.
+  EXPECT_TRUE(
+      std::get<CasResult>(run("bob", Cas{"s", t, spec(tup({"secret", 2}))}).reply).inserted);
+  EXPECT_EQ(found(run("bob", Rdp{"s", t}).reply), tup({"secret", 2}));
+  EXPECT_EQ(found(run("alice", Rdp{"s", t}).reply), tup({"secret", 1}));
+  // A waiting rd is not woken by a tuple it may not read.
+  EXPECT_TRUE(std::holds_alternative<Pending>(run("bob", Rd{"s", tmpl("private"), 0}).reply));
+  const Outcome o = run("alice", Out{"s", spec(tup({"private"}), 0, {"alice", "carol"})});
+  EXPECT_TRUE(o.completions.empty());
+  EXPECT_EQ(engine.waiter_count("s"), 1u);
+}
+
+TEST_F(EngineTest, RemovalNeedsRemovePermission) {
+  create("s");
+  // Everyone reads; only alice removes.
+  ASSERT_EQ(code(run("alice", Out{"s", spec(tup({"t", 1}), 0, {}, {"alice"})})), ErrorCode::kOk);
+  out("s", tup({"t", 2}), 0, "alice");
+  const Template t = tmpl("t", kAny);
+  // The oldest readable match is (t,1): bob may not remove it, so inp is denied rather than
+  // silently taking (t,2).
+  EXPECT_EQ(code(run("bob", Inp{"s", t})), ErrorCode::kDenied);
+  EXPECT_EQ(code(run("bob", In{"s", t, 0})), ErrorCode::kDenied);
+  EXPECT_EQ(code(run("bob", Replace{"s", t, spec(tup({"u"}))})), ErrorCode::kDenied);
+  // inAll skips what it may not remove.
+  EXPECT_EQ(found_all(run("bob", InAll{"s", t, 0}).reply), (std::vector<Tuple>{tup({"t", 2})}));
+  EXPECT_EQ(found(run("bob", Rdp{"s", t}).reply), tup({"t", 1}));
+  EXPECT_EQ(found(run("alice", Inp{"s", t}).reply), tup({"t", 1}));
+}
+
+TEST_F(EngineTest, AccessListsAreSetsOfNames) {
+  create("s");
+  ASSERT_EQ(code(run(Out{"s", spec(tup({1}), 0, {"bob", "alice", "bob"}, {"bob"})})),
+            ErrorCode::kOk);
+  EXPECT_EQ(found(run("alice", Rdp{"s", tmpl(1)}).reply), tup({1}));
+  EXPECT_EQ(code(run("carol", Rdp{"s", tmpl(1)})), ErrorCode::kNotFound);
+  EXPECT_EQ(code(run("alice", Inp{"s", tmpl(1)})), ErrorCode::kDenied);
+  EXPECT_EQ(found(run("bob", Inp{"s", tmpl(1)}).reply), tup({1}));
+  std::vector<std::string> too_many;
+  for (std::size_t i = 0; i <= kAclEntriesMax; ++i) too_many.push_back("c" + std::to_string(i));
+  EXPECT_EQ(code(run(Out{"s", spec(tup({1}), 0, too_many)})), ErrorCode::kInvalidArgument);
+}
+
+// ---- index behaviour ----------------------------------------------------------------------------
+
+TEST_F(EngineTest, IndexedLookupsAgreeWithAScanAfterChurn) {
+  create("s");
+  // Many tuples sharing values at different positions; remove from head, middle and tail.
+  for (int i = 0; i < 300; ++i) out("s", tup({i % 7, i % 5, i}));
+  for (int i = 0; i < 300; i += 3) {
+    ASSERT_EQ(found(run(Inp{"s", tmpl(kAny, kAny, i)}).reply), tup({i % 7, i % 5, i}));
+  }
+  for (int a = 0; a < 7; ++a) {
+    for (int b = 0; b < 5; ++b) {
+      std::vector<Tuple> expected;
+      for (int i = 0; i < 300; ++i) {
+        if (i % 3 != 0 && i % 7 == a && i % 5 == b) expected.push_back(tup({a, b, i}));
+      }
+      EXPECT_EQ(found_all(run(RdAll{"s", tmpl(a, b, kAny), 0}).reply), expected);
+    }
+  }
+  EXPECT_EQ(found_all(run(InAll{"s", tmpl(kAny, kAny, kAny), 0}).reply).size(), 200u);
+  EXPECT_EQ(engine.tuple_count("s"), 0u);
+  out("s", tup({1, 2, 3}));
+  EXPECT_EQ(found(run(Rdp{"s", tmpl(1, 2, 3)}).reply), tup({1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace bastion::ts::testing

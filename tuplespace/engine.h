@@ -1,0 +1,203 @@
+// Engine: the replicated tuple-space state machine (spaces, tuples, leases, waiting rd/in).
+//
+// Pure and deterministic: no I/O, clock, threads or randomness. Time is the agreed time passed in
+// with every call; results never depend on memory addresses, hash-table iteration or anything but
+// the sequence of calls. Every replica fed the same calls returns the same Outcomes and has the
+// same snapshot() bytes and digest().
+//
+// Time: the engine keeps the latest agreed time it was given (now_ms(), starting at 0); a call
+// carrying an earlier time is executed at the latest time instead, so time never runs backwards.
+// Every call first advances to its time: tuples whose expiry is <= now are removed (in order of
+// (expiry, seq)) and waiters whose deadline is <= now are answered timed_out (in order of
+// (deadline, arrival)), then the operation runs.
+//
+// Waiting: rd/in that find nothing reply Pending and stay in the state; later calls answer them
+// through Outcome::completions (see ops.h). The semantics of every operation, the order of checks
+// and the snapshot format are documented in docs/tuplespace.md.
+//
+// Read-only execution: execute_read_only() runs rdp, rdAll and space list without changing the
+// state and without purging; tuples with expiry <= now are treated as absent, so the reply is the
+// one ordered execution at the same time would give.
+//
+// Thread-safety: none. One thread owns an Engine; const methods may run concurrently with each
+// other but not with a non-const one.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/archive.h"
+#include "codec/digest.h"
+#include "codec/result.h"
+#include "tuplespace/encoded.h"
+#include "tuplespace/error.h"
+#include "tuplespace/ops.h"
+#include "tuplespace/tuple_store.h"
+
+namespace bastion::ts {
+
+// The snapshot format this build writes and reads (the snapshot's first byte).
+inline constexpr std::uint8_t kSnapshotVersion = 1;
+
+// "No lease" / "no deadline" in snapshots and in the state.
+inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Executes one ordered request at ctx.now_ms.
+  Outcome execute(const Context& ctx, const Request& request);
+
+  // Executes a read-only request (read_only(request) must hold) without changing anything.
+  // Outcome::completions is always empty.
+  Outcome execute_read_only(const Context& ctx, const Request& request) const;
+
+  // Advances time: purges expired tuples, answers waiters whose timeout passed.
+  std::vector<Completion> advance(std::int64_t now_ms);
+
+  // Answers cancelled to every waiter of (client, session), in arrival order.
+  std::vector<Completion> cancel_session(std::string_view client, std::uint64_t session);
+
+  // The earliest lease expiry or waiter deadline, if any: the replication layer must execute
+  // something (an empty batch) at that time for the expiry or timeout to happen.
+  std::optional<std::int64_t> next_deadline() const;
+
+  // Canonical, versioned encoding of the whole state; restore() of it gives an equal Engine.
+  codec::Bytes snapshot() const;
+  // Rebuilds an Engine from a snapshot, validating everything (code malformed on failure).
+  static Result<Engine, Error> restore(codec::ByteView bytes);
+  // BLAKE2b-256 of snapshot(), computed without building it.
+  codec::Digest digest() const;
+
+  // ---- introspection (not part of the replicated interface) ----
+  std::int64_t now_ms() const { return now_ms_; }
+  const SpaceOptions* space_options(std::string_view space) const;
+  std::size_t tuple_count(std::string_view space) const;  // stored, including not yet purged
+  std::size_t waiter_count(std::string_view space) const;
+  std::size_t space_count() const { return spaces_.size(); }
+
+ private:
+  struct Waiter {
+    std::uint64_t arrival = 0;
+    WaiterKey key;
+    bool removes = false;  // in (true) or rd (false)
+    Template tmpl;
+    detail::CompiledTemplate compiled;
+    std::int64_t deadline_ms = kNever;
+  };
+  struct Space {
+    std::string name;
+    SpaceOptions options;
+    detail::TupleStore store;
+    detail::UsageMap usage;
+    std::map<std::uint64_t, Waiter> waiters;  // by arrival
+  };
+  // Ordered by (expiry, seq): seqs are unique across spaces, so the order is total.
+  struct ExpiryEntry {
+    std::int64_t expiry_ms;
+    std::uint64_t seq;
+    Space* space;
+    detail::SlotId slot;
+    bool operator<(const ExpiryEntry& o) const {
+      return expiry_ms != o.expiry_ms ? expiry_ms < o.expiry_ms : seq < o.seq;
+    }
+  };
+  // Ordered by (deadline, arrival): arrivals are unique across spaces.
+  struct DeadlineEntry {
+    std::int64_t deadline_ms;
+    std::uint64_t arrival;
+    Space* space;
+    bool operator<(const DeadlineEntry& o) const {
+      return deadline_ms != o.deadline_ms ? deadline_ms < o.deadline_ms : arrival < o.arrival;
+    }
+  };
+  struct WaiterRef {
+    Space* space;
+    std::uint64_t arrival;
+  };
+  // One execute(): who asks, the effective time, where wake-ups and timeouts are reported.
+  struct Call {
+    const Context& ctx;
+    std::int64_t now;
+    std::vector<Completion>& completions;
+  };
+
+  // Operation handlers (engine_ops.cc).
+  Reply run(Call& call, const SpaceCreate& op);
+  Reply run(Call& call, const SpaceDelete& op);
+  Reply run(Call& call, const SpaceList& op);
+  Reply run(Call& call, const Out& op);
+  Reply run(Call& call, const OutAll& op);
+  Reply run(Call& call, const Rdp& op);
+  Reply run(Call& call, const Inp& op);
+  Reply run(Call& call, const Rd& op);
+  Reply run(Call& call, const In& op);
+  Reply run(Call& call, const Cas& op);
+  Reply run(Call& call, const Replace& op);
+  Reply run(Call& call, const Renew& op);
+  Reply run(Call& call, const RdAll& op);
+  Reply run(Call& call, const InAll& op);
+  Reply run(Call& call, const Cancel& op);
+  Reply wait_or_take(Call& call, const std::string& space, const Template& tmpl,
+                     std::uint64_t timeout_ms, bool removes);
+
+  // Read-only queries (engine_ops.cc), shared by ordered and read-only execution.
+  Reply list_spaces(std::int64_t now) const;
+  Reply read_one(const Context& ctx, std::int64_t now, const Rdp& op) const;
+  Reply read_all(const Context& ctx, std::int64_t now, const RdAll& op) const;
+
+  // State primitives (engine.cc).
+  Space* find_space(std::string_view name);
+  const Space* find_space(std::string_view name) const;
+  // Oldest tuple that matches, is visible at `now` and readable by `client` (and, if timed_only,
+  // has a lease).
+  std::optional<detail::SlotId> first_readable(const Space& s, const detail::CompiledTemplate& t,
+                                               std::string_view client, std::int64_t now,
+                                               bool timed_only = false) const;
+  // Offers a new tuple to the space's waiters; true if a waiting in took it.
+  bool offer_to_waiters(Space& s, const Tuple& tuple, codec::ByteView encoding,
+                        const detail::Acl* acl, std::vector<Completion>& out);
+  // Stores a validated tuple (after offering it to waiters) at time now; quotas already checked.
+  void insert(Space& s, std::string_view client, std::int64_t now, const TupleSpec& spec,
+              std::vector<Completion>& out);
+  // Stores a tuple with a given seq and expiry, without waking anyone (insert, restore).
+  detail::SlotId store_tuple(Space& s, std::uint64_t seq, codec::ByteView encoding,
+                             std::int64_t expiry_ms, std::string_view owner,
+                             std::unique_ptr<detail::Acl> acl);
+  void remove_tuple(Space& s, detail::SlotId slot);
+  void set_expiry(Space& s, detail::SlotId slot, std::int64_t expiry_ms);
+  void add_waiter(Space& s, Waiter waiter);
+  // Removes a waiter and reports `reply` to it.
+  void finish_waiter(Space& s, std::uint64_t arrival, Reply reply, std::vector<Completion>& out);
+  void delete_space(Space& s, std::vector<Completion>& out);
+  static detail::Owner* acquire(Space& s, std::string_view client);
+  static void release(Space& s, detail::Owner* owner);
+
+  // Snapshot encoding (engine_snapshot.cc).
+  template <class Archive>
+  void save_state(Archive& ar) const;
+  void load_state(codec::BoundedInputArchive& ar);
+
+  std::map<std::string, std::unique_ptr<Space>, std::less<>> spaces_;
+  std::set<ExpiryEntry> expiries_;
+  std::set<DeadlineEntry> deadlines_;
+  std::map<WaiterKey, WaiterRef> waiters_by_key_;
+  std::int64_t now_ms_ = 0;
+  std::uint64_t next_seq_ = 1;      // seq of the next stored tuple
+  std::uint64_t next_arrival_ = 1;  // arrival number of the next waiter
+};
+
+}  // namespace bastion::ts

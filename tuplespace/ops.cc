@@ -1,0 +1,124 @@
+#include "tuplespace/ops.h"
+
+#include <string>
+
+namespace bastion::ts {
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+Error invalid(std::string message) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+}  // namespace
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kNoSuchSpace:
+      return "no_such_space";
+    case ErrorCode::kSpaceExists:
+      return "space_exists";
+    case ErrorCode::kTooLarge:
+      return "too_large";
+    case ErrorCode::kQuotaExceeded:
+      return "quota_exceeded";
+    case ErrorCode::kDenied:
+      return "denied";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kTimedOut:
+      return "timed_out";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kMalformed:
+      return "malformed";
+  }
+  return "unknown";
+}
+
+Result<Done, Error> validate(const SpaceOptions& o) {
+  if (o.tuple_bytes_max < 1 || o.tuple_bytes_max > kTupleBytesCap) {
+    return fail(invalid("tuple_bytes_max " + std::to_string(o.tuple_bytes_max) + " is outside 1.." +
+                        std::to_string(kTupleBytesCap)));
+  }
+  if (o.fields_max < 1 || o.fields_max > kFieldsCap) {
+    return fail(invalid("fields_max " + std::to_string(o.fields_max) + " is outside 1.." +
+                        std::to_string(kFieldsCap)));
+  }
+  if (o.tuples_max < 1 || o.tuples_max > kTuplesCap) {
+    return fail(invalid("tuples_max " + std::to_string(o.tuples_max) + " is outside 1.." +
+                        std::to_string(kTuplesCap)));
+  }
+  if (o.tuples_per_client_max < 1 || o.tuples_per_client_max > kTuplesCap) {
+    return fail(invalid("tuples_per_client_max " + std::to_string(o.tuples_per_client_max) +
+                        " is outside 1.." + std::to_string(kTuplesCap)));
+  }
+  if (o.waiters_per_client_max > kWaitersPerClientCap) {
+    return fail(invalid("waiters_per_client_max " + std::to_string(o.waiters_per_client_max) +
+                        " exceeds " + std::to_string(kWaitersPerClientCap)));
+  }
+  if (o.policy.size() > kPolicyBytesMax) {
+    return fail(invalid("policy of " + std::to_string(o.policy.size()) + " bytes exceeds " +
+                        std::to_string(kPolicyBytesMax)));
+  }
+  return Done{};
+}
+
+bool read_only(const Request& request) {
+  return std::holds_alternative<Rdp>(request) || std::holds_alternative<RdAll>(request) ||
+         std::holds_alternative<SpaceList>(request);
+}
+
+std::string_view op_name(const Request& request) {
+  return std::visit(Overloaded{
+                        [](const SpaceCreate&) { return "space_create"; },
+                        [](const SpaceDelete&) { return "space_delete"; },
+                        [](const SpaceList&) { return "space_list"; },
+                        [](const Out&) { return "out"; },
+                        [](const OutAll&) { return "outAll"; },
+                        [](const Rdp&) { return "rdp"; },
+                        [](const Inp&) { return "inp"; },
+                        [](const Rd&) { return "rd"; },
+                        [](const In&) { return "in"; },
+                        [](const Cas&) { return "cas"; },
+                        [](const Replace&) { return "replace"; },
+                        [](const Renew&) { return "renew"; },
+                        [](const RdAll&) { return "rdAll"; },
+                        [](const InAll&) { return "inAll"; },
+                        [](const Cancel&) { return "cancel"; },
+                    },
+                    request);
+}
+
+ErrorCode code_of(const Reply& reply) {
+  if (const auto* e = std::get_if<Error>(&reply)) return e->code;
+  return ErrorCode::kOk;
+}
+
+codec::Bytes encode_request(const Request& request) { return codec::encode(request); }
+
+Result<Request, Error> decode_request(codec::ByteView bytes) {
+  auto r = codec::decode<Request>(bytes);
+  if (!r) return fail(make_error(ErrorCode::kMalformed, "malformed request: " + r.error()));
+  return std::move(r).value();
+}
+
+codec::Bytes encode_outcome(const Outcome& outcome) { return codec::encode(outcome); }
+
+Result<Outcome, Error> decode_outcome(codec::ByteView bytes) {
+  auto r = codec::decode<Outcome>(bytes);
+  if (!r) return fail(make_error(ErrorCode::kMalformed, "malformed outcome: " + r.error()));
+  return std::move(r).value();
+}
+
+}  // namespace bastion::ts

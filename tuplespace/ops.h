@@ -1,0 +1,390 @@
+// Operations of the tuple space as data: requests, replies, completions, and their wire encoding.
+//
+// A Request is one operation (a std::variant of the op structs below). Engine::execute() takes a
+// Context (who asks, which request, the agreed time) and a Request and returns an Outcome: the
+// immediate Reply to this request plus the Completions the call produced for *other*, earlier
+// requests (waiting rd/in woken by an insertion, timed out, cancelled, or whose space was deleted).
+// The replication layer sends each completion's reply to the request its WaiterKey names.
+//
+// Encoding: canonical (codec's archives). A variant is one tag byte (the alternative's index, in
+// the order listed in the variant) followed by the alternative's fields in declaration order.
+// Decoding is bounded, rejects unknown tags and enum values, and is exact: re-encoding a decoded
+// value gives back the same bytes. Decoding does not check semantics (empty names, arity, limits):
+// Engine::execute() does, and answers invalid_argument.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <compare>
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "codec/archive.h"
+#include "codec/codec.h"
+#include "codec/result.h"
+#include "tuplespace/error.h"
+#include "tuplespace/value.h"
+
+namespace bastion::ts {
+
+// ---- who asks, and when --------------------------------------------------------------------
+
+// (client, session, request) names one request; a waiting rd/in is addressed by it.
+struct WaiterKey {
+  std::string client;
+  std::uint64_t session = 0;
+  std::uint64_t request = 0;
+
+  friend bool operator==(const WaiterKey&, const WaiterKey&) = default;
+  friend auto operator<=>(const WaiterKey&, const WaiterKey&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(client, session, request);
+  }
+};
+
+struct Context {
+  std::string client;  // the authenticated principal: access lists and quotas use it
+  std::uint64_t session = 0;
+  std::uint64_t request = 0;
+  std::int64_t now_ms = 0;  // the agreed time of the batch this request is executed in
+
+  WaiterKey key() const { return {client, session, request}; }
+};
+
+// ---- spaces -------------------------------------------------------------------------------
+
+// Hard bounds on options and arguments; a space's own limits must lie inside them.
+inline constexpr std::size_t kNameBytesMax = 255;               // space and principal names
+inline constexpr std::size_t kAclEntriesMax = 64;               // readers, removers per tuple
+inline constexpr std::size_t kPolicyBytesMax = 256 * 1024;      // the opaque policy slot
+inline constexpr std::uint32_t kTupleBytesCap = 16 << 20;       // tuple_bytes_max upper bound
+inline constexpr std::uint32_t kFieldsCap = 256;                // fields_max upper bound
+inline constexpr std::uint64_t kTuplesCap = 0xFFFFFFFEull;      // tuples_max upper bound
+inline constexpr std::uint32_t kWaitersPerClientCap = 1 << 20;  // waiters_per_client_max bound
+
+struct SpaceOptions {
+  bool confidential = false;
+  std::uint32_t tuple_bytes_max = 64 * 1024;  // canonical encoding of one tuple, 1..kTupleBytesCap
+  std::uint32_t fields_max = 64;              // fields of a tuple or template, 1..kFieldsCap
+  std::uint64_t tuples_max = 1'000'000;       // stored tuples, 1..kTuplesCap
+  std::uint64_t tuples_per_client_max = 100'000;  // stored tuples inserted by one client, >= 1
+  std::uint32_t waiters_per_client_max = 1024;    // waiting rd/in of one client, 0 = no waiting
+  std::string policy;                             // opaque to the engine, <= kPolicyBytesMax
+
+  friend bool operator==(const SpaceOptions&, const SpaceOptions&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(confidential, tuple_bytes_max, fields_max, tuples_max, tuples_per_client_max,
+       waiters_per_client_max, policy);
+  }
+};
+
+// Checks options against the hard bounds; the error is invalid_argument with a message.
+Result<Done, Error> validate(const SpaceOptions& options);
+
+// ---- requests -----------------------------------------------------------------------------
+
+// A tuple to insert, with its lease (0 = no lease) and access lists (empty = everyone).
+struct TupleSpec {
+  Tuple tuple;
+  std::uint64_t lease_ms = 0;
+  std::vector<std::string> readers;
+  std::vector<std::string> removers;
+
+  friend bool operator==(const TupleSpec&, const TupleSpec&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(tuple, lease_ms, readers, removers);
+  }
+};
+
+struct SpaceCreate {
+  std::string space;
+  SpaceOptions options;
+  friend bool operator==(const SpaceCreate&, const SpaceCreate&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, options);
+  }
+};
+struct SpaceDelete {
+  std::string space;
+  friend bool operator==(const SpaceDelete&, const SpaceDelete&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space);
+  }
+};
+struct SpaceList {
+  friend bool operator==(const SpaceList&, const SpaceList&) = default;
+  template <class Archive>
+  void serialize(Archive&) {}
+};
+struct Out {
+  std::string space;
+  TupleSpec entry;
+  friend bool operator==(const Out&, const Out&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, entry);
+  }
+};
+struct OutAll {
+  std::string space;
+  std::vector<TupleSpec> entries;
+  friend bool operator==(const OutAll&, const OutAll&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, entries);
+  }
+};
+struct Rdp {
+  std::string space;
+  Template tmpl;
+  friend bool operator==(const Rdp&, const Rdp&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl);
+  }
+};
+struct Inp {
+  std::string space;
+  Template tmpl;
+  friend bool operator==(const Inp&, const Inp&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl);
+  }
+};
+struct Rd {
+  std::string space;
+  Template tmpl;
+  std::uint64_t timeout_ms = 0;  // 0 = wait forever
+  friend bool operator==(const Rd&, const Rd&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, timeout_ms);
+  }
+};
+struct In {
+  std::string space;
+  Template tmpl;
+  std::uint64_t timeout_ms = 0;  // 0 = wait forever
+  friend bool operator==(const In&, const In&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, timeout_ms);
+  }
+};
+struct Cas {
+  std::string space;
+  Template tmpl;
+  TupleSpec entry;
+  friend bool operator==(const Cas&, const Cas&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, entry);
+  }
+};
+struct Replace {
+  std::string space;
+  Template tmpl;
+  TupleSpec entry;
+  friend bool operator==(const Replace&, const Replace&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, entry);
+  }
+};
+struct Renew {
+  std::string space;
+  Template tmpl;
+  std::uint64_t lease_ms = 0;  // >= 1
+  friend bool operator==(const Renew&, const Renew&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, lease_ms);
+  }
+};
+struct RdAll {
+  std::string space;
+  Template tmpl;
+  std::uint64_t max = 0;  // 0 = all
+  friend bool operator==(const RdAll&, const RdAll&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, max);
+  }
+};
+struct InAll {
+  std::string space;
+  Template tmpl;
+  std::uint64_t max = 0;  // 0 = all
+  friend bool operator==(const InAll&, const InAll&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tmpl, max);
+  }
+};
+// Cancels the caller's own waiting rd/in: (ctx.client, ctx.session, request).
+struct Cancel {
+  std::uint64_t request = 0;
+  friend bool operator==(const Cancel&, const Cancel&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(request);
+  }
+};
+
+// The wire tag of each alternative is its index here: append only.
+using Request = std::variant<SpaceCreate, SpaceDelete, SpaceList, Out, OutAll, Rdp, Inp, Rd, In,
+                             Cas, Replace, Renew, RdAll, InAll, Cancel>;
+
+// rdp, rdAll and space list: they never change the state, so a replica may execute them without
+// ordering (Engine::execute_read_only).
+bool read_only(const Request& request);
+
+// "out", "rdAll", ...: for logs and metrics.
+std::string_view op_name(const Request& request);
+
+// ---- replies ------------------------------------------------------------------------------
+
+struct Ack {  // space create/delete, out, outAll, cancel
+  friend bool operator==(const Ack&, const Ack&) = default;
+  template <class Archive>
+  void serialize(Archive&) {}
+};
+struct Pending {  // rd/in that waits: the answer comes later as a Completion
+  friend bool operator==(const Pending&, const Pending&) = default;
+  template <class Archive>
+  void serialize(Archive&) {}
+};
+struct Found {  // rdp, inp, rd, in; replace (the removed tuple); renew (the renewed tuple)
+  Tuple tuple;
+  friend bool operator==(const Found&, const Found&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(tuple);
+  }
+};
+struct FoundAll {  // rdAll, inAll: in insertion order
+  std::vector<Tuple> tuples;
+  friend bool operator==(const FoundAll&, const FoundAll&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(tuples);
+  }
+};
+struct CasResult {  // inserted, or the visible match that prevented the insertion
+  bool inserted = false;
+  Tuple existing;  // empty when inserted
+  friend bool operator==(const CasResult&, const CasResult&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(inserted, existing);
+  }
+};
+struct SpaceInfo {
+  std::string name;
+  SpaceOptions options;
+  std::uint64_t tuples = 0;  // visible tuples at the time of the call
+  friend bool operator==(const SpaceInfo&, const SpaceInfo&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(name, options, tuples);
+  }
+};
+struct Spaces {  // space list, by name
+  std::vector<SpaceInfo> spaces;
+  friend bool operator==(const Spaces&, const Spaces&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(spaces);
+  }
+};
+
+// The wire tag of each alternative is its index here: append only. An Error never has code ok.
+using Reply = std::variant<Error, Ack, Pending, Found, FoundAll, CasResult, Spaces>;
+
+// ErrorCode::kOk for every reply but an Error.
+ErrorCode code_of(const Reply& reply);
+
+struct Completion {
+  WaiterKey key;  // the waiting request this answers
+  Reply reply;    // Found, or Error timed_out / cancelled / no_such_space
+  friend bool operator==(const Completion&, const Completion&) = default;
+};
+
+struct Outcome {
+  Reply reply;                          // this request's own answer
+  std::vector<Completion> completions;  // answers to earlier waiting requests, in order
+  friend bool operator==(const Outcome&, const Outcome&) = default;
+};
+
+// ---- wire encoding of the variants --------------------------------------------------------
+// Found by ADL (the alternatives live in this namespace), so codec::encode(request) works.
+
+namespace detail {
+template <class Archive, class... Ts>
+void save_variant(Archive& ar, const std::variant<Ts...>& v) {
+  ar(static_cast<std::uint8_t>(v.index()));
+  std::visit([&ar](const auto& alt) { ar(alt); }, v);
+}
+
+template <std::size_t I = 0, class... Ts>
+void load_alternative(codec::BoundedInputArchive& ar, std::size_t index, std::variant<Ts...>& v) {
+  if constexpr (I < sizeof...(Ts)) {
+    if (index == I) {
+      ar(v.template emplace<I>());
+    } else {
+      load_alternative<I + 1>(ar, index, v);
+    }
+  }
+}
+
+template <class... Ts>
+void load_variant(codec::BoundedInputArchive& ar, std::variant<Ts...>& v) {
+  std::uint8_t index = 0;
+  ar(index);
+  if (index >= sizeof...(Ts)) throw codec::DecodeError("unknown variant tag");
+  load_alternative(ar, index, v);
+}
+}  // namespace detail
+
+// Templates on the exact type: every alternative converts implicitly to its variant, and cereal
+// must not see these as serialization functions of the alternatives.
+template <class T>
+concept WireVariant = std::same_as<T, Request> || std::same_as<T, Reply>;
+
+template <class Archive, WireVariant T>
+void save(Archive& ar, const T& v) {
+  detail::save_variant(ar, v);
+}
+template <WireVariant T>
+void load(codec::BoundedInputArchive& ar, T& v) {
+  detail::load_variant(ar, v);
+}
+
+template <class Archive>
+void serialize(Archive& ar, Completion& c) {
+  ar(c.key, c.reply);
+}
+template <class Archive>
+void serialize(Archive& ar, Outcome& o) {
+  ar(o.reply, o.completions);
+}
+
+// Convenience wrappers with the error type the server uses (code malformed).
+codec::Bytes encode_request(const Request& request);
+Result<Request, Error> decode_request(codec::ByteView bytes);
+codec::Bytes encode_outcome(const Outcome& outcome);
+Result<Outcome, Error> decode_outcome(codec::ByteView bytes);
+
+}  // namespace bastion::ts
