@@ -460,6 +460,25 @@ TEST_F(TransportTest, StartRefusesAnIdentityPeersWouldRefuse) {
   EXPECT_FALSE(client.start().ok());
 }
 
+TEST_F(TransportTest, FramesSentWhileConnectingWaitAndWhileDownAreDropped) {
+  Node r0(io_, cluster().replica_options(0));
+  r0.start();
+  ClientTransport client(io_, cluster().client_options("client1"));
+  ASSERT_TRUE(client.start().ok());
+  // Right after start() the links are connecting: the frame waits in the link's queue.
+  EXPECT_EQ(client.links()[0].state, LinkState::kConnecting);
+  EXPECT_TRUE(client.send_to_replica(0, frame_of("early")));
+  ASSERT_TRUE(run_until(io_, [&] { return r0.received.size() == 1; }));
+  EXPECT_EQ(r0.received[0].text, "early");
+  // Replica 3 is down: once its first attempt failed, the link is in back-off and drops.
+  ASSERT_TRUE(run_until(io_, [&] { return client.links()[3].state == LinkState::kBackoff; }));
+  EXPECT_FALSE(client.send_to_replica(3, frame_of("lost")));
+  EXPECT_EQ(client.stats().drops_not_connected, 1u);
+  // A frame above what a replica accepts from a client is refused locally.
+  EXPECT_FALSE(client.send_to_replica(0, make_frame(Bytes((1u << 20) + 1, 0))));
+  EXPECT_EQ(client.stats().drops_too_large, 1u);
+}
+
 TEST_F(TransportTest, StopLetsRunReturn) {
   Node a(io_, cluster().replica_options(0));
   Node b(io_, cluster().replica_options(1));
