@@ -1,0 +1,98 @@
+#include "server/tuplespace_app.h"
+
+#include <utility>
+
+namespace bastion::server {
+namespace {
+
+std::int64_t to_ms(bft::TimeUs us) { return us / 1000; }
+
+bft::Bytes encode_reply(const ts::Reply& reply) { return codec::encode(reply); }
+
+std::vector<bft::Completion> to_bft(std::vector<ts::Completion> completions) {
+  std::vector<bft::Completion> out;
+  out.reserve(completions.size());
+  for (ts::Completion& c : completions) {
+    out.push_back({bft::ClientKey{std::move(c.key.client), c.key.session}, c.key.request,
+                   encode_reply(c.reply)});
+  }
+  return out;
+}
+
+bool is_admin_op(const ts::Request& op) {
+  return std::holds_alternative<ts::SpaceCreate>(op) || std::holds_alternative<ts::SpaceDelete>(op);
+}
+
+}  // namespace
+
+TupleSpaceApp::TupleSpaceApp(std::vector<std::string> admins)
+    : admins_(admins.begin(), admins.end()) {}
+
+ts::Context TupleSpaceApp::context(const bft::Request& request) const {
+  return ts::Context{request.client.principal, request.client.session, request.number,
+                     engine_.now_ms()};
+}
+
+std::optional<ts::Reply> TupleSpaceApp::refuse(const bft::Request& request,
+                                               const ts::Request& op) const {
+  if (is_admin_op(op) && !admins_.contains(request.client.principal)) {
+    return ts::make_error(ts::ErrorCode::kDenied, "space administration is reserved to admins; '" +
+                                                      request.client.principal +
+                                                      "' is not an admin of this cluster");
+  }
+  return std::nullopt;
+}
+
+std::vector<bft::Completion> TupleSpaceApp::begin_batch(bft::TimeUs now_us) {
+  return to_bft(engine_.advance(to_ms(now_us)));
+}
+
+bft::ExecuteResult TupleSpaceApp::execute(const bft::Request& request) {
+  bft::ExecuteResult result;
+  auto op = ts::decode_request(request.payload);
+  if (!op) {
+    result.result = encode_reply(op.error());
+    return result;
+  }
+  if (auto refused = refuse(request, *op)) {
+    result.result = encode_reply(*refused);
+    return result;
+  }
+  ts::Outcome outcome = engine_.execute(context(request), *op);
+  if (!std::holds_alternative<ts::Pending>(outcome.reply)) {
+    result.result = encode_reply(outcome.reply);
+  }
+  result.completions = to_bft(std::move(outcome.completions));
+  return result;
+}
+
+std::optional<bft::Bytes> TupleSpaceApp::execute_read_only(const bft::Request& request) {
+  auto op = ts::decode_request(request.payload);
+  if (!op || !ts::read_only(*op)) return std::nullopt;
+  return encode_reply(engine_.execute_read_only(context(request), *op).reply);
+}
+
+std::optional<bft::TimeUs> TupleSpaceApp::next_deadline_us() const {
+  auto ms = engine_.next_deadline();
+  if (!ms) return std::nullopt;
+  if (*ms > std::numeric_limits<bft::TimeUs>::max() / 1000) return std::nullopt;
+  return *ms * 1000;
+}
+
+void TupleSpaceApp::session_evicted(const bft::ClientKey& client) {
+  // The session is gone from the client table: nobody is left to answer.
+  (void)engine_.cancel_session(client.principal, client.session);
+}
+
+bft::Bytes TupleSpaceApp::snapshot() const { return engine_.snapshot(); }
+
+bft::Digest TupleSpaceApp::digest() const { return engine_.digest(); }
+
+bool TupleSpaceApp::restore(bft::ByteView snapshot) {
+  auto restored = ts::Engine::restore(snapshot);
+  if (!restored) return false;
+  engine_ = std::move(*restored);
+  return true;
+}
+
+}  // namespace bastion::server

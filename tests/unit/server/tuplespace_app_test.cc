@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include "server/tuplespace_app.h"
+#include "tuplespace/text.h"
+
+namespace bastion::server {
+namespace {
+
+ts::Tuple tup(std::string_view text) { return *ts::parse_tuple(text); }
+ts::TupleSpec spec(std::string_view text, std::uint64_t lease_ms = 0) {
+  ts::TupleSpec s;
+  s.tuple = tup(text);
+  s.lease_ms = lease_ms;
+  return s;
+}
+ts::Template tmpl(std::string_view text) { return *ts::parse_template(text); }
+
+bft::Request request(std::string principal, std::uint64_t number, const ts::Request& op,
+                     bool read_only = false) {
+  return bft::Request{{std::move(principal), 7}, number, read_only, ts::encode_request(op)};
+}
+
+ts::Reply reply_of(const bft::Bytes& bytes) {
+  auto r = codec::decode<ts::Reply>(bytes);
+  EXPECT_TRUE(r.ok()) << r.error();
+  return r.ok() ? *r : ts::Reply{};
+}
+
+ts::ErrorCode code(const bft::ExecuteResult& r) {
+  EXPECT_TRUE(r.result.has_value());
+  return r.result ? ts::code_of(reply_of(*r.result)) : ts::ErrorCode::kOk;
+}
+
+class AppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    app.begin_batch(1'000'000);
+    ASSERT_EQ(code(app.execute(request("admin", 1, ts::SpaceCreate{"jobs", {}}))),
+              ts::ErrorCode::kOk);
+  }
+  TupleSpaceApp app{{"admin"}};
+};
+
+TEST_F(AppTest, OnlyAdminsManageSpaces) {
+  auto r = app.execute(request("alice", 1, ts::SpaceCreate{"mine", {}}));
+  EXPECT_EQ(code(r), ts::ErrorCode::kDenied);
+  EXPECT_EQ(code(app.execute(request("alice", 2, ts::SpaceDelete{"jobs"}))),
+            ts::ErrorCode::kDenied);
+  EXPECT_EQ(code(app.execute(request("admin", 2, ts::SpaceDelete{"jobs"}))), ts::ErrorCode::kOk);
+}
+
+TEST_F(AppTest, MalformedPayloadIsAnErrorReply) {
+  bft::Request bad{{"alice", 1}, 1, false, {0xff, 0x00}};
+  EXPECT_EQ(code(app.execute(bad)), ts::ErrorCode::kMalformed);
+  EXPECT_FALSE(app.execute_read_only(bad).has_value());
+}
+
+TEST_F(AppTest, WaitingInIsCompletedByALaterOut) {
+  auto waiting = app.execute(request("alice", 2, ts::In{"jobs", tmpl("(\"job\", ?int)"), 0}));
+  EXPECT_FALSE(waiting.result.has_value());
+  auto out = app.execute(request("bob", 1, ts::Out{"jobs", spec("(\"job\", 5)")}));
+  EXPECT_EQ(code(out), ts::ErrorCode::kOk);
+  ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].client, (bft::ClientKey{"alice", 7}));
+  EXPECT_EQ(out.completions[0].number, 2u);
+  EXPECT_EQ(reply_of(out.completions[0].result), ts::Reply(ts::Found{tup("(\"job\", 5)")}));
+}
+
+TEST_F(AppTest, AgreedTimeDrivesTimeoutsInMilliseconds) {
+  auto waiting = app.execute(request("alice", 2, ts::Rd{"jobs", tmpl("(*)"), 500}));
+  EXPECT_FALSE(waiting.result.has_value());
+  ASSERT_TRUE(app.next_deadline_us().has_value());
+  EXPECT_EQ(*app.next_deadline_us(), 1'500'000);
+  EXPECT_TRUE(app.begin_batch(1'499'000).empty());
+  auto done = app.begin_batch(1'500'000);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(ts::code_of(reply_of(done[0].result)), ts::ErrorCode::kTimedOut);
+}
+
+TEST_F(AppTest, ReadOnlyOnlyForReadOnlyOperations) {
+  app.execute(request("bob", 1, ts::Out{"jobs", spec("(1)")}));
+  auto rd = app.execute_read_only(request("alice", 3, ts::Rdp{"jobs", tmpl("(?int)")}, true));
+  ASSERT_TRUE(rd.has_value());
+  EXPECT_EQ(reply_of(*rd), ts::Reply(ts::Found{tup("(1)")}));
+  EXPECT_FALSE(app.execute_read_only(request("alice", 4, ts::Inp{"jobs", tmpl("(*)")}, true)));
+}
+
+TEST_F(AppTest, SnapshotRestoreKeepsDigest) {
+  app.execute(request("bob", 1, ts::Out{"jobs", spec("(\"x\", 1.5)", 60'000)}));
+  app.execute(request("alice", 2, ts::In{"jobs", tmpl("(\"y\")"), 0}));
+  TupleSpaceApp other{{"admin"}};
+  ASSERT_TRUE(other.restore(app.snapshot()));
+  EXPECT_EQ(other.digest(), app.digest());
+  EXPECT_EQ(codec::blake2b(app.snapshot()), app.digest());
+  EXPECT_FALSE(other.restore(bft::Bytes{1, 2, 3}));
+  EXPECT_EQ(other.digest(), app.digest());  // a failed restore leaves the state alone
+}
+
+TEST_F(AppTest, EvictedSessionLosesItsWaiters) {
+  app.execute(request("alice", 2, ts::In{"jobs", tmpl("(*)"), 0}));
+  app.session_evicted({"alice", 7});
+  auto out = app.execute(request("bob", 1, ts::Out{"jobs", spec("(1)")}));
+  EXPECT_TRUE(out.completions.empty());
+}
+
+}  // namespace
+}  // namespace bastion::server
