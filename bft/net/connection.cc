@@ -20,15 +20,18 @@ Connection::Connection(asio::io_context& io, std::shared_ptr<asio::ssl::context>
       expected_replica_(expected_replica),
       settings_(settings),
       owner_(owner),
-      reader_(settings.frame_max_bytes, settings.read_buffer_bytes),
+      reader_(settings.frame_max_bytes, settings.read_buffer_bytes, settings.read_retain_bytes),
       queue_(settings.send_queue_max_bytes) {}
 
 Connection::~Connection() = default;
 
-void Connection::set_limits(std::size_t frame_max_bytes, std::size_t send_queue_max_bytes) {
+void Connection::set_limits(std::size_t frame_max_bytes, std::size_t send_queue_max_bytes,
+                            std::size_t read_retain_bytes) {
   settings_.frame_max_bytes = frame_max_bytes;
   settings_.send_queue_max_bytes = send_queue_max_bytes;
+  settings_.read_retain_bytes = read_retain_bytes;
   reader_.set_frame_max_bytes(frame_max_bytes);
+  reader_.set_retain_bytes(read_retain_bytes);
   queue_.set_max_bytes(send_queue_max_bytes);
 }
 

@@ -62,6 +62,7 @@ struct ConnectionSettings {
   std::uint32_t handshake_timeout_ms = 5000;
   std::size_t write_chunk_bytes = 64u << 10;
   std::size_t read_buffer_bytes = 16u << 10;
+  std::size_t read_retain_bytes = 0;  // a drained read buffer up to this size is kept
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -84,7 +85,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close(CloseReason reason);
   void detach() { owner_ = nullptr; }
   // Applied once the peer is known (inbound connections learn what the peer is at handshake).
-  void set_limits(std::size_t frame_max_bytes, std::size_t send_queue_max_bytes);
+  void set_limits(std::size_t frame_max_bytes, std::size_t send_queue_max_bytes,
+                  std::size_t read_retain_bytes);
 
   ConnectionId id() const { return id_; }
   Direction direction() const { return direction_; }

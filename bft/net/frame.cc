@@ -24,9 +24,11 @@ constexpr std::size_t kMinReadBytes = 1024;
 
 }  // namespace
 
-FrameReader::FrameReader(std::size_t frame_max_bytes, std::size_t buffer_bytes)
+FrameReader::FrameReader(std::size_t frame_max_bytes, std::size_t buffer_bytes,
+                         std::size_t retain_bytes)
     : frame_max_bytes_(frame_max_bytes),
-      buffer_bytes_(std::max(buffer_bytes, kMinReadBytes + kFrameHeaderBytes)) {}
+      buffer_bytes_(std::max(buffer_bytes, kMinReadBytes + kFrameHeaderBytes)),
+      retain_bytes_(retain_bytes) {}
 
 void FrameReader::reserve_total(std::size_t bytes) {
   const std::size_t pending = end_ - begin_;
@@ -49,7 +51,7 @@ std::span<std::uint8_t> FrameReader::prepare() {
   if (pending == 0) {
     begin_ = end_ = 0;
     // Give back the memory of a large frame once it has been consumed.
-    if (capacity_ > buffer_bytes_) {
+    if (capacity_ > std::max(buffer_bytes_, retain_bytes_)) {
       buf_.reset();
       capacity_ = 0;
     }

@@ -7,7 +7,9 @@
 //
 // FrameReader reassembles frames from the stream with one buffer per channel: reads land in it,
 // frames are handed out as views into it (no copy, no allocation per frame), and it only grows to
-// hold one frame of at most the limit, shrinking back once drained.
+// hold one frame of at most the limit. Once drained, a buffer larger than retain_bytes shrinks
+// back to buffer_bytes: channels that regularly carry large frames (replica links) keep a larger
+// buffer instead of reallocating per frame; client channels give the memory back.
 //
 // SendQueue holds the frames waiting for one channel, bounded in bytes (header + payload). Frames
 // are shared (Frame = shared_ptr<const Bytes>), so a broadcast queues the same bytes for every
@@ -47,10 +49,11 @@ class FrameReader {
     kOversized,  // a length above the limit: the stream is unusable from here on
   };
 
-  FrameReader(std::size_t frame_max_bytes, std::size_t buffer_bytes);
+  FrameReader(std::size_t frame_max_bytes, std::size_t buffer_bytes, std::size_t retain_bytes = 0);
 
   // Raising or lowering the limit applies to frames whose header has not been read yet.
   void set_frame_max_bytes(std::size_t frame_max_bytes) { frame_max_bytes_ = frame_max_bytes; }
+  void set_retain_bytes(std::size_t retain_bytes) { retain_bytes_ = retain_bytes; }
   std::size_t frame_max_bytes() const { return frame_max_bytes_; }
 
   // Space to read into: never empty (unless after kOversized), at least large enough to complete
@@ -71,6 +74,7 @@ class FrameReader {
   std::size_t end_ = 0;    // one past the last byte read
   std::size_t frame_max_bytes_;
   std::size_t buffer_bytes_;
+  std::size_t retain_bytes_;
   bool failed_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "bft/net/transport_impl.h"
 
+#include <algorithm>
 #include <random>
 
 #include "bft/net/tls.h"
@@ -75,8 +76,14 @@ TransportImpl::TransportImpl(asio::io_context& io, Setup setup)
 
 TransportImpl::~TransportImpl() { stop(); }
 
-ConnectionSettings TransportImpl::settings(std::size_t frame_max_bytes,
-                                           std::size_t queue_max_bytes) const {
+std::size_t TransportImpl::replica_retain_bytes() const {
+  constexpr std::size_t kReplicaRetainMaxBytes = 2u << 20;
+  return std::min(setup_.limits.replica_frame_max_bytes + kFrameHeaderBytes,
+                  kReplicaRetainMaxBytes);
+}
+
+ConnectionSettings TransportImpl::settings(std::size_t frame_max_bytes, std::size_t queue_max_bytes,
+                                           std::size_t read_retain_bytes) const {
   ConnectionSettings s;
   s.frame_max_bytes = frame_max_bytes;
   s.send_queue_max_bytes = queue_max_bytes;
@@ -84,6 +91,7 @@ ConnectionSettings TransportImpl::settings(std::size_t frame_max_bytes,
   s.handshake_timeout_ms = setup_.limits.handshake_timeout_ms;
   s.write_chunk_bytes = setup_.limits.write_chunk_bytes;
   s.read_buffer_bytes = setup_.limits.read_buffer_bytes;
+  s.read_retain_bytes = read_retain_bytes;
   return s;
 }
 
@@ -192,7 +200,8 @@ void TransportImpl::on_accept(const error_code& ec, tcp::socket socket) {
     const ConnectionId id = next_connection_id_++;
     auto conn = std::make_shared<Connection>(
         io_, tls_, std::move(socket), Connection::Direction::kInbound, id, rules_, std::nullopt,
-        settings(setup_.limits.client_frame_max_bytes, setup_.limits.client_send_queue_max_bytes),
+        settings(setup_.limits.client_frame_max_bytes, setup_.limits.client_send_queue_max_bytes,
+                 0),
         this);
     connections_.emplace(id, Entry{conn, false, true, false});
     ++inbound_handshakes_;
@@ -235,7 +244,8 @@ void TransportImpl::dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endp
   const ConnectionId conn_id = next_connection_id_++;
   auto conn = std::make_shared<Connection>(
       io_, tls_, tcp::socket(io_), Connection::Direction::kOutbound, conn_id, rules_, id,
-      settings(setup_.limits.replica_frame_max_bytes, setup_.limits.replica_send_queue_max_bytes),
+      settings(setup_.limits.replica_frame_max_bytes, setup_.limits.replica_send_queue_max_bytes,
+               replica_retain_bytes()),
       this);
   connections_.emplace(conn_id, Entry{conn, false, false, false});
   link.conn = conn;
@@ -261,7 +271,8 @@ bool TransportImpl::admit_inbound(Connection& c, Entry& e) {
   const auto& limits = setup_.limits;
   if (peer.is_replica()) {
     if (setup_.self && peer.replica_id == *setup_.self) return false;  // ourselves: never needed
-    c.set_limits(limits.replica_frame_max_bytes, limits.replica_send_queue_max_bytes);
+    c.set_limits(limits.replica_frame_max_bytes, limits.replica_send_queue_max_bytes,
+                 replica_retain_bytes());
     // The newest connection from a replica wins: the older one is from before its restart or a
     // network change, and may linger half-open for a long time.
     auto [it, inserted] = inbound_replica_.try_emplace(peer.replica_id, c.id());
@@ -289,7 +300,7 @@ bool TransportImpl::admit_inbound(Connection& c, Entry& e) {
   ++count;
   ++stats_.client_connections_open;
   e.counted_client = true;
-  c.set_limits(limits.client_frame_max_bytes, limits.client_send_queue_max_bytes);
+  c.set_limits(limits.client_frame_max_bytes, limits.client_send_queue_max_bytes, 0);
   return true;
 }
 

@@ -95,7 +95,10 @@ class TransportImpl final : public ConnectionOwner,
   void dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endpoints);
   void schedule_reconnect(Link& link);
   void set_link_state(Link& link, LinkState state);
-  ConnectionSettings settings(std::size_t frame_max_bytes, std::size_t queue_max_bytes) const;
+  ConnectionSettings settings(std::size_t frame_max_bytes, std::size_t queue_max_bytes,
+                              std::size_t read_retain_bytes) const;
+  // Replica links carry batches: keep a read buffer for a typical one rather than reallocate.
+  std::size_t replica_retain_bytes() const;
   bool admit_inbound(Connection& c, Entry& e);
 
   asio::io_context& io_;

@@ -72,6 +72,19 @@ TEST(FrameReader, ReassemblesFramesAcrossArbitraryChunks) {
   }
 }
 
+TEST(FrameReader, RetainsABufferUpToRetainBytes) {
+  std::mt19937 rng(4);
+  const Bytes stream = encode({std::string(30000, 'z')});
+  FrameReader keeps(1 << 20, 4096, 64 * 1024);
+  ASSERT_EQ(feed(keeps, stream, rng, 100000).size(), 1u);
+  keeps.prepare();
+  EXPECT_GE(keeps.capacity(), 30004u);
+  FrameReader gives_back(1 << 20, 4096);
+  ASSERT_EQ(feed(gives_back, stream, rng, 100000).size(), 1u);
+  gives_back.prepare();
+  EXPECT_EQ(gives_back.capacity(), 4096u);
+}
+
 TEST(FrameReader, KeepalivesAreConsumedNotDelivered) {
   std::mt19937 rng(1);
   FrameReader r(1024, 2048);
