@@ -1,10 +1,14 @@
+// Byte-level matching of canonical tuple encodings and the index hash (see encoded.h).
+// Pure functions; thread-safe.
 #include "tuplespace/encoded.h"
 
 #include <cereal/types/vector.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "codec/codec.h"
+#include "tuplespace/check.h"
 
 namespace bastion::ts::detail {
 namespace {
@@ -29,6 +33,11 @@ std::uint64_t read_varint(codec::ByteView enc, std::size_t* pos) {
 
 }  // namespace
 
+void check_failed(const char* condition, const char* file, int line) {
+  std::fprintf(stderr, "tuplespace invariant broken: %s (%s:%d)\n", condition, file, line);
+  std::abort();
+}
+
 std::size_t field_bytes(codec::ByteView enc, std::size_t pos) {
   switch (enc[pos]) {
     case static_cast<std::uint8_t>(Type::kString):
@@ -43,7 +52,7 @@ std::size_t field_bytes(codec::ByteView enc, std::size_t pos) {
     case static_cast<std::uint8_t>(Type::kBool):
       return 2;
   }
-  std::abort();  // not an encoding this module produced
+  check_failed("field tag of a stored encoding", __FILE__, __LINE__);
 }
 
 std::size_t encoded_arity(codec::ByteView enc, std::size_t* first_field) {
@@ -72,7 +81,7 @@ std::uint64_t field_key(std::size_t arity, codec::ByteView field) {
 
 Tuple decode_stored(codec::ByteView enc) {
   auto r = codec::decode<Tuple>(enc);
-  if (!r) std::abort();  // stored encodings come from codec::encode of valid tuples
+  BASTION_TS_CHECK(r.ok());  // stored encodings come from codec::encode of valid tuples
   return std::move(r).value();
 }
 

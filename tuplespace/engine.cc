@@ -1,11 +1,14 @@
 // Engine: time, waiters, and the state primitives the operation handlers are built from.
+// Every primitive keeps the indexes in step: expiries_ holds exactly the stored tuples with a
+// lease, deadlines_ exactly the waiters with a timeout, waiters_by_key_ exactly the waiters, and
+// each space's usage map exactly the clients with stored tuples or waiters there.
 #include "tuplespace/engine.h"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
 
 #include "codec/codec.h"
+#include "tuplespace/check.h"
 
 namespace bastion::ts {
 
@@ -25,7 +28,7 @@ Outcome Engine::execute(const Context& ctx, const Request& request) {
 }
 
 Outcome Engine::execute_read_only(const Context& ctx, const Request& request) const {
-  assert(read_only(request));
+  BASTION_TS_CHECK(read_only(request));
   const std::int64_t now = std::max(ctx.now_ms, now_ms_);
   Outcome outcome;
   if (const auto* rdp = std::get_if<Rdp>(&request)) {
@@ -204,7 +207,7 @@ void Engine::add_waiter(Space& s, Waiter waiter) {
 void Engine::finish_waiter(Space& s, std::uint64_t arrival, Reply reply,
                            std::vector<Completion>& out) {
   auto it = s.waiters.find(arrival);
-  assert(it != s.waiters.end());
+  BASTION_TS_CHECK(it != s.waiters.end());
   Waiter& w = it->second;
   if (w.deadline_ms != kNever) deadlines_.erase({w.deadline_ms, arrival, &s});
   waiters_by_key_.erase(w.key);

@@ -1,3 +1,5 @@
+// Requests and replies: option validation, names, and the wire-encoding wrappers (see ops.h).
+// Stateless; thread-safe.
 #include "tuplespace/ops.h"
 
 #include <string>

@@ -1,7 +1,8 @@
 // Seeded randomized differential test: Engine against the naive Model (model.h) on long random
 // call sequences (several clients and sessions, leases, waits with timeouts, access lists, limits,
 // cancels, session evictions, irregular and sometimes backwards time), plus snapshot/restore at
-// random points: the restored twin must then behave byte-for-byte like the original.
+// random points: the restored twin must then behave byte-for-byte like the original. A mirror
+// engine fed the same calls must keep byte-identical snapshots (determinism).
 //
 // Environment:
 //   BASTION_TS_SEED=S    first seed (default 1)
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -52,8 +54,11 @@ class RandomRun {
       const Context ctx{"admin", 0, ++admin_request_, now_};
       const Request create = SpaceCreate{name, random_options()};
       ASSERT_EQ(without_messages(engine_.execute(ctx, create)), model_.execute(ctx, create));
+      mirror_.execute(ctx, create);
     }
+    std::vector<std::unique_ptr<int>> garbage;  // so that the mirror's addresses differ
     for (step_ = 0; step_ < steps; ++step_) {
+      if (chance(10)) garbage.push_back(std::make_unique<int>(0));
       advance_time();
       const unsigned pick = below(100);
       if (pick < 4) {
@@ -67,6 +72,10 @@ class RandomRun {
       }
       if (::testing::Test::HasFatalFailure()) return;
       ASSERT_EQ(engine_.next_deadline(), model_.next_deadline()) << where("next_deadline");
+      if (step_ % 64 == 0 || step_ + 1 == steps) {
+        // Same history, same bytes: the mirror never went through a snapshot.
+        ASSERT_EQ(mirror_.snapshot(), engine_.snapshot()) << where("mirror snapshot");
+      }
       if (twin_) {
         ASSERT_EQ(twin_->digest(), engine_.digest()) << where("twin digest");
       }
@@ -97,6 +106,7 @@ class RandomRun {
 
   void check_advance() {
     const auto e = engine_.advance(now_);
+    ASSERT_EQ(mirror_.advance(now_), e) << where("mirror advance");
     ASSERT_EQ(without_messages(Outcome{Ack{}, e}), (Outcome{Ack{}, model_.advance(now_)}))
         << where("advance");
     if (twin_) {
@@ -108,6 +118,7 @@ class RandomRun {
     const std::string client = random_client();
     const std::uint64_t session = 1 + below(2);
     const auto e = engine_.cancel_session(client, session);
+    ASSERT_EQ(mirror_.cancel_session(client, session), e) << where("mirror cancel");
     ASSERT_EQ(without_messages(Outcome{Ack{}, e}),
               (Outcome{Ack{}, model_.cancel_session(client, session)}))
         << where("cancel_session");
@@ -144,6 +155,7 @@ class RandomRun {
       }
     } else {
       got = engine_.execute(ctx, req);
+      ASSERT_EQ(mirror_.execute(ctx, req), got) << what << " (mirror)";
       want = model_.execute(ctx, req);
       if (twin_) {
         ASSERT_EQ(twin_->execute(ctx, req), got) << what << " (twin)";
@@ -329,6 +341,7 @@ class RandomRun {
   std::uint64_t admin_request_ = 0;
   std::map<std::string, std::uint64_t> requests_;
   Engine engine_;
+  Engine mirror_;  // fed the same calls as engine_, always in ordered execution
   Model model_;
   std::optional<Engine> twin_;
   std::vector<Tuple> recent_;

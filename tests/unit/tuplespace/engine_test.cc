@@ -333,5 +333,11 @@ TEST_F(EngineTest, IndexedLookupsAgreeWithAScanAfterChurn) {
   EXPECT_EQ(found(run(Rdp{"s", tmpl(1, 2, 3)}).reply), tup({1, 2, 3}));
 }
 
+TEST_F(EngineTest, ReadOnlyExecutionOfAWriteIsAProgrammerError) {
+  create("s");
+  EXPECT_DEATH(engine.execute_read_only(Context{"a", 1, 1, now_ms}, Out{"s", spec(tup({1}))}),
+               "invariant broken: read_only");
+}
+
 }  // namespace
 }  // namespace bastion::ts::testing

@@ -1,3 +1,4 @@
+// The naive reference model (see model.h): vectors and linear scans, written from the spec.
 #include "tests/unit/tuplespace/model.h"
 
 #include <algorithm>
