@@ -163,6 +163,7 @@ class RawTlsClient {
   static asio::ssl::context& init(asio::ssl::context& ctx, const std::filesystem::path& cert,
                                   const std::filesystem::path& key) {
     ctx.set_verify_mode(asio::ssl::verify_none);
+    if (cert.empty()) return ctx;  // presents no certificate at all
     ctx.use_certificate_chain_file(cert.string());
     ctx.use_private_key_file(key.string(), asio::ssl::context::pem);
     return ctx;
@@ -204,11 +205,13 @@ class RawTlsClient {
   std::deque<std::vector<std::uint8_t>> out_;
 };
 
+// A frame header announcing `len` bytes, followed by `payload` (which may be shorter).
 inline std::vector<std::uint8_t> frame_bytes(std::uint32_t len, std::string_view payload = {}) {
-  std::vector<std::uint8_t> out = {
-      static_cast<std::uint8_t>(len), static_cast<std::uint8_t>(len >> 8),
-      static_cast<std::uint8_t>(len >> 16), static_cast<std::uint8_t>(len >> 24)};
-  out.insert(out.end(), payload.begin(), payload.end());
+  std::vector<std::uint8_t> out(4 + payload.size());
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(len >> (8 * i));
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    out[4 + i] = static_cast<std::uint8_t>(payload[i]);
+  }
   return out;
 }
 

@@ -180,6 +180,38 @@ void issue(const TestCluster& cluster, const std::string& cn, const std::filesys
   ASSERT_TRUE(config::pki::write_private_key(dir / "key.pem", *key).ok());
 }
 
+TEST_F(TransportTest, ClientWithoutCertificateOrWithExpiredOneIsRefused) {
+  Node r0(io_, cluster().replica_options(0));
+  r0.start();
+  RawTlsClient anonymous(io_, {}, {});
+  anonymous.connect(r0.transport.local_port());
+  anonymous.write(frame_bytes(2, "hi"));
+  ASSERT_TRUE(run_until(io_, [&] { return anonymous.closed; }));
+  ASSERT_TRUE(run_until(io_, [&] { return r0.transport.stats().handshake_failures == 1; }));
+
+  // A certificate from the right CA whose validity ended an hour ago.
+  const auto dir = cluster().root() / "expired";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto ca_cert = config::pki::read_certificate(cluster().config().ca_cert);
+  auto ca_key = config::pki::read_private_key(cluster().dir() / "ca" / "key.pem");
+  auto key = config::pki::generate_ed25519_key();
+  auto cert = config::pki::issue_certificate(*ca_cert, *ca_key, *key, "late-client",
+                                             config::pki::LeafKind::kClient);
+  ASSERT_TRUE(cert.ok());
+  X509_gmtime_adj(X509_getm_notBefore(cert->get()), -7200);
+  X509_gmtime_adj(X509_getm_notAfter(cert->get()), -3600);
+  ASSERT_GT(X509_sign(cert->get(), ca_key->get(), nullptr), 0);
+  ASSERT_TRUE(config::pki::write_certificate(dir / "cert.pem", *cert).ok());
+  ASSERT_TRUE(config::pki::write_private_key(dir / "key.pem", *key).ok());
+  RawTlsClient expired(io_, dir / "cert.pem", dir / "key.pem");
+  expired.connect(r0.transport.local_port());
+  expired.write(frame_bytes(2, "hi"));
+  ASSERT_TRUE(run_until(io_, [&] { return expired.closed; }));
+  ASSERT_TRUE(run_until(io_, [&] { return r0.transport.stats().handshake_failures == 2; }));
+  EXPECT_TRUE(r0.received.empty());
+}
+
 TEST_F(TransportTest, ReplicaNameWithoutThePinnedKeyIsRefused) {
   Node r0(io_, cluster().replica_options(0));
   r0.start();
