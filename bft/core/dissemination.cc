@@ -60,10 +60,14 @@ void Replica::Impl::on_client_request(Request request) {
       reply_core_status(request, ReplyStatus::kStale, false);
       return;
     case ClientTable::Verdict::kExecuted: {
-      // A retransmission: the client missed the reply. A waiting request is answered when it
-      // completes.
+      // A retransmission: the client missed the reply. A waiting request is answered kPending
+      // again, and for real when it completes.
       const ClientTable::Entry* e = table_.entry(request.client, request.number);
-      if (e == nullptr || e->waiting) return;
+      if (e == nullptr) return;
+      if (e->waiting) {
+        reply_core_status(request, ReplyStatus::kPending, false);
+        return;
+      }
       count(Ctr::kRequestsCachedReplies);
       if (e->cached) {
         send_reply(request.client, request.number, ReplyStatus::kOk, e->result, false);

@@ -87,6 +87,8 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
           const ClientTable::Entry* e = table_.entry(r.client, r.number);
           if (e != nullptr && e->cached) {
             send_reply(r.client, r.number, ReplyStatus::kOk, e->result, false);
+          } else if (e != nullptr && e->waiting) {
+            send_reply(r.client, r.number, ReplyStatus::kPending, Bytes{}, false);
           }
           break;
         }
@@ -104,6 +106,8 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
           count(Ctr::kRequestsExecuted);
           if (result.result) {
             send_reply(r.client, r.number, ReplyStatus::kOk, *result.result, false);
+          } else {
+            send_reply(r.client, r.number, ReplyStatus::kPending, Bytes{}, false);
           }
           table_.record(r.client, r.number, std::move(result.result));
           for (const Completion& c : result.completions) handle_completion(c);

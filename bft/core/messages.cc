@@ -14,7 +14,7 @@ namespace bastion::bft {
 namespace {
 
 constexpr std::size_t kTypeCount = std::variant_size_v<Message>;
-static_assert(kTypeCount == static_cast<std::size_t>(MsgType::kStateChunk),
+static_assert(kTypeCount == static_cast<std::size_t>(MsgType::kStatusReport),
               "MsgType values must follow the order of the Message variant");
 
 // Unknown reply statuses are malformed: a client must never have to interpret them.

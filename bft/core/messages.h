@@ -49,6 +49,8 @@ enum class MsgType : std::uint8_t {
   kCheckpointProof = 16,
   kFetchState = 17,
   kStateChunk = 18,
+  kStatusQuery = 19,
+  kStatusReport = 20,
 };
 
 // ---- client <-> replica -----------------------------------------------------------------------
@@ -76,8 +78,13 @@ enum class ReplyStatus : std::uint8_t {
   kTooLarge = 2,     // payload larger than request_bytes_max: refused, not ordered
   kNotReadOnly = 3,  // read-only execution refused by the application: retry it ordered
   kEvicted = 4,      // executed earlier, but its result is no longer cached (reply_cache_bytes_max)
+  // Provisional: the request was ordered and executed, and the application holds it (a blocking
+  // operation); the final reply follows when it completes. Never cached as the result: a
+  // retransmission while it waits gets kPending again. f+1 matching kPending tell a client that
+  // the service works and its request legitimately waits.
+  kPending = 5,
 };
-inline constexpr std::uint8_t kReplyStatusMax = 4;
+inline constexpr std::uint8_t kReplyStatusMax = 5;
 
 struct ReplyMsg {
   std::uint64_t session = 0;
@@ -322,10 +329,38 @@ struct StateChunkMsg {
   }
 };
 
-using Message = std::variant<ClientRequestMsg, ReplyMsg, VouchMsg, FetchRequestsMsg, RequestsMsg,
-                             PrePrepareMsg, PrepareMsg, CommitMsg, CheckpointMsg, ViewChangeMsg,
-                             NewViewMsg, FetchBatchMsg, BatchMsg, StatusMsg, CommittedMsg,
-                             CheckpointProofMsg, FetchStateMsg, StateChunkMsg>;
+// ---- client status query (answered by each replica at once, without ordering) ---------------
+
+struct StatusQueryMsg {
+  std::uint64_t nonce = 0;  // echoed in the report, so the client can match it
+  template <class A>
+  void serialize(A& ar) {
+    ar(nonce);
+  }
+};
+
+// One replica's own view of itself; a client compares the reports of several replicas.
+struct StatusReportMsg {
+  std::uint64_t nonce = 0;
+  ReplicaId replica = 0;
+  ViewNum view = 0;
+  ReplicaId primary = 0;
+  bool view_changing = false;
+  SeqNum last_executed = 0;
+  SeqNum stable_checkpoint = 0;
+  TimeUs agreed_time_us = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(nonce, replica, view, primary, view_changing, last_executed, stable_checkpoint,
+       agreed_time_us);
+  }
+};
+
+using Message =
+    std::variant<ClientRequestMsg, ReplyMsg, VouchMsg, FetchRequestsMsg, RequestsMsg, PrePrepareMsg,
+                 PrepareMsg, CommitMsg, CheckpointMsg, ViewChangeMsg, NewViewMsg, FetchBatchMsg,
+                 BatchMsg, StatusMsg, CommittedMsg, CheckpointProofMsg, FetchStateMsg,
+                 StateChunkMsg, StatusQueryMsg, StatusReportMsg>;
 
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);

@@ -188,6 +188,20 @@ void Replica::Impl::on_client_message(const std::string& principal, ByteView byt
     return;
   }
   ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
+  if (auto* q = std::get_if<StatusQueryMsg>(&*decoded)) {
+    const ReplicaStatus st = status();
+    StatusReportMsg report{q->nonce,
+                           st.id,
+                           st.view,
+                           st.primary,
+                           st.view_changing,
+                           st.last_executed,
+                           st.stable_checkpoint,
+                           st.agreed_time_us};
+    out_.status_reports.push_back(OutStatusReport{
+        principal, q->nonce, std::make_shared<const Bytes>(encode_message(report))});
+    return;
+  }
   auto* m = std::get_if<ClientRequestMsg>(&*decoded);
   if (m == nullptr) {
     count(Ctr::kDropUnexpectedType);

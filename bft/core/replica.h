@@ -51,6 +51,14 @@ struct OutReply {
 // are answered by the client table and never reach the application). Batches re-executed by
 // start() from persisted records are reported too, with `replayed` set. A state installed by
 // state transfer calls StateMachine::restore() and reports no Executed entries.
+// The answer to a client's StatusQueryMsg. The driver sends it back on the connection the query
+// came from (the query's principal and nonce identify it).
+struct OutStatusReport {
+  std::string principal;
+  std::uint64_t nonce = 0;
+  SharedBytes bytes;  // an encoded StatusReportMsg
+};
+
 struct Executed {
   SeqNum seq = 0;
   ViewNum view = 0;  // view of the header the batch committed with
@@ -67,10 +75,11 @@ struct Output {
   std::vector<OutReply> replies;
   std::vector<Executed> executed;           // batches executed, in order (for logs and metrics)
   std::optional<SeqNum> stable_checkpoint;  // a new stable checkpoint: storage may truncate below
+  std::vector<OutStatusReport> status_reports;  // answers to client status queries
 
   bool empty() const {
     return persist.empty() && messages.empty() && replies.empty() && executed.empty() &&
-           !stable_checkpoint;
+           !stable_checkpoint && status_reports.empty();
   }
 };
 

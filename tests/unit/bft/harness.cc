@@ -314,7 +314,10 @@ std::optional<std::string> Cluster::accepted(const std::string& principal, std::
                                              std::uint64_t number) const {
   std::map<std::string, std::set<ReplicaId>> votes;
   for (const Reply& r : replies_for(principal, session, number)) {
-    if (r.msg.read_only) continue;
+    // Read-only replies need 2f+1 and a separate vote; kPending is provisional.
+    if (r.msg.read_only || r.msg.status == static_cast<std::uint8_t>(ReplyStatus::kPending)) {
+      continue;
+    }
     std::string key = to_string(r.msg.result);
     if (r.msg.status != 0) key = "status:" + std::to_string(r.msg.status);
     votes[key].insert(r.from);
@@ -323,6 +326,15 @@ std::optional<std::string> Cluster::accepted(const std::string& principal, std::
     if (from.size() >= config_.f + 1) return result;
   }
   return std::nullopt;
+}
+
+bool Cluster::pending(const std::string& principal, std::uint64_t session,
+                      std::uint64_t number) const {
+  std::set<ReplicaId> from;
+  for (const Reply& r : replies_for(principal, session, number)) {
+    if (r.msg.status == static_cast<std::uint8_t>(ReplyStatus::kPending)) from.insert(r.from);
+  }
+  return from.size() >= config_.f + 1;
 }
 
 std::uint64_t Cluster::counter(ReplicaId i, const std::string& name) const {

@@ -146,9 +146,12 @@ class Cluster {
   // Replies seen by the client (principal, session, number), in arrival order.
   std::vector<Reply> replies_for(const std::string& principal, std::uint64_t session,
                                  std::uint64_t number) const;
-  // True when f+1 replicas sent matching ordered replies (status and result).
+  // The result f+1 replicas sent in matching ordered replies (status and result; kPending
+  // replies are provisional and not counted).
   std::optional<std::string> accepted(const std::string& principal, std::uint64_t session,
                                       std::uint64_t number) const;
+  // True when f+1 replicas answered kPending (ordered, waiting in the application).
+  bool pending(const std::string& principal, std::uint64_t session, std::uint64_t number) const;
   std::uint64_t counter(ReplicaId i, const std::string& name) const;
 
   // Hooks. A filter returning false drops the message; a rewrite may replace the bytes of a

@@ -242,6 +242,11 @@ TEST(AgreedTime, EmptyBatchesMoveTimeForAWaitingRequest) {
   c.send_request("alice", 1, 1, "wait k 300000");
   c.deliver();
   EXPECT_FALSE(c.accepted("alice", 1, 1).has_value());
+  EXPECT_TRUE(c.pending("alice", 1, 1));
+  // A retransmission while it waits is answered kPending again, not executed again.
+  c.replies.clear();
+  c.send_request("alice", 1, 1, "wait k 300000");
+  EXPECT_TRUE(c.pending("alice", 1, 1));
   ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 1).has_value(); }, 2'000'000));
   EXPECT_EQ(c.accepted("alice", 1, 1), "timeout");
   EXPECT_GE(c.counter(0, "batches.empty"), 1u);
@@ -253,6 +258,26 @@ TEST(AgreedTime, EmptyBatchesMoveTimeForAWaitingRequest) {
   c.deliver();
   EXPECT_EQ(c.accepted("bob", 1, 1), "found 42");
   expect_agreement(c);
+}
+
+TEST(StatusQuery, EachReplicaReportsItselfAtOnce) {
+  Cluster c;
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  Replica& r = c.replica(2);
+  r.on_client_message("ops", encode_message(StatusQueryMsg{77}), c.clock(2));
+  Output out = r.take_output();
+  ASSERT_EQ(out.status_reports.size(), 1u);
+  EXPECT_EQ(out.status_reports[0].principal, "ops");
+  EXPECT_EQ(out.status_reports[0].nonce, 77u);
+  auto m = decode_message(*out.status_reports[0].bytes);
+  ASSERT_TRUE(m.ok());
+  const auto& report = std::get<StatusReportMsg>(*m);
+  EXPECT_EQ(report.nonce, 77u);
+  EXPECT_EQ(report.replica, 2u);
+  EXPECT_EQ(report.primary, 0u);
+  EXPECT_EQ(report.last_executed, 1u);
+  EXPECT_TRUE(out.messages.empty());
 }
 
 TEST(ReadOnly, ExecutedWithoutOrderingOrRefused) {
