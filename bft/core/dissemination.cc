@@ -135,6 +135,18 @@ void Replica::Impl::flush_vouches() {
   outgoing_vouches_.clear();
 }
 
+void Replica::Impl::revouch_pending_requests() {
+  // A request that should have been ordered by now but was not: a peer may have missed our vouch
+  // (lost, or it restarted and lost its pool), so it cannot authenticate the request in a
+  // pre-prepare. Only requests with f+1 support are worth it (a request that reached one replica
+  // only is the client's problem); each at most once per retransmission interval.
+  for (auto& [id, e] : pool_.entries()) {
+    if (!e.own_vouched || now_us_ - e.last_vouch_us < config_.retransmit_interval_us) continue;
+    if (RequestPool::support_for(e, e.own_digest) < config_.f + 1) continue;
+    vouch(id, e, e.own_digest);
+  }
+}
+
 void Replica::Impl::on_vouch(ReplicaId from, const VouchMsg& m) {
   for (const VouchEntry& v : m.entries) {
     if (v.client.principal.empty() || v.client.principal.size() > config_.principal_bytes_max) {

@@ -272,6 +272,7 @@ void Replica::Impl::retransmit() {
     auto own = votes.find(config_.self);
     if (own != votes.end()) broadcast(own->second);
   }
+  revouch_pending_requests();
   retry_request_fetches();
   retry_batch_fetches();
   retry_state_fetch();

@@ -207,6 +207,7 @@ class Replica::Impl {
   void update_entry(const RequestId& id, PoolEntry& e);
   void vouch(const RequestId& id, PoolEntry& e, const Digest& d);
   void flush_vouches();
+  void revouch_pending_requests();
   void retry_request_fetches();
   // Authentic to this replica: received from the client's channel, or f+1 vouches by others.
   bool authentic(const RequestId& id, const Digest& d) const;
