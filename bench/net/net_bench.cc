@@ -134,7 +134,7 @@ void PingPong(benchmark::State& state) {
   replica.stop();
   client.stop();
 }
-BENCHMARK(PingPong)->Arg(64)->Arg(1024)->Unit(benchmark::kMicrosecond);
+BENCHMARK(PingPong)->Arg(64)->Arg(1024)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Runs an io_context on its own thread until stop() is posted.
 class IoThread {
