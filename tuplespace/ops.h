@@ -294,7 +294,7 @@ struct CasResult {  // inserted, or the visible match that prevented the inserti
 struct SpaceInfo {
   std::string name;
   SpaceOptions options;
-  std::uint64_t tuples = 0;  // visible tuples at the time of the call
+  std::uint64_t tuples = 0;  // unexpired tuples at the time of the call, readable or not
   friend bool operator==(const SpaceInfo&, const SpaceInfo&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
