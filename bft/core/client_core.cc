@@ -98,7 +98,13 @@ ClientCore::ClientCore(ClientConfig config, ReplyVoter::Split split, ReplyVoter:
 }
 
 std::uint64_t ClientCore::submit(Bytes payload, bool read_only, TimeUs now_us) {
-  const std::uint64_t number = next_number_++;
+  std::uint64_t number = 0;
+  if (!read_only && !reusable_numbers_.empty()) {
+    number = *reusable_numbers_.begin();
+    reusable_numbers_.erase(reusable_numbers_.begin());
+  } else {
+    number = next_number_++;
+  }
   const std::uint32_t needed = read_only ? 2 * config_.f + 1 : config_.f + 1;
   auto [it, inserted] =
       pending_.emplace(number, Pending{std::move(payload),
@@ -163,6 +169,8 @@ void ClientCore::complete(std::uint64_t number, Pending& p, ReplyVoter::Accepted
   c.result = result_part(accepted.common);
   for (auto& [replica, vote] : accepted.replies) c.replies.emplace_back(replica, result_part(vote));
   out_.completions.push_back(std::move(c));
+  // Completed on the read-only path: no replica holds or executed this number ordered.
+  if (p.read_only) reusable_numbers_.insert(number);
   pending_.erase(number);
   count("completed");
 }
@@ -200,7 +208,10 @@ void ClientCore::on_reply(ReplicaId from, ByteView bytes, TimeUs now_us) {
   }
   p.views[from] = reply.view;
   std::optional<ReplyVoter::Accepted> accepted;
-  if (reply.status == static_cast<std::uint8_t>(ReplyStatus::kNotReadOnly)) {
+  if (reply.status == static_cast<std::uint8_t>(ReplyStatus::kPending)) {
+    // The request waits in the application; the final reply follows. Not a vote.
+    count("reply.pending");
+  } else if (reply.status == static_cast<std::uint8_t>(ReplyStatus::kNotReadOnly)) {
     // Never a result: refusals from enough replicas make the read-only path impossible and the
     // request moves to the ordered path.
     count("reply.not_read_only");

@@ -6,7 +6,17 @@
 // replicas disagree, refuse it as not read-only, or do not answer within read_only_wait_us) is
 // retried as an ordered request with the same number. Replies vote on (status, result): a core
 // error (stale, too large, evicted) is accepted like a result when enough replicas agree on it,
-// except kNotReadOnly, which is never accepted (it only moves the request to the ordered path).
+// except kNotReadOnly, which is never accepted (it only moves the request to the ordered path),
+// and kPending (a blocking request that waits in the application), which is not a vote.
+//
+// Request numbers: replicas hold ordered requests only within client_window above the highest
+// number they executed for the session, and a request completed on the read-only path is never
+// executed in their client table. So the number of a request that completed read-only (never sent
+// ordered, never held by a replica) is given to the next ordered submit() instead of a fresh one:
+// the numbers replicas see ordered stay dense, and any number of reads between two writes cannot
+// push a write out of the window. Only ordered requests reuse numbers: late or duplicated
+// read-only replies to the earlier request carry read_only = true, which an ordered request never
+// counts, whereas a read-only request reusing the number could accept them as its own result.
 // Replies are hostile input: malformed ones, ones whose replica field differs from the channel's
 // replica, and ones for other sessions or unknown numbers are dropped and counted in counters().
 // The real client library (client/) and the simulator drive it with the same events.
@@ -98,7 +108,9 @@ class ClientCore {
   explicit ClientCore(ClientConfig config, ReplyVoter::Split split = nullptr,
                       ReplyVoter::Verify verify = nullptr);
 
-  // Starts a request; returns its number (consecutive from 1 within the session).
+  // Starts a request; returns its number: a fresh one (consecutive from 1 within the session),
+  // or, for an ordered request, the smallest number freed by a request that completed on the
+  // read-only path.
   std::uint64_t submit(Bytes payload, bool read_only, TimeUs now_us);
   // Forgets a request (the caller gave up, e.g. its own timeout); late replies are ignored.
   void abandon(std::uint64_t number);
@@ -134,6 +146,7 @@ class ClientCore {
   ReplyVoter::Split split_;
   ReplyVoter::Verify verify_;
   std::uint64_t next_number_ = 1;
+  std::set<std::uint64_t> reusable_numbers_;  // completed read-only: never sent ordered
   std::map<std::uint64_t, Pending> pending_;
   ClientOutput out_;
   std::map<std::string, std::uint64_t> counters_;

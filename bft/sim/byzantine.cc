@@ -236,12 +236,26 @@ void ByzantineFilter::outgoing(const OutMessage& m, std::vector<ByzSend>& out) {
   }
 }
 
-void ByzantineFilter::reply(std::uint32_t client, const SharedBytes& bytes,
-                            std::vector<ByzSend>& out) {
+void ByzantineFilter::reply(std::uint32_t client, const std::string& principal,
+                            const SharedBytes& bytes, std::vector<ByzSend>& out) {
   remember(bytes, true, client);
   if (has(ByzBehaviour::kSilence) && rng_.chance(profile_.intensity)) {
     ++mutations_;
     return;
+  }
+  if (has(ByzBehaviour::kStaleRead) && stale_read_) {
+    auto decoded = decode_message(*bytes);
+    if (decoded && std::holds_alternative<ReplyMsg>(*decoded)) {
+      ReplyMsg r = std::get<ReplyMsg>(*decoded);
+      if (r.read_only && roll(ByzBehaviour::kStaleRead)) {
+        if (auto stale = stale_read_(principal, r.session, r.number)) {
+          r.result = std::move(*stale);
+          r.status = static_cast<std::uint8_t>(ReplyStatus::kOk);
+          out.push_back(ByzSend{true, client, share(encode_message(r)), 0});
+          return;
+        }
+      }
+    }
   }
   const bool corrupt = roll(ByzBehaviour::kCorruptReply);
   const bool forge = roll(ByzBehaviour::kForgeReply);
@@ -283,7 +297,8 @@ Bytes ByzantineFilter::garbage() {
   for (auto& x : b) x = static_cast<std::uint8_t>(rng_.next());
   if (!b.empty() && rng_.chance(0.5)) {
     // A well-framed envelope with a random body: gets past the version/type check.
-    b.insert(b.begin(), {kWireVersion, static_cast<std::uint8_t>(1 + rng_.index(18))});
+    constexpr auto kLast = static_cast<std::size_t>(MsgType::kStatusReport);
+    b.insert(b.begin(), {kWireVersion, static_cast<std::uint8_t>(1 + rng_.index(kLast))});
   }
   return b;
 }

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,11 @@ struct ByzSend {
 
 class ByzantineFilter {
  public:
+  // kStaleRead: the result an old copy of the replica's state gives for a read-only request
+  // (session, number) it received, or nullopt (provided by the simulator, which keeps the copy).
+  using StaleRead = std::function<std::optional<Bytes>(
+      const std::string& principal, std::uint64_t session, std::uint64_t number)>;
+
   ByzantineFilter(ReplicaId self, const Config& config, ByzProfile profile, SimKey key, Rng rng,
                   std::uint32_t clients);
 
@@ -50,8 +57,10 @@ class ByzantineFilter {
 
   // A message from the core (to = nullopt: every other replica).
   void outgoing(const OutMessage& m, std::vector<ByzSend>& out);
-  // A reply from the core to client `client`.
-  void reply(std::uint32_t client, const SharedBytes& bytes, std::vector<ByzSend>& out);
+  // A reply from the core to client `client` (whose principal is `principal`).
+  void reply(std::uint32_t client, const std::string& principal, const SharedBytes& bytes,
+             std::vector<ByzSend>& out);
+  void set_stale_read(StaleRead f) { stale_read_ = std::move(f); }
   // Everything the replica receives, remembered for replays.
   void observe(const SharedBytes& bytes, bool from_client);
   // Spontaneous misbehaviour (garbage, replays); called periodically.
@@ -79,6 +88,7 @@ class ByzantineFilter {
     std::uint32_t client = 0;
   };
   std::deque<Remembered> replay_buffer_;  // bounded
+  StaleRead stale_read_;
   std::uint64_t mutations_ = 0;
 };
 

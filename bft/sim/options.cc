@@ -23,6 +23,7 @@ constexpr Named kBehaviours[] = {
     {ByzBehaviour::kForgeReply, "forge-reply"},
     {ByzBehaviour::kGarbage, "garbage"},
     {ByzBehaviour::kReplay, "replay"},
+    {ByzBehaviour::kStaleRead, "stale-read"},
 };
 static_assert(sizeof kBehaviours / sizeof kBehaviours[0] == kByzBehaviourCount);
 
@@ -47,7 +48,9 @@ const char* behaviour_name(ByzBehaviour b) {
 
 std::set<ByzBehaviour> all_behaviours() {
   std::set<ByzBehaviour> out;
-  for (const auto& n : kBehaviours) out.insert(n.b);
+  for (const auto& n : kBehaviours) {
+    if (n.b != ByzBehaviour::kStaleRead) out.insert(n.b);
+  }
   return out;
 }
 

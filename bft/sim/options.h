@@ -15,6 +15,8 @@
 
 namespace bastion::bft::sim {
 
+struct AppPlugin;
+
 // Byzantine replica behaviours (each one a mutation of a real replica's inputs or outputs).
 enum class ByzBehaviour : std::uint8_t {
   kSilence,          // drops (some or all) of its outgoing messages and replies
@@ -29,12 +31,15 @@ enum class ByzBehaviour : std::uint8_t {
   kForgeReply,       // replies claiming to come from another replica
   kGarbage,          // random bytes, and well-framed messages with random bodies
   kReplay,           // old messages (its own and others') sent again to random peers
+  kStaleRead,        // answers read-only requests from an old copy of its state (not in the
+                     // default menu: see docs/simulation.md, "Known gaps")
 };
-inline constexpr int kByzBehaviourCount = 12;
+inline constexpr int kByzBehaviourCount = 13;
 
 const char* behaviour_name(ByzBehaviour b);
-// Parses a comma-separated list of names ("all" = every behaviour). False on an unknown name.
+// Parses a comma-separated list of names ("all" = the default menu). False on an unknown name.
 bool parse_behaviours(const std::string& list, std::set<ByzBehaviour>& out);
+// The default menu: every behaviour except kStaleRead.
 std::set<ByzBehaviour> all_behaviours();
 
 // Fault classes of the random fault plan. Byzantine ones also need SimOptions::byzantine.
@@ -63,6 +68,7 @@ struct SimOptions {
   std::uint32_t steps = 60;  // client operations issued by the correct clients in a run
   bool byzantine = false;    // up to f Byzantine replicas (and Byzantine clients)
   std::string app = "kv";
+  const AppPlugin* plugin = nullptr;  // overrides `app` (tests plug in their own)
   FaultMenu faults;
   // Faults stop at a seed-chosen time in [fault_phase_min_us, fault_phase_max_us]; after that
   // every pending request of a correct client must complete within liveness_bound_us.

@@ -90,7 +90,8 @@ struct Later {
 
 std::string message_name(const SharedBytes& b) {
   if (!b || b->size() < 2) return "garbage";
-  if ((*b)[0] != kWireVersion || (*b)[1] < 1 || (*b)[1] > 18) return "garbage";
+  constexpr auto kLast = static_cast<std::uint8_t>(MsgType::kStatusReport);
+  if ((*b)[0] != kWireVersion || (*b)[1] < 1 || (*b)[1] > kLast) return "garbage";
   return type_name(static_cast<MsgType>((*b)[1]));
 }
 
@@ -106,6 +107,10 @@ struct ReplicaHost {
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
   std::unique_ptr<ByzantineFilter> byz;
+  // kStaleRead: an old copy of the application state, and the payloads of recent read-only
+  // requests (to answer them from the old copy).
+  std::unique_ptr<StateMachine> stale_app;
+  std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, Bytes> read_only_payloads;
   bool torn_armed = false;
   std::uint64_t tick_token = 0;
   std::optional<TimeUs> tick_at;
@@ -195,6 +200,8 @@ class Simulation::Impl {
   void send_replica_to_replica(ReplicaId from, ReplicaId to, const SharedBytes& b, TimeUs extra);
   void send_reply(ReplicaId from, std::uint32_t client, const SharedBytes& b, TimeUs extra);
   void byz_act(ReplicaHost& h);
+  void remember_read_only(ReplicaHost& h, const Event& e);
+  void arm_byzantine(ReplicaHost& h, ByzProfile profile);
 
   // Clients.
   void client_next_op(ClientHost& c, std::uint64_t token);
@@ -258,7 +265,7 @@ class Simulation::Impl {
 
 Simulation::Impl::Impl(SimOptions options)
     : options_(std::move(options)),
-      app_(find_app(options_.app)),
+      app_(options_.plugin != nullptr ? options_.plugin : find_app(options_.app)),
       n_(3 * options_.f + 1),
       rng_(options_.seed),
       config_rng_(rng_.fork()),
@@ -340,10 +347,7 @@ void Simulation::Impl::make_byzantine(ReplicaId r, ByzProfile profile) {
 }
 
 void Simulation::Impl::choose_byzantine() {
-  for (auto& [r, profile] : scripted_byz_) {
-    replicas_[r].byz = std::make_unique<ByzantineFilter>(
-        r, replicas_[r].config, std::move(profile), keys_[r], byz_rng_.fork(), options_.clients);
-  }
+  for (auto& [r, profile] : scripted_byz_) arm_byzantine(replicas_[r], std::move(profile));
   if (!options_.byzantine || !options_.random_faults) return;
   std::vector<ByzBehaviour> menu(options_.faults.behaviours.begin(),
                                  options_.faults.behaviours.end());
@@ -370,8 +374,7 @@ void Simulation::Impl::choose_byzantine() {
     p.intensity = 0.2 + 0.8 * byz_rng_.unit();
     p.target_principal =
         "client-" + std::to_string(byz_rng_.index(std::max<std::uint32_t>(1, options_.clients)));
-    replicas_[r].byz = std::make_unique<ByzantineFilter>(
-        r, replicas_[r].config, std::move(p), keys_[r], byz_rng_.fork(), options_.clients);
+    arm_byzantine(replicas_[r], std::move(p));
   }
 }
 
@@ -513,6 +516,7 @@ void Simulation::Impl::dispatch(const Event& e) {
     case EventKind::kClientMsg: {
       ReplicaHost& h = replicas_[e.b];
       if (!h.core) return;
+      if (h.byz && h.byz->has(ByzBehaviour::kStaleRead)) remember_read_only(h, e);
       h.core->on_client_message(clients_[e.a].principal, *e.bytes, local(h));
       drain(h);
       return;
@@ -644,7 +648,9 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
     for (const OutMessage& m : out.messages) h.byz->outgoing(m, sends);
     for (const OutReply& r : out.replies) {
       auto it = client_by_principal_.find(r.client.principal);
-      if (it != client_by_principal_.end()) h.byz->reply(it->second, r.bytes, sends);
+      if (it != client_by_principal_.end()) {
+        h.byz->reply(it->second, r.client.principal, r.bytes, sends);
+      }
     }
     for (const ByzSend& s : sends) {
       if (s.to_client) {
@@ -727,7 +733,34 @@ void Simulation::Impl::send_reply(ReplicaId from, std::uint32_t client, const Sh
   }
 }
 
+void Simulation::Impl::remember_read_only(ReplicaHost& h, const Event& e) {
+  auto m = decode_message(*e.bytes);
+  if (!m || !std::holds_alternative<ClientRequestMsg>(*m)) return;
+  auto& q = std::get<ClientRequestMsg>(*m);
+  if (!q.read_only) return;
+  if (h.read_only_payloads.size() >= 256) h.read_only_payloads.erase(h.read_only_payloads.begin());
+  h.read_only_payloads[{clients_[e.a].principal, q.session, q.number}] = std::move(q.payload);
+}
+
+void Simulation::Impl::arm_byzantine(ReplicaHost& h, ByzProfile profile) {
+  h.byz = std::make_unique<ByzantineFilter>(h.id, h.config, std::move(profile), keys_[h.id],
+                                            byz_rng_.fork(), options_.clients);
+  if (!h.byz->has(ByzBehaviour::kStaleRead)) return;
+  h.byz->set_stale_read([this, &h](const std::string& principal, std::uint64_t session,
+                                   std::uint64_t number) -> std::optional<Bytes> {
+    auto it = h.read_only_payloads.find({principal, session, number});
+    if (it == h.read_only_payloads.end() || !h.stale_app) return std::nullopt;
+    return h.stale_app->execute_read_only(
+        Request{ClientKey{principal, session}, number, true, it->second});
+  });
+}
+
 void Simulation::Impl::byz_act(ReplicaHost& h) {
+  if (h.byz->has(ByzBehaviour::kStaleRead) && (!h.stale_app || byz_rng_.chance(0.1))) {
+    // Refresh the old copy now and then (every second or so): it lags the real state.
+    h.stale_app = app_->make_state_machine();
+    h.stale_app->restore(h.app->snapshot());
+  }
   std::vector<ByzSend> sends;
   h.byz->act(sends);
   for (const ByzSend& s : sends) {
@@ -785,6 +818,11 @@ void Simulation::Impl::client_next_op(ClientHost& c, std::uint64_t token) {
   const std::uint64_t number = c.core->submit(op.payload, op.read_only, now_us_);
   history_.push_back(
       HistoryOp{c.index, op.payload, now_us_, std::nullopt, std::nullopt, std::nullopt});
+  if (options_.verbose || options_.trace_tail > 0) {
+    trace_line("t=" + std::to_string(now_us_) + " c" + std::to_string(c.index) + " invokes #" +
+               std::to_string(number) + (op.read_only ? " read-only " : " ") +
+               model_->describe_op(op.payload));
+  }
   c.current = ClientHost::Current{number, std::move(op), history_.size() - 1, now_us_};
   ++stats_.ops_issued;
   drain_client(c);
@@ -841,6 +879,13 @@ void Simulation::Impl::client_completed(ClientHost& c, ClientCompletion& done) {
     HistoryOp& h = history_[c.current->history];
     h.response_us = now_us_;
     h.result = done.result;
+    if (options_.verbose || options_.trace_tail > 0) {
+      std::string from;
+      for (const auto& [replica, result] : done.replies) from += " r" + std::to_string(replica);
+      trace_line("t=" + std::to_string(now_us_) + " c" + std::to_string(c.index) + " accepts #" +
+                 std::to_string(done.number) + (done.read_only ? " read-only " : " ") +
+                 model_->describe_result(done.result) + " from" + from);
+    }
     workload_->observe(c.index, c.current->op, done.result);
   }
   ++stats_.ops_completed;
@@ -1039,6 +1084,10 @@ std::vector<std::string> Simulation::Impl::describe_cluster() const {
         << (st.fetching_state ? " fetching-state" : "");
       s << " counters:";
       for (const auto& [name, v] : h.core->counters()) {
+        if (v != 0) s << " " << name << "=" << v;
+      }
+      s << " sizes:";
+      for (const auto& [name, v] : h.core->debug_sizes()) {
         if (v != 0) s << " " << name << "=" << v;
       }
     }

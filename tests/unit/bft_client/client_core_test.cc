@@ -312,7 +312,57 @@ TEST(ClientCore, AbandonForgetsTheRequest) {
   c.on_reply(0, reply(0, n, "r"), 1);
   c.on_reply(1, reply(1, n, "r"), 1);
   EXPECT_TRUE(c.take_output().completions.empty());
-  EXPECT_EQ(c.submit(b("next"), false, 2), n + 1);  // numbers are never reused
+  EXPECT_EQ(c.submit(b("next"), false, 2), n + 1);  // an abandoned number is never reused
+}
+
+TEST(ClientCore, PendingIsNotAVote) {
+  ClientCore c(config());
+  const auto n = c.submit(b("wait"), false, 0);
+  c.on_reply(0, reply(0, n, "", false, 0, ReplyStatus::kPending), 1);
+  c.on_reply(1, reply(1, n, "", false, 0, ReplyStatus::kPending), 1);
+  c.on_reply(2, reply(2, n, "", false, 0, ReplyStatus::kPending), 1);
+  EXPECT_TRUE(c.take_output().completions.empty());
+  EXPECT_EQ(c.counters().at("reply.pending"), 3u);
+  c.on_reply(0, reply(0, n, "done"), 2);
+  c.on_reply(1, reply(1, n, "done"), 2);
+  auto out = c.take_output();
+  ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].result, b("done"));
+}
+
+// Replicas hold ordered requests only within client_window above the highest executed number,
+// and reads completed on the read-only path never execute there: their numbers are reused, so a
+// long run of reads cannot push the next write out of the window.
+TEST(ClientCore, NumbersOfReadOnlyCompletionsAreReusedByOrderedRequests) {
+  ClientCore c(config());
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    const auto n = c.submit(b("get"), true, 0);
+    EXPECT_EQ(n, i);  // reads always take fresh numbers
+    for (ReplicaId r = 0; r < 3; ++r) c.on_reply(r, reply(r, n, "v", true), 1);
+    EXPECT_EQ(c.take_output().completions.size(), 1u);
+  }
+  // The next writes take the freed numbers, smallest first.
+  const auto w = c.submit(b("put"), false, 2);
+  EXPECT_EQ(w, 1u);
+  // Late (duplicated) read-only replies to the earlier request 1 do not count for the write.
+  for (ReplicaId r = 0; r < 4; ++r) c.on_reply(r, reply(r, w, "v", true), 3);
+  EXPECT_TRUE(c.take_output().completions.empty());
+  c.on_reply(0, reply(0, w, "ok"), 3);
+  c.on_reply(1, reply(1, w, "ok"), 3);
+  auto out = c.take_output();
+  ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].result, b("ok"));
+  EXPECT_EQ(c.submit(b("put"), false, 4), 2u);
+  // A read retried ordered consumes its number; ordered requests never free theirs.
+  const auto ro = c.submit(b("get"), true, 5);
+  EXPECT_EQ(ro, 11u);
+  c.on_tick(5 + 1'000);
+  c.on_reply(0, reply(0, ro, "v"), 6);
+  c.on_reply(1, reply(1, ro, "v"), 6);
+  EXPECT_EQ(c.take_output().completions.size(), 1u);
+  c.abandon(2);
+  EXPECT_EQ(c.submit(b("put"), false, 7), 3u);
+  EXPECT_EQ(c.submit(b("get"), true, 7), 12u);
 }
 
 TEST(ClientCore, ReportedViewIsVouchedForByACorrectReplica) {
