@@ -46,10 +46,19 @@ constexpr std::array<Decoder, kTypeCount> make_decoders(std::index_sequence<I...
 constexpr auto kDecoders = make_decoders(std::make_index_sequence<kTypeCount>{});
 
 constexpr std::array<const char*, kTypeCount> kTypeNames = {
-    "request", "reply",  "vouch",      "fetch_requests",   "requests",    "pre_prepare",
-    "prepare", "commit", "checkpoint", "view_change",      "new_view",    "fetch_batch",
-    "batch",   "status", "committed",  "checkpoint_proof", "fetch_state", "state_chunk",
+    "request",          "reply",       "vouch",       "fetch_requests", "requests",
+    "pre_prepare",      "prepare",     "commit",      "checkpoint",     "view_change",
+    "new_view",         "fetch_batch", "batch",       "status",         "committed",
+    "checkpoint_proof", "fetch_state", "state_chunk", "status_query",   "status_report",
 };
+static_assert(
+    [] {
+      for (const char* name : kTypeNames) {
+        if (name == nullptr) return false;
+      }
+      return true;
+    }(),
+    "every message type needs a name");
 
 template <class... Fields>
 Bytes encode_fields(const Fields&... fields) {

@@ -1,0 +1,167 @@
+// Hostile input: whatever a faulty replica or client sends (garbage, far-future seqs and views,
+// floods of vouches or requests), correct replicas drop and count it, and what they store on its
+// behalf stays bounded by the configuration.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tests/unit/bft/harness.h"
+#include "tests/unit/bft/test_util.h"
+
+namespace bastion::bft::test {
+namespace {
+
+std::uint64_t size_of(Cluster& c, ReplicaId i, const std::string& name) {
+  return c.replica(i).debug_sizes().at(name);
+}
+
+TEST(Bounds, GarbageBytesAreDroppedAndCounted) {
+  Cluster c;
+  std::mt19937_64 rng(7);
+  for (int k = 0; k < 2000; ++k) {
+    Bytes b(rng() % 64);
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+    if (b.size() >= 2 && k % 2 == 0) {
+      b[0] = kWireVersion;
+      b[1] = static_cast<std::uint8_t>(1 + rng() % 20);
+    }
+    c.inject(3, 1, b);
+    c.inject_client("mallory", 1, b);
+  }
+  EXPECT_GT(c.counter(1, "drop.malformed"), 1000u);
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
+TEST(Bounds, FarFutureSeqsAndViewsStoreNothing) {
+  Cluster c;
+  const auto before = c.replica(1).debug_sizes();
+  for (std::uint64_t big : {std::uint64_t{17}, std::uint64_t{1} << 40, ~std::uint64_t{0}}) {
+    PrepareMsg p{0, big, Digest{1}, 3, {}, 5};
+    p.signature = sign_as(3, SignDomain::kPrepare, prepare_signed_bytes(p));
+    c.inject(3, 1, encode_message(p));
+    c.inject(3, 1, encode_message(CommitMsg{0, big, Digest{1}, 3, 5}));
+    PrepareMsg pv{big, 1, Digest{1}, 3, {}, 5};
+    pv.signature = sign_as(3, SignDomain::kPrepare, prepare_signed_bytes(pv));
+    c.inject(3, 1, encode_message(pv));
+    c.inject(3, 1, encode_message(CommitMsg{big, 1, Digest{1}, 3, 5}));
+    CheckpointMsg cp{big / 4 * 4 + 4, Digest{2}, 3, {}};  // past the log window
+    cp.signature = sign_as(3, SignDomain::kCheckpoint, checkpoint_signed_bytes(cp));
+    c.inject(3, 1, encode_message(cp));
+    c.inject(3, 1, encode_message(CommittedMsg{BatchHeader{0, big, 1, Digest{3}, false}, {}, 3}));
+    c.inject(3, 1, encode_message(StatusMsg{big, false, big, big, 3}));
+    c.inject(3, 1, encode_message(FetchStateMsg{big, big}));
+  }
+  EXPECT_GT(c.counter(1, "drop.out_of_window"), 0u);
+  EXPECT_GT(c.counter(1, "drop.future_view"), 0u);
+  const auto after = c.replica(1).debug_sizes();
+  EXPECT_EQ(after.at("log.prepares"), before.at("log.prepares"));
+  EXPECT_EQ(after.at("log.commits"), before.at("log.commits"));
+  EXPECT_EQ(after.at("checkpoint.votes"), before.at("checkpoint.votes"));
+  EXPECT_EQ(after.at("log.claims"), before.at("log.claims"));
+  EXPECT_FALSE(c.replica(1).status().fetching_state);
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
+TEST(Bounds, AFaultyReplicaVouchingForInventedRequestsIsCappedByItsQuota) {
+  Cluster c([](Config& cfg) { cfg.pending_requests_per_replica_max = 100; });
+  for (int m = 0; m < 50; ++m) {
+    VouchMsg v;
+    for (int k = 0; k < 100; ++k) {
+      v.entries.push_back(VouchEntry{ClientKey{"ghost" + std::to_string(m), std::uint64_t(k)}, 1,
+                                     Digest{static_cast<std::uint8_t>(k)}});
+    }
+    c.inject(3, 1, encode_message(v));
+  }
+  EXPECT_LE(size_of(c, 1, "pool.entries"), 100u);
+  EXPECT_GT(c.counter(1, "drop.quota"), 4000u);
+  // Real requests still go through (correct replicas' quotas are their own).
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
+TEST(Bounds, AClientFloodingOneReplicaIsCappedByItsByteQuota) {
+  Cluster c([](Config& cfg) { cfg.pending_bytes_per_principal_max = 64 * 1024; });
+  for (std::uint64_t session = 0; session < 2000; ++session) {
+    c.send_request("mallory", session, 1, "put x " + std::string(100, 'm'), false,
+                   std::vector<ReplicaId>{1});
+  }
+  EXPECT_LE(size_of(c, 1, "pool.held_bytes"), 64u * 1024u);
+  EXPECT_LE(size_of(c, 1, "pool.entries"), 64u * 1024u / 256u);
+  EXPECT_GT(c.counter(1, "drop.quota"), 0u);
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
+TEST(Bounds, SessionsPerPrincipalAreCappedWithDeterministicEviction) {
+  Cluster c([](Config& cfg) { cfg.sessions_per_principal_max = 2; });
+  // Session 1 waits; sessions 2 and 3 then push it out (least recently active).
+  c.send_request("alice", 1, 1, "wait k 100000000");
+  c.deliver();
+  c.send_request("alice", 2, 1, "put a 1");
+  c.deliver();
+  c.send_request("alice", 3, 1, "put b 1");
+  c.deliver();
+  for (ReplicaId i = 0; i < c.n(); ++i) {
+    EXPECT_EQ(size_of(c, i, "client_table.sessions"), 2u);
+    ASSERT_EQ(c.app(i).evicted.size(), 1u);
+    EXPECT_EQ(c.app(i).evicted[0], (ClientKey{"alice", 1}));
+    EXPECT_TRUE(c.app(i).waiters.empty());
+  }
+  expect_agreement(c);
+}
+
+TEST(Bounds, ViewChangeFloodKeepsOneMessagePerReplica) {
+  Cluster c;
+  for (ViewNum v = 1; v < 200; ++v) {
+    ViewChangeMsg vc;
+    vc.new_view = v;
+    vc.replica = 3;
+    vc.signature = sign_as(3, SignDomain::kViewChange, view_change_signed_bytes(vc));
+    vc.signature[0] ^= 1;  // a bad signature first
+    c.inject(3, 1, encode_message(vc));
+    vc.signature[0] ^= 1;
+    c.inject(3, 1, encode_message(vc));
+  }
+  EXPECT_EQ(size_of(c, 1, "view_change.buffered"), 1u);
+  EXPECT_GT(c.counter(1, "drop.bad_signature"), 0u);
+  EXPECT_EQ(c.replica(1).status().view, 0u);
+}
+
+TEST(Bounds, ForgedProofsAndNewViewsAreRejected) {
+  Cluster c;
+  // A checkpoint proof signed by one replica only, repeated.
+  CheckpointProofMsg proof;
+  proof.seq = 64;
+  proof.state_digest = Digest{9};
+  for (int k = 0; k < 3; ++k) {
+    CheckpointMsg cp{64, Digest{9}, 3, {}};
+    cp.signature = sign_as(3, SignDomain::kCheckpoint, checkpoint_signed_bytes(cp));
+    proof.checkpoints.push_back(cp);
+  }
+  c.inject(3, 1, encode_message(proof));
+  EXPECT_FALSE(c.replica(1).status().fetching_state);
+  EXPECT_EQ(c.replica(1).status().stable_checkpoint, 0u);
+  // A NEW-VIEW for view 1 "from" replica 1, built by replica 3 with made-up view-changes.
+  NewViewMsg nv;
+  nv.view = 1;
+  nv.replica = 1;
+  for (ReplicaId r : {ReplicaId{1}, ReplicaId{2}, ReplicaId{3}}) {
+    ViewChangeMsg vc;
+    vc.new_view = 1;
+    vc.replica = r;
+    vc.signature = sign_as(3, SignDomain::kViewChange, view_change_signed_bytes(vc));
+    nv.view_changes.push_back(vc);
+  }
+  nv.signature = sign_as(3, SignDomain::kNewView, new_view_signed_bytes(nv));
+  c.inject(3, 2, encode_message(nv));
+  EXPECT_EQ(c.replica(2).status().view, 0u);
+}
+
+}  // namespace
+}  // namespace bastion::bft::test
