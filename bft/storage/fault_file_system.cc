@@ -48,7 +48,7 @@ class FaultFileSystem::File final : public WritableFile {
   Result<Done, StorageError> sync() override {
     if (generation_ != fs_.generation_) return fail(dead_handle("sync"));
     if (auto err = fs_.injected_failure("fdatasync", path_)) return fail(std::move(*err));
-    inode_->durable = inode_->data;
+    inode_->durable_size = inode_->data.size();
     ++fs_.syncs_;
     return Done{};
   }
@@ -114,25 +114,21 @@ void FaultFileSystem::heal() {
 }
 
 void FaultFileSystem::tear(Inode& inode, CrashMode mode) {
-  const bool extends = inode.data.size() > inode.durable.size() &&
-                       std::equal(inode.durable.begin(), inode.durable.end(), inode.data.begin());
-  if (mode == CrashMode::kDropUnsynced || !extends) {
-    inode.data = inode.durable;
-    return;
+  const std::size_t from = inode.durable_size;
+  const std::size_t extra = inode.data.size() - from;
+  std::size_t keep = 0;
+  if (mode != CrashMode::kDropUnsynced && extra > 0) {
+    switch (rng_() % 4) {  // favour the edges: nothing kept, everything kept
+      case 0:
+        keep = 0;
+        break;
+      case 1:
+        keep = extra;
+        break;
+      default:
+        keep = rng_() % (extra + 1);
+    }
   }
-  const std::size_t extra = inode.data.size() - inode.durable.size();
-  std::size_t keep;
-  switch (rng_() % 4) {  // favour the edges: nothing kept, everything kept
-    case 0:
-      keep = 0;
-      break;
-    case 1:
-      keep = extra;
-      break;
-    default:
-      keep = rng_() % (extra + 1);
-  }
-  const std::size_t from = inode.durable.size();
   inode.data.resize(from + keep);
   if (mode == CrashMode::kTornGarbage && keep > 0) {
     const int ranges = 1 + static_cast<int>(rng_() % 3);
@@ -145,7 +141,7 @@ void FaultFileSystem::tear(Inode& inode, CrashMode mode) {
       }
     }
   }
-  inode.durable = inode.data;
+  inode.durable_size = inode.data.size();
 }
 
 void FaultFileSystem::crash(CrashMode mode) {
@@ -194,7 +190,7 @@ void FaultFileSystem::put_durable(const std::string& path, Bytes data) {
   }
   durable_[path] = inode;
   inode->data = std::move(data);
-  inode->durable = inode->data;
+  inode->durable_size = inode->data.size();
 }
 
 std::vector<std::string> FaultFileSystem::files(const std::string& dir) const {
@@ -292,7 +288,7 @@ Result<Done, StorageError> FaultFileSystem::truncate(const std::string& path, st
   if (auto err = injected_failure("truncate", path)) return fail(std::move(*err));
   Inode& inode = *it->second;
   inode.data.resize(static_cast<std::size_t>(size), 0);
-  inode.durable = inode.data;
+  inode.durable_size = inode.data.size();
   return Done{};
 }
 

@@ -74,9 +74,11 @@ class FaultFileSystem final : public FileSystem {
   Result<std::unique_ptr<FileLock>, StorageError> lock(const std::string& path) override;
 
  private:
+  // Bytes only ever change by appending (truncate and put_durable are durable at once), so the
+  // durable contents are always a prefix of the live ones.
   struct Inode {
-    Bytes data;     // live
-    Bytes durable;  // survives a crash
+    Bytes data;                    // live
+    std::size_t durable_size = 0;  // data[0, durable_size) survives a crash
   };
   struct DirOp {
     enum class Kind { kLink, kUnlink, kRename };

@@ -13,6 +13,7 @@
 //      the crash was not compacted yet.
 #include <sodium.h>
 
+#include <algorithm>
 #include <map>
 
 #include "bft/storage/storage_impl.h"
@@ -164,7 +165,9 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
     for (const ScannedFrame& f : scan->frames) {
       auto entry = decode_entry(f.payload);
       if (!entry) return fail(corruption(path, f.offset, "undecodable record: " + entry.error()));
-      if (n == *base && kind_of(*entry) == EntryKind::kStable) base_stable = seq_of(*entry);
+      if (n == *base && kind_of(*entry) == EntryKind::kStable) {
+        base_stable = std::max(base_stable.value_or(0), seq_of(*entry));
+      }
       entries.push_back(Located{std::move(entry).value(), f.payload, path, f.offset});
     }
     ++report.segments;

@@ -33,6 +33,9 @@ void RetainedLog::drop_obsolete() {
 }
 
 void RetainedLog::add(EntryKind kind, SeqNum seq, ByteView payload, std::string checkpoint_file) {
+  // Like PersistedStateBuilder, a stable checkpoint that is not above the current one changes
+  // nothing.
+  if (kind == EntryKind::kStable && stable_seq_ && seq <= *stable_seq_) return;
   // The view and the stable checkpoint are single values: only the latest counts.
   const Key key{kind, (kind == EntryKind::kView || kind == EntryKind::kStable) ? 0 : seq};
   if (auto it = entries_.find(key); it != entries_.end()) {

@@ -1,7 +1,8 @@
 // The part of the log that recovery needs, kept in memory so that compaction can rewrite it.
 //
 // Folding rule (what PersistedStateBuilder keeps, see bft/core/persist.h): the latest ViewRecord,
-// the latest StableRecord, and above the stable checkpoint the latest record per (kind, seq):
+// the highest StableRecord (the first one written for its seq), and above the stable checkpoint
+// the latest record per (kind, seq):
 // pre-prepared, prepared and committed records with seq > stable, checkpoints with seq >= stable
 // (the stable checkpoint's own state is kept). Everything else is obsolete: a record replaced by
 // a later one of the same kind and seq, or at or below a durable stable checkpoint (persist.h

@@ -2,7 +2,8 @@
 // file system. After every crash, recovery must return what was made durable and nothing else:
 //   - without compaction, exactly a prefix of what was appended that holds every synced record;
 //   - with compaction, a log that folds to the same state as such a prefix.
-// A failure prints its seed; rerun one seed with --gtest_filter and BASTION_STORAGE_SEED=<seed>.
+// A failure prints its seed; rerun one seed with --gtest_filter and BASTION_STORAGE_SEED=<seed>,
+// or more seeds with BASTION_STORAGE_SEEDS=<count>.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -130,6 +131,7 @@ void run_seeds(std::uint64_t first, std::uint64_t count, const CrashRun& run) {
     run_seed(std::strtoull(one, nullptr, 10), run);
     return;
   }
+  count = testing::seed_count(count);
   for (std::uint64_t seed = first; seed < first + count; ++seed) {
     run_seed(seed, run);
     if (::testing::Test::HasFatalFailure()) return;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <list>
 #include <map>
@@ -50,8 +52,8 @@ inline SeqNum record_seq(const PersistRecord& r) {
 }
 
 // Reference of the folding rule in bft/storage/retained.h, written independently: the latest
-// record per (kind, seq) (one view, one stable), in the order of their latest versions, without
-// what the final stable checkpoint makes obsolete. Assumes stable seqs never decrease.
+// record per (kind, seq) (one view, the highest stable), in the order of their latest versions,
+// without what the final stable checkpoint makes obsolete.
 inline std::vector<Bytes> reference_fold(const std::vector<Bytes>& records,
                                          const std::vector<std::pair<std::size_t, SeqNum>>& keys,
                                          std::size_t count) {
@@ -60,8 +62,11 @@ inline std::vector<Bytes> reference_fold(const std::vector<Bytes>& records,
   std::optional<SeqNum> stable;
   for (std::size_t i = 0; i < count; ++i) {
     auto key = keys[i];
+    if (key.first == 5) {
+      if (stable && key.second <= *stable) continue;  // not above the current one: ignored
+      stable = key.second;
+    }
     if (key.first == 0 || key.first == 5) key.second = 0;
-    if (keys[i].first == 5) stable = keys[i].second;
     if (auto it = position.find(key); it != position.end()) order.erase(it->second);
     order.push_back(i);
     position[key] = std::prev(order.end());
@@ -85,6 +90,16 @@ inline std::vector<std::pair<std::size_t, SeqNum>> keys_of(
   return out;
 }
 
+// How many seeds a randomized test runs: BASTION_STORAGE_SEEDS if set, else `normal` (divided
+// by BASTION_STORAGE_SEED_DIVISOR, which sanitizer builds define to stay within the time limit).
+#ifndef BASTION_STORAGE_SEED_DIVISOR
+#define BASTION_STORAGE_SEED_DIVISOR 1
+#endif
+inline std::uint64_t seed_count(std::uint64_t normal) {
+  if (const char* n = std::getenv("BASTION_STORAGE_SEEDS")) return std::strtoull(n, nullptr, 10);
+  return std::max<std::uint64_t>(1, normal / BASTION_STORAGE_SEED_DIVISOR);
+}
+
 // Seeded records of every kind, shaped like a replica's: sequence numbers inside a log window
 // above a stable checkpoint that advances by checkpoint_interval.
 class RecordGen {
@@ -96,7 +111,10 @@ class RecordGen {
   std::uint64_t u(std::uint64_t n) { return n == 0 ? 0 : rng_() % n; }
   Bytes bytes(std::size_t n) {
     Bytes b(n);
-    for (auto& x : b) x = static_cast<std::uint8_t>(rng_());
+    for (std::size_t i = 0; i < n; i += 8) {
+      const std::uint64_t r = rng_();
+      std::memcpy(b.data() + i, &r, std::min<std::size_t>(8, n - i));
+    }
     return b;
   }
   Digest digest() {
@@ -184,6 +202,8 @@ class RecordGen {
       const SeqNum c = stable_ + interval_ * (1 + u(window_ / interval_));
       return checkpoint(c, u(10) == 0 ? 20000 : u(3000));
     }
+    // Now and then a stable checkpoint that is not above the current one (a repeated proof).
+    if (stable_ > 0 && u(5) == 0) return stable(stable_ - interval_ * u(2));
     stable_ += interval_;
     return stable(stable_);
   }
