@@ -307,7 +307,8 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
       if (is_primary()) {
         consider(*d);
       } else {
-        consider(std::max(*d, view_entered_us_) + config_.request_timeout_us);
+        consider(std::max(*d, view_entered_us_) + config_.request_timeout_us +
+                 config_.clock_skew_max_us);
       }
     }
   }

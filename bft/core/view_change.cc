@@ -180,11 +180,14 @@ void Replica::Impl::check_view_timers() {
   }
   // A deadline of the application passed long ago in local time but agreed time did not reach
   // it: the primary is not proposing the empty batch that would move time. Like an unordered
-  // request.
+  // request, with the clock skew allowed on top (the primary's clock may be behind ours).
   if (is_primary()) return;
   const std::optional<TimeUs> deadline = app_.next_deadline_us();
   if (!deadline || *deadline <= agreed_time_us_) return;
-  if (now_us_ - std::max(*deadline, view_entered_us_) < config_.request_timeout_us) return;
+  if (now_us_ - std::max(*deadline, view_entered_us_) <
+      config_.request_timeout_us + config_.clock_skew_max_us) {
+    return;
+  }
   if (lagging()) return;
   count(Ctr::kDeadlineTimeouts);
   start_view_change(view_ + 1);
