@@ -1,0 +1,134 @@
+// Output formats; see output.h.
+#include "client/cli/output.h"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "tuplespace/text.h"
+
+namespace bastion::cli {
+namespace {
+
+// A name as it is, when it is plain enough to stand alone on a line; else in tuple-string syntax
+// (quoted, escaped), so odd bytes never reach the terminal raw.
+std::string plain_or_quoted(std::string_view name) {
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-' || c == ':' || c == '/';
+  });
+  return plain ? std::string(name) : ts::to_text(ts::Value(std::string(name)));
+}
+
+const char* yes_no(bool b) { return b ? "yes" : "no"; }
+const char* json_bool(bool b) { return b ? "true" : "false"; }
+
+}  // namespace
+
+std::string json_string(std::string_view s) { return ts::to_json(ts::Value(std::string(s))); }
+
+void Printer::tuple(const Tuple& tuple) {
+  out_ << (json_ ? ts::to_json(tuple) : ts::to_text(tuple)) << '\n';
+}
+
+void Printer::no_match() {
+  if (json_) out_ << "null\n";
+}
+
+void Printer::ok() {
+  if (json_) out_ << "{\"ok\":true}\n";
+}
+
+void Printer::cas_inserted() {
+  if (json_) out_ << "{\"inserted\":true}\n";
+}
+
+void Printer::cas_existing(const Tuple& existing) {
+  if (json_) {
+    out_ << "{\"inserted\":false,\"existing\":" << ts::to_json(existing) << "}\n";
+  } else {
+    out_ << ts::to_text(existing) << '\n';
+  }
+}
+
+void Printer::spaces(const std::vector<ts::SpaceInfo>& spaces) {
+  for (const ts::SpaceInfo& s : spaces) {
+    const ts::SpaceOptions& o = s.options;
+    if (json_) {
+      out_ << "{\"name\":" << json_string(s.name) << ",\"tuples\":" << s.tuples
+           << ",\"max_tuples\":" << o.tuples_max << ",\"max_tuple_bytes\":" << o.tuple_bytes_max
+           << ",\"max_fields\":" << o.fields_max
+           << ",\"max_tuples_per_client\":" << o.tuples_per_client_max
+           << ",\"max_waiters_per_client\":" << o.waiters_per_client_max
+           << ",\"confidential\":" << json_bool(o.confidential)
+           << ",\"policy\":" << json_bool(!o.policy.empty()) << "}\n";
+    } else {
+      out_ << plain_or_quoted(s.name) << " tuples=" << s.tuples << " max_tuples=" << o.tuples_max
+           << " max_tuple_bytes=" << o.tuple_bytes_max << " confidential=" << yes_no(o.confidential)
+           << " policy=" << yes_no(!o.policy.empty()) << '\n';
+    }
+  }
+}
+
+void Printer::status(const std::vector<ReplicaInfo>& replicas) {
+  if (json_) {
+    for (const ReplicaInfo& r : replicas) {
+      out_ << "{\"id\":" << r.id << ",\"endpoint\":" << json_string(r.endpoint)
+           << ",\"reachable\":" << json_bool(r.reachable);
+      if (r.reachable) {
+        out_ << ",\"view\":" << r.view << ",\"primary\":" << r.primary
+             << ",\"view_changing\":" << json_bool(r.view_changing)
+             << ",\"last_executed\":" << r.last_executed
+             << ",\"stable_checkpoint\":" << r.stable_checkpoint
+             << ",\"agreed_time_us\":" << r.agreed_time_us;
+      } else {
+        out_ << ",\"view\":null,\"primary\":null,\"view_changing\":null,\"last_executed\":null,"
+                "\"stable_checkpoint\":null,\"agreed_time_us\":null";
+      }
+      if (!r.error.empty()) out_ << ",\"error\":" << json_string(r.error);
+      out_ << "}\n";
+    }
+    return;
+  }
+  // A table: header, one row per replica; "-" where the replica did not say.
+  constexpr std::size_t kColumns = 7;
+  using Row = std::array<std::string, kColumns>;
+  std::vector<Row> rows;
+  rows.push_back({"REPLICA", "ENDPOINT", "REACHABLE", "VIEW", "PRIMARY", "LAST_EXECUTED",
+                  "STABLE_CHECKPOINT"});
+  std::vector<std::string> notes(1);
+  for (const ReplicaInfo& r : replicas) {
+    const bool known = r.reachable;
+    auto num = [known](std::uint64_t v) { return known ? std::to_string(v) : std::string("-"); };
+    std::string view = num(r.view);
+    if (known && r.view_changing) view += "*";
+    rows.push_back({std::to_string(r.id), r.endpoint, yes_no(r.reachable), view, num(r.primary),
+                    num(r.last_executed), num(r.stable_checkpoint)});
+    notes.push_back(r.error);
+  }
+  std::array<std::size_t, kColumns> width{};
+  for (const Row& row : rows) {
+    for (std::size_t c = 0; c < kColumns; ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::string line;
+    for (std::size_t c = 0; c < kColumns; ++c) {
+      line += rows[i][c];
+      if (c + 1 < kColumns) line += std::string(width[c] - rows[i][c].size() + 2, ' ');
+    }
+    if (!notes[i].empty()) line += "  (" + notes[i] + ")";
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out_ << line << '\n';
+  }
+}
+
+void Printer::cluster_file(const std::string& path) {
+  if (json_) {
+    out_ << "{\"cluster_file\":" << json_string(path) << "}\n";
+  } else {
+    out_ << path << '\n';
+  }
+}
+
+}  // namespace bastion::cli

@@ -1,0 +1,203 @@
+// Running one `bastion` command; see cli.h. The shell reuses execute() for every line.
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "client/cli/cli.h"
+#include "client/cli/execute.h"
+#include "client/cli/output.h"
+#include "client/cli/parse.h"
+#include "config/cluster_init.h"
+
+namespace bastion::cli {
+namespace {
+
+std::string getenv_or_empty(const char* name) {
+  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read once at start
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+int report(std::ostream& err, const Error& error) {
+  err << "bastion: " << error_label(error.code) << ": " << error.message << '\n';
+  return exit_code_of(error.code);
+}
+
+// Every reply alternative a command can get, printed; returns the exit code.
+int print_reply(const Command& command, Expected<ts::Reply> reply, Printer& printer,
+                std::ostream& err) {
+  if (!reply) {
+    const Errc code = reply.error().code;
+    // Answers, not failures: nothing matched, or a wait ran out.
+    if (code == Errc::kNotFound || code == Errc::kTimedOut) {
+      printer.no_match();
+      return kExitNoMatch;
+    }
+    return report(err, reply.error());
+  }
+  struct Visitor {
+    const Command& command;
+    Printer& printer;
+    std::ostream& err;
+    int operator()(const ts::Error& e) const {
+      return report(err, Error{Errc::kProtocol, "error reply without code: " + e.message});
+    }
+    int operator()(const ts::Ack&) const {
+      printer.ok();
+      return kExitOk;
+    }
+    int operator()(const ts::Pending&) const {
+      return report(err, Error{Errc::kProtocol, command.name + " got a provisional reply"});
+    }
+    int operator()(const ts::Found& found) const {
+      printer.tuple(found.tuple);
+      return kExitOk;
+    }
+    int operator()(const ts::FoundAll& all) const {
+      for (const Tuple& t : all.tuples) printer.tuple(t);
+      return kExitOk;
+    }
+    int operator()(const ts::CasResult& cas) const {
+      if (cas.inserted) {
+        printer.cas_inserted();
+        return kExitOk;
+      }
+      printer.cas_existing(cas.existing);
+      return kExitNoMatch;
+    }
+    int operator()(const ts::Spaces& spaces) const {
+      printer.spaces(spaces.spaces);
+      return kExitOk;
+    }
+  };
+  return std::visit(Visitor{command, printer, err}, *reply);
+}
+
+int cluster_init(const Command& command, Printer& printer, std::ostream& err) {
+  auto file = config::init_cluster(command.init);
+  if (!file) {
+    const bool usage = file.error().code == config::ConfigErrorCode::kInvalidValue;
+    err << "bastion: cluster init: " << file.error().message << '\n';
+    return usage ? kExitUsage : kExitError;
+  }
+  printer.cluster_file(file->string());
+  return kExitOk;
+}
+
+}  // namespace
+
+int exit_code_of(Errc code) {
+  switch (code) {
+    case Errc::kOk:
+      return kExitOk;
+    case Errc::kNotFound:
+    case Errc::kTimedOut:
+      return kExitNoMatch;
+    case Errc::kConfig:
+      return kExitUsage;
+    case Errc::kDenied:
+      return kExitDenied;
+    case Errc::kUnavailable:
+      return kExitUnavailable;
+    default:
+      return kExitError;
+  }
+}
+
+std::string error_label(Errc code) {
+  switch (code) {
+    case Errc::kConfig:
+      return "configuration";
+    case Errc::kProtocol:
+      return "protocol error";
+    default:
+      break;
+  }
+  std::string label(errc_name(code));
+  for (char& c : label) c = c == '_' ? ' ' : c;
+  return label;
+}
+
+Environment environment_from_process() {
+  return {getenv_or_empty("BASTION_CLUSTER"), getenv_or_empty("HOME"),
+          getenv_or_empty("XDG_STATE_HOME")};
+}
+
+BackendFactory client_factory() {
+  return [](const GlobalOptions& g) -> Expected<std::unique_ptr<Backend>> {
+    ClientOptions o;
+    o.cluster_file = g.cluster_file;
+    o.identity_dir = g.identity;
+    o.timeout = g.timeout.value_or(kDefaultTimeout);
+    auto client = Client::connect(o);
+    if (!client) return fail(std::move(client).error());
+    return std::unique_ptr<Backend>(std::make_unique<ClientBackend>(std::move(*client)));
+  };
+}
+
+std::string resolve_cluster_file(const std::string& given, const Environment& env) {
+  if (!given.empty()) return given;
+  if (!env.bastion_cluster.empty()) return env.bastion_cluster;
+  return kDefaultClusterFile;
+}
+
+int execute(const Command& command, const GlobalOptions& global, const BackendSlot& backend,
+            std::ostream& out, std::ostream& err) {
+  Printer printer(out, global.json);
+  if (command.kind == CommandKind::kClusterInit) return cluster_init(command, printer, err);
+  auto connected = backend();
+  if (!connected) return report(err, connected.error());
+  Backend& service = **connected;
+  if (command.kind == CommandKind::kStatus) {
+    const auto replicas = service.status(CallOptions{global.timeout});
+    printer.status(replicas);
+    std::size_t reachable = 0;
+    for (const ReplicaInfo& r : replicas) reachable += r.reachable ? 1 : 0;
+    // The service is available when a quorum (2f+1 of n = 3f+1) is reachable.
+    const std::size_t f = replicas.empty() ? 0 : (replicas.size() - 1) / 3;
+    if (reachable < 2 * f + 1 || replicas.empty()) {
+      err << "bastion: unavailable: " << reachable << " of " << replicas.size()
+          << " replicas reachable, a quorum needs " << 2 * f + 1 << '\n';
+      return kExitUnavailable;
+    }
+    return kExitOk;
+  }
+  // kRequest (kShell is handled by the caller).
+  return print_reply(command, service.execute(command.request, CallOptions{global.timeout}),
+                     printer, err);
+}
+
+int run(const std::vector<std::string>& args, const Services& services, std::ostream& out,
+        std::ostream& err) {
+  Parsed parsed = parse_command_line(args, Mode::kTool);
+  if (auto* help = std::get_if<HelpText>(&parsed)) {
+    out << help->text;
+    return kExitOk;
+  }
+  if (auto* usage = std::get_if<UsageError>(&parsed)) {
+    err << "bastion: " << usage->message << '\n';
+    return kExitUsage;
+  }
+  Invocation& inv = std::get<Invocation>(parsed);
+  inv.global.cluster_file = resolve_cluster_file(inv.global.cluster_file, services.env);
+  if (inv.command.kind == CommandKind::kShell) {
+    if (!services.shell) {
+      err << "bastion: shell: not available here\n";
+      return kExitUsage;
+    }
+    return services.shell(inv.global);
+  }
+  // Connect only for commands that need the cluster, and at most once.
+  std::unique_ptr<Backend> backend;
+  BackendSlot slot = [&]() -> Expected<Backend*> {
+    if (!backend) {
+      auto made = services.connect(inv.global);
+      if (!made) return fail(std::move(made).error());
+      backend = std::move(*made);
+    }
+    return backend.get();
+  };
+  return execute(inv.command, inv.global, slot, out, err);
+}
+
+}  // namespace bastion::cli

@@ -1,0 +1,155 @@
+// Client::Impl: the engine behind bastion::Client (internal header).
+//
+// One I/O thread runs a boost::asio io_context that owns everything stateful: the ClientTransport
+// (TLS links to every replica), the bft::ClientCore (request numbers, retransmission, voting), the
+// table of calls in flight and one timer. Calls from any thread are posted to it; each call ends
+// exactly once, by invoking its callback on the I/O thread: with the agreed reply, an error
+// agreed by the replicas, `unavailable` when its deadline passes, or `unavailable` ("client
+// closed") at shutdown.
+//
+// Deadlines: a call's deadline is its timeout from the moment it was made. A blocking rd/in whose
+// waiting f+1 replicas confirmed (a kPending completion) gets a new deadline: the wait plus the
+// timeout as a margin, or none for wait 0. A call past its deadline is abandoned in ClientCore
+// (late replies are ignored); an abandoned rd/in also sends a Cancel so the replicas drop the
+// waiter.
+//
+// At most kInFlightMax requests are in ClientCore at once (the replicas hold only a window of a
+// session's request numbers); more calls wait in a local queue, in call order, with their
+// deadlines running.
+//
+// Thread-safety: submit() and status() from any thread; everything else on the I/O thread.
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74's asio needs std::exchange declared (see bft/net/asio.h)
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bft/core/client_core.h"
+#include "bft/net/client_transport.h"
+#include "client/client.h"
+
+namespace bastion {
+
+// Everything the engine needs, resolved from the cluster file and the identity by connect().
+struct ClientSetup {
+  std::uint32_t n = 0;
+  std::uint32_t f = 0;
+  std::uint64_t session = 0;
+  Millis timeout{10'000};
+  std::size_t request_bytes_max = 0;   // what a replica accepts from a client in one frame
+  std::vector<std::string> endpoints;  // "host:port" by replica id
+  net::ClientTransportOptions transport;
+};
+
+class Client::Impl {
+ public:
+  using Callback = std::function<void(Expected<ts::Reply>)>;
+
+  explicit Impl(ClientSetup setup);
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  // Starts the transport and the I/O thread; the error says why the identity is unusable.
+  Result<Done, std::string> start();
+
+  void submit(const ts::Request& request, CallOptions call, Callback done);
+
+  // submit() with a future of the reply converted on the I/O thread.
+  template <class T, class Convert>
+  std::future<Expected<T>> call(const ts::Request& request, CallOptions options, Convert convert) {
+    auto promise = std::make_shared<std::promise<Expected<T>>>();
+    auto future = promise->get_future();
+    submit(request, options,
+           [promise, convert = std::move(convert)](Expected<ts::Reply> reply) mutable {
+             promise->set_value(convert(std::move(reply)));
+           });
+    return future;
+  }
+  std::vector<ReplicaInfo> status(CallOptions call);
+
+  const std::string& principal() const { return principal_; }
+  std::uint32_t n() const { return setup_.n; }
+  std::uint32_t f() const { return setup_.f; }
+
+ private:
+  using TimeUs = bft::TimeUs;
+  static constexpr TimeUs kNever = std::numeric_limits<TimeUs>::max();
+  static constexpr std::size_t kInFlightMax = 128;
+
+  struct Call {
+    std::string op;  // "rdp", "cancel", ...: for messages
+    codec::Bytes payload;
+    bool read_only = false;
+    bool waits = false;  // rd/in
+    Millis wait{0};
+    Millis timeout{0};
+    TimeUs deadline_us = kNever;
+    bool confirmed_waiting = false;
+    Callback done;  // empty for the client's own requests (cancel)
+  };
+
+  // One status() call: a StatusQueryMsg to every replica (resent to the silent ones), and the
+  // reports that came back, by replica id.
+  struct StatusCall {
+    TimeUs deadline_us = 0;
+    TimeUs next_send_us = 0;
+    Millis timeout{0};
+    std::vector<std::optional<bft::StatusReportMsg>> reports;
+    std::function<void(std::vector<ReplicaInfo>)> done;
+  };
+  static constexpr TimeUs kStatusResendUs = 250'000;
+
+  static TimeUs now_us();
+  TimeUs timeout_us(Millis timeout) const;
+
+  // I/O thread only.
+  void start_call(Call call);
+  void admit_queued();
+  void on_frame(bft::ReplicaId replica, codec::ByteView frame);
+  void on_timer();
+  void flush();
+  void complete(const bft::ClientCompletion& completion);
+  void expire(std::uint64_t number, Call call);
+  void send_cancel(std::uint64_t waiting_number);
+  void start_status(Millis timeout, std::function<void(std::vector<ReplicaInfo>)> done);
+  void send_status_queries(std::uint64_t nonce, StatusCall& call, TimeUs now);
+  void on_status_report(bft::ReplicaId replica, codec::ByteView frame);
+  void finish_status(std::uint64_t nonce);
+  void shutdown();
+  void rearm();
+  Error unavailable(const Call& call) const;
+  std::size_t links_up() const;
+
+  ClientSetup setup_;
+  std::string principal_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  net::ClientTransport transport_;
+  bft::ClientCore core_;
+  boost::asio::steady_timer timer_;
+  std::optional<TimeUs> timer_at_us_;
+  std::map<std::uint64_t, Call> in_flight_;  // by request number
+  std::deque<Call> queued_;
+  std::size_t confirmed_waiting_ = 0;                 // calls in in_flight_ with confirmed_waiting
+  std::map<std::uint64_t, StatusCall> status_calls_;  // by nonce
+  std::uint64_t next_nonce_ = 1;
+  bool closed_ = false;
+  std::thread thread_;
+};
+
+}  // namespace bastion
