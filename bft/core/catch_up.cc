@@ -277,6 +277,7 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
   f.total_bytes = m.total_bytes;
   f.buffer.insert(f.buffer.end(), m.data.begin(), m.data.end());
   f.timeouts = 0;
+  last_progress_us_ = now_us_;
   if (f.buffer.size() == f.total_bytes) {
     finish_state_transfer();
   } else {

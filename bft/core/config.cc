@@ -44,6 +44,7 @@ std::string Config::validate() const {
     return "serve_bytes_per_interval must hold at least one state chunk";
   }
   if (catch_up_batches_max == 0) return "catch_up_batches_max must be positive";
+  if (read_queue_max == 0) return "read_queue_max must be positive";
   return {};
 }
 

@@ -66,6 +66,11 @@ struct Config {
   std::uint64_t serve_bytes_per_interval = std::uint64_t{64} << 20;
   std::uint32_t catch_up_batches_max = 32;
 
+  // Read-only requests wait until everything this replica had prepared when they arrived is
+  // executed (see docs/protocol.md, "Read-only requests"); at most read_queue_max wait at once
+  // (and client_window per session); beyond that the client is told to retry ordered.
+  std::uint32_t read_queue_max = 4096;
+
   std::uint32_t quorum() const { return 2 * f + 1; }
   ReplicaId primary_of(ViewNum v) const { return static_cast<ReplicaId>(v % n); }
   // Empty string when valid, otherwise what is wrong.

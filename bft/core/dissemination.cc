@@ -32,11 +32,31 @@ void Replica::Impl::reply_core_status(const Request& request, ReplyStatus status
   send_reply(request.client, request.number, status, Bytes{}, read_only);
 }
 
-void Replica::Impl::on_read_only_request(const Request& request) {
+// Read-only requests (PBFT 5.1.3) are answered from the current state, but only once this
+// replica has executed everything it had prepared when the read arrived. An ordered write that
+// completed was executed by a correct replica holding 2f+1 COMMITs, so 2f+1 replicas had prepared
+// it before any later read arrived; any 2f+1 read repliers include a correct one of them, whose
+// answer then reflects the write. So 2f+1 matching read-only replies reflect every completed
+// write, and a client that gets fewer retries ordered.
+void Replica::Impl::on_read_only_request(Request request) {
   count(Ctr::kRequestsReadOnly);
   if (request.payload.size() > config_.request_bytes_max) {
     count(Ctr::kRequestsTooLarge);
     reply_core_status(request, ReplyStatus::kTooLarge, true);
+    return;
+  }
+  const SeqNum barrier = read_barrier();
+  if (barrier > last_executed_ || state_fetch_) {
+    std::uint32_t& queued = waiting_reads_per_client_[request.client];
+    if (waiting_reads_.size() >= config_.read_queue_max || queued >= config_.client_window) {
+      // Too many reads waiting: the client falls back to an ordered request.
+      if (queued == 0) waiting_reads_per_client_.erase(request.client);
+      count(Ctr::kDropQuota);
+      reply_core_status(request, ReplyStatus::kNotReadOnly, true);
+      return;
+    }
+    ++queued;
+    waiting_reads_.emplace(std::max(barrier, stable_seq_), std::move(request));
     return;
   }
   auto result = app_.execute_read_only(request);
@@ -45,6 +65,31 @@ void Replica::Impl::on_read_only_request(const Request& request) {
     return;
   }
   send_reply(request.client, request.number, ReplyStatus::kOk, *result, true);
+}
+
+SeqNum Replica::Impl::read_barrier() const {
+  for (auto it = log_.rbegin(); it != log_.rend() && it->first > last_executed_; ++it) {
+    if (it->second.cert) return it->first;
+  }
+  return last_executed_;
+}
+
+void Replica::Impl::answer_waiting_reads() {
+  if (state_fetch_) return;
+  while (!waiting_reads_.empty() && waiting_reads_.begin()->first <= last_executed_) {
+    const Request request = std::move(waiting_reads_.begin()->second);
+    waiting_reads_.erase(waiting_reads_.begin());
+    auto it = waiting_reads_per_client_.find(request.client);
+    if (it != waiting_reads_per_client_.end() && --it->second == 0) {
+      waiting_reads_per_client_.erase(it);
+    }
+    auto result = app_.execute_read_only(request);
+    if (!result) {
+      reply_core_status(request, ReplyStatus::kNotReadOnly, true);
+    } else {
+      send_reply(request.client, request.number, ReplyStatus::kOk, *result, true);
+    }
+  }
 }
 
 void Replica::Impl::on_client_request(Request request) {

@@ -48,6 +48,7 @@ void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   }
   execute_batch(h, body.get(), replay);
   last_executed_ = seq;
+  last_progress_us_ = now_us_;
   batch_fetches_.erase(seq);
   Executed e;
   e.seq = seq;

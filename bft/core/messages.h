@@ -349,10 +349,11 @@ struct StatusReportMsg {
   SeqNum last_executed = 0;
   SeqNum stable_checkpoint = 0;
   TimeUs agreed_time_us = 0;
+  Digest stable_digest{};  // state digest of the stable checkpoint (replicas compare it)
   template <class A>
   void serialize(A& ar) {
     ar(nonce, replica, view, primary, view_changing, last_executed, stable_checkpoint,
-       agreed_time_us);
+       agreed_time_us, stable_digest);
   }
 };
 

@@ -190,14 +190,18 @@ void Replica::Impl::on_client_message(const std::string& principal, ByteView byt
   ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
   if (auto* q = std::get_if<StatusQueryMsg>(&*decoded)) {
     const ReplicaStatus st = status();
-    StatusReportMsg report{q->nonce,
-                           st.id,
-                           st.view,
-                           st.primary,
-                           st.view_changing,
-                           st.last_executed,
-                           st.stable_checkpoint,
-                           st.agreed_time_us};
+    StatusReportMsg report;
+    report.nonce = q->nonce;
+    report.replica = st.id;
+    report.view = st.view;
+    report.primary = st.primary;
+    report.view_changing = st.view_changing;
+    report.last_executed = st.last_executed;
+    report.stable_checkpoint = st.stable_checkpoint;
+    report.agreed_time_us = st.agreed_time_us;
+    auto own = own_checkpoints_.find(stable_seq_);
+    report.stable_digest =
+        own != own_checkpoints_.end() ? own->second.digest : stable_proof_.state_digest;
     out_.status_reports.push_back(OutStatusReport{
         principal, q->nonce, std::make_shared<const Bytes>(encode_message(report))});
     return;
@@ -209,7 +213,7 @@ void Replica::Impl::on_client_message(const std::string& principal, ByteView byt
   }
   Request r{ClientKey{principal, m->session}, m->number, m->read_only, std::move(m->payload)};
   if (r.read_only) {
-    on_read_only_request(r);
+    on_read_only_request(std::move(r));
   } else {
     on_client_request(std::move(r));
   }
@@ -231,6 +235,7 @@ void Replica::Impl::on_tick(TimeUs now_us) {
 void Replica::Impl::after_event() {
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
+  answer_waiting_reads();
   if (request_fetches_due_) retry_request_fetches();
   flush_vouches();
   maybe_propose();
@@ -248,9 +253,18 @@ void Replica::Impl::retransmit() {
     auto own = view_changes_.find(config_.self);
     if (own != view_changes_.end() && own->second.new_view == view_) broadcast(own->second);
   } else {
-    for (auto& [seq, s] : log_) {
-      if (!s.header || s.committed) continue;
-      if (is_primary()) {
+    // Own votes of this view, for seqs some peer may still need them for: above the lowest
+    // execution point peers reported (a peer that lost our PREPARE can never prepare without
+    // it, even after we are prepared or committed ourselves). Bounded by the log window.
+    SeqNum low = last_executed_;
+    for (ReplicaId r = 0; r < config_.n; ++r) {
+      if (r == config_.self) continue;
+      low = std::min(low, peer_status_[r] ? peer_status_[r]->last_executed : stable_seq_);
+    }
+    for (auto it = log_.upper_bound(low); it != log_.end(); ++it) {
+      Slot& s = it->second;
+      if (!s.header) continue;
+      if (is_primary() && !s.committed) {
         // Peers that missed a pre-prepare cannot prepare it; committed ones reach them by
         // catch-up instead.
         BatchPtr body = find_body(s, s.header->batch_digest);
@@ -258,14 +272,11 @@ void Replica::Impl::retransmit() {
         PrePrepareMsg pp{*s.header, s.header_signature, {}};
         if (body != nullptr) pp.batch = body->requests;
         broadcast(pp);
-      } else if (!s.prepared) {
-        auto own = s.prepares.find(config_.self);
-        if (own != s.prepares.end()) broadcast(own->second);
       }
-      if (s.prepared) {
-        auto own = s.commits.find(config_.self);
-        if (own != s.commits.end()) broadcast(own->second);
-      }
+      auto own_prepare = s.prepares.find(config_.self);
+      if (own_prepare != s.prepares.end()) broadcast(own_prepare->second);
+      auto own_commit = s.commits.find(config_.self);
+      if (own_commit != s.commits.end()) broadcast(own_commit->second);
     }
   }
   for (const auto& [seq, votes] : checkpoint_votes_) {
@@ -279,6 +290,9 @@ void Replica::Impl::retransmit() {
 }
 
 bool Replica::Impl::lagging() const {
+  // Only a replica that is actually catching up may blame itself: a faulty primary could keep
+  // the conditions below true forever (a committed seq that never becomes executable).
+  if (now_us_ - last_progress_us_ >= config_.request_timeout_us) return false;
   if (state_fetch_) return true;
   for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
     if (it->second.committed) return true;  // committed but not executable yet
@@ -426,6 +440,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["checkpoint.own"] = own_checkpoints_.size();
   sizes["view_change.buffered"] = view_changes_.size();
   sizes["outgoing.vouches"] = outgoing_vouches_.size();
+  sizes["reads.waiting"] = waiting_reads_.size();
   return sizes;
 }
 

@@ -193,12 +193,17 @@ class Replica::Impl {
   void after_event();
   void dispatch(ReplicaId from, Message& m);
   void retransmit();
-  // True when this replica is behind the others (so a request timer expiring is its own fault).
+  // True when this replica is behind the others and catching up, i.e. it made progress within
+  // the last request timeout (so a request timer expiring is its own fault).
   bool lagging() const;
 
   // ---- dissemination.cc ----
   void on_client_request(Request request);
-  void on_read_only_request(const Request& request);
+  void on_read_only_request(Request request);
+  // Highest seq this replica holds a prepared certificate for (it sent COMMIT), or
+  // last_executed_: a read-only request must wait until that is executed.
+  SeqNum read_barrier() const;
+  void answer_waiting_reads();
   void reply_core_status(const Request& request, ReplyStatus status, bool read_only);
   void on_vouch(ReplicaId from, const VouchMsg& m);
   void on_fetch_requests(ReplicaId from, const FetchRequestsMsg& m);
@@ -345,6 +350,8 @@ class Replica::Impl {
 
   // ---- requests ----
   RequestPool pool_;
+  std::multimap<SeqNum, Request> waiting_reads_;  // by barrier seq
+  std::map<ClientKey, std::uint32_t> waiting_reads_per_client_;
   std::deque<RequestId> ready_;
   std::vector<VouchEntry> outgoing_vouches_;
   std::map<Digest, RequestFetch> request_fetches_;
@@ -358,6 +365,7 @@ class Replica::Impl {
   TimeUs next_retransmit_us_ = 0;
   std::optional<TimeUs> batch_wait_until_us_;
   TimeUs last_proposal_us_ = 0;
+  TimeUs last_progress_us_ = 0;  // last time execution advanced or state transfer made progress
 
   // ---- output and accounting ----
   Output out_;

@@ -305,6 +305,38 @@ TEST(ReadOnly, ExecutedWithoutOrderingOrRefused) {
   EXPECT_EQ(c.accepted("alice", 1, 3), "ok");
 }
 
+TEST(ReadOnly, WaitsUntilWhatWasPreparedOnArrivalIsExecuted) {
+  // A write prepared everywhere but not committed yet: a read arriving now must not answer from
+  // before it (the write may already have completed at a client through f+1 replicas).
+  Cluster c;
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  bool hold_commits = true;
+  c.filter = [&](const Envelope& e) { return !(hold_commits && e.type() == MsgType::kCommit); };
+  c.send_request("alice", 1, 2, "put x 2");
+  c.deliver();
+  c.send_request("bob", 1, 1, "get x", /*read_only=*/true);
+  c.deliver();
+  EXPECT_TRUE(c.replies_for("bob", 1, 1).empty());
+  EXPECT_EQ(c.replica(1).debug_sizes().at("reads.waiting"), 1u);
+  hold_commits = false;
+  ASSERT_TRUE(c.run_until([&] { return c.replies_for("bob", 1, 1).size() == c.n(); }));
+  for (const Reply& r : c.replies_for("bob", 1, 1)) EXPECT_EQ(to_string(r.msg.result), "2");
+  EXPECT_EQ(c.replica(1).debug_sizes().at("reads.waiting"), 0u);
+}
+
+TEST(ReadOnly, TooManyWaitingReadsFallBackToOrdered) {
+  Cluster c([](Config& cfg) { cfg.read_queue_max = 2; });
+  c.filter = [](const Envelope& e) { return e.type() != MsgType::kCommit; };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  for (std::uint64_t k = 1; k <= 3; ++k) c.send_request("bob", 1, k, "get x", true);
+  c.deliver();
+  const auto replies = c.replies_for("bob", 1, 3);
+  ASSERT_EQ(replies.size(), c.n());
+  for (const Reply& r : replies) EXPECT_EQ(r.msg.status, int(ReplyStatus::kNotReadOnly));
+}
+
 TEST(NormalCase, WorksWithFTwo) {
   Cluster c(2);
   for (std::uint64_t k = 1; k <= 10; ++k)
