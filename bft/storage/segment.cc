@@ -202,6 +202,9 @@ Result<SegmentScan, ScanError> scan_segment(ByteView file, bool last,
     // to the group that contains it (which began at `pos` or at the current group's start).
     for (std::uint64_t q = pos + 1; q + kFrameHeaderBytes <= size; ++q) {
       if (std::memcmp(file.data() + q, kFrameMagic, sizeof(kFrameMagic)) != 0) continue;
+      // Only a frame claiming another group matters; verify just those.
+      const std::uint64_t claimed = get_u64(file, static_cast<std::size_t>(q) + 8);
+      if (claimed == pos || (group && claimed == *group)) continue;
       auto later = frame_at(file, q, scan.header.salt, record_bytes_max);
       if (!later) continue;
       const std::uint64_t g = later->group_offset;
