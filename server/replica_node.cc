@@ -1,0 +1,578 @@
+// The replica node: the drive loop around bft::Replica (see replica_node.h for the contract).
+#include "server/replica_node.h"
+
+#include <time.h>
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "bft/net/replica_transport.h"
+#include "bft/storage/fold.h"
+#include "bft/storage/replica_storage.h"
+#include "server/client_routes.h"
+#include "server/http_server.h"
+#include "server/node_crypto.h"
+#include "server/node_metrics.h"
+#include "server/node_report.h"
+#include "server/node_settings.h"
+#include "server/tuplespace_app.h"
+
+namespace bastion::server {
+
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
+
+int exit_code(NodeErrc code) { return code == NodeErrc::kConfig ? 2 : 1; }
+
+bft::TimeUs realtime_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<bft::TimeUs>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+namespace {
+
+// The latest /status body, written by the io thread, read by HTTP threads.
+struct StatusBoard {
+  std::mutex mutex;
+  std::string json = "{}\n";
+};
+
+std::shared_ptr<spdlog::logger> default_logger(bft::ReplicaId id) {
+  auto base = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>("replica-" + std::to_string(id),
+                                                 base->sinks().begin(), base->sinks().end());
+  logger->set_level(base->level());
+  return logger;
+}
+
+// A client session may be used from this many sessions per connection before the oldest is
+// forgotten: what one well-behaved client process needs, far below what a flood would.
+constexpr std::size_t kSessionsPerConnectionMax = 64;
+
+}  // namespace
+
+class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl> {
+ public:
+  Impl(asio::io_context& io, config::ClusterConfig cluster, bft::ReplicaId id, NodeOptions options)
+      : io_(io),
+        cluster_(std::move(cluster)),
+        id_(id),
+        options_(std::move(options)),
+        log_(options_.logger ? options_.logger : default_logger(id)),
+        clock_(options_.clock ? options_.clock : realtime_us),
+        tick_timer_(io),
+        publish_timer_(io),
+        routes_(kSessionsPerConnectionMax),
+        metrics_(std::make_shared<NodeMetrics>(id)),
+        board_(std::make_shared<StatusBoard>()) {}
+
+  ~Impl() { stop(); }
+
+  Result<Done, NodeError> start();
+  void stop();
+  bool running() const { return running_; }
+  void set_on_fatal(std::function<void(const NodeError&)> h) { on_fatal_ = std::move(h); }
+
+  bft::ReplicaStatus status() const { return replica_ ? replica_->status() : bft::ReplicaStatus{}; }
+  bft::Digest app_digest() const { return app_ ? app_->digest() : bft::Digest{}; }
+  NodeSnapshot snapshot() const;
+  std::uint16_t port() const { return port_; }
+  std::uint16_t http_port() const { return http_port_; }
+  const bft::Config& protocol_config() const { return settings_.protocol; }
+
+ private:
+  Result<Done, NodeError> open_storage(bft::PersistedState& recovered, bool& have_recovered);
+  Result<Done, NodeError> start_http();
+
+  bft::TimeUs now();
+  void on_frame(const net::Peer& peer, net::ConnectionId connection, bft::ByteView frame);
+  void schedule_flush();
+  void flush();
+  void carry_out(bft::Output& out);
+  void on_tick_timer();
+  void arm_tick();
+  void arm_publish();
+  void publish();
+  void observe_status();
+  void log_links(const std::vector<net::LinkStatus>& links);
+  void fail_storage(const bft::storage::StorageError& error);
+  void shut_down();
+
+  asio::io_context& io_;
+  config::ClusterConfig cluster_;
+  bft::ReplicaId id_;
+  NodeOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::function<bft::TimeUs()> clock_;
+  NodeSettings settings_;
+
+  std::unique_ptr<Ed25519Signer> signer_;
+  std::unique_ptr<Ed25519Verifier> verifier_;
+  std::unique_ptr<TupleSpaceApp> app_;
+  std::unique_ptr<bft::storage::ReplicaStorage> storage_;
+  std::unique_ptr<bft::Replica> replica_;
+  std::unique_ptr<net::ReplicaTransport> transport_;
+  std::unique_ptr<HttpServer> http_;
+
+  asio::steady_timer tick_timer_;
+  bool tick_armed_ = false;
+  bft::TimeUs tick_deadline_us_ = 0;
+  asio::steady_timer publish_timer_;
+  bool flush_posted_ = false;
+  bool running_ = false;
+  bft::TimeUs last_now_us_ = 0;
+  std::uint16_t port_ = 0;
+  std::uint16_t http_port_ = 0;
+  std::chrono::steady_clock::time_point started_at_{};
+
+  ClientRoutes routes_;
+  // Status queries of the current burst: (principal, nonce) -> connection. Cleared every flush.
+  std::map<std::pair<std::string, std::uint64_t>, net::ConnectionId> status_queries_;
+  DriverStats driver_;
+  std::shared_ptr<NodeMetrics> metrics_;
+  std::shared_ptr<StatusBoard> board_;
+  bft::ReplicaStatus last_status_;
+  std::map<net::ReplicaId, bool> link_up_;
+  NodeSnapshot last_stats_;
+  std::chrono::steady_clock::time_point last_stats_at_{};
+  bft::storage::StorageStats final_storage_stats_;
+  std::function<void(const NodeError&)> on_fatal_;
+};
+
+// ---- start and stop -----------------------------------------------------------------------------
+
+Result<Done, NodeError> ReplicaNode::Impl::start() {
+  if (running_) return Done{};
+  auto settings = node_settings(cluster_, id_);
+  if (!settings) return fail(NodeError{NodeErrc::kConfig, settings.error().message});
+  settings_ = std::move(*settings);
+  if (options_.in_memory) settings_.in_memory = *options_.in_memory;
+  if (!options_.data_dir.empty()) settings_.data_dir = options_.data_dir;
+  if (options_.tune_protocol) options_.tune_protocol(settings_.protocol);
+  if (options_.tune_transport) options_.tune_transport(settings_.transport);
+  if (const std::string why = settings_.protocol.validate(); !why.empty()) {
+    return fail(NodeError{NodeErrc::kConfig, cluster_.file.string() + ": protocol: " + why});
+  }
+  if (settings_.batch_bytes_requested != 0) {
+    log_->warn(
+        "protocol.batch_max_bytes {} lowered to {} so that a batch plus one request fits "
+        "protocol.frame_max_bytes",
+        settings_.batch_bytes_requested, settings_.protocol.batch_max_bytes);
+  }
+
+  auto signer = load_signer(cluster_, id_);
+  if (!signer) return fail(NodeError{NodeErrc::kConfig, signer.error().message});
+  auto verifier = load_verifier(cluster_);
+  if (!verifier) return fail(NodeError{NodeErrc::kConfig, verifier.error().message});
+  signer_ = std::move(*signer);
+  verifier_ = std::move(*verifier);
+  app_ = std::make_unique<TupleSpaceApp>(cluster_.admins);
+
+  bft::PersistedState recovered;
+  bool have_recovered = false;
+  if (auto r = open_storage(recovered, have_recovered); !r) return r;
+
+  replica_ = std::make_unique<bft::Replica>(settings_.protocol, *app_, *signer_, *verifier_);
+  transport_ = std::make_unique<net::ReplicaTransport>(io_, settings_.transport);
+  transport_->on_frame([this](const net::Peer& peer, net::ConnectionId c, bft::ByteView frame) {
+    on_frame(peer, c, frame);
+  });
+  transport_->on_disconnect([this](net::ConnectionId c) { routes_.drop_connection(c); });
+  if (auto r = transport_->start(); !r) {
+    transport_.reset();
+    storage_.reset();
+    return fail(NodeError{NodeErrc::kNetwork, "replica " + std::to_string(id_) + ": " + r.error()});
+  }
+  port_ = transport_->local_port();
+  if (auto r = start_http(); !r) {
+    transport_->stop();
+    transport_.reset();
+    storage_.reset();
+    return r;
+  }
+
+  running_ = true;
+  started_at_ = std::chrono::steady_clock::now();
+  last_stats_at_ = started_at_;
+  replica_->start(now(), have_recovered ? &recovered : nullptr);
+  last_status_ = replica_->status();
+  const config::ReplicaConfig& self = cluster_.replicas[id_];
+  const std::string host =
+      settings_.transport.listen_host.empty() ? self.host : settings_.transport.listen_host;
+  log_->info("replica {} serving on {}:{} (view {}, last executed {}, stable checkpoint {}, {}{})",
+             id_, host, port_, last_status_.view, last_status_.last_executed,
+             last_status_.stable_checkpoint,
+             settings_.in_memory ? "in memory" : "data in " + settings_.data_dir.string(),
+             http_ ? ", metrics on http://" + options_.http_host + ":" +
+                         std::to_string(http_port_) + "/metrics"
+                   : "");
+  flush();
+  last_stats_ = snapshot();
+  publish();
+  arm_publish();
+  return Done{};
+}
+
+Result<Done, NodeError> ReplicaNode::Impl::open_storage(bft::PersistedState& recovered,
+                                                        bool& have_recovered) {
+  if (settings_.in_memory) {
+    storage_ = bft::storage::ReplicaStorage::in_memory();
+    return Done{};
+  }
+  const std::string dir = settings_.data_dir.string();
+  bft::storage::StorageOptions so;
+  // A record holds at most one message's worth of batch (plus its header).
+  so.record_bytes_max = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
+      settings_.protocol.message_bytes_max + (64u << 10), so.record_bytes_max, 0xffffffffu));
+  so.checkpoint_bytes_max = settings_.protocol.snapshot_bytes_max;
+  auto opened = bft::storage::ReplicaStorage::open(bft::storage::posix_file_system(), dir, so);
+  if (!opened) {
+    return fail(
+        NodeError{NodeErrc::kStorage, "data directory " + dir + ": " + opened.error().to_string()});
+  }
+  const bft::storage::RecoveryReport& report = opened->report;
+  if (!report.torn_file.empty()) {
+    log_->warn("storage: cut a torn write of {} bytes at the end of {} (offset {})",
+               report.torn_bytes, report.torn_file, report.torn_offset);
+  }
+  if (!opened->records.empty()) {
+    log_->info("storage: recovered {} records from {} segments and {} checkpoint bytes in {}",
+               report.records, report.segments, report.checkpoint_bytes, dir);
+    recovered = bft::storage::fold(opened->records);
+    have_recovered = true;
+  }
+  storage_ = std::move(opened->storage);
+  return Done{};
+}
+
+Result<Done, NodeError> ReplicaNode::Impl::start_http() {
+  if (!options_.serve_http) return Done{};
+  const std::uint16_t port = options_.http_port.value_or(cluster_.replicas[id_].metrics_port);
+  http_ = std::make_unique<HttpServer>();
+  // The handlers only read thread-safe objects they share ownership of.
+  http_->handle("/metrics", [metrics = metrics_] {
+    return HttpResponse{"text/plain; version=0.0.4", metrics->render()};
+  });
+  http_->handle("/status", [board = board_] {
+    std::lock_guard lock(board->mutex);
+    return HttpResponse{"application/json", board->json};
+  });
+  if (auto r = http_->start(options_.http_host, port); !r) {
+    http_.reset();
+    return fail(NodeError{NodeErrc::kHttp, "replica " + std::to_string(id_) + ": " + r.error()});
+  }
+  http_port_ = http_->port();
+  return Done{};
+}
+
+void ReplicaNode::Impl::stop() {
+  if (!running_) return;
+  // What the core produced since the last flush is made durable (votes and commits it may have
+  // counted on); nothing more is sent.
+  bft::Output out = replica_->take_output();
+  if (storage_ && !out.persist.empty()) {
+    auto appended = storage_->append(out.persist);
+    auto synced = appended ? storage_->sync() : Result<Done, bft::storage::StorageError>(Done{});
+    if (!appended || !synced) {
+      log_->error("storage: final sync failed: {}",
+                  (!appended ? appended.error() : synced.error()).to_string());
+    }
+  }
+  shut_down();
+  log_->info("replica {} stopped (view {}, last executed {})", id_, last_status_.view,
+             replica_->status().last_executed);
+}
+
+// Everything but the replica and the application, which stay readable (status, digest).
+void ReplicaNode::Impl::shut_down() {
+  running_ = false;
+  tick_timer_.cancel();
+  tick_armed_ = false;
+  publish_timer_.cancel();
+  if (transport_) transport_->stop();
+  http_.reset();  // closes scrapers' connections too
+  http_port_ = 0;
+  if (storage_) final_storage_stats_ = storage_->stats();
+  // Releases the data directory's lock: a new node may open it at once.
+  storage_.reset();
+}
+
+void ReplicaNode::Impl::fail_storage(const bft::storage::StorageError& error) {
+  const std::string message =
+      "storage failed, stopping (a restart recovers what was durable): " + error.to_string();
+  log_->critical("{}", message);
+  shut_down();
+  if (on_fatal_) on_fatal_(NodeError{NodeErrc::kStorage, message});
+}
+
+// ---- events -------------------------------------------------------------------------------------
+
+bft::TimeUs ReplicaNode::Impl::now() {
+  last_now_us_ = std::max(last_now_us_, clock_());
+  return last_now_us_;
+}
+
+void ReplicaNode::Impl::on_frame(const net::Peer& peer, net::ConnectionId connection,
+                                 bft::ByteView frame) {
+  if (!running_) return;
+  if (peer.is_replica()) {
+    ++driver_.replica_frames_in;
+    replica_->on_replica_message(peer.replica_id, frame, now());
+  } else {
+    ++driver_.client_frames_in;
+    if (auto session = peek_request_session(frame)) {
+      routes_.note(bft::ClientKey{peer.name, *session}, connection);
+    } else if (auto nonce = peek_status_query_nonce(frame)) {
+      // The core answers a status query at once, so the report is in this burst's output.
+      status_queries_[{peer.name, *nonce}] = connection;
+    }
+    replica_->on_client_message(peer.name, frame, now());
+  }
+  schedule_flush();
+}
+
+// Group commit: the flush runs after the handlers that are ready now, so the frames that arrived
+// together share one sync.
+void ReplicaNode::Impl::schedule_flush() {
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->flush();
+  });
+}
+
+void ReplicaNode::Impl::on_tick_timer() {
+  tick_armed_ = false;
+  if (!running_) return;
+  ++driver_.ticks;
+  replica_->on_tick(now());
+  flush();
+}
+
+void ReplicaNode::Impl::arm_tick() {
+  const std::optional<bft::TimeUs> next = replica_->next_tick_us();
+  if (!next) {
+    if (tick_armed_) tick_timer_.cancel();
+    tick_armed_ = false;
+    return;
+  }
+  if (tick_armed_ && *next == tick_deadline_us_) return;
+  tick_armed_ = true;
+  tick_deadline_us_ = *next;
+  const bft::TimeUs delay_us = std::max<bft::TimeUs>(0, *next - now());
+  tick_timer_.expires_after(std::chrono::microseconds(delay_us));
+  tick_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_tick_timer();
+  });
+}
+
+// ---- carrying out effects -----------------------------------------------------------------------
+
+void ReplicaNode::Impl::flush() {
+  flush_posted_ = false;
+  if (!running_) return;
+  bft::Output out = replica_->take_output();
+  if (!out.empty()) {
+    carry_out(out);
+    if (!running_) return;  // storage failed
+  }
+  status_queries_.clear();
+  observe_status();
+  arm_tick();
+}
+
+void ReplicaNode::Impl::carry_out(bft::Output& out) {
+  ++driver_.turns;
+  // 1. Durable first: one sync for everything this burst produced.
+  if (!out.persist.empty()) {
+    const auto start = std::chrono::steady_clock::now();
+    if (auto r = storage_->append(out.persist); !r) return fail_storage(r.error());
+    if (auto r = storage_->sync(); !r) return fail_storage(r.error());
+    const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::steady_clock::now() - start)
+                                                   .count());
+    driver_.persist_records += out.persist.size();
+    ++driver_.syncs;
+    driver_.sync_ns += ns;
+    driver_.sync_ns_max = std::max(driver_.sync_ns_max, ns);
+    metrics_->observe_sync(static_cast<double>(ns) / 1e9);
+  }
+
+  // 2. Then the messages and the replies.
+  const std::size_t others = settings_.protocol.n - 1;
+  for (const bft::OutMessage& m : out.messages) {
+    const std::uint8_t type = m.bytes && m.bytes->size() > 1 ? (*m.bytes)[1] : 0;
+    if (m.to) {
+      if (transport_->send_to_replica(*m.to, m.bytes)) {
+        ++driver_.messages_out[type];
+      } else {
+        ++driver_.messages_refused;
+      }
+    } else {
+      const std::size_t taken = transport_->broadcast(m.bytes);
+      driver_.messages_out[type] += taken;
+      driver_.messages_refused += others - std::min(others, taken);
+    }
+  }
+  for (const bft::OutReply& r : out.replies) {
+    const auto connection = routes_.find(r.client);
+    if (!connection) {
+      ++driver_.replies_unroutable;
+    } else if (transport_->send_to_connection(*connection, r.bytes)) {
+      ++driver_.replies_sent;
+    } else {
+      ++driver_.replies_refused;
+    }
+  }
+
+  for (const bft::OutStatusReport& r : out.status_reports) {
+    auto it = status_queries_.find({r.principal, r.nonce});
+    if (it != status_queries_.end() && transport_->send_to_connection(it->second, r.bytes)) {
+      ++driver_.status_reports_sent;
+    } else {
+      ++driver_.replies_unroutable;
+    }
+  }
+
+  if (!out.executed.empty() && out.executed.front().replayed) {
+    std::size_t replayed = 0;
+    for (const bft::Executed& e : out.executed) replayed += e.replayed ? 1 : 0;
+    log_->info("re-executed {} committed batches from the log (up to seq {})", replayed,
+               out.executed.back().seq);
+  }
+  if (log_->should_log(spdlog::level::debug)) {
+    for (const bft::Executed& e : out.executed) {
+      if (e.replayed) continue;
+      log_->debug("executed seq {} view {} with {} requests{}", e.seq, e.view, e.requests,
+                  e.null_batch ? " (null batch)" : "");
+    }
+    if (out.stable_checkpoint) log_->debug("checkpoint {} is stable", *out.stable_checkpoint);
+  }
+}
+
+// One line per protocol-level change an operator cares about.
+void ReplicaNode::Impl::observe_status() {
+  const bft::ReplicaStatus s = replica_->status();
+  const bft::ReplicaStatus& was = last_status_;
+  if (s.view_changing && (!was.view_changing || s.view != was.view)) {
+    log_->warn("view change: moving to view {} (primary of view {} was {})", s.view, was.view,
+               was.primary);
+  } else if (!s.view_changing && (was.view_changing || s.view != was.view)) {
+    log_->info("entered view {}, primary {}", s.view, s.primary);
+  }
+  if (s.fetching_state && !was.fetching_state) {
+    log_->warn(
+        "state transfer: fetching a checkpoint from the others (last executed {}, stable {})",
+        s.last_executed, s.stable_checkpoint);
+  } else if (!s.fetching_state && was.fetching_state) {
+    log_->info("state transfer done: stable checkpoint {}, last executed {}", s.stable_checkpoint,
+               s.last_executed);
+  }
+  last_status_ = s;
+}
+
+// ---- reporting ----------------------------------------------------------------------------------
+
+NodeSnapshot ReplicaNode::Impl::snapshot() const {
+  NodeSnapshot s;
+  if (replica_) {
+    s.status = replica_->status();
+    s.core = replica_->counters();
+    s.sizes = replica_->debug_sizes();
+  }
+  s.driver = driver_;
+  if (transport_) {
+    s.transport = transport_->stats();
+    s.links = transport_->links();
+  }
+  s.storage = storage_ ? storage_->stats() : final_storage_stats_;
+  s.in_memory = settings_.in_memory;
+  if (signer_) s.signer = signer_->stats();
+  if (verifier_) s.verifier = verifier_->stats();
+  s.routed_sessions = routes_.sessions();
+  s.client_connections = s.transport.client_connections_open;
+  s.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started_at_)
+                    .count();
+  if (id_ < cluster_.replicas.size()) {
+    s.listen = cluster_.replicas[id_].host + ":" + std::to_string(port_);
+  }
+  return s;
+}
+
+void ReplicaNode::Impl::arm_publish() {
+  publish_timer_.expires_after(options_.publish_interval);
+  publish_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || !self->running_) return;
+    self->publish();
+    self->arm_publish();
+  });
+}
+
+void ReplicaNode::Impl::publish() {
+  NodeSnapshot s = snapshot();
+  metrics_->publish(s);
+  {
+    std::string json = status_json(s);
+    std::lock_guard lock(board_->mutex);
+    board_->json = std::move(json);
+  }
+  log_links(s.links);
+  const auto now = std::chrono::steady_clock::now();
+  const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_stats_at_);
+  if (since >= options_.stats_log_interval) {
+    log_->info("{}", stats_line(last_stats_, s, since.count()));
+    last_stats_ = std::move(s);
+    last_stats_at_ = now;
+  }
+}
+
+void ReplicaNode::Impl::log_links(const std::vector<net::LinkStatus>& links) {
+  for (const net::LinkStatus& l : links) {
+    const bool up = l.state == net::LinkState::kConnected;
+    auto [it, inserted] = link_up_.try_emplace(l.replica, false);
+    if (up == it->second) continue;
+    it->second = up;
+    if (up) {
+      log_->info("connected to replica {}", l.replica);
+    } else {
+      log_->warn("lost the link to replica {}{}{}", l.replica, l.last_error.empty() ? "" : ": ",
+                 l.last_error);
+    }
+  }
+}
+
+// ---- facade -------------------------------------------------------------------------------------
+
+ReplicaNode::ReplicaNode(asio::io_context& io, config::ClusterConfig cluster, bft::ReplicaId id,
+                         NodeOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(cluster), id, std::move(options))) {}
+
+ReplicaNode::~ReplicaNode() { impl_->stop(); }
+
+Result<Done, NodeError> ReplicaNode::start() { return impl_->start(); }
+void ReplicaNode::stop() { impl_->stop(); }
+bool ReplicaNode::running() const { return impl_->running(); }
+void ReplicaNode::on_fatal(std::function<void(const NodeError&)> handler) {
+  impl_->set_on_fatal(std::move(handler));
+}
+bft::ReplicaStatus ReplicaNode::status() const { return impl_->status(); }
+bft::Digest ReplicaNode::app_digest() const { return impl_->app_digest(); }
+NodeSnapshot ReplicaNode::snapshot() const { return impl_->snapshot(); }
+std::uint16_t ReplicaNode::port() const { return impl_->port(); }
+std::uint16_t ReplicaNode::http_port() const { return impl_->http_port(); }
+const bft::Config& ReplicaNode::protocol_config() const { return impl_->protocol_config(); }
+
+}  // namespace bastion::server

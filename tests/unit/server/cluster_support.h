@@ -1,0 +1,251 @@
+// Helpers for replica node tests: a cluster directory written by init_cluster on loopback ports
+// that are free, a small client made of net::ClientTransport + bft::ClientCore (the real client
+// library is not used here), and polling with a deadline so a failure is an assertion, not a hang.
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bft/core/client_core.h"
+#include "bft/net/client_transport.h"
+#include "config/cluster_config.h"
+#include "config/cluster_init.h"
+#include "tests/unit/config/temp_dir.h"
+#include "tuplespace/ops.h"
+#include "tuplespace/text.h"
+
+namespace bastion::server::testing {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+inline bool port_is_free(std::uint16_t port) {
+  try {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io);
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+    a.open(ep.protocol());
+    a.set_option(asio::socket_base::reuse_address(true));
+    a.bind(ep);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// A base port for init_cluster (replica i on base + i, metrics on base + 100 + i), derived from
+// the pid so that test processes running at the same time pick different ranges, and checked
+// free.
+inline std::uint16_t pick_base_port(std::uint32_t replicas = 4) {
+  const auto pid = static_cast<std::uint32_t>(::getpid());
+  for (std::uint32_t attempt = 0; attempt < 200; ++attempt) {
+    const auto base = static_cast<std::uint16_t>(20000 + ((pid * 13 + attempt * 7919) % 3000) * 10);
+    bool free = true;
+    for (std::uint32_t i = 0; i < replicas && free; ++i) {
+      free = port_is_free(static_cast<std::uint16_t>(base + i)) &&
+             port_is_free(static_cast<std::uint16_t>(base + 100 + i));
+    }
+    if (free) return base;
+  }
+  throw std::runtime_error("no free port range found");
+}
+
+// A cluster directory (f = 1) in a temp dir, removed at the end.
+class ClusterDir {
+ public:
+  explicit ClusterDir(std::uint32_t clients = 2) {
+    config::InitOptions o;
+    o.out_dir = dir_.path() / "cluster";
+    o.clients = clients;
+    o.base_port = pick_base_port();
+    auto file = config::init_cluster(o);
+    if (!file) throw std::runtime_error(file.error().message);
+    file_ = *file;
+    auto c = config::load_cluster_config(file_);
+    if (!c) throw std::runtime_error(c.error().message);
+    config_ = std::move(*c);
+  }
+
+  const config::ClusterConfig& config() const { return config_; }
+  config::ClusterConfig& config() { return config_; }
+  const std::filesystem::path& file() const { return file_; }
+  const std::filesystem::path& root() const { return dir_.path(); }
+
+ private:
+  bastion::testing::TempDir dir_;
+  std::filesystem::path file_;
+  config::ClusterConfig config_;
+};
+
+inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+inline bft::TimeUs steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A client process in miniature: one session of one identity, requests one at a time.
+class TestClient {
+ public:
+  TestClient(const config::ClusterConfig& cluster, const std::string& identity,
+             std::uint64_t session)
+      : transport_(io_, options(cluster, identity)),
+        core_(bft::ClientConfig{cluster.n(), cluster.f, session}) {
+    transport_.on_frame([this](bft::ReplicaId from, bft::ByteView frame) {
+      if (frame.size() > 1 && frame[1] == static_cast<std::uint8_t>(bft::MsgType::kStatusReport)) {
+        auto m = bft::decode_message(frame);
+        if (m && std::holds_alternative<bft::StatusReportMsg>(*m)) {
+          reports_.push_back(std::get<bft::StatusReportMsg>(*m));
+        }
+        return;
+      }
+      core_.on_reply(from, frame, steady_us());
+    });
+    auto r = transport_.start();
+    if (!r) throw std::runtime_error(r.error());
+  }
+  ~TestClient() {
+    transport_.stop();
+    io_.restart();
+    io_.poll();
+  }
+
+  // The completion of one request, or nullopt after `timeout`.
+  std::optional<bft::ClientCompletion> invoke(const ts::Request& op, bool read_only = false,
+                                              std::chrono::milliseconds timeout = 30s) {
+    const std::uint64_t number = core_.submit(ts::encode_request(op), read_only, steady_us());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pump();
+      for (auto& c : completions_) {
+        if (c.number == number) {
+          bft::ClientCompletion done = std::move(c);
+          std::erase_if(completions_, [&](const auto& x) { return x.number == number; });
+          return done;
+        }
+      }
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(5ms);
+      if (auto next = core_.next_tick_us(); next && *next <= steady_us()) {
+        core_.on_tick(steady_us());
+      }
+    }
+    core_.abandon(number);
+    return std::nullopt;
+  }
+
+  // Asks one replica for its status report.
+  std::optional<bft::StatusReportMsg> query_status(bft::ReplicaId replica, std::uint64_t nonce,
+                                                   std::chrono::milliseconds timeout = 10s) {
+    const auto query =
+        std::make_shared<const bft::Bytes>(bft::encode_message(bft::StatusQueryMsg{nonce}));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto next_send = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::chrono::steady_clock::now() >= next_send) {
+        transport_.send_to_replica(replica, query);  // dropped while the link is still down
+        next_send += 200ms;
+      }
+      for (const auto& r : reports_) {
+        if (r.nonce == nonce) return r;
+      }
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(5ms);
+    }
+    return std::nullopt;
+  }
+
+  // Keeps `window` requests in flight for `duration`, each new one made by make_op(i); returns
+  // how many completed with kOk.
+  std::uint64_t run_load(const std::function<ts::Request(std::uint64_t)>& make_op,
+                         std::size_t window, std::chrono::milliseconds duration) {
+    std::uint64_t submitted = 0, done = 0;
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < deadline) {
+      while (core_.in_flight() < window) {
+        core_.submit(ts::encode_request(make_op(submitted++)), false, steady_us());
+      }
+      pump();
+      for (const auto& c : completions_) done += c.status == bft::ReplyStatus::kOk ? 1 : 0;
+      completions_.clear();
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(1ms);
+      if (auto next = core_.next_tick_us(); next && *next <= steady_us()) {
+        core_.on_tick(steady_us());
+      }
+    }
+    return done;
+  }
+
+  // The tuple-space reply of a completed request (fails the test on anything else).
+  static ts::Reply reply_of(const std::optional<bft::ClientCompletion>& c) {
+    EXPECT_TRUE(c.has_value()) << "request timed out";
+    if (!c) return ts::Reply{};
+    EXPECT_EQ(c->status, bft::ReplyStatus::kOk);
+    auto r = codec::decode<ts::Reply>(c->result);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ts::Reply{};
+  }
+
+  static ts::Tuple tuple(std::string_view text) { return *ts::parse_tuple(text); }
+  static ts::Template tmpl(std::string_view text) { return *ts::parse_template(text); }
+  static ts::TupleSpec spec(std::string_view text) {
+    ts::TupleSpec s;
+    s.tuple = tuple(text);
+    return s;
+  }
+
+ private:
+  static net::ClientTransportOptions options(const config::ClusterConfig& cluster,
+                                             const std::string& identity) {
+    net::ClientTransportOptions o;
+    for (const auto& r : cluster.replicas)
+      o.replicas.push_back({r.id, r.host, r.port, r.public_key});
+    const auto d = cluster.identity_dir(identity);
+    o.tls = {d / "cert.pem", d / "key.pem", d / "ca.pem"};
+    o.limits.reconnect_min_ms = 20;
+    o.limits.reconnect_max_ms = 200;
+    return o;
+  }
+
+  void pump() {
+    bft::ClientOutput out = core_.take_output();
+    for (const bft::ClientSend& s : out.sends) {
+      if (s.to) {
+        transport_.send_to_replica(*s.to, s.bytes);
+      } else {
+        transport_.broadcast(s.bytes);
+      }
+    }
+    for (auto& c : out.completions) completions_.push_back(std::move(c));
+  }
+
+  asio::io_context io_;
+  net::ClientTransport transport_;
+  bft::ClientCore core_;
+  std::vector<bft::ClientCompletion> completions_;
+  std::vector<bft::StatusReportMsg> reports_;
+};
+
+}  // namespace bastion::server::testing

@@ -1,0 +1,361 @@
+// A 4-replica cluster of ReplicaNodes in one process, on loopback TLS, with their write-ahead
+// logs on disk: requests from a real client transport execute, every replica ends in the same
+// state, a replica restarted from its storage comes back with the same state digest, metrics and
+// /status are served, and start-up errors are reported with the right code.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "server/node_report.h"
+#include "server/node_thread.h"
+#include "tests/unit/server/cluster_support.h"
+
+namespace bastion::server {
+namespace {
+
+using namespace testing;
+
+// Timeouts short enough for a test, the same on every replica (they are protocol settings), and
+// a checkpoint every 4 batches so that restarts go through checkpoints and the log.
+NodeOptions test_options() {
+  NodeOptions o;
+  o.http_port = 0;
+  o.publish_interval = 50ms;
+  o.tune_protocol = [](bft::Config& c) {
+    c.checkpoint_interval = 4;
+    c.log_window = 16;
+    c.pipeline_max = 4;
+  };
+  o.tune_transport = [](net::ReplicaTransportOptions& t) {
+    t.limits.reconnect_min_ms = 20;
+    t.limits.reconnect_max_ms = 200;
+  };
+  return o;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void start_all() {
+    for (bft::ReplicaId id = 0; id < 4; ++id) start(id);
+  }
+  void start(bft::ReplicaId id) {
+    auto node = NodeThread::start(dir_.config(), id, test_options());
+    ASSERT_TRUE(node.ok()) << node.error().message;
+    nodes_[id] = std::move(*node);
+  }
+  bft::ReplicaStatus status(bft::ReplicaId id) {
+    return nodes_[id]->call([](ReplicaNode& n) { return n.status(); });
+  }
+  bft::Digest digest(bft::ReplicaId id) {
+    return nodes_[id]->call([](ReplicaNode& n) { return n.app_digest(); });
+  }
+  // Every replica executed up to the same point and holds the same tuple space.
+  bool converged() {
+    const auto s0 = status(0);
+    const auto d0 = digest(0);
+    for (bft::ReplicaId id = 1; id < 4; ++id) {
+      if (status(id).last_executed != s0.last_executed || digest(id) != d0) return false;
+    }
+    return s0.last_executed > 0;
+  }
+
+  ClusterDir dir_;
+  std::unique_ptr<NodeThread> nodes_[4];
+};
+
+TEST_F(ClusterTest, ExecutesRequestsAndReplicasAgree) {
+  start_all();
+  TestClient admin(dir_.config(), "admin", 1);
+  EXPECT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+
+  TestClient client(dir_.config(), "client1", 7);
+  for (int i = 0; i < 10; ++i) {
+    const auto out =
+        client.invoke(ts::Out{"jobs", TestClient::spec("(\"job\", " + std::to_string(i) + ")")});
+    ASSERT_EQ(TestClient::reply_of(out), ts::Reply(ts::Ack{})) << "out " << i;
+  }
+  // Ordered and read-only reads both see the oldest match.
+  const ts::Reply first = ts::Found{TestClient::tuple("(\"job\", 0)")};
+  EXPECT_EQ(TestClient::reply_of(client.invoke(ts::Rdp{"jobs", TestClient::tmpl("(\"job\", *)")})),
+            first);
+  const auto read_only =
+      client.invoke(ts::Rdp{"jobs", TestClient::tmpl("(\"job\", *)")}, /*read_only=*/true);
+  EXPECT_EQ(TestClient::reply_of(read_only), first);
+  EXPECT_TRUE(read_only->read_only);
+  EXPECT_EQ(TestClient::reply_of(client.invoke(ts::Inp{"jobs", TestClient::tmpl("(\"job\", 0)")})),
+            first);
+  // Not an admin: a clear error from the application, agreed by the replicas.
+  const ts::Reply denied = TestClient::reply_of(client.invoke(ts::SpaceDelete{"jobs"}));
+  ASSERT_TRUE(std::holds_alternative<ts::Error>(denied));
+  EXPECT_EQ(std::get<ts::Error>(denied).code, ts::ErrorCode::kDenied);
+
+  ASSERT_TRUE(wait_until([&] { return converged(); }));
+  const auto s = status(0);
+  EXPECT_GE(s.last_executed, 13u);
+
+  // A status query is answered by the replica asked, on the connection it came on.
+  const auto report = client.query_status(2, 4242);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->replica, 2u);
+  EXPECT_EQ(report->view, 0u);
+  EXPECT_EQ(report->last_executed, s.last_executed);
+  EXPECT_EQ(s.view, 0u);
+  EXPECT_GE(s.stable_checkpoint, 4u);
+
+  // Replies went back on the clients' connections; every turn that persisted did one sync.
+  const NodeSnapshot snap = nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
+  EXPECT_GE(snap.driver.replies_sent, 14u);
+  EXPECT_EQ(snap.driver.replies_unroutable, 0u);
+  EXPECT_GT(snap.driver.syncs, 0u);
+  EXPECT_EQ(snap.driver.syncs, snap.storage.syncs);
+  EXPECT_GT(snap.verifier.verifies, 0u);
+  EXPECT_EQ(snap.verifier.verify_failures, 0u);
+}
+
+TEST_F(ClusterTest, RestartedReplicaRecoversItsStateFromDisk) {
+  start_all();
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  for (int i = 0; i < 9; ++i) {
+    ASSERT_EQ(TestClient::reply_of(
+                  admin.invoke(ts::Out{"jobs", TestClient::spec("(" + std::to_string(i) + ")")})),
+              ts::Reply(ts::Ack{}));
+  }
+  ASSERT_TRUE(wait_until([&] { return converged(); }));
+
+  nodes_[3]->stop();
+  const bft::ReplicaStatus before = status(3);
+  const bft::Digest digest_before = digest(3);
+  ASSERT_GE(before.last_executed, 10u);
+  ASSERT_GE(before.stable_checkpoint, 4u);
+  nodes_[3].reset();
+
+  // Straight after start(), before it heard from anyone: the state came from its own disk.
+  start(3);
+  const bft::ReplicaStatus after = status(3);
+  EXPECT_EQ(after.last_executed, before.last_executed);
+  EXPECT_EQ(digest(3), digest_before);
+  EXPECT_EQ(after.view, before.view);
+
+  // And it keeps up with the others afterwards.
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::Out{"jobs", TestClient::spec("(99)")})),
+            ts::Reply(ts::Ack{}));
+  ASSERT_TRUE(
+      wait_until([&] { return converged() && status(3).last_executed > after.last_executed; }));
+}
+
+TEST_F(ClusterTest, ServesMetricsAndStatus) {
+  start_all();
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  const std::uint16_t port = nodes_[2]->call([](ReplicaNode& n) { return n.http_port(); });
+  ASSERT_NE(port, 0);
+
+  const auto get = [port](const std::string& path) {
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    asio::write(socket, asio::buffer(request));
+    std::string response;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (;;) {
+      const std::size_t n = socket.read_some(asio::buffer(buf), ec);
+      response.append(buf, n);
+      if (ec) break;
+    }
+    return response;
+  };
+  // Published every 50 ms: wait until the create shows.
+  std::string metrics;
+  ASSERT_TRUE(wait_until([&] {
+    metrics = get("/metrics");
+    return metrics.find("bastion_requests_total{replica=\"2\",outcome=\"executed\"} 1") !=
+               std::string::npos &&
+           metrics.find("bastion_links_connected{replica=\"2\"} 3") != std::string::npos;
+  })) << metrics;
+  EXPECT_NE(metrics.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_NE(metrics.find("bastion_messages_in_total{replica=\"2\",type=\"prepare\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("bastion_messages_out_total{replica=\"2\",type=\"commit\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("bastion_storage_sync_seconds_count"), std::string::npos);
+  EXPECT_NE(metrics.find("bastion_view{replica=\"2\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("bastion_pool_entries{replica=\"2\",container="), std::string::npos);
+
+  std::string status;
+  ASSERT_TRUE(wait_until([&] {
+    status = get("/status");
+    return status.find("\"state\":\"backoff\"") == std::string::npos &&
+           status.find("\"state\":\"connecting\"") == std::string::npos;
+  })) << status;
+  EXPECT_NE(status.find("application/json"), std::string::npos);
+  EXPECT_NE(status.find("\"replica\":2"), std::string::npos);
+  EXPECT_NE(status.find("\"view_changing\":false"), std::string::npos);
+  EXPECT_NE(status.find("\"state\":\"connected\""), std::string::npos);
+  EXPECT_NE(get("/nothing").find("404"), std::string::npos);
+  EXPECT_NE(get("/metrics/x").find("404"), std::string::npos);
+}
+
+// Not a test: throughput of a local cluster under load, and where the io threads spend time.
+// Run with --gtest_also_run_disabled_tests --gtest_filter=*LoadReport*.
+TEST_F(ClusterTest, DISABLED_LoadReport) {
+  start_all();
+  {
+    TestClient admin(dir_.config(), "admin", 1);
+    ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"load", {}})),
+              ts::Reply(ts::Ack{}));
+  }
+  const auto before = nodes_[0]->call([](ReplicaNode& n) { return n.snapshot(); });
+  const auto before1 = nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
+  constexpr int kClients = 2;
+  constexpr std::size_t kWindow = 64;
+  const auto duration = 10s;
+  std::vector<std::uint64_t> done(kClients, 0);
+  std::vector<std::thread> threads;
+  const auto start = std::chrono::steady_clock::now();
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      TestClient client(dir_.config(), "client" + std::to_string(c + 1), 100 + c);
+      done[c] = client.run_load(
+          [c](std::uint64_t i) {
+            return ts::Out{
+                "load", TestClient::spec("(" + std::to_string(c) + ", " + std::to_string(i) + ")")};
+          },
+          kWindow, duration);
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::uint64_t total = 0;
+  for (auto d : done) total += d;
+  const auto after = nodes_[0]->call([](ReplicaNode& n) { return n.snapshot(); });
+  const auto after1 = nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
+  const auto counter = [](const NodeSnapshot& s, const char* name) {
+    auto it = s.core.find(name);
+    return it == s.core.end() ? std::uint64_t{0} : it->second;
+  };
+  const auto report = [&](const char* who, const NodeSnapshot& b, const NodeSnapshot& a) {
+    const double batches = counter(a, "batches.executed") - counter(b, "batches.executed");
+    const double syncs = a.driver.syncs - b.driver.syncs;
+    std::printf(
+        "%s: batches %.0f (%.1f req/batch), syncs %.0f (avg %.3f ms, max %.3f ms), "
+        "turns %llu, sign %llu (%.1f us avg), verify %llu (%.1f us avg), crypto %.1f%% of "
+        "wall time\n",
+        who, batches,
+        batches > 0 ? (counter(a, "requests.executed") - counter(b, "requests.executed")) / batches
+                    : 0.0,
+        syncs, syncs > 0 ? (a.driver.sync_ns - b.driver.sync_ns) / syncs / 1e6 : 0.0,
+        a.driver.sync_ns_max / 1e6,
+        static_cast<unsigned long long>(a.driver.turns - b.driver.turns),
+        static_cast<unsigned long long>(a.signer.signs - b.signer.signs),
+        (a.signer.sign_ns - b.signer.sign_ns) / 1e3 /
+            std::max<double>(1, a.signer.signs - b.signer.signs),
+        static_cast<unsigned long long>(a.verifier.verifies - b.verifier.verifies),
+        (a.verifier.verify_ns - b.verifier.verify_ns) / 1e3 /
+            std::max<double>(1, a.verifier.verifies - b.verifier.verifies),
+        100.0 *
+            ((a.signer.sign_ns - b.signer.sign_ns) +
+             (a.verifier.verify_ns - b.verifier.verify_ns)) /
+            (secs * 1e9));
+  };
+  std::printf("load: %d clients x %zu in flight, %.1f s: %llu requests, %.0f req/s\n", kClients,
+              kWindow, secs, static_cast<unsigned long long>(total), total / secs);
+  report("primary 0", before, after);
+  report("backup 1", before1, after1);
+  EXPECT_GT(total, 0u);
+}
+
+// ---- start-up errors ---------------------------------------------------------------------------
+
+TEST(NodeStartTest, UnusableDataDirectoryIsAStorageError) {
+  ClusterDir dir;
+  const auto blocker = dir.root() / "not-a-dir";
+  std::ofstream(blocker) << "x";
+  NodeOptions o = test_options();
+  o.data_dir = blocker / "replica-0";
+  boost::asio::io_context io;
+  ReplicaNode node(io, dir.config(), 0, o);
+  auto r = node.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, NodeErrc::kStorage);
+  EXPECT_EQ(exit_code(r.error().code), 1);
+  EXPECT_NE(r.error().message.find("data directory"), std::string::npos) << r.error().message;
+}
+
+TEST(NodeStartTest, DataDirectoryInUseIsRefused) {
+  ClusterDir dir;
+  boost::asio::io_context io;
+  ReplicaNode first(io, dir.config(), 0, test_options());
+  ASSERT_TRUE(first.start().ok());
+  NodeOptions o = test_options();
+  auto& cfg = dir.config();
+  cfg.replicas[0].port = static_cast<std::uint16_t>(cfg.replicas[0].port + 50);
+  ReplicaNode second(io, cfg, 0, o);
+  auto r = second.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, NodeErrc::kStorage);
+  EXPECT_NE(r.error().message.find("locked"), std::string::npos) << r.error().message;
+}
+
+TEST(NodeStartTest, KeyThatIsNotTheReplicasIsAConfigError) {
+  ClusterDir dir;
+  auto cfg = dir.config();
+  cfg.replicas[0].key = cfg.replicas[1].key;
+  boost::asio::io_context io;
+  ReplicaNode node(io, cfg, 0, test_options());
+  auto r = node.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, NodeErrc::kConfig);
+  EXPECT_EQ(exit_code(r.error().code), 2);
+  EXPECT_NE(r.error().message.find("cluster.toml: replicas[0].key: "), std::string::npos)
+      << r.error().message;
+}
+
+TEST(NodeStartTest, UnknownReplicaIdIsAConfigError) {
+  ClusterDir dir;
+  boost::asio::io_context io;
+  ReplicaNode node(io, dir.config(), 9, test_options());
+  auto r = node.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, NodeErrc::kConfig);
+  EXPECT_NE(r.error().message.find("no replica with id 9"), std::string::npos);
+}
+
+TEST(NodeStartTest, TakenPortIsANetworkError) {
+  ClusterDir dir;
+  boost::asio::io_context io;
+  asio::ip::tcp::acceptor squatter(
+      io, {asio::ip::make_address("127.0.0.1"), dir.config().replicas[0].port});
+  NodeOptions o = test_options();
+  o.in_memory = true;
+  ReplicaNode node(io, dir.config(), 0, o);
+  auto r = node.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, NodeErrc::kNetwork);
+  EXPECT_FALSE(node.running());
+}
+
+TEST(NodeStartTest, InMemoryNodeWritesNothing) {
+  ClusterDir dir;
+  NodeOptions o = test_options();
+  o.in_memory = true;
+  boost::asio::io_context io;
+  ReplicaNode node(io, dir.config(), 0, o);
+  ASSERT_TRUE(node.start().ok());
+  io.run_for(100ms);
+  node.stop();
+  EXPECT_FALSE(std::filesystem::exists(dir.config().data_dir));
+}
+
+}  // namespace
+}  // namespace bastion::server
