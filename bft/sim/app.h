@@ -7,7 +7,7 @@
 //   - make_workload(rng, clients): the generator of client operations;
 //   - make_model(): the sequential model (deterministic: an operation's effect is a function of
 //     the state, so a pending operation has one possible successor state).
-// The default plug-in is the key-value map of kv_app.h; the tuple space joins the same way later.
+// The default plug-in is the key-value map of kv_app.h; the tuple space is ts_app.h.
 //
 // Thread-safety: none; one simulation thread.
 #pragma once
@@ -58,6 +58,14 @@ class SequentialModel {
   // after it, whatever it would have returned.
   virtual std::optional<State> step(const State& s, const Bytes& op,
                                     const std::optional<Bytes>& result) const = 0;
+  // step() for an operation invoked by client `client` (the index the workload saw). Models
+  // whose semantics depend on the invoker (access lists, administrators) override it; the
+  // checker calls this one.
+  virtual std::optional<State> step_by(std::uint32_t client, const State& s, const Bytes& op,
+                                       const std::optional<Bytes>& result) const {
+    (void)client;
+    return step(s, op, result);
+  }
   // True if `op` never changes the state (a pending one can be left out of the history).
   virtual bool is_read(const Bytes& op) const = 0;
   virtual std::string describe_op(const Bytes& op) const = 0;
@@ -72,7 +80,7 @@ struct AppPlugin {
   std::function<std::unique_ptr<SequentialModel>()> make_model;
 };
 
-// The registered plug-ins by name ("kv"); nullptr for an unknown name.
+// The registered plug-ins by name ("kv", "tuplespace"); nullptr for an unknown name.
 const AppPlugin* find_app(std::string_view name);
 std::vector<std::string> app_names();
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "bft/sim/ts_app.h"
 #include "codec/codec.h"
 
 namespace bastion::bft::sim {
@@ -382,10 +383,12 @@ AppPlugin kv_app_plugin() {
 
 const AppPlugin* find_app(std::string_view name) {
   static const AppPlugin kv = kv_app_plugin();
+  static const AppPlugin tuplespace = ts_app_plugin();
   if (name == kv.name) return &kv;
+  if (name == tuplespace.name) return &tuplespace;
   return nullptr;
 }
 
-std::vector<std::string> app_names() { return {"kv"}; }
+std::vector<std::string> app_names() { return {"kv", "tuplespace"}; }
 
 }  // namespace bastion::bft::sim

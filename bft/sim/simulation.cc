@@ -14,6 +14,7 @@
 #include "bft/sim/app.h"
 #include "bft/sim/checks.h"
 #include "bft/sim/clock.h"
+#include "bft/sim/describe.h"
 #include "bft/sim/linearizability.h"
 #include "bft/sim/recording_app.h"
 #include "bft/sim/sim_crypto.h"
@@ -87,13 +88,6 @@ struct Later {
     return std::tie(x.time_us, x.seq) > std::tie(y.time_us, y.seq);
   }
 };
-
-std::string message_name(const SharedBytes& b) {
-  if (!b || b->size() < 2) return "garbage";
-  constexpr auto kLast = static_cast<std::uint8_t>(MsgType::kStatusReport);
-  if ((*b)[0] != kWireVersion || (*b)[1] < 1 || (*b)[1] > kLast) return "garbage";
-  return type_name(static_cast<MsgType>((*b)[1]));
-}
 
 SharedBytes share(Bytes b) { return std::make_shared<const Bytes>(std::move(b)); }
 
@@ -479,13 +473,13 @@ void Simulation::Impl::trace(const Event& e) {
   s << "t=" << e.time_us << " " << kind_name(e.kind);
   switch (e.kind) {
     case EventKind::kReplicaMsg:
-      s << " " << message_name(e.bytes) << " r" << e.a << " -> r" << e.b;
+      s << " r" << e.a << " -> r" << e.b << " " << describe_message(*e.bytes);
       break;
     case EventKind::kClientMsg:
-      s << " " << message_name(e.bytes) << " c" << e.a << " -> r" << e.b;
+      s << " c" << e.a << " -> r" << e.b << " " << describe_message(*e.bytes);
       break;
     case EventKind::kReply:
-      s << " " << message_name(e.bytes) << " r" << e.a << " -> c" << e.b;
+      s << " r" << e.a << " -> c" << e.b << " " << describe_message(*e.bytes);
       break;
     case EventKind::kReplicaTick:
     case EventKind::kCrash:
@@ -1159,8 +1153,9 @@ RunResult Simulation::Impl::run(Simulation& outer) {
     const auto st = h.core->status();
     stats_.last_executed = std::max(stats_.last_executed, st.last_executed);
     stats_.view = std::max(stats_.view, st.view);
-    auto it = h.core->counters().find("state_transfers");
-    if (it != h.core->counters().end()) stats_.state_transfers += it->second;
+    const Counters counters = h.core->counters();  // a copy: the core may rebuild it per call
+    auto it = counters.find("state_transfers");
+    if (it != counters.end()) stats_.state_transfers += it->second;
   }
   result.stats = stats_;
   result.trace_tail.assign(trace_.begin(), trace_.end());
@@ -1200,7 +1195,7 @@ TimeUs Simulation::now_us() const { return impl_->now(); }
 bool Simulation::up(ReplicaId r) const { return impl_->host(r).core != nullptr; }
 bool Simulation::byzantine(ReplicaId r) const { return impl_->host(r).byz != nullptr; }
 ReplicaStatus Simulation::status(ReplicaId r) const { return impl_->host(r).core->status(); }
-const Counters& Simulation::counters(ReplicaId r) const {
+Counters Simulation::counters(ReplicaId r) const {
   const auto& h = impl_->host(r);
   return h.core ? h.core->counters() : h.last_counters;
 }

@@ -102,7 +102,8 @@ class Simulation {
   bool up(ReplicaId r) const;
   bool byzantine(ReplicaId r) const;
   ReplicaStatus status(ReplicaId r) const;  // of a replica that is up
-  const Counters& counters(ReplicaId r) const;
+  // A copy: Replica::counters() may rebuild its map on every call.
+  Counters counters(ReplicaId r) const;
   Digest app_digest(ReplicaId r) const;
   const Config& config() const;
 

@@ -32,8 +32,9 @@ std::string report(const RunResult& r) {
 }
 
 std::uint64_t counter(const Simulation& sim, ReplicaId r, const std::string& name) {
-  auto it = sim.counters(r).find(name);
-  return it == sim.counters(r).end() ? 0 : it->second;
+  const Counters counters = sim.counters(r);  // a copy: the core may rebuild it per call
+  auto it = counters.find(name);
+  return it == counters.end() ? 0 : it->second;
 }
 
 TEST(Scenario, FaultFreeRunPassesAllChecks) {
