@@ -2,7 +2,6 @@
 #include "bft/sim/linearizability.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -105,7 +104,6 @@ class PartitionSearch {
     return LinearizabilityReport::Verdict::kOk;
   }
 
-  std::size_t size() const { return ops_.size(); }
   std::string explain(const std::string& partition) const {
     std::ostringstream s;
     s << "partition '" << partition << "': " << ops_.size() << " operations\n";
@@ -220,9 +218,7 @@ LinearizabilityReport check_linearizable(const SequentialModel& model,
   LinearizabilityReport report;
   for (auto& [name, ops] : partitions) {
     PartitionSearch search(model, std::move(ops));
-    const std::uint64_t before = report.steps;
     const auto verdict = search.run(budget, report.steps);
-    if (report.steps - before > 20000) fprintf(stderr, "HEAVY %s ops=%zu steps=%llu\n", name.c_str(), search.size(), static_cast<unsigned long long>(report.steps - before));
     if (verdict != LinearizabilityReport::Verdict::kOk) {
       report.verdict = verdict;
       report.partition = name;
