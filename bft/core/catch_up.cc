@@ -38,13 +38,14 @@ void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
       spend_serve_budget(from, new_view_bytes_->size())) {
     send_bytes(from, new_view_bytes_);
   }
-  if (stable_seq_ > 0 && m.stable_seq < stable_seq_ && m.last_executed < stable_seq_) {
-    // Its log cannot reach our stable checkpoint (we discarded below it): it needs the state.
+  if (stable_seq_ > 0 && m.stable_seq < stable_seq_) {
+    // Its stable checkpoint is behind ours: the votes for ours are gone, so only the proof
+    // brings it there (it garbage-collects, or fetches the state if its log cannot reach it).
     Bytes bytes = encode_message(stable_proof_);
     if (spend_serve_budget(from, bytes.size())) {
       send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
     }
-    return;
+    if (m.last_executed < stable_seq_) return;
   }
   if (m.last_executed >= last_executed_) return;
   const SeqNum first = std::max(m.last_executed, stable_seq_) + 1;

@@ -141,12 +141,9 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
   }
   view_changes_[from] = m;
   view_change_digests_[from] = codec::digest_of(m);
-  if (m.new_view > view_) {
-    maybe_join_higher_view();
-  } else {
-    maybe_start_view_change_timer();
-    try_send_new_view();
-  }
+  if (m.new_view > view_) maybe_join_higher_view();
+  maybe_start_view_change_timer();
+  try_send_new_view();
 }
 
 void Replica::Impl::maybe_join_higher_view() {
@@ -163,9 +160,15 @@ void Replica::Impl::maybe_join_higher_view() {
 
 void Replica::Impl::maybe_start_view_change_timer() {
   if (!view_changing_ || view_change_deadline_us_) return;
-  std::uint32_t for_view = 0;
-  for (const auto& [r, vc] : view_changes_) for_view += vc.new_view == view_ ? 1 : 0;
-  if (for_view >= config_.quorum()) view_change_deadline_us_ = now_us_ + view_change_timeout_us_;
+  // 2f+1 replicas (this one included) want this view or a higher one: the view change could
+  // complete, so its failing to is the new primary's fault. Counting higher views too matters
+  // when some replicas moved on while others wait for a NEW-VIEW that will never come (its
+  // primary restarted and lost it): without them nobody's timer would ever run.
+  std::uint32_t at_least_view = 0;
+  for (const auto& [r, vc] : view_changes_) at_least_view += vc.new_view >= view_ ? 1 : 0;
+  if (at_least_view >= config_.quorum()) {
+    view_change_deadline_us_ = now_us_ + view_change_timeout_us_;
+  }
 }
 
 void Replica::Impl::check_view_timers() {
