@@ -29,7 +29,7 @@ TsWorkload::TsWorkload(Rng rng, std::uint32_t clients)
     : rng_(std::move(rng)), correct_clients_(clients > 1 ? clients - 1 : 1) {
   const std::size_t space_count = 1 + rng_.index(2);
   for (std::size_t i = 0; i < space_count; ++i) spaces_.push_back("s" + std::to_string(i));
-  const std::size_t key_count = 2 + rng_.index(2);
+  const std::size_t key_count = 3 + rng_.index(2);
   for (std::size_t i = 0; i < key_count; ++i) keys_.push_back("k" + std::to_string(i));
 }
 

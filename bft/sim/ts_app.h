@@ -6,8 +6,9 @@
 // run's spaces (1..2); everyone else starts at once and sees no_such_space until then. Then every
 // client draws from out (with and without leases and access lists), rdp and rdAll (half of
 // them as read-only requests), inp, rd and in with timeouts, cas, replace, renew, inAll, and a
-// rare space create (space_exists for the admin, denied for others). Everything works on few
-// keys so that operations collide: tuples ("k<i>", n) and ("k<i>", n, flag) with n unique across
+// rare space create (space_exists for the admin, denied for others). Everything works on 3..4
+// keys per space so that operations collide (while each model partition keeps few enough
+// operations for the checker): tuples ("k<i>", n) and ("k<i>", n, flag) with n unique across
 // the run, templates ("k<i>", *), ("k<i>", ?int), ("k<i>", n seen before) and their 3-field
 // forms. Short leases (30..1500 ms) and waits (20..800 ms) make agreed time matter; long leases
 // (a day) never expire in a run. Access lists name correct clients only (see ts_model.h).

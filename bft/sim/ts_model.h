@@ -32,6 +32,13 @@
 //   - Tuples are unique (the workload never inserts the same tuple twice), so a tuple in a
 //     result names exactly one stored tuple.
 //
+// What it cannot see: when a short lease expires (too early or too late: any point is allowed),
+// when a wait times out; whether an `in` that took the fresh tuple was invoked before that
+// insertion (steps see no times); anything across partitions (a space's creation and the
+// operations on it are not ordered in real time by the model). Pending operations weaken the
+// check of the tuples they may have touched. Space delete, space list, outAll, cancel and
+// quotas are not modelled (the workload does not use them; any result of them is rejected).
+//
 // Invokers. Access lists and the admin check depend on who calls: step_by() gets the client
 // index the simulator assigns and names it ts_sim_principal(index), the simulator's name for a
 // correct client. The Byzantine client has another name in the simulator; the workload names no

@@ -346,7 +346,8 @@ std::vector<HistoryOp> drive(StateMachine& app, std::uint64_t seed, std::uint32_
   };
   auto complete = [&](const std::vector<Completion>& completions) {
     for (const Completion& done : completions) {
-      const std::uint32_t c = static_cast<std::uint32_t>(std::stoul(done.client.principal.substr(7)));
+      const std::uint32_t c =
+          static_cast<std::uint32_t>(std::stoul(done.client.principal.substr(7)));
       ASSERT_TRUE(waiting[c].has_value());
       ASSERT_EQ(done.number, numbers[c]);
       finish(c, done.result);
