@@ -234,7 +234,9 @@ Result<Done, NodeError> ReplicaNode::Impl::open_storage(bft::PersistedState& rec
   so.record_bytes_max = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
       settings_.protocol.message_bytes_max + (64u << 10), so.record_bytes_max, 0xffffffffu));
   so.checkpoint_bytes_max = settings_.protocol.snapshot_bytes_max;
-  auto opened = bft::storage::ReplicaStorage::open(bft::storage::posix_file_system(), dir, so);
+  bft::storage::FileSystem& fs =
+      options_.file_system ? *options_.file_system : bft::storage::posix_file_system();
+  auto opened = bft::storage::ReplicaStorage::open(fs, dir, so);
   if (!opened) {
     return fail(
         NodeError{NodeErrc::kStorage, "data directory " + dir + ": " + opened.error().to_string()});

@@ -51,6 +51,9 @@
 namespace boost::asio {
 class io_context;
 }
+namespace bastion::bft::storage {
+class FileSystem;
+}
 
 namespace bastion::server {
 
@@ -77,6 +80,9 @@ struct NodeOptions {
   std::string http_host = "127.0.0.1";
   std::shared_ptr<spdlog::logger> logger;  // null: a logger "replica-<id>" on spdlog's sinks
   std::function<bft::TimeUs()> clock;      // null: CLOCK_REALTIME in microseconds
+  // Where the storage lives (tests: a fault-injecting one, used only on the io thread and
+  // outliving the node); null: the real disk.
+  bft::storage::FileSystem* file_system = nullptr;
   std::chrono::milliseconds publish_interval{500};
   std::chrono::milliseconds stats_log_interval{10'000};
   // Adjustments after the cluster file is applied (tests: short timeouts, fast reconnects).

@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "bft/storage/fault_file_system.h"
 #include "server/node_report.h"
 #include "server/node_thread.h"
 #include "tests/unit/server/cluster_support.h"
@@ -203,6 +204,50 @@ TEST_F(ClusterTest, ServesMetricsAndStatus) {
   EXPECT_NE(status.find("\"state\":\"connected\""), std::string::npos);
   EXPECT_NE(get("/nothing").find("404"), std::string::npos);
   EXPECT_NE(get("/metrics/x").find("404"), std::string::npos);
+}
+
+TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
+  bft::storage::FaultFileSystem fs(7);
+  NodeError fatal;
+  bool fatal_called = false;
+  for (bft::ReplicaId id = 0; id < 4; ++id) {
+    NodeOptions o = test_options();
+    if (id == 1) o.file_system = &fs;
+    auto node = NodeThread::start(dir_.config(), id, o);
+    ASSERT_TRUE(node.ok()) << node.error().message;
+    nodes_[id] = std::move(*node);
+  }
+  nodes_[1]->call([&](ReplicaNode& n) {
+    n.on_fatal([&](const NodeError& e) {
+      fatal = e;
+      fatal_called = true;
+    });
+    return 0;
+  });
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  ASSERT_TRUE(wait_until([&] { return status(1).last_executed >= 1; }));
+
+  // The fault file system belongs to replica 1's thread: arm it there.
+  const NodeSnapshot armed = nodes_[1]->call([&](ReplicaNode& n) {
+    fs.fail_after(0);
+    return n.snapshot();
+  });
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::Out{"jobs", TestClient::spec("(1)")})),
+            ts::Reply(ts::Ack{}));
+  ASSERT_TRUE(wait_until([&] {
+    return nodes_[1]->call([&](ReplicaNode& n) { return !n.running() && fatal_called; });
+  }));
+  EXPECT_EQ(fatal.code, NodeErrc::kStorage);
+  EXPECT_NE(fatal.message.find("storage failed"), std::string::npos) << fatal.message;
+  // Nothing of what replica 1 produced after the failure left it: no vote, so no execution.
+  const NodeSnapshot s1 = nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
+  EXPECT_EQ(s1.driver.replies_sent, armed.driver.replies_sent);
+  EXPECT_EQ(s1.status.last_executed, armed.status.last_executed);
+  EXPECT_EQ(s1.driver.syncs, armed.driver.syncs);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::Out{"jobs", TestClient::spec("(2)")})),
+            ts::Reply(ts::Ack{}));
+  nodes_[1].reset();  // before `fs`
 }
 
 // Not a test: throughput of a local cluster under load, and where the io threads spend time.
