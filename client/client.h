@@ -205,7 +205,8 @@ class Client {
 
   // Per replica, in id order: reachable, view, primary, last executed, stable checkpoint (each
   // replica answers for itself; those that do not answer within the timeout are unreachable).
-  // Waits until every replica answered or the timeout passed.
+  // Waits until every replica answered, the timeout passed, or (after 0.5 s) every silent replica
+  // is one whose connection is down and failing.
   std::vector<ReplicaInfo> status(CallOptions call = {});
 
  private:

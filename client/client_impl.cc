@@ -152,7 +152,7 @@ void Client::Impl::on_timer() {
   }
   std::vector<std::uint64_t> finished;
   for (auto& [nonce, status] : status_calls_) {
-    if (status.deadline_us <= now) {
+    if (status.deadline_us <= now || status_settled(status, now)) {
       finished.push_back(nonce);
     } else if (status.next_send_us <= now) {
       send_status_queries(nonce, status, now);
@@ -278,7 +278,8 @@ Error Client::Impl::unavailable(const Call& call) const {
                                          " waits, but sent no result within its wait plus " +
                                          seconds_text(call.timeout)};
   }
-  const std::uint32_t needed = call.read_only ? 2 * setup_.f + 1 : setup_.f + 1;
+  // A read that found no 2f+1 agreement has been retried ordered by now: f+1 is what it lacked.
+  const std::uint32_t needed = setup_.f + 1;
   return Error{Errc::kUnavailable,
                "no quorum answered " + call.op + " within " + seconds_text(call.timeout) +
                    " (needs " + std::to_string(needed) + " matching replies; connected to " +
@@ -309,6 +310,7 @@ void Client::Impl::start_status(Millis timeout,
     return;
   }
   const TimeUs now = now_us();
+  call.started_us = now;
   call.deadline_us = now + timeout_us(timeout);
   send_status_queries(nonce, call, now);
   rearm();
@@ -322,6 +324,18 @@ void Client::Impl::send_status_queries(std::uint64_t nonce, StatusCall& call, Ti
     if (!call.reports[r]) transport_.send_to_replica(r, frame);
   }
   call.next_send_us = now + kStatusResendUs;
+}
+
+bool Client::Impl::status_settled(const StatusCall& call, TimeUs now) const {
+  if (now < call.started_us + kStatusLinkGraceUs) return false;
+  const std::vector<net::LinkStatus> links = transport_.links();
+  for (bft::ReplicaId r = 0; r < setup_.n; ++r) {
+    if (call.reports[r]) continue;
+    if (r >= links.size()) return false;
+    const net::LinkStatus& link = links[r];
+    if (link.state == net::LinkState::kConnected || link.failures == 0) return false;
+  }
+  return true;
 }
 
 void Client::Impl::on_status_report(bft::ReplicaId replica, codec::ByteView frame) {

@@ -106,6 +106,7 @@ class Client::Impl {
   // One status() call: a StatusQueryMsg to every replica (resent to the silent ones), and the
   // reports that came back, by replica id.
   struct StatusCall {
+    TimeUs started_us = 0;
     TimeUs deadline_us = 0;
     TimeUs next_send_us = 0;
     Millis timeout{0};
@@ -113,6 +114,9 @@ class Client::Impl {
     std::function<void(std::vector<ReplicaInfo>)> done;
   };
   static constexpr TimeUs kStatusResendUs = 250'000;
+  // After this long, a status call does not wait for replicas whose link is down and has failed
+  // at least once (connection refused, ...): they cannot answer before the link is back.
+  static constexpr TimeUs kStatusLinkGraceUs = 500'000;
 
   static TimeUs now_us();
   TimeUs timeout_us(Millis timeout) const;
@@ -129,6 +133,7 @@ class Client::Impl {
   void start_status(Millis timeout, std::function<void(std::vector<ReplicaInfo>)> done);
   void send_status_queries(std::uint64_t nonce, StatusCall& call, TimeUs now);
   void on_status_report(bft::ReplicaId replica, codec::ByteView frame);
+  bool status_settled(const StatusCall& call, TimeUs now) const;
   void finish_status(std::uint64_t nonce);
   void shutdown();
   void rearm();

@@ -60,9 +60,8 @@ TEST_F(CliClusterTest, CommandsAndExitCodes) {
   EXPECT_EQ(o.err.rfind("bastion: no such space: ", 0), 0u) << o.err;
   o = bastion({"--timeout", "3", "status"});
   EXPECT_EQ(std::count(o.out.begin(), o.out.end(), '\n'), 5) << o.out;
-  // Until server::ReplicaNode routes status reports (briefs/core-bugs.md), nobody answers.
-  const bool answered = o.out.find(" yes ") != std::string::npos;
-  EXPECT_EQ(o.code, answered ? kExitOk : kExitUnavailable) << o.err;
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out.find(" no "), std::string::npos) << o.out;
 
   cluster_.stop(0);
   cluster_.stop(1);

@@ -3,7 +3,6 @@
 // a crashed replica, a cluster without quorum, status, and shutdown with calls in flight.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -219,10 +218,6 @@ TEST_F(ClientTest, StatusReportsEveryReplica) {
   ASSERT_TRUE(admin_->out("jobs", tup("(1)")).ok());
   auto replicas = admin_->status(CallOptions{3s});
   ASSERT_EQ(replicas.size(), 4u);
-  if (std::none_of(replicas.begin(), replicas.end(), [](const auto& r) { return r.reachable; })) {
-    // server::ReplicaNode does not route status reports back yet (see briefs/core-bugs.md).
-    GTEST_SKIP() << "no replica answered the status query: " << replicas[0].error;
-  }
   for (std::uint32_t i = 0; i < 4; ++i) {
     SCOPED_TRACE(i);
     EXPECT_EQ(replicas[i].id, i);
@@ -238,7 +233,10 @@ TEST_F(ClientTest, StatusReportsEveryReplica) {
   EXPECT_GE(executed, 2);
 
   cluster_.stop(1);
-  replicas = admin_->status(CallOptions{500ms});
+  // A replica whose connection is refused is not waited for until the timeout (10 s here).
+  const auto start = std::chrono::steady_clock::now();
+  replicas = admin_->status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   ASSERT_EQ(replicas.size(), 4u);
   EXPECT_FALSE(replicas[1].reachable);
   EXPECT_FALSE(replicas[1].error.empty());
