@@ -1,12 +1,31 @@
 // The client table (see client_table.h): at-most-once execution, cached replies, session eviction.
 #include "bft/core/client_table.h"
 
+#include <algorithm>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <limits>
 #include <vector>
 
 namespace bastion::bft {
+
+namespace {
+template <class Deque>
+auto lower(Deque& executed, std::uint64_t number) {
+  return std::lower_bound(executed.begin(), executed.end(), number,
+                          [](const auto& e, std::uint64_t n) { return e.first < n; });
+}
+}  // namespace
+
+ClientTable::Entry* ClientTable::Session::find(std::uint64_t number) {
+  auto it = lower(executed, number);
+  return it != executed.end() && it->first == number ? &it->second : nullptr;
+}
+
+const ClientTable::Entry* ClientTable::Session::find(std::uint64_t number) const {
+  auto it = lower(executed, number);
+  return it != executed.end() && it->first == number ? &it->second : nullptr;
+}
 
 ClientTable::ClientTable(const Config& config)
     : window_(config.client_window),
@@ -23,14 +42,13 @@ ClientTable::Verdict ClientTable::classify(const ClientKey& client, std::uint64_
   if (it == sessions_.end()) return Verdict::kNew;
   const Session& s = it->second;
   if (stale(s, number)) return Verdict::kStale;
-  return s.executed.contains(number) ? Verdict::kExecuted : Verdict::kNew;
+  return s.find(number) != nullptr ? Verdict::kExecuted : Verdict::kNew;
 }
 
 const ClientTable::Entry* ClientTable::entry(const ClientKey& client, std::uint64_t number) const {
   auto it = sessions_.find(client);
   if (it == sessions_.end()) return nullptr;
-  auto e = it->second.executed.find(number);
-  return e == it->second.executed.end() ? nullptr : &e->second;
+  return it->second.find(number);
 }
 
 std::uint64_t ClientTable::highest(const ClientKey& client) const {
@@ -83,7 +101,17 @@ void ClientTable::record(const ClientKey& client, std::uint64_t number,
     e.result = std::move(*result);
     s.cached_bytes += e.result.size();
   }
-  s.executed[number] = std::move(e);
+  if (s.executed.empty() || s.executed.back().first < number) {
+    s.executed.emplace_back(number, std::move(e));
+  } else {
+    auto pos = lower(s.executed, number);
+    if (pos != s.executed.end() && pos->first == number) {
+      s.cached_bytes -= pos->second.result.size();
+      pos->second = std::move(e);
+    } else {
+      s.executed.emplace(pos, number, std::move(e));
+    }
+  }
   if (number > s.highest) {
     s.highest = number;
     prune(s);
@@ -95,11 +123,11 @@ void ClientTable::complete(const ClientKey& client, std::uint64_t number, const 
   auto it = sessions_.find(client);
   if (it == sessions_.end()) return;
   Session& s = it->second;
-  auto e = s.executed.find(number);
-  if (e == s.executed.end() || !e->second.waiting) return;
-  e->second.waiting = false;
-  e->second.cached = true;
-  e->second.result = result;
+  Entry* e = s.find(number);
+  if (e == nullptr || !e->waiting) return;
+  e->waiting = false;
+  e->cached = true;
+  e->result = result;
   s.cached_bytes += result.size();
   evict_results(s);
 }
@@ -107,9 +135,9 @@ void ClientTable::complete(const ClientKey& client, std::uint64_t number, const 
 void ClientTable::prune(Session& s) {
   if (s.highest < window_) return;
   const std::uint64_t floor = s.highest - window_;  // numbers <= floor are stale
-  while (!s.executed.empty() && s.executed.begin()->first <= floor) {
-    s.cached_bytes -= s.executed.begin()->second.result.size();
-    s.executed.erase(s.executed.begin());
+  while (!s.executed.empty() && s.executed.front().first <= floor) {
+    s.cached_bytes -= s.executed.front().second.result.size();
+    s.executed.pop_front();
   }
 }
 
@@ -186,7 +214,7 @@ Result<ClientTable, std::string> ClientTable::load(codec::BoundedInputArchive& a
       }
       last = number;
       s.cached_bytes += e.result.size();
-      s.executed.emplace_hint(s.executed.end(), number, std::move(e));
+      s.executed.emplace_back(number, std::move(e));
     }
     if (s.cached_bytes > table.reply_cache_bytes_max_) {
       return fail(std::string("client table: cached results over the limit"));

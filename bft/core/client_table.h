@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -72,11 +73,16 @@ class ClientTable {
   }
 
  private:
+  // Executed numbers in increasing order. Numbers arrive almost in order, so a sorted deque
+  // (append at the back, prune at the front, binary search) beats a tree on every operation.
+  using Executed = std::deque<std::pair<std::uint64_t, Entry>>;
   struct Session {
     std::uint64_t highest = 0;
     SeqNum last_active = 0;
     std::uint64_t cached_bytes = 0;
-    std::map<std::uint64_t, Entry> executed;
+    Executed executed;
+    Entry* find(std::uint64_t number);
+    const Entry* find(std::uint64_t number) const;
     friend bool operator==(const Session& a, const Session& b) {
       return a.highest == b.highest && a.last_active == b.last_active && a.executed == b.executed;
     }
