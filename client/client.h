@@ -114,6 +114,7 @@ struct ReplicaInfo {
   std::uint64_t last_executed = 0;
   std::uint64_t stable_checkpoint = 0;
   std::int64_t agreed_time_us = 0;  // the agreed time of its last executed batch
+  std::string stable_digest;        // hex state digest of its stable checkpoint
   std::string error;                // why it is unreachable, empty otherwise
 };
 

@@ -371,6 +371,7 @@ void Client::Impl::finish_status(std::uint64_t nonce) {
       info.last_executed = report->last_executed;
       info.stable_checkpoint = report->stable_checkpoint;
       info.agreed_time_us = report->agreed_time_us;
+      info.stable_digest = codec::to_hex(report->stable_digest);
     } else if (closed_) {
       info.error = "client closed";
     } else {

@@ -81,10 +81,11 @@ void Printer::status(const std::vector<ReplicaInfo>& replicas) {
              << ",\"view_changing\":" << json_bool(r.view_changing)
              << ",\"last_executed\":" << r.last_executed
              << ",\"stable_checkpoint\":" << r.stable_checkpoint
-             << ",\"agreed_time_us\":" << r.agreed_time_us;
+             << ",\"agreed_time_us\":" << r.agreed_time_us
+             << ",\"stable_digest\":" << json_string(r.stable_digest);
       } else {
         out_ << ",\"view\":null,\"primary\":null,\"view_changing\":null,\"last_executed\":null,"
-                "\"stable_checkpoint\":null,\"agreed_time_us\":null";
+                "\"stable_checkpoint\":null,\"agreed_time_us\":null,\"stable_digest\":null";
       }
       if (!r.error.empty()) out_ << ",\"error\":" << json_string(r.error);
       out_ << "}\n";

@@ -308,6 +308,7 @@ ReplicaInfo replica(std::uint32_t id, bool reachable, std::uint64_t view = 0) {
     r.last_executed = 12;
     r.stable_checkpoint = 8;
     r.agreed_time_us = 1000;
+    r.stable_digest = "00ff";
   } else {
     r.error = "connection refused";
   }
@@ -332,7 +333,7 @@ TEST(CliOutput, StatusTableJsonAndQuorumExitCode) {
   EXPECT_EQ(first,
             "{\"id\":0,\"endpoint\":\"127.0.0.1:7000\",\"reachable\":true,\"view\":0,\"primary\":0,"
             "\"view_changing\":false,\"last_executed\":12,\"stable_checkpoint\":8,"
-            "\"agreed_time_us\":1000}");
+            "\"agreed_time_us\":1000,\"stable_digest\":\"00ff\"}");
   EXPECT_NE(
       r.out.find("{\"id\":3,\"endpoint\":\"127.0.0.1:7003\",\"reachable\":false,\"view\":null"),
       std::string::npos);
