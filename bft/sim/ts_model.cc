@@ -37,13 +37,14 @@ struct ModelTuple {
   ts::Tuple tuple;
   std::uint8_t lease = kNoLease;  // LeaseClass
   bool vanishable = false;        // a pending operation may have removed it
+  bool floating = false;          // inserted by a pending operation, not seen yet (ts_model.h)
   std::vector<std::string> readers;
   std::vector<std::string> removers;
 
-  bool may_vanish() const { return lease == kShortLease || vanishable; }
+  bool may_vanish() const { return lease == kShortLease || vanishable || floating; }
   template <class A>
   void serialize(A& ar) {
-    ar(tuple, lease, vanishable, readers, removers);
+    ar(tuple, lease, vanishable, floating, readers, removers);
   }
 };
 
@@ -105,7 +106,6 @@ class Stepper {
   bool run(const ts::Out& op, const MaybeReply& r) {
     return data_op(r, false, [&] {
       if (r && !std::holds_alternative<ts::Ack>(*r)) return false;
-      // Pending: inserted vanishable (see ts_model.h, "Pending operations").
       insert(op.entry, !r);
       return true;
     });
@@ -228,8 +228,9 @@ class Stepper {
         for (std::size_t i = 0; i < st_.tuples.size();) {
           ModelTuple& t = st_.tuples[i];
           if (sees(t, op.tmpl, false) && may_remove(t)) {
-            // Without a bound it takes every one of them; with one, which depends on expiries.
-            if (op.max == 0) {
+            // Without a bound it takes every one of them (that was inserted already); with one,
+            // which depends on expiries.
+            if (op.max == 0 && !t.floating) {
               st_.tuples.erase(st_.tuples.begin() + static_cast<std::ptrdiff_t>(i));
               continue;
             }
@@ -272,6 +273,14 @@ class Stepper {
     return is_error(r, ts::ErrorCode::kTimedOut) || is_error(r, ts::ErrorCode::kCancelled);
   }
 
+  // What a result that shows `t` absent makes of it: a floating tuple was not inserted yet (it
+  // stays, unconstrained), one that may vanish is gone, any other makes the result impossible.
+  enum class Absent { kNotYet, kGone, kImpossible };
+  static Absent absent(const ModelTuple& t) {
+    if (t.floating) return Absent::kNotYet;
+    return t.may_vanish() ? Absent::kGone : Absent::kImpossible;
+  }
+
   void erase(const std::vector<std::size_t>& ascending) {
     for (auto it = ascending.rbegin(); it != ascending.rend(); ++it) {
       st_.tuples.erase(st_.tuples.begin() + static_cast<std::ptrdiff_t>(*it));
@@ -284,8 +293,9 @@ class Stepper {
     for (std::size_t i = 0; i < st_.tuples.size(); ++i) {
       const ModelTuple& t = st_.tuples[i];
       if (!sees(t, tmpl, leased_only)) continue;
-      if (!t.may_vanish()) return false;
-      gone.push_back(i);
+      const Absent a = absent(t);
+      if (a == Absent::kImpossible) return false;
+      if (a == Absent::kGone) gone.push_back(i);
     }
     erase(gone);
     return true;
@@ -296,14 +306,16 @@ class Stepper {
                                        bool leased_only) {
     std::vector<std::size_t> gone;
     for (std::size_t i = 0; i < st_.tuples.size(); ++i) {
-      const ModelTuple& t = st_.tuples[i];
+      ModelTuple& t = st_.tuples[i];
       if (!sees(t, tmpl, leased_only)) continue;
       if (t.tuple == x) {
+        t.floating = false;
         erase(gone);
         return i - gone.size();
       }
-      if (!t.may_vanish()) return std::nullopt;
-      gone.push_back(i);
+      const Absent a = absent(t);
+      if (a == Absent::kImpossible) return std::nullopt;
+      if (a == Absent::kGone) gone.push_back(i);
     }
     return std::nullopt;
   }
@@ -325,8 +337,9 @@ class Stepper {
     for (std::size_t i = 0; i + 1 < st_.tuples.size(); ++i) {
       const ModelTuple& t = st_.tuples[i];
       if (!sees(t, tmpl, false) || !may_remove(t)) continue;
-      if (!t.may_vanish()) return false;
-      gone.push_back(i);
+      const Absent a = absent(t);
+      if (a == Absent::kImpossible) return false;
+      if (a == Absent::kGone) gone.push_back(i);
     }
     gone.push_back(st_.tuples.size() - 1);
     erase(gone);
@@ -337,14 +350,16 @@ class Stepper {
   bool denied_by(const ts::Template& tmpl, bool leased_only) {
     std::vector<std::size_t> gone;
     for (std::size_t i = 0; i < st_.tuples.size(); ++i) {
-      const ModelTuple& t = st_.tuples[i];
+      ModelTuple& t = st_.tuples[i];
       if (!sees(t, tmpl, leased_only)) continue;
       if (!may_remove(t)) {
+        t.floating = false;
         erase(gone);
         return true;
       }
-      if (!t.may_vanish()) return false;
-      gone.push_back(i);
+      const Absent a = absent(t);
+      if (a == Absent::kImpossible) return false;
+      if (a == Absent::kGone) gone.push_back(i);
     }
     return false;
   }
@@ -386,26 +401,29 @@ class Stepper {
     std::vector<std::size_t> gone;
     std::size_t next = 0;
     for (std::size_t i = 0; i < st_.tuples.size(); ++i) {
-      const ModelTuple& t = st_.tuples[i];
+      ModelTuple& t = st_.tuples[i];
       if (!sees(t, tmpl, false)) continue;
       if (take && !may_remove(t)) continue;
       if (next < list.size() && t.tuple == list[next]) {
         ++next;
+        t.floating = false;
         if (take) gone.push_back(i);
         continue;
       }
       if (max != 0 && next == max) break;  // beyond the window: unconstrained
-      if (!t.may_vanish()) return false;
-      gone.push_back(i);
+      const Absent a = absent(t);
+      if (a == Absent::kImpossible) return false;
+      if (a == Absent::kGone) gone.push_back(i);
     }
     if (next != list.size()) return false;
     erase(gone);
     return true;
   }
 
-  void insert(const ts::TupleSpec& spec, bool vanishable) {
-    ModelTuple t{spec.tuple, lease_class(spec.lease_ms), vanishable, normalized(spec.readers),
-                 normalized(spec.removers)};
+  // `pending`: by an operation that may not have taken effect yet (or ever) at this point.
+  void insert(const ts::TupleSpec& spec, bool pending) {
+    ModelTuple t{spec.tuple, lease_class(spec.lease_ms), false,
+                 pending,    normalized(spec.readers),   normalized(spec.removers)};
     for (const Taker& k : st_.takers) {
       if (ts::matches(k.tmpl, t.tuple) && listed(t.readers, k.client) &&
           listed(t.removers, k.client)) {
@@ -602,6 +620,7 @@ std::string TsModel::describe_state(const State& s) const {
     if (t.lease == kShortLease) out << "{short lease}";
     if (t.lease == kLongLease) out << "{long lease}";
     if (t.vanishable) out << "{vanishable}";
+    if (t.floating) out << "{floating}";
     if (!t.readers.empty() || !t.removers.empty()) out << "{acl}";
   }
   if (!st->takers.empty()) out << "; pending takers: " << st->takers.size();

@@ -24,11 +24,14 @@
 //   - Spaces appear once (the workload never deletes): no_such_space requires that no earlier
 //     step saw the space, and any other result shows it exists from then on.
 //   - Pending operations (cut by the run's end, or a Byzantine client's alternatives): the
-//     checker may leave them out, which covers every outcome without effect; for the outcomes
-//     with an effect the step over-approximates: a tuple a pending removal may have taken
-//     becomes `vanishable` (it may disappear at any point, like a short lease), a tuple a pending
-//     insertion may or may not have stored is inserted vanishable, and a pending `in` leaves a
-//     taker that makes every later matching insertion it could take vanishable.
+//     checker may leave them out, which covers every outcome without effect, and places the
+//     others as early as it can. For the outcomes with an effect the step over-approximates: a
+//     tuple a pending removal may have taken becomes `vanishable` (it may disappear at any
+//     point, like a short lease); a pending `in` leaves a taker that makes every later matching
+//     insertion it could take vanishable; a tuple a pending insertion stores is `floating` until
+//     a result shows it: a result that shows it absent means "not inserted yet", so placing the
+//     insertion early costs the search nothing (that is what keeps a Byzantine client's many
+//     pending operations affordable), and once seen it is an ordinary tuple.
 //   - Tuples are unique (the workload never inserts the same tuple twice), so a tuple in a
 //     result names exactly one stored tuple.
 //

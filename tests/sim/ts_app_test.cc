@@ -259,6 +259,20 @@ TEST(TsModel, PendingAlternativesTakeEffectAtMostOnce) {
   EXPECT_EQ(both.check(), Verdict::kViolation);
 }
 
+TEST(TsModel, PendingInsertionsTakeEffectWhenSeenAndStay) {
+  History h;
+  h.with_space()
+      .pending(9, ts::Out{"s", spec({"k", 1})}, 10)
+      .done(2, ts::Rdp{"s", any("k")}, err(ts::ErrorCode::kNotFound), 20)
+      .done(2, ts::Rdp{"s", any("k")}, ts::Found{{"k", 1}}, 30);
+  History stays = h;
+  stays.done(2, ts::RdAll{"s", any("k"), 0}, ts::FoundAll{{{"k", 1}}}, 40);
+  EXPECT_EQ(stays.check(), Verdict::kOk) << stays.explanation();
+  History lost = h;
+  lost.done(2, ts::Rdp{"s", any("k")}, err(ts::ErrorCode::kNotFound), 40);
+  EXPECT_EQ(lost.check(), Verdict::kViolation);
+}
+
 TEST(TsModel, PendingRemovalsMayHaveTakenAnyCandidate) {
   History h;
   h.with_space()
