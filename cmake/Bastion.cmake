@@ -11,7 +11,8 @@ endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 reports false positives inside libstdc++ at -O2/-O3 (PR 105651, 106199).
   target_compile_options(bastion_options INTERFACE -Wno-restrict -Wno-array-bounds
-                         -Wno-stringop-overflow -Wno-maybe-uninitialized -Wno-null-dereference)
+                         -Wno-stringop-overflow -Wno-stringop-overread -Wno-maybe-uninitialized
+                         -Wno-null-dereference)
 endif()
 if(BASTION_SANITIZE)
   target_compile_options(bastion_options INTERFACE -fsanitize=address,undefined
@@ -22,6 +23,10 @@ endif()
 if(BASTION_FUZZ)
   target_compile_options(bastion_options INTERFACE -fsanitize=fuzzer-no-link)
 endif()
+
+# Everything the sanitizer pass of ./test.sh runs (unit and fuzz-replay tests), so that build can
+# skip the daemon, tools and simulations.
+add_custom_target(bastion_sanitized_tests)
 
 # bastion_library(NAME SOURCES... DEPS...): a static library of one folder.
 function(bastion_library name)
@@ -44,6 +49,9 @@ function(bastion_test name)
     set(ARG_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  if("unit" IN_LIST ARG_LABELS)
+    add_dependencies(bastion_sanitized_tests ${name})
+  endif()
 endfunction()
 
 # bastion_fuzz(NAME SOURCE DEPS... [CORPUS dir]): a libFuzzer target with BASTION_FUZZ (clang),
@@ -63,5 +71,6 @@ function(bastion_fuzz name)
     endif()
     add_test(NAME ${name} COMMAND ${name} --runs 20000 ${corpus})
     set_tests_properties(${name} PROPERTIES LABELS "fuzz" TIMEOUT 300)
+    add_dependencies(bastion_sanitized_tests ${name})
   endif()
 endfunction()
