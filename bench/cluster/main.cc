@@ -1,0 +1,239 @@
+// bastion-bench: closed-loop load against a running Bastion cluster.
+//
+//   bastion-bench --cluster FILE --op out|rdp|inp|cas|mix --clients N --duration SECONDS
+//                 [--size BYTES] [--json] [--connections K] [--threads T] [--warmup SECONDS]
+//                 [--identity NAME|DIR] [--timeout-ms MS]
+//
+// N bench clients, each with exactly one request outstanding, share K Client objects (sessions
+// and TLS connections to every replica; default 1) and T driver threads (default K). The tool
+// creates its own space bench-<pid> (the identity must be an administrator; default: the
+// cluster's default identity), preloads what the operation reads or removes (workload.h), runs
+// --warmup seconds unmeasured, measures --duration seconds, deletes the space and prints one
+// summary (report.h). Replica CPU comes from /proc when the replicas run on this machine.
+//
+// Exit status: 0 when the run completed (failed operations are counted, not fatal); 1 when it
+// could not run (connect, space creation or preload failed); 2 for a bad command line.
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bench/cluster/driver.h"
+#include "bench/cluster/proc_cpu.h"
+#include "bench/cluster/report.h"
+#include "bench/cluster/workload.h"
+#include "client/client.h"
+
+namespace bastion::bench {
+namespace {
+
+struct Options {
+  std::string cluster_file;
+  std::string op = "out";
+  std::uint64_t clients = 1;
+  double duration_s = 10;
+  std::uint64_t size_bytes = 64;
+  bool json = false;
+  std::uint64_t connections = 1;
+  std::uint64_t threads = 0;  // 0: as many as connections
+  double warmup_s = 1;
+  std::string identity;
+  std::uint64_t timeout_ms = 10'000;
+};
+
+// Preload requests in flight per connection at once: enough to keep the pipeline full, few
+// enough that none waits out its timeout in the client's local queue.
+constexpr std::size_t kPreloadWindow = 32;
+
+int fail_run(const std::string& what, const Error& error) {
+  std::cerr << "bastion-bench: " << what << ": " << errc_name(error.code) << ": " << error.message
+            << '\n';
+  return 1;
+}
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+ts::SpaceOptions space_options(std::uint64_t size_bytes) {
+  ts::SpaceOptions options;
+  // Room for the payload and the other fields; no quota may end a long run early.
+  options.tuple_bytes_max = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+      std::max<std::uint64_t>(64 * 1024, size_bytes + 1024), ts::kTupleBytesCap));
+  options.tuples_max = ts::kTuplesCap;
+  options.tuples_per_client_max = ts::kTuplesCap;
+  return options;
+}
+
+// Sends every client's preload, a window at a time per connection; the first failure ends it.
+Expected<Done> preload(std::vector<ClientState>& states,
+                       const std::vector<std::unique_ptr<Client>>& clients, CallOptions call) {
+  std::vector<std::pair<Client*, ts::Request>> work;
+  for (ClientState& state : states) {
+    Client* client = clients[static_cast<std::size_t>(state.client()) % clients.size()].get();
+    for (ts::Request& r : state.preload()) work.emplace_back(client, std::move(r));
+  }
+  const std::size_t wave = kPreloadWindow * clients.size();
+  for (std::size_t begin = 0; begin < work.size(); begin += wave) {
+    std::vector<std::future<Expected<ts::Reply>>> replies;
+    for (std::size_t i = begin; i < std::min(work.size(), begin + wave); ++i) {
+      replies.push_back(work[i].first->execute_async(work[i].second, call));
+    }
+    for (auto& reply : replies) {
+      Expected<ts::Reply> r = reply.get();
+      if (!r) return fail(std::move(r).error());
+    }
+  }
+  return Done{};
+}
+
+Summary summarize_run(const Options& o, const std::string& space, Recorder& total,
+                      Clock::duration window) {
+  Summary s;
+  s.op = o.op;
+  s.space = space;
+  s.clients = o.clients;
+  s.connections = o.connections;
+  s.threads = o.threads;
+  s.size_bytes = o.size_bytes;
+  s.warmup_s = o.warmup_s;
+  s.duration_s = std::chrono::duration<double>(window).count();
+  std::vector<std::uint64_t> all;
+  for (std::size_t k = 0; k < kStepKinds; ++k) {
+    const auto kind = static_cast<StepKind>(k);
+    if (kind == StepKind::kRefill) continue;
+    std::vector<std::uint64_t>& samples = total.latency_ns[k];
+    all.insert(all.end(), samples.begin(), samples.end());
+    if (o.op == "mix" && !samples.empty()) {
+      s.by_step[std::string(step_name(kind))] = summarize(samples);
+    }
+  }
+  s.latency = summarize(all);
+  s.ops = s.latency.count;
+  s.ops_per_s = s.duration_s > 0 ? static_cast<double>(s.ops) / s.duration_s : 0;
+  s.errors = total.errors;
+  s.refills = total.refills;
+  return s;
+}
+
+int run(const Options& o, Op op) {
+  ClientOptions client_options;
+  client_options.cluster_file = o.cluster_file;
+  client_options.identity_dir = o.identity;
+  client_options.timeout = Millis(o.timeout_ms);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (std::uint64_t k = 0; k < o.connections; ++k) {
+    auto connected = Client::connect(client_options);
+    if (!connected) return fail_run("connect", connected.error());
+    clients.push_back(std::move(*connected));
+  }
+  Client& admin = *clients.front();
+  const std::string space = "bench-" + std::to_string(getpid());
+  if (auto created = admin.create_space(space, space_options(o.size_bytes)); !created) {
+    return fail_run("create space " + space, created.error());
+  }
+
+  const Workload workload(op, space, o.size_bytes);
+  std::vector<ClientState> states;
+  states.reserve(o.clients);
+  for (std::uint64_t c = 0; c < o.clients; ++c) {
+    states.emplace_back(workload, static_cast<std::int64_t>(c));
+  }
+  const CallOptions call{Millis(o.timeout_ms)};
+  if (auto loaded = preload(states, clients, call); !loaded) {
+    const int status = fail_run("preload", loaded.error());
+    (void)admin.delete_space(space);
+    return status;
+  }
+
+  const std::map<int, ReplicaProcess> replicas = find_replicas(o.cluster_file);
+  const Clock::time_point start = Clock::now() + seconds(o.warmup_s);
+  const Window window{start, start + seconds(o.duration_s)};
+  std::vector<std::vector<Lane>> lanes(o.threads);
+  for (std::uint64_t c = 0; c < o.clients; ++c) {
+    lanes[c % o.threads].push_back(Lane{&states[c], clients[c % o.connections].get()});
+  }
+  std::vector<Driver> drivers;
+  drivers.reserve(o.threads);
+  for (auto& l : lanes) drivers.emplace_back(std::move(l), window, call);
+  std::vector<std::thread> threads;
+  for (Driver& d : drivers) threads.emplace_back([&d] { d.run(); });
+
+  Summary partial;
+  partial.load_start = load_average_1m();
+  std::this_thread::sleep_until(window.start);
+  const std::map<int, double> cpu_before = sample_cpu(replicas);
+  const double own_before = own_cpu_seconds();
+  std::this_thread::sleep_until(window.end);
+  const std::map<int, double> cpu_after = sample_cpu(replicas);
+  const double own_after = own_cpu_seconds();
+  for (std::thread& t : threads) t.join();
+
+  Recorder total;
+  for (const Driver& d : drivers) total.merge(d.recorder());
+  Summary s = summarize_run(o, space, total, window.end - window.start);
+  s.load_start = partial.load_start;
+  s.load_end = load_average_1m();
+  s.bench_cpu_s = own_after - own_before;
+  if (!replicas.empty() && !cpu_after.empty()) {
+    ReplicaCpu cpu;
+    for (const auto& [pid, process] : replicas) {
+      if (cpu_after.count(pid) != 0) cpu.ids.push_back(process.id);
+    }
+    cpu.seconds = cpu_delta_seconds(cpu_before, cpu_after);
+    s.replica_cpu = cpu;
+  }
+
+  if (auto deleted = admin.delete_space(space); !deleted) {
+    std::cerr << "bastion-bench: warning: could not delete space " << space << ": "
+              << errc_name(deleted.error().code) << ": " << deleted.error().message << '\n';
+  }
+  std::cout << (o.json ? to_json(s) + "\n" : to_text(s));
+  return 0;
+}
+
+}  // namespace
+}  // namespace bastion::bench
+
+int main(int argc, char** argv) {
+  using bastion::bench::Options;
+  Options o;
+  CLI::App app{"bastion-bench: closed-loop load against a Bastion cluster"};
+  app.add_option("--cluster", o.cluster_file, "cluster.toml of the cluster")->required();
+  app.add_option("--op", o.op, "operation: out, rdp, inp, cas or mix")
+      ->check(CLI::IsMember({"out", "rdp", "inp", "cas", "mix"}));
+  app.add_option("--clients", o.clients, "closed-loop clients (one request outstanding each)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000}));
+  app.add_option("--duration", o.duration_s, "seconds measured")
+      ->check(CLI::Range(0.001, 86'400.0));
+  app.add_option("--size", o.size_bytes, "tuple payload bytes (default 64)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{16} << 20));
+  app.add_flag("--json", o.json, "print one JSON object");
+  app.add_option("--connections", o.connections,
+                 "Client objects (sessions, TLS connections to each replica) shared by the clients")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1024}));
+  app.add_option("--threads", o.threads, "driver threads (default: one per connection)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000}));
+  app.add_option("--warmup", o.warmup_s, "seconds of unmeasured load first (default 1)")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--identity", o.identity,
+                 "identity name or directory (an administrator; default: the cluster's)");
+  app.add_option("--timeout-ms", o.timeout_ms, "per-call timeout (default 10000)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{3'600'000}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (o.connections > o.clients) o.connections = o.clients;
+  if (o.threads == 0) o.threads = o.connections;
+  if (o.threads > o.clients) o.threads = o.clients;
+  return bastion::bench::run(o, *bastion::bench::parse_op(o.op));
+}

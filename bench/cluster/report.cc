@@ -1,0 +1,138 @@
+// The summary of a run; see report.h.
+#include "bench/cluster/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace bastion::bench {
+namespace {
+
+double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// Nearest rank: the smallest value with at least q of the samples at or below it.
+std::uint64_t percentile(const std::vector<std::uint64_t>& sorted, double q) {
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += fmt::format("\\u{:04x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string latency_json(const LatencySummary& l) {
+  return fmt::format(
+      R"({{"count":{},"p50":{:.4f},"p99":{:.4f},"p999":{:.4f},"max":{:.4f},"mean":{:.4f}}})",
+      l.count, l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms);
+}
+
+std::string latency_text(const LatencySummary& l) {
+  return fmt::format("p50 {:.3f}  p99 {:.3f}  p999 {:.3f}  (max {:.3f}, mean {:.3f})", l.p50_ms,
+                     l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms);
+}
+
+double per_1000(double seconds, std::uint64_t ops) {
+  return ops == 0 ? 0 : seconds * 1000.0 / static_cast<double>(ops);
+}
+
+}  // namespace
+
+LatencySummary summarize(std::vector<std::uint64_t>& latency_ns) {
+  LatencySummary s;
+  if (latency_ns.empty()) return s;
+  std::sort(latency_ns.begin(), latency_ns.end());
+  s.count = latency_ns.size();
+  s.p50_ms = ms(percentile(latency_ns, 0.50));
+  s.p99_ms = ms(percentile(latency_ns, 0.99));
+  s.p999_ms = ms(percentile(latency_ns, 0.999));
+  s.max_ms = ms(latency_ns.back());
+  const long double sum =
+      std::accumulate(latency_ns.begin(), latency_ns.end(), static_cast<long double>(0));
+  s.mean_ms = static_cast<double>(sum / static_cast<long double>(latency_ns.size()) / 1e6L);
+  return s;
+}
+
+std::string to_text(const Summary& s) {
+  std::string out = fmt::format(
+      "bastion-bench: {} on space {}, {} client(s) over {} connection(s), {} driver thread(s), "
+      "{}-byte payloads\n",
+      s.op, s.space, s.clients, s.connections, s.threads, s.size_bytes);
+  out += fmt::format("  window        {:.2f} s measured after {:.1f} s of warm-up\n", s.duration_s,
+                     s.warmup_s);
+  out += fmt::format("  ops           {}\n", s.ops);
+  out += fmt::format("  throughput    {:.0f} ops/s\n", s.ops_per_s);
+  out += fmt::format("  latency (ms)  {}\n", latency_text(s.latency));
+  for (const auto& [step, l] : s.by_step) {
+    out += fmt::format("    {:<6}      {} ops, {}\n", step, l.count, latency_text(l));
+  }
+  if (s.errors.empty()) {
+    out += "  errors        none\n";
+  } else {
+    std::string list;
+    for (const auto& [name, count] : s.errors) {
+      list += fmt::format("{}{} {}", list.empty() ? "" : ", ", name, count);
+    }
+    out += fmt::format("  errors        {}\n", list);
+  }
+  if (s.refills > 0)
+    out += fmt::format("  refills       {} (out_all, not counted as ops)\n", s.refills);
+  if (s.replica_cpu) {
+    std::string ids;
+    for (const std::string& id : s.replica_cpu->ids) ids += (ids.empty() ? "" : " ") + id;
+    out += fmt::format(
+        "  replica CPU   {:.3f} s per 1000 ops ({:.2f} s over the window, replicas {})\n",
+        per_1000(s.replica_cpu->seconds, s.ops), s.replica_cpu->seconds, ids);
+  } else {
+    out += "  replica CPU   not visible\n";
+  }
+  out += fmt::format("  bench CPU     {:.3f} s per 1000 ops ({:.2f} s over the window)\n",
+                     per_1000(s.bench_cpu_s, s.ops), s.bench_cpu_s);
+  out += fmt::format("  load average  {:.2f} at start, {:.2f} at end (1 min)\n", s.load_start,
+                     s.load_end);
+  return out;
+}
+
+std::string to_json(const Summary& s) {
+  std::string by_step;
+  for (const auto& [step, l] : s.by_step) {
+    by_step +=
+        fmt::format("{}{}:{}", by_step.empty() ? "" : ",", json_string(step), latency_json(l));
+  }
+  std::string errors;
+  for (const auto& [name, count] : s.errors) {
+    errors += fmt::format("{}{}:{}", errors.empty() ? "" : ",", json_string(name), count);
+  }
+  std::string cpu = "null";
+  if (s.replica_cpu) {
+    std::string ids;
+    for (const std::string& id : s.replica_cpu->ids) {
+      ids += (ids.empty() ? "" : ",") + json_string(id);
+    }
+    cpu = fmt::format(R"({{"replicas":[{}],"seconds":{:.3f},"s_per_1000_ops":{:.4f}}})", ids,
+                      s.replica_cpu->seconds, per_1000(s.replica_cpu->seconds, s.ops));
+  }
+  return fmt::format(
+      R"({{"op":{},"space":{},"clients":{},"connections":{},"threads":{},"size_bytes":{},)"
+      R"("warmup_s":{:.3f},"duration_s":{:.3f},"ops":{},"ops_per_s":{:.1f},"latency_ms":{},)"
+      R"("by_step":{{{}}},"errors":{{{}}},"refills":{},"replica_cpu":{},)"
+      R"("bench_cpu_s_per_1000_ops":{:.4f},"load_average_start":{:.2f},"load_average_end":{:.2f}}})",
+      json_string(s.op), json_string(s.space), s.clients, s.connections, s.threads, s.size_bytes,
+      s.warmup_s, s.duration_s, s.ops, s.ops_per_s, latency_json(s.latency), by_step, errors,
+      s.refills, cpu, per_1000(s.bench_cpu_s, s.ops), s.load_start, s.load_end);
+}
+
+}  // namespace bastion::bench
