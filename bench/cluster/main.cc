@@ -169,10 +169,10 @@ int run(const Options& o, Op op) {
   Summary partial;
   partial.load_start = load_average_1m();
   std::this_thread::sleep_until(window.start);
-  const std::map<int, double> cpu_before = sample_cpu(replicas);
+  const std::map<int, ProcessTimes> cpu_before = sample_times(replicas);
   const double own_before = own_cpu_seconds();
   std::this_thread::sleep_until(window.end);
-  const std::map<int, double> cpu_after = sample_cpu(replicas);
+  const std::map<int, ProcessTimes> cpu_after = sample_times(replicas);
   const double own_after = own_cpu_seconds();
   for (std::thread& t : threads) t.join();
 
@@ -187,7 +187,9 @@ int run(const Options& o, Op op) {
     for (const auto& [pid, process] : replicas) {
       if (cpu_after.count(pid) != 0) cpu.ids.push_back(process.id);
     }
-    cpu.seconds = cpu_delta_seconds(cpu_before, cpu_after);
+    const TimesDelta delta = times_delta(cpu_before, cpu_after);
+    cpu.seconds = delta.cpu_s;
+    cpu.run_wait_s = delta.run_wait_s;
     s.replica_cpu = cpu;
   }
 

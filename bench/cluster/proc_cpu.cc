@@ -90,6 +90,8 @@ std::map<int, ReplicaProcess> find_replicas(const fs::path& cluster_file) {
   return found;
 }
 
+namespace {
+
 std::optional<double> process_cpu_seconds(int pid) {
   const std::string stat = read_all(fs::path("/proc") / std::to_string(pid) / "stat");
   // The command name (field 2) is in parentheses and may hold spaces: parse after the last ')'.
@@ -109,21 +111,57 @@ std::optional<double> process_cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(ticks);
 }
 
-std::map<int, double> sample_cpu(const std::map<int, ReplicaProcess>& replicas) {
-  std::map<int, double> sample;
+// Sum over the process's threads of schedstat's run-queue wait (nanoseconds).
+std::optional<double> run_wait_seconds(int pid) {
+  std::error_code ec;
+  unsigned long long wait_ns = 0;
+  bool any = false;
+  for (const fs::directory_entry& task :
+       fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "task", ec)) {
+    std::istringstream fields(read_all(task.path() / "schedstat"));
+    unsigned long long run_ns = 0;
+    unsigned long long waited_ns = 0;
+    if (!(fields >> run_ns >> waited_ns)) continue;  // a thread that just exited
+    wait_ns += waited_ns;
+    any = true;
+  }
+  if (ec || !any) return std::nullopt;
+  return static_cast<double>(wait_ns) / 1e9;
+}
+
+}  // namespace
+
+std::optional<ProcessTimes> process_times(int pid) {
+  const std::optional<double> cpu = process_cpu_seconds(pid);
+  if (!cpu) return std::nullopt;
+  return ProcessTimes{*cpu, run_wait_seconds(pid)};
+}
+
+std::map<int, ProcessTimes> sample_times(const std::map<int, ReplicaProcess>& replicas) {
+  std::map<int, ProcessTimes> sample;
   for (const auto& [pid, process] : replicas) {
-    if (auto seconds = process_cpu_seconds(pid)) sample.emplace(pid, *seconds);
+    if (auto times = process_times(pid)) sample.emplace(pid, *times);
   }
   return sample;
 }
 
-double cpu_delta_seconds(const std::map<int, double>& before, const std::map<int, double>& after) {
-  double total = 0;
-  for (const auto& [pid, seconds] : after) {
+TimesDelta times_delta(const std::map<int, ProcessTimes>& before,
+                       const std::map<int, ProcessTimes>& after) {
+  TimesDelta delta;
+  double wait_s = 0;
+  bool wait_known = true;
+  for (const auto& [pid, times] : after) {
     auto it = before.find(pid);
-    if (it != before.end()) total += seconds - it->second;
+    if (it == before.end()) continue;
+    delta.cpu_s += times.cpu_s - it->second.cpu_s;
+    if (times.run_wait_s && it->second.run_wait_s) {
+      wait_s += *times.run_wait_s - *it->second.run_wait_s;
+    } else {
+      wait_known = false;
+    }
   }
-  return total;
+  if (wait_known) delta.run_wait_s = wait_s;
+  return delta;
 }
 
 double own_cpu_seconds() {

@@ -96,6 +96,11 @@ std::string to_text(const Summary& s) {
     out += fmt::format(
         "  replica CPU   {:.3f} s per 1000 ops ({:.2f} s over the window, replicas {})\n",
         per_1000(s.replica_cpu->seconds, s.ops), s.replica_cpu->seconds, ids);
+    if (s.replica_cpu->run_wait_s) {
+      out +=
+          fmt::format("  replica wait  {:.2f} s runnable but waiting for a CPU over the window\n",
+                      *s.replica_cpu->run_wait_s);
+    }
   } else {
     out += "  replica CPU   not visible\n";
   }
@@ -122,8 +127,11 @@ std::string to_json(const Summary& s) {
     for (const std::string& id : s.replica_cpu->ids) {
       ids += (ids.empty() ? "" : ",") + json_string(id);
     }
-    cpu = fmt::format(R"({{"replicas":[{}],"seconds":{:.3f},"s_per_1000_ops":{:.4f}}})", ids,
-                      s.replica_cpu->seconds, per_1000(s.replica_cpu->seconds, s.ops));
+    const std::string wait =
+        s.replica_cpu->run_wait_s ? fmt::format("{:.3f}", *s.replica_cpu->run_wait_s) : "null";
+    cpu = fmt::format(
+        R"({{"replicas":[{}],"seconds":{:.3f},"s_per_1000_ops":{:.4f},"run_wait_s":{}}})", ids,
+        s.replica_cpu->seconds, per_1000(s.replica_cpu->seconds, s.ops), wait);
   }
   return fmt::format(
       R"({{"op":{},"space":{},"clients":{},"connections":{},"threads":{},"size_bytes":{},)"

@@ -2,7 +2,8 @@
 //
 // Latencies are in milliseconds, percentiles by the nearest-rank method over every successful
 // operation completed in the measuring window. Replica CPU is the user + system time of the
-// replica processes over the window, per 1000 successful operations.
+// replica processes over the window, per 1000 successful operations; beside it, the time their
+// threads were runnable but waited for a CPU (machine load), over the window.
 //
 // Thread-safety: plain functions and values.
 #pragma once
@@ -28,8 +29,9 @@ struct LatencySummary {
 LatencySummary summarize(std::vector<std::uint64_t>& latency_ns);
 
 struct ReplicaCpu {
-  std::vector<std::string> ids;  // --id of each replica process found
-  double seconds = 0;            // over the window, all replicas together
+  std::vector<std::string> ids;      // --id of each replica process found
+  double seconds = 0;                // over the window, all replicas together
+  std::optional<double> run_wait_s;  // runnable but waiting for a CPU, all replicas together
 };
 
 struct Summary {
