@@ -31,15 +31,14 @@ enum class ByzBehaviour : std::uint8_t {
   kForgeReply,       // replies claiming to come from another replica
   kGarbage,          // random bytes, and well-framed messages with random bodies
   kReplay,           // old messages (its own and others') sent again to random peers
-  kStaleRead,        // answers read-only requests from an old copy of its state (not in the
-                     // default menu: see docs/simulation.md, "Known gaps")
+  kStaleRead,        // answers read-only requests from an old copy of its state
 };
 inline constexpr int kByzBehaviourCount = 13;
 
 const char* behaviour_name(ByzBehaviour b);
 // Parses a comma-separated list of names ("all" = the default menu). False on an unknown name.
 bool parse_behaviours(const std::string& list, std::set<ByzBehaviour>& out);
-// The default menu: every behaviour except kStaleRead.
+// The default menu: every behaviour.
 std::set<ByzBehaviour> all_behaviours();
 
 // Fault classes of the random fault plan. Byzantine ones also need SimOptions::byzantine.

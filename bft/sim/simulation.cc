@@ -932,10 +932,8 @@ std::uint64_t memory_bound(const std::string& name, const Config& c, std::uint64
   const std::uint64_t window = c.log_window + c.checkpoint_interval;
   const std::uint64_t n = c.n;
   const std::uint64_t sessions = principals * c.sessions_per_principal_max;
-  if (name == "log.entries" || name == "log.held" || name == "log.certs" ||
-      name == "log.assigned") {
-    return window;
-  }
+  if (name == "log.entries" || name == "log.held" || name == "log.certs") return window;
+  if (name == "log.assigned") return window * c.batch_max_requests;  // requests, not batches
   if (name.rfind("log.", 0) == 0) return 2 * window * n;
   if (name == "client_table.sessions") return sessions;
   if (name == "client_table.entries") return sessions * c.client_window;
