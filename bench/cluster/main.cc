@@ -27,9 +27,11 @@
 
 #include "bench/cluster/driver.h"
 #include "bench/cluster/proc_cpu.h"
+#include "bench/cluster/replica_metrics.h"
 #include "bench/cluster/report.h"
 #include "bench/cluster/workload.h"
 #include "client/client.h"
+#include "config/cluster_config.h"
 
 namespace bastion::bench {
 namespace {
@@ -154,6 +156,11 @@ int run(const Options& o, Op op) {
   }
 
   const std::map<int, ReplicaProcess> replicas = find_replicas(o.cluster_file);
+  // Connect already loaded and checked it; a failure here only hides the replicas' metrics.
+  const auto cluster = config::load_cluster_config(o.cluster_file);
+  auto scrape = [&cluster] {
+    return cluster ? scrape_replicas(*cluster) : std::map<std::uint32_t, MetricValues>{};
+  };
   const Clock::time_point start = Clock::now() + seconds(o.warmup_s);
   const Window window{start, start + seconds(o.duration_s)};
   std::vector<std::vector<Lane>> lanes(o.threads);
@@ -171,9 +178,11 @@ int run(const Options& o, Op op) {
   std::this_thread::sleep_until(window.start);
   const std::map<int, ProcessTimes> cpu_before = sample_times(replicas);
   const double own_before = own_cpu_seconds();
+  const auto metrics_before = scrape();
   std::this_thread::sleep_until(window.end);
   const std::map<int, ProcessTimes> cpu_after = sample_times(replicas);
   const double own_after = own_cpu_seconds();
+  const auto metrics_after = scrape();
   for (std::thread& t : threads) t.join();
 
   Recorder total;
@@ -182,6 +191,7 @@ int run(const Options& o, Op op) {
   s.load_start = partial.load_start;
   s.load_end = load_average_1m();
   s.bench_cpu_s = own_after - own_before;
+  s.replica_work = activity_between(metrics_before, metrics_after);
   if (!replicas.empty() && !cpu_after.empty()) {
     ReplicaCpu cpu;
     for (const auto& [pid, process] : replicas) {

@@ -104,6 +104,24 @@ std::string to_text(const Summary& s) {
   } else {
     out += "  replica CPU   not visible\n";
   }
+  if (const auto& w = s.replica_work) {
+    out += fmt::format(
+        "  replica work  {:.1f} requests per batch, {:.0f} batches; per batch and replica {:.1f} "
+        "syncs, {:.1f} signs, {:.1f} verifies\n",
+        w->requests_per_batch, w->batches_per_replica, w->syncs_per_batch, w->signs_per_batch,
+        w->verifies_per_batch);
+    std::string of_cpu;
+    if (s.replica_cpu && s.replica_cpu->seconds > 0) {
+      of_cpu = fmt::format(" (~{:.0f}% of their CPU)", 100 * w->crypto_s / s.replica_cpu->seconds);
+    }
+    out += fmt::format(
+        "                io thread time in syncs {:.0f}% (mean {:.2f} ms), in signatures "
+        "{:.0f}%{}; "
+        "view changes {:.0f}\n",
+        w->sync_share * 100, w->sync_ms_mean, w->crypto_share * 100, of_cpu, w->view_changes);
+  } else {
+    out += "  replica work  not visible (no metrics on 127.0.0.1)\n";
+  }
   out += fmt::format("  bench CPU     {:.3f} s per 1000 ops ({:.2f} s over the window)\n",
                      per_1000(s.bench_cpu_s, s.ops), s.bench_cpu_s);
   out += fmt::format("  load average  {:.2f} at start, {:.2f} at end (1 min)\n", s.load_start,
@@ -133,14 +151,25 @@ std::string to_json(const Summary& s) {
         R"({{"replicas":[{}],"seconds":{:.3f},"s_per_1000_ops":{:.4f},"run_wait_s":{}}})", ids,
         s.replica_cpu->seconds, per_1000(s.replica_cpu->seconds, s.ops), wait);
   }
+  std::string work = "null";
+  if (const auto& w = s.replica_work) {
+    work = fmt::format(
+        R"({{"replicas":{},"batches_per_replica":{:.1f},"requests_per_batch":{:.3f},)"
+        R"("syncs_per_batch":{:.3f},"sync_ms_mean":{:.4f},"sync_share":{:.4f},)"
+        R"("crypto_share":{:.4f},"crypto_s":{:.3f},"signs_per_batch":{:.3f},"verifies_per_batch":{:.3f},)"
+        R"("view_changes":{:.0f}}})",
+        w->replicas, w->batches_per_replica, w->requests_per_batch, w->syncs_per_batch,
+        w->sync_ms_mean, w->sync_share, w->crypto_share, w->crypto_s, w->signs_per_batch,
+        w->verifies_per_batch, w->view_changes);
+  }
   return fmt::format(
       R"({{"op":{},"space":{},"clients":{},"connections":{},"threads":{},"size_bytes":{},)"
       R"("warmup_s":{:.3f},"duration_s":{:.3f},"ops":{},"ops_per_s":{:.1f},"latency_ms":{},)"
-      R"("by_step":{{{}}},"errors":{{{}}},"refills":{},"replica_cpu":{},)"
+      R"("by_step":{{{}}},"errors":{{{}}},"refills":{},"replica_cpu":{},"replica_work":{},)"
       R"("bench_cpu_s_per_1000_ops":{:.4f},"load_average_start":{:.2f},"load_average_end":{:.2f}}})",
       json_string(s.op), json_string(s.space), s.clients, s.connections, s.threads, s.size_bytes,
       s.warmup_s, s.duration_s, s.ops, s.ops_per_s, latency_json(s.latency), by_step, errors,
-      s.refills, cpu, per_1000(s.bench_cpu_s, s.ops), s.load_start, s.load_end);
+      s.refills, cpu, work, per_1000(s.bench_cpu_s, s.ops), s.load_start, s.load_end);
 }
 
 }  // namespace bastion::bench

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/cluster/replica_metrics.h"
+
 namespace bastion::bench {
 
 struct LatencySummary {
@@ -51,7 +53,8 @@ struct Summary {
   std::map<std::string, std::uint64_t> errors;
   std::uint64_t refills = 0;
 
-  std::optional<ReplicaCpu> replica_cpu;  // empty: not visible
+  std::optional<ReplicaCpu> replica_cpu;        // empty: not visible
+  std::optional<ReplicaActivity> replica_work;  // from their metrics; empty: not visible
   double bench_cpu_s = 0;
   double load_start = -1;
   double load_end = -1;
