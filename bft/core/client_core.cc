@@ -2,7 +2,6 @@
 #include "bft/core/client_core.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstdlib>
 #include <utility>
 
@@ -114,8 +113,10 @@ std::uint64_t ClientCore::submit(Bytes payload, bool read_only, TimeUs now_us) {
                                        {},
                                        0,
                                        0,
-                                       0});
-  assert(inserted);
+                                       0,
+                                       {},
+                                       false});
+  if (!inserted) std::abort();  // numbers are never in flight twice
   Pending& p = it->second;
   p.read_only_deadline_us = now_us + config_.read_only_wait_us;
   p.interval_us = config_.retransmit_us;
@@ -209,8 +210,21 @@ void ClientCore::on_reply(ReplicaId from, ByteView bytes, TimeUs now_us) {
   p.views[from] = reply.view;
   std::optional<ReplyVoter::Accepted> accepted;
   if (reply.status == static_cast<std::uint8_t>(ReplyStatus::kPending)) {
-    // The request waits in the application; the final reply follows. Not a vote.
+    // The request waits in the application; the final reply follows. Not a vote for the result;
+    // f+1 of them (one correct) make one provisional completion.
     count("reply.pending");
+    if (!p.read_only) {
+      p.pending_replicas.insert(from);
+      if (!p.provisional_sent && p.pending_replicas.size() >= config_.f + 1) {
+        p.provisional_sent = true;
+        ClientCompletion c;
+        c.number = reply.number;
+        c.status = ReplyStatus::kPending;
+        c.view = reply.view;
+        out_.completions.push_back(std::move(c));
+        count("provisional");
+      }
+    }
   } else if (reply.status == static_cast<std::uint8_t>(ReplyStatus::kNotReadOnly)) {
     // Never a result: refusals from enough replicas make the read-only path impossible and the
     // request moves to the ordered path.

@@ -7,7 +7,11 @@
 // retried as an ordered request with the same number. Replies vote on (status, result): a core
 // error (stale, too large, evicted) is accepted like a result when enough replicas agree on it,
 // except kNotReadOnly, which is never accepted (it only moves the request to the ordered path),
-// and kPending (a blocking request that waits in the application), which is not a vote.
+// and kPending (a blocking request that waits in the application), which is not a vote for the
+// result: once f+1 distinct replicas answered kPending to an ordered request, ClientCore emits one
+// provisional ClientCompletion with status kPending (the request is ordered and legitimately
+// waits) and keeps the request in flight (retransmitting with back-off) until its final result,
+// which completes it normally (a second completion with the same number).
 //
 // Request numbers: replicas hold ordered requests only within client_window above the highest
 // number they executed for the session, and a request completed on the read-only path is never
@@ -134,6 +138,8 @@ class ClientCore {
     TimeUs next_send_us = 0;
     TimeUs interval_us = 0;
     TimeUs read_only_deadline_us = 0;
+    std::set<ReplicaId> pending_replicas;  // sent kPending (ordered path)
+    bool provisional_sent = false;         // the kPending completion was emitted
   };
 
   void send(std::uint64_t number, Pending& p, TimeUs now_us);

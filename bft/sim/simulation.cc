@@ -855,6 +855,11 @@ void Simulation::Impl::drain_client(ClientHost& c) {
 
 void Simulation::Impl::client_completed(ClientHost& c, ClientCompletion& done) {
   if (!c.current || c.current->number != done.number) return;
+  if (done.status == ReplyStatus::kPending) {
+    // Provisional: the request is ordered and waits in the application; it stays in flight.
+    ++stats_.provisional;
+    return;
+  }
   if (c.byzantine) {
     // Its operations stay pending in the history (one of the variants may have taken effect).
     c.current.reset();
@@ -942,6 +947,7 @@ std::uint64_t memory_bound(const std::string& name, const Config& c, std::uint64
   if (name == "checkpoint.own") return c.log_window / c.checkpoint_interval + 2;
   if (name == "view_change.buffered") return n;
   if (name == "fetch.state_bytes") return c.snapshot_bytes_max;
+  if (name == "reads.waiting") return c.read_queue_max;
   if (name == "pool.held_bytes") return principals * c.pending_bytes_per_principal_max;
   if (name.rfind("pool.", 0) == 0 || name.rfind("fetch.", 0) == 0 || name == "outgoing.vouches") {
     return principals * c.client_window * 2 + n * c.pending_requests_per_replica_max;

@@ -51,6 +51,7 @@ struct RunStats {
   std::uint64_t ops_completed = 0;
   std::uint64_t read_only_completed = 0;
   std::uint64_t core_errors = 0;  // operations answered with a core error status
+  std::uint64_t provisional = 0;  // provisional (kPending) completions of waiting operations
   SeqNum last_executed = 0;       // highest among correct replicas
   ViewNum view = 0;               // highest among correct replicas
   std::uint64_t crashes = 0;

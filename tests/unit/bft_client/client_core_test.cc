@@ -315,19 +315,43 @@ TEST(ClientCore, AbandonForgetsTheRequest) {
   EXPECT_EQ(c.submit(b("next"), false, 2), n + 1);  // an abandoned number is never reused
 }
 
-TEST(ClientCore, PendingIsNotAVote) {
+TEST(ClientCore, PendingGivesOneProvisionalCompletionAndIsNotAVote) {
   ClientCore c(config());
   const auto n = c.submit(b("wait"), false, 0);
+  c.take_output();
   c.on_reply(0, reply(0, n, "", false, 0, ReplyStatus::kPending), 1);
-  c.on_reply(1, reply(1, n, "", false, 0, ReplyStatus::kPending), 1);
-  c.on_reply(2, reply(2, n, "", false, 0, ReplyStatus::kPending), 1);
+  c.on_reply(0, reply(0, n, "", false, 0, ReplyStatus::kPending), 1);  // same replica again
   EXPECT_TRUE(c.take_output().completions.empty());
-  EXPECT_EQ(c.counters().at("reply.pending"), 3u);
-  c.on_reply(0, reply(0, n, "done"), 2);
-  c.on_reply(1, reply(1, n, "done"), 2);
+  c.on_reply(1, reply(1, n, "", false, 0, ReplyStatus::kPending), 1);  // f+1 distinct
   auto out = c.take_output();
   ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].number, n);
+  EXPECT_EQ(out.completions[0].status, ReplyStatus::kPending);
+  EXPECT_TRUE(out.completions[0].result.empty());
+  EXPECT_EQ(c.in_flight(), 1u);  // still in flight, still retransmitted
+  c.on_reply(2, reply(2, n, "", false, 0, ReplyStatus::kPending), 1);
+  EXPECT_TRUE(c.take_output().completions.empty());  // only once
+  c.on_tick(100);
+  EXPECT_EQ(c.take_output().sends.size(), 1u);
+  // kPending votes never count towards the result: one final reply is not enough.
+  c.on_reply(0, reply(0, n, "done"), 2);
+  EXPECT_TRUE(c.take_output().completions.empty());
+  c.on_reply(1, reply(1, n, "done"), 2);
+  out = c.take_output();
+  ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].status, ReplyStatus::kOk);
   EXPECT_EQ(out.completions[0].result, b("done"));
+  EXPECT_EQ(c.in_flight(), 0u);
+  EXPECT_EQ(c.counters().at("reply.pending"), 4u);
+}
+
+TEST(ClientCore, ReadOnlyPendingRepliesMakeNoProvisionalCompletion) {
+  ClientCore c(config());
+  const auto n = c.submit(b("get"), true, 0);
+  for (ReplicaId r = 0; r < 3; ++r) {
+    c.on_reply(r, reply(r, n, "", true, 0, ReplyStatus::kPending), 1);
+  }
+  EXPECT_TRUE(c.take_output().completions.empty());
 }
 
 // Replicas hold ordered requests only within client_window above the highest executed number,
