@@ -32,8 +32,8 @@ void Recorder::merge(const Recorder& other) {
   sent += other.sent;
 }
 
-Driver::Driver(std::vector<Lane> lanes, Window window, CallOptions call)
-    : lanes_(std::move(lanes)), window_(window), call_(call) {}
+Driver::Driver(std::vector<Lane> lanes, const Window& window, CallOptions call)
+    : lanes_(std::move(lanes)), window_(&window), call_(call) {}
 
 void Driver::run() {
   std::vector<InFlight> slots(lanes_.size());
@@ -54,7 +54,8 @@ void Driver::run() {
   auto finish = [&](InFlight& slot) {
     const Clock::time_point now = Clock::now();
     const StepResult result = slot.lane.state->finish(slot.step, slot.reply.get());
-    if (now >= window_.start && now < window_.end) {
+    const Clock::time_point end = window_->end();
+    if (now >= window_->start() && now < end) {
       if (!result.ok) {
         ++recorder_.errors[result.error];
       } else if (slot.step.kind == StepKind::kRefill) {
@@ -66,7 +67,7 @@ void Driver::run() {
             static_cast<std::uint64_t>(ns));
       }
     }
-    if (now < window_.end) {
+    if (now < end) {
       send(slot);
     } else {
       slot.active = false;

@@ -16,10 +16,13 @@
 // counted apart. After `end` a driver sends nothing new and waits for what it has outstanding.
 //
 // Thread-safety: a Driver is used by one thread (run()); its lanes' ClientStates belong to it
-// alone; Clients are shared (they are thread-safe). Read the Recorder after run() returned.
+// alone; Clients are shared (they are thread-safe), and so is the Window (end_now() from any
+// thread). Read the Recorder after run() returned.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -33,9 +36,27 @@ namespace bastion::bench {
 
 using Clock = std::chrono::steady_clock;
 
-struct Window {
-  Clock::time_point start;
-  Clock::time_point end;
+// The measuring window. Its end may be brought forward from another thread (an interrupted run).
+class Window {
+ public:
+  Window(Clock::time_point start, Clock::time_point end)
+      : start_(start), end_ticks_(end.time_since_epoch().count()) {}
+
+  Clock::time_point start() const { return start_; }
+  Clock::time_point end() const {
+    return Clock::time_point(Clock::duration(end_ticks_.load(std::memory_order_relaxed)));
+  }
+  // Ends the window now: drivers send nothing more. Before start() this leaves it empty.
+  void end_now() {
+    const Clock::time_point now = Clock::now();
+    if (now < end()) end_ticks_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  // How long it measured (zero if it ended before it started).
+  Clock::duration length() const { return std::max(end() - start_, Clock::duration::zero()); }
+
+ private:
+  Clock::time_point start_;
+  std::atomic<Clock::rep> end_ticks_;
 };
 
 struct Recorder {
@@ -54,14 +75,15 @@ struct Lane {
 
 class Driver {
  public:
-  Driver(std::vector<Lane> lanes, Window window, CallOptions call);
+  // `window` must outlive run().
+  Driver(std::vector<Lane> lanes, const Window& window, CallOptions call);
 
   void run();
   const Recorder& recorder() const { return recorder_; }
 
  private:
   std::vector<Lane> lanes_;
-  Window window_;
+  const Window* window_;
   CallOptions call_;
   Recorder recorder_;
 };

@@ -11,11 +11,17 @@
 // --warmup seconds unmeasured, measures --duration seconds, deletes the space and prints one
 // summary (report.h). Replica CPU comes from /proc when the replicas run on this machine.
 //
+// SIGINT or SIGTERM during the run ends the window early: the summary covers what ran, and the
+// space is still deleted (a second signal ends the process at once).
+//
 // Exit status: 0 when the run completed (failed operations are counted, not fatal); 1 when it
 // could not run (connect, space creation or preload failed); 2 for a bad command line.
+#include <signal.h>
 #include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <iostream>
@@ -58,6 +64,24 @@ int fail_run(const std::string& what, const Error& error) {
   std::cerr << "bastion-bench: " << what << ": " << errc_name(error.code) << ": " << error.message
             << '\n';
   return 1;
+}
+
+volatile sig_atomic_t interrupted = 0;
+
+extern "C" void on_interrupt(int signal) {
+  interrupted = 1;
+  ::signal(signal, SIG_DFL);  // a second one ends the process
+}
+
+// Sleeps until `t`; false if interrupted first.
+bool sleep_until(Clock::time_point t) {
+  constexpr auto kSlice = std::chrono::milliseconds(20);
+  while (interrupted == 0) {
+    const Clock::time_point now = Clock::now();
+    if (now >= t) return true;
+    std::this_thread::sleep_for(std::min<Clock::duration>(kSlice, t - now));
+  }
+  return false;
 }
 
 Clock::duration seconds(double s) {
@@ -162,7 +186,7 @@ int run(const Options& o, Op op) {
     return cluster ? scrape_replicas(*cluster) : std::map<std::uint32_t, MetricValues>{};
   };
   const Clock::time_point start = Clock::now() + seconds(o.warmup_s);
-  const Window window{start, start + seconds(o.duration_s)};
+  Window window(start, start + seconds(o.duration_s));
   std::vector<std::vector<Lane>> lanes(o.threads);
   for (std::uint64_t c = 0; c < o.clients; ++c) {
     lanes[c % o.threads].push_back(Lane{&states[c], clients[c % o.connections].get()});
@@ -171,24 +195,35 @@ int run(const Options& o, Op op) {
   drivers.reserve(o.threads);
   for (auto& l : lanes) drivers.emplace_back(std::move(l), window, call);
   std::vector<std::thread> threads;
+  signal(SIGINT, on_interrupt);
+  signal(SIGTERM, on_interrupt);
   for (Driver& d : drivers) threads.emplace_back([&d] { d.run(); });
 
-  Summary partial;
-  partial.load_start = load_average_1m();
-  std::this_thread::sleep_until(window.start);
-  const std::map<int, ProcessTimes> cpu_before = sample_times(replicas);
-  const double own_before = own_cpu_seconds();
-  const auto metrics_before = scrape();
-  std::this_thread::sleep_until(window.end);
-  const std::map<int, ProcessTimes> cpu_after = sample_times(replicas);
-  const double own_after = own_cpu_seconds();
-  const auto metrics_after = scrape();
+  const double load_start = load_average_1m();
+  std::map<int, ProcessTimes> cpu_before;
+  std::map<int, ProcessTimes> cpu_after;
+  std::map<std::uint32_t, MetricValues> metrics_before;
+  std::map<std::uint32_t, MetricValues> metrics_after;
+  double own_before = 0;
+  double own_after = 0;
+  if (sleep_until(window.start())) {
+    cpu_before = sample_times(replicas);
+    own_before = own_cpu_seconds();
+    metrics_before = scrape();
+    if (!sleep_until(window.end())) window.end_now();
+    cpu_after = sample_times(replicas);
+    own_after = own_cpu_seconds();
+    metrics_after = scrape();
+  } else {
+    window.end_now();  // interrupted in the warm-up: nothing measured
+  }
   for (std::thread& t : threads) t.join();
 
   Recorder total;
   for (const Driver& d : drivers) total.merge(d.recorder());
-  Summary s = summarize_run(o, space, total, window.end - window.start);
-  s.load_start = partial.load_start;
+  Summary s = summarize_run(o, space, total, window.length());
+  s.interrupted = interrupted != 0;
+  s.load_start = load_start;
   s.load_end = load_average_1m();
   s.bench_cpu_s = own_after - own_before;
   s.replica_work = activity_between(metrics_before, metrics_after);

@@ -71,8 +71,8 @@ std::string to_text(const Summary& s) {
       "bastion-bench: {} on space {}, {} client(s) over {} connection(s), {} driver thread(s), "
       "{}-byte payloads\n",
       s.op, s.space, s.clients, s.connections, s.threads, s.size_bytes);
-  out += fmt::format("  window        {:.2f} s measured after {:.1f} s of warm-up\n", s.duration_s,
-                     s.warmup_s);
+  out += fmt::format("  window        {:.2f} s measured after {:.1f} s of warm-up{}\n",
+                     s.duration_s, s.warmup_s, s.interrupted ? " (interrupted)" : "");
   out += fmt::format("  ops           {}\n", s.ops);
   out += fmt::format("  throughput    {:.0f} ops/s\n", s.ops_per_s);
   out += fmt::format("  latency (ms)  {}\n", latency_text(s.latency));
@@ -164,12 +164,13 @@ std::string to_json(const Summary& s) {
   }
   return fmt::format(
       R"({{"op":{},"space":{},"clients":{},"connections":{},"threads":{},"size_bytes":{},)"
-      R"("warmup_s":{:.3f},"duration_s":{:.3f},"ops":{},"ops_per_s":{:.1f},"latency_ms":{},)"
+      R"("warmup_s":{:.3f},"duration_s":{:.3f},"interrupted":{},"ops":{},"ops_per_s":{:.1f},"latency_ms":{},)"
       R"("by_step":{{{}}},"errors":{{{}}},"refills":{},"replica_cpu":{},"replica_work":{},)"
       R"("bench_cpu_s_per_1000_ops":{:.4f},"load_average_start":{:.2f},"load_average_end":{:.2f}}})",
       json_string(s.op), json_string(s.space), s.clients, s.connections, s.threads, s.size_bytes,
-      s.warmup_s, s.duration_s, s.ops, s.ops_per_s, latency_json(s.latency), by_step, errors,
-      s.refills, cpu, work, per_1000(s.bench_cpu_s, s.ops), s.load_start, s.load_end);
+      s.warmup_s, s.duration_s, s.interrupted ? "true" : "false", s.ops, s.ops_per_s,
+      latency_json(s.latency), by_step, errors, s.refills, cpu, work,
+      per_1000(s.bench_cpu_s, s.ops), s.load_start, s.load_end);
 }
 
 }  // namespace bastion::bench

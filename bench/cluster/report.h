@@ -44,7 +44,8 @@ struct Summary {
   std::uint64_t threads = 0;
   std::uint64_t size_bytes = 0;
   double warmup_s = 0;
-  double duration_s = 0;  // the measuring window as it actually ran
+  double duration_s = 0;     // the measuring window as it actually ran
+  bool interrupted = false;  // ended early by a signal
 
   std::uint64_t ops = 0;  // successful operations in the window
   double ops_per_s = 0;
