@@ -82,10 +82,21 @@ TEST_F(CliTest, BlockingReadsAreWokenByAnotherClient) {
   ASSERT_EQ(admin({"space", "create", "wake"}).exit_code, 0);
   const std::string rd_log = (cluster_->dir() / "rd.out").string();
   const std::string in_log = (cluster_->dir() / "in.out").string();
+  // Requests replica 0 executed: a waiting rd or in counts once it is registered.
+  auto executed = [&] {
+    return cluster_->metric(0, "bastion_requests_total", R"(outcome="executed")").value_or(0);
+  };
+  auto executed_at_least = [&](double n) {
+    return eventually([&] { return executed() >= n; }, 20s);
+  };
+  const double before = executed();
+  // The rd waits first, then the in; the out below must find both waiting, else the in could
+  // take the tuple before the rd is registered and the rd would wait for ever.
   Process rd = cluster_->cli_background({"rd", "wake", R"(("task", ?int))"}, "client1", rd_log);
+  ASSERT_TRUE(executed_at_least(before + 1));
   Process in = cluster_->cli_background({"in", "wake", R"(("task", ?int))"}, "client2", in_log);
-  // Both are waiting: neither has exited after a while.
-  EXPECT_FALSE(rd.wait(1500ms).has_value());
+  ASSERT_TRUE(executed_at_least(before + 2));
+  EXPECT_FALSE(rd.wait(10ms).has_value());
   EXPECT_FALSE(in.wait(10ms).has_value());
   EXPECT_CMD(run_as("client3", {"out", "wake", R"(("task", 7))"}), 0, "");
   ASSERT_EQ(rd.wait(20s), std::optional<int>(0)) << read_file(rd_log);

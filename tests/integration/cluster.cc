@@ -1,29 +1,21 @@
 #include "tests/integration/cluster.h"
 
+#include "tests/support/ports.h"
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace bastion::itest {
 namespace {
-
-bool port_free(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::filesystem::path make_temp_dir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-itest-XXXXXX").string();
@@ -36,22 +28,8 @@ std::filesystem::path make_temp_dir() {
 std::string bastiond_path() { return BASTION_BIN_DIR "/bastiond"; }
 std::string bastion_path() { return BASTION_BIN_DIR "/bastion"; }
 
-std::uint16_t pick_base_port(std::uint32_t replicas) {
-  const auto pid = static_cast<std::uint32_t>(::getpid());
-  for (std::uint32_t attempt = 0; attempt < 500; ++attempt) {
-    const auto base = static_cast<std::uint16_t>(30000 + ((pid * 17 + attempt * 7919) % 2500) * 10);
-    bool free = true;
-    for (std::uint32_t i = 0; i < replicas && free; ++i) {
-      free = port_free(static_cast<std::uint16_t>(base + i)) &&
-             port_free(static_cast<std::uint16_t>(base + 100 + i));
-    }
-    if (free) return base;
-  }
-  throw std::runtime_error("no free loopback port range");
-}
-
 LocalCluster::LocalCluster(std::uint32_t clients)
-    : dir_(make_temp_dir()), base_port_(pick_base_port(kReplicas)) {
+    : dir_(make_temp_dir()), base_port_(testing::pick_base_port(kReplicas)) {
   replicas_.resize(kReplicas);
   starts_.resize(kReplicas, 0);
   const auto r = run({bastion_path(), "cluster", "init", "--replicas", "4", "--base-port",
@@ -76,6 +54,37 @@ LocalCluster::~LocalCluster() {
 
 std::string LocalCluster::log_path(std::uint32_t replica) const {
   return (dir_ / ("replica-" + std::to_string(replica) + ".log")).string();
+}
+
+std::optional<double> LocalCluster::metric(std::uint32_t replica, const std::string& name,
+                                           const std::string& label) const {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(base_port_ + 100 + replica));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string body;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string get = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, get.data(), get.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(get.size())) {
+      char buf[8192];
+      for (ssize_t got; (got = ::recv(fd, buf, sizeof buf, 0)) > 0;) body.append(buf, got);
+    }
+  }
+  ::close(fd);
+  std::istringstream lines(body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    const auto close = line.find("} ");
+    if (close == std::string::npos || line.substr(0, close).find(label) == std::string::npos) {
+      continue;
+    }
+    return std::stod(line.substr(close + 2));
+  }
+  return std::nullopt;
 }
 
 void LocalCluster::start(std::uint32_t replica) {

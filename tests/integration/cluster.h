@@ -4,7 +4,8 @@
 // user would.
 //
 // Ports: replica i listens on base + i and serves metrics on base + 100 + i, with the base derived
-// from the pid and checked free, so test processes that run at the same time do not collide.
+// from the pid, checked free and below the ephemeral range (tests/support/ports.h), so test
+// processes that run at the same time do not collide and a restarted replica finds its ports.
 // Every process is killed when the LocalCluster is destroyed; the directory is removed unless the
 // environment variable BASTION_KEEP_TEST_DIRS is set (then its path is printed, for post-mortems).
 #pragma once
@@ -25,8 +26,6 @@ namespace bastion::itest {
 std::string bastiond_path();
 std::string bastion_path();
 
-std::uint16_t pick_base_port(std::uint32_t replicas);
-
 class LocalCluster {
  public:
   explicit LocalCluster(std::uint32_t clients = 3);
@@ -45,6 +44,10 @@ class LocalCluster {
     return static_cast<std::uint16_t>(base_port_ + replica);
   }
   std::string log_path(std::uint32_t replica) const;
+  // The value of the series `name` in replica's /metrics that carries `label` (e.g.
+  // `outcome="executed"`), or nullopt if there is none or the replica does not answer.
+  std::optional<double> metric(std::uint32_t replica, const std::string& name,
+                               const std::string& label) const;
 
   void start(std::uint32_t replica);
   void start_all();

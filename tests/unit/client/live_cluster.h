@@ -28,22 +28,10 @@
 #include "config/cluster_config.h"
 #include "config/cluster_init.h"
 #include "server/node_thread.h"
+#include "tests/support/ports.h"
 #include "tests/unit/config/temp_dir.h"
 
 namespace bastion::testing {
-
-inline bool loopback_port_free(std::uint16_t port) {
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor a(io);
-    const boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
-    a.open(ep.protocol());
-    a.bind(ep);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
 
 class LiveCluster {
  public:
@@ -53,7 +41,7 @@ class LiveCluster {
     config::InitOptions o;
     o.out_dir = dir_.path() / "cluster";
     o.clients = 2;
-    o.base_port = pick_base_port();
+    o.base_port = pick_base_port(kReplicas);
     auto file = config::init_cluster(o);
     if (!file) throw std::runtime_error(file.error().message);
     file_ = *file;
@@ -107,20 +95,6 @@ class LiveCluster {
   }
 
  private:
-  static std::uint16_t pick_base_port() {
-    const auto pid = static_cast<std::uint32_t>(::getpid());
-    for (std::uint32_t attempt = 0; attempt < 200; ++attempt) {
-      const auto base =
-          static_cast<std::uint16_t>(23000 + ((pid * 17 + attempt * 7919) % 2500) * 10);
-      bool free = true;
-      for (std::uint32_t i = 0; i < kReplicas && free; ++i) {
-        free = loopback_port_free(static_cast<std::uint16_t>(base + i));
-      }
-      if (free) return base;
-    }
-    throw std::runtime_error("no free port range found");
-  }
-
   TempDir dir_;
   std::filesystem::path file_;
   config::ClusterConfig config_;

@@ -23,6 +23,7 @@
 #include "bft/net/client_transport.h"
 #include "config/cluster_config.h"
 #include "config/cluster_init.h"
+#include "tests/support/ports.h"
 #include "tests/unit/config/temp_dir.h"
 #include "tuplespace/ops.h"
 #include "tuplespace/text.h"
@@ -32,37 +33,6 @@ namespace bastion::server::testing {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-inline bool port_is_free(std::uint16_t port) {
-  try {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io);
-    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-    a.open(ep.protocol());
-    a.set_option(asio::socket_base::reuse_address(true));
-    a.bind(ep);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-// A base port for init_cluster (replica i on base + i, metrics on base + 100 + i), derived from
-// the pid so that test processes running at the same time pick different ranges, and checked
-// free.
-inline std::uint16_t pick_base_port(std::uint32_t replicas = 4) {
-  const auto pid = static_cast<std::uint32_t>(::getpid());
-  for (std::uint32_t attempt = 0; attempt < 200; ++attempt) {
-    const auto base = static_cast<std::uint16_t>(20000 + ((pid * 13 + attempt * 7919) % 3000) * 10);
-    bool free = true;
-    for (std::uint32_t i = 0; i < replicas && free; ++i) {
-      free = port_is_free(static_cast<std::uint16_t>(base + i)) &&
-             port_is_free(static_cast<std::uint16_t>(base + 100 + i));
-    }
-    if (free) return base;
-  }
-  throw std::runtime_error("no free port range found");
-}
-
 // A cluster directory (f = 1) in a temp dir, removed at the end.
 class ClusterDir {
  public:
@@ -70,7 +40,7 @@ class ClusterDir {
     config::InitOptions o;
     o.out_dir = dir_.path() / "cluster";
     o.clients = clients;
-    o.base_port = pick_base_port();
+    o.base_port = bastion::testing::pick_base_port(4);
     auto file = config::init_cluster(o);
     if (!file) throw std::runtime_error(file.error().message);
     file_ = *file;
