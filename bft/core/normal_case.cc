@@ -320,6 +320,7 @@ void Replica::Impl::send_prepare(SeqNum seq, Slot& s) {
   p.timestamp_us = s.header->timestamp_us;
   p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
   s.prepares[config_.self] = p;
+  s.prepares_verified |= std::uint64_t{1} << config_.self;
   broadcast(p);
 }
 
@@ -345,7 +346,8 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
     count(Ctr::kDropDuplicate);
     return;
   }
-  if (!verify(from, SignDomain::kPrepare, prepare_signed_bytes(m), m.signature)) return;
+  // The channel says who sent it; the signature only matters once the prepare goes into a
+  // prepared certificate, so check_prepared verifies it then (a slot needs 2f of the 3f).
   s.prepares.emplace(from, m);
   check_prepared(m.seq, s);
 }
@@ -354,10 +356,28 @@ void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
   if (s.prepared || !s.header) return;
   const BatchHeader& h = *s.header;
   const ReplicaId primary_id = primary();
+  auto matches = [&](ReplicaId r, const PrepareMsg& p) {
+    return r != primary_id && p.batch_digest == h.batch_digest && p.timestamp_us == h.timestamp_us;
+  };
+  std::size_t candidates = 0;
+  for (const auto& [r, p] : s.prepares) candidates += matches(r, p) ? 1 : 0;
+  if (candidates < 2 * config_.f) return;
+  // Checked ones first; then check others until the certificate is complete. A prepare whose
+  // signature fails is dropped (its sender is faulty) and the replica waits for another.
   std::vector<PrepareMsg> matching;
   for (const auto& [r, p] : s.prepares) {
-    if (r != primary_id && p.batch_digest == h.batch_digest && p.timestamp_us == h.timestamp_us) {
+    if (matches(r, p) && (s.prepares_verified >> r & 1) != 0) matching.push_back(p);
+  }
+  for (auto it = s.prepares.begin(); it != s.prepares.end() && matching.size() < 2 * config_.f;) {
+    const auto& [r, p] = *it;
+    if (!matches(r, p) || (s.prepares_verified >> r & 1) != 0) {
+      ++it;
+    } else if (verify(r, SignDomain::kPrepare, prepare_signed_bytes(p), p.signature)) {
+      s.prepares_verified |= std::uint64_t{1} << r;
       matching.push_back(p);
+      ++it;
+    } else {
+      it = s.prepares.erase(it);
     }
   }
   if (matching.size() < 2 * config_.f) return;

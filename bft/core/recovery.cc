@@ -88,6 +88,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
       PrepareMsg p{view_, h.seq, h.batch_digest, config_.self, {}, h.timestamp_us};
       p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
       s.prepares[config_.self] = p;
+      s.prepares_verified |= std::uint64_t{1} << config_.self;
     }
   }
   for (const PreparedRecord& r : rec.prepared) {
@@ -97,7 +98,10 @@ void Replica::Impl::recover(const PersistedState& rec) {
     if (!s.cert || s.cert->header.view <= h.view) s.cert = r.cert;
     if (in_view && h.view == view_ && s.header && *s.header == h) {
       s.prepared = true;
-      for (const PrepareMsg& p : r.cert.prepares) s.prepares.emplace(p.replica, p);
+      for (const PrepareMsg& p : r.cert.prepares) {
+        s.prepares.emplace(p.replica, p);
+        s.prepares_verified |= std::uint64_t{1} << p.replica;  // checked before it was recorded
+      }
       s.commits[config_.self] =
           CommitMsg{view_, h.seq, h.batch_digest, config_.self, h.timestamp_us};
     }

@@ -65,7 +65,10 @@ struct Slot {
   Signature header_signature{};
   std::optional<HeldPrePrepare> held;
   std::map<ReplicaId, PrepareMsg> prepares;  // first per replica, any digest
-  std::map<ReplicaId, CommitMsg> commits;    // first per replica, any digest
+  // Prepares whose signature was checked (bit r: replica r's); the others are checked only when
+  // they are needed to complete a prepared certificate (own prepares count as checked).
+  std::uint64_t prepares_verified = 0;
+  std::map<ReplicaId, CommitMsg> commits;  // first per replica, any digest
   bool prepared = false;
   // ---- across views ----
   std::optional<PreparedCert> cert;         // prepared certificate of the highest view

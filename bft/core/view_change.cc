@@ -30,6 +30,7 @@ void Replica::Impl::enter_view(ViewNum new_view) {
     s.header.reset();
     s.held.reset();
     s.prepares.clear();
+    s.prepares_verified = 0;
     s.commits.clear();
     s.prepared = false;
   }

@@ -153,6 +153,8 @@ class Cluster {
   // True when f+1 replicas answered kPending (ordered, waiting in the application).
   bool pending(const std::string& principal, std::uint64_t session, std::uint64_t number) const;
   std::uint64_t counter(ReplicaId i, const std::string& name) const;
+  // Signature checks by all replicas so far.
+  std::uint64_t verify_calls() const { return verifier_.calls; }
 
   // Hooks. A filter returning false drops the message; a rewrite may replace the bytes of a
   // message a given replica sends (Byzantine behaviour), returning nullopt to keep them.

@@ -42,6 +42,35 @@ TEST(NormalCase, ManyClientsEveryRequestExecutedOnceInTheSameOrder) {
   expect_each_executed_once(c);
 }
 
+TEST(NormalCase, PreparesAreVerifiedOnlyAsFarAsACertificateNeeds) {
+  // A backup checks the pre-prepare and 2f - 1 other prepares (its own counts); the primary 2f
+  // prepares. The third prepare a replica receives is never checked.
+  Cluster c;
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_EQ(c.verify_calls(), 3 * (1 + (2 * 1 - 1)) + 2 * 1);
+}
+
+TEST(NormalCase, ABadlySignedPrepareIsDroppedAndAnotherCompletesTheCertificate) {
+  // Replica 2 sends replica 1 prepares with a broken signature: replica 1 checks it (the lowest
+  // id first), drops it and completes its certificate with replica 3's.
+  Cluster c;
+  c.rewrite = [&](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.from != 2 || e.to != 1 || e.type() != MsgType::kPrepare) return std::nullopt;
+    PrepareMsg p = std::get<PrepareMsg>(*decode_message(*e.bytes));
+    p.signature[0] ^= 1;
+    return std::vector<Envelope>{
+        Envelope{e.from, e.to, std::make_shared<const Bytes>(encode_message(p))}};
+  };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_EQ(c.replica(1).status().last_executed, 1u);
+  EXPECT_EQ(c.counter(1, "drop.bad_signature"), 1u);
+  expect_agreement(c);
+}
+
 TEST(NormalCase, PipelineLimitsBatchesInFlightAndBatchesGrowUnderLoad) {
   Cluster c([](Config& cfg) {
     cfg.pipeline_max = 2;
