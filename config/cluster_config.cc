@@ -261,6 +261,7 @@ void parse_protocol_section(Section& s, ProtocolSettings& p) {
   p.batch_max_bytes =
       s.bounded<std::uint64_t>("batch_max_bytes", p.batch_max_bytes, 1024, 256 * kMiB);
   p.batch_delay_us = s.bounded<std::uint32_t>("batch_delay_us", p.batch_delay_us, 0, 1'000'000);
+  p.pipeline_max = s.bounded<std::uint32_t>("pipeline_max", p.pipeline_max, 1, 64);
   p.request_timeout_ms =
       s.bounded<std::uint32_t>("request_timeout_ms", p.request_timeout_ms, 10, 600'000);
   p.view_change_timeout_ms =
@@ -414,10 +415,11 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   Section cluster(ctx, subtable(top, "cluster", true), "cluster",
                   {"name", "f", "ca_cert", "admins", "default_identity", "data_dir", "in_memory"});
   parse_cluster_section(cluster, out.dir, out);
-  Section protocol(ctx, subtable(top, "protocol", false), "protocol",
-                   {"checkpoint_interval", "batch_max_requests", "batch_max_bytes",
-                    "batch_delay_us", "request_timeout_ms", "view_change_timeout_ms",
-                    "clock_skew_max_ms", "frame_max_bytes", "client_frame_max_bytes"});
+  Section protocol(
+      ctx, subtable(top, "protocol", false), "protocol",
+      {"checkpoint_interval", "batch_max_requests", "batch_max_bytes", "batch_delay_us",
+       "pipeline_max", "request_timeout_ms", "view_change_timeout_ms", "clock_skew_max_ms",
+       "frame_max_bytes", "client_frame_max_bytes"});
   parse_protocol_section(protocol, out.protocol);
   Section transport(
       ctx, subtable(top, "transport", false), "transport",

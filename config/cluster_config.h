@@ -56,6 +56,7 @@ struct ProtocolSettings {
   std::uint32_t batch_max_requests = 1024;
   std::uint64_t batch_max_bytes = 1 << 20;
   std::uint32_t batch_delay_us = 200;       // how long the primary waits to fill a batch
+  std::uint32_t pipeline_max = 4;           // batches the primary keeps in flight at most
   std::uint32_t request_timeout_ms = 2000;  // before backups suspect the primary
   std::uint32_t view_change_timeout_ms = 4000;
   std::uint32_t clock_skew_max_ms = 2000;          // accepted skew of the primary's timestamp

@@ -45,7 +45,7 @@ Result<NodeSettings, config::ConfigError> node_settings(const config::ClusterCon
     return fail(error_at(cluster, "protocol.checkpoint_interval", "too large"));
   }
   c.log_window = static_cast<std::uint32_t>(window);
-  c.pipeline_max = std::min(c.pipeline_max, c.log_window);
+  c.pipeline_max = std::min(p.pipeline_max, c.log_window);
   c.batch_max_requests = p.batch_max_requests;
   c.batch_delay_us = p.batch_delay_us;
   c.request_timeout_us = bft::TimeUs{p.request_timeout_ms} * 1000;

@@ -180,7 +180,15 @@ void Connection::on_read(const error_code& ec, std::size_t bytes) {
 Connection::SendResult Connection::send(Frame frame) {
   if (state_ == State::kClosed) return SendResult::kNotOpen;
   if (!queue_.push(std::move(frame))) return SendResult::kQueueFull;
-  if (established()) write();
+  // The write starts after the handlers that are ready now, so that every frame queued by this
+  // turn (a node's flush sends a whole burst) leaves in one TLS record and one system call.
+  if (established() && !writing_ && !write_posted_) {
+    write_posted_ = true;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->write_posted_ = false;
+      self->write();
+    });
+  }
   return SendResult::kQueued;
 }
 

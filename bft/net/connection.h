@@ -1,4 +1,5 @@
-// One TLS channel: handshake, peer identification, framed reads, coalesced writes, keep-alives
+// One TLS channel: handshake, peer identification, framed reads, coalesced writes (frames sent
+// during one handler turn leave together), keep-alives
 // (internal header; the transports own connections).
 //
 // Life cycle: created by a transport for an accepted socket (inbound) or to dial a replica
@@ -132,6 +133,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::uint8_t> write_buf_;
   std::size_t write_frames_ = 0;  // frames completed by the chunk being written
   bool writing_ = false;
+  bool write_posted_ = false;  // a write() is posted behind the current handlers
   bool heard_ = false;
   Clock::time_point last_read_;
   Clock::time_point last_write_;
