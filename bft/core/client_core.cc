@@ -105,47 +105,68 @@ std::uint64_t ClientCore::submit(Bytes payload, bool read_only, TimeUs now_us) {
     number = next_number_++;
   }
   const std::uint32_t needed = read_only ? 2 * config_.f + 1 : config_.f + 1;
-  auto [it, inserted] =
-      pending_.emplace(number, Pending{std::move(payload),
-                                       read_only,
-                                       nullptr,
-                                       ReplyVoter(config_.n, needed, split_, verify_),
-                                       {},
-                                       0,
-                                       0,
-                                       0,
-                                       {},
-                                       false});
+  Pending pending{std::move(payload),
+                  number,
+                  read_only,
+                  nullptr,
+                  ReplyVoter(config_.n, needed, split_, verify_),
+                  {},
+                  0,
+                  0,
+                  0,
+                  {},
+                  false};
+  auto [it, inserted] = pending_.emplace(number, std::move(pending));
   if (!inserted) std::abort();  // numbers are never in flight twice
   Pending& p = it->second;
   p.read_only_deadline_us = now_us + config_.read_only_wait_us;
   p.interval_us = config_.retransmit_us;
-  send(number, p, now_us);
+  send(p, now_us);
   count("submitted");
   return number;
 }
 
-void ClientCore::send(std::uint64_t number, Pending& p, TimeUs now_us) {
+void ClientCore::send(Pending& p, TimeUs now_us) {
   if (!p.bytes) {
     p.bytes = std::make_shared<const Bytes>(
-        encode_message(ClientRequestMsg{config_.session, number, p.read_only, p.payload}));
+        encode_message(ClientRequestMsg{config_.session, p.wire, p.read_only, p.payload}));
   }
   out_.sends.push_back(ClientSend{std::nullopt, p.bytes});
   p.next_send_us = now_us + p.interval_us;
 }
 
-void ClientCore::switch_to_ordered(std::uint64_t number, Pending& p, TimeUs now_us) {
+void ClientCore::switch_to_ordered(std::uint64_t handle, Pending& p, TimeUs now_us) {
   p.read_only = false;
   p.bytes = nullptr;
   p.voter = ReplyVoter(config_.n, config_.f + 1, split_, verify_);
   p.views.clear();
   p.interval_us = config_.retransmit_us;
   count("read_only.retried_ordered");
-  send(number, p, now_us);
+  // Fill the lowest hole instead, so that reads do not push this number out of the window.
+  if (!reusable_numbers_.empty() && *reusable_numbers_.begin() < p.wire) {
+    p.wire = *reusable_numbers_.begin();
+    reusable_numbers_.erase(reusable_numbers_.begin());
+    renumbered_[p.wire] = handle;
+    count("read_only.renumbered");
+  }
+  send(p, now_us);
+}
+
+void ClientCore::release_numbers(std::uint64_t handle, const Pending& p) {
+  if (p.wire != handle) {
+    renumbered_.erase(p.wire);
+    reusable_numbers_.insert(handle);  // sent read-only only
+  } else if (p.read_only) {
+    reusable_numbers_.insert(handle);  // no replica holds or executed it ordered
+  }
 }
 
 void ClientCore::abandon(std::uint64_t number) {
-  if (pending_.erase(number) > 0) count("abandoned");
+  auto it = pending_.find(number);
+  if (it == pending_.end()) return;
+  release_numbers(number, it->second);
+  pending_.erase(it);
+  count("abandoned");
 }
 
 ViewNum ClientCore::agreed_view(const Pending& p, const ReplyVoter::Accepted& accepted) const {
@@ -161,18 +182,17 @@ ViewNum ClientCore::agreed_view(const Pending& p, const ReplyVoter::Accepted& ac
   return views[std::min<std::size_t>(config_.f, views.size() - 1)];
 }
 
-void ClientCore::complete(std::uint64_t number, Pending& p, ReplyVoter::Accepted accepted) {
+void ClientCore::complete(std::uint64_t handle, Pending& p, ReplyVoter::Accepted accepted) {
   ClientCompletion c;
-  c.number = number;
+  c.number = handle;
   c.view = agreed_view(p, accepted);
   c.read_only = p.read_only;
   c.status = static_cast<ReplyStatus>(accepted.common.at(0));
   c.result = result_part(accepted.common);
   for (auto& [replica, vote] : accepted.replies) c.replies.emplace_back(replica, result_part(vote));
   out_.completions.push_back(std::move(c));
-  // Completed on the read-only path: no replica holds or executed this number ordered.
-  if (p.read_only) reusable_numbers_.insert(number);
-  pending_.erase(number);
+  release_numbers(handle, p);
+  pending_.erase(handle);
   count("completed");
 }
 
@@ -191,12 +211,19 @@ void ClientCore::on_reply(ReplicaId from, ByteView bytes, TimeUs now_us) {
     count("reply.wrong_session");
     return;
   }
-  auto it = pending_.find(reply.number);
+  std::uint64_t handle = reply.number;
+  if (auto r = renumbered_.find(reply.number); r != renumbered_.end()) handle = r->second;
+  auto it = pending_.find(handle);
   if (it == pending_.end()) {
     count("reply.late");
     return;
   }
   Pending& p = it->second;
+  if (p.wire != reply.number) {
+    // To the number this request had before it was renumbered (read-only replies).
+    count("reply.mode_mismatch");
+    return;
+  }
   if (reply.read_only != p.read_only) {
     // Read-only replies that arrive after the request was retried ordered (or ordered replies
     // to a request still on the read-only path, which only a faulty replica sends).
@@ -218,7 +245,7 @@ void ClientCore::on_reply(ReplicaId from, ByteView bytes, TimeUs now_us) {
       if (!p.provisional_sent && p.pending_replicas.size() >= config_.f + 1) {
         p.provisional_sent = true;
         ClientCompletion c;
-        c.number = reply.number;
+        c.number = handle;
         c.status = ReplyStatus::kPending;
         c.view = reply.view;
         out_.completions.push_back(std::move(c));
@@ -234,10 +261,10 @@ void ClientCore::on_reply(ReplicaId from, ByteView bytes, TimeUs now_us) {
     accepted = p.voter.add(from, vote_value(reply.status, reply.result));
   }
   if (accepted) {
-    complete(reply.number, p, std::move(*accepted));
+    complete(handle, p, std::move(*accepted));
     return;
   }
-  if (p.read_only && p.voter.impossible()) switch_to_ordered(reply.number, p, now_us);
+  if (p.read_only && p.voter.impossible()) switch_to_ordered(handle, p, now_us);
 }
 
 void ClientCore::on_tick(TimeUs now_us) {
@@ -247,7 +274,7 @@ void ClientCore::on_tick(TimeUs now_us) {
     } else if (now_us >= p.next_send_us) {
       p.interval_us = std::min(2 * p.interval_us, config_.retransmit_max_us);
       count("retransmits");
-      send(number, p, now_us);
+      send(p, now_us);
     }
   }
 }

@@ -18,9 +18,13 @@
 // executed in their client table. So the number of a request that completed read-only (never sent
 // ordered, never held by a replica) is given to the next ordered submit() instead of a fresh one:
 // the numbers replicas see ordered stay dense, and any number of reads between two writes cannot
-// push a write out of the window. Only ordered requests reuse numbers: late or duplicated
-// read-only replies to the earlier request carry read_only = true, which an ordered request never
-// counts, whereas a read-only request reusing the number could accept them as its own result.
+// push a write out of the window. For the same reason a read-only request that is retried ordered
+// takes the smallest such number if it is below its own (its own is freed when it completes:
+// until then it stays its handle, the number submit() returned and completions report). So
+// with at most client_window requests in flight, every ordered number is within the window of
+// an up-to-date replica. Only ordered requests reuse numbers: late or duplicated read-only
+// replies to the earlier request carry read_only = true, which an ordered request never counts,
+// whereas a read-only request reusing the number could accept them as its own result.
 // Replies are hostile input: malformed ones, ones whose replica field differs from the channel's
 // replica, and ones for other sessions or unknown numbers are dropped and counted in counters().
 // The real client library (client/) and the simulator drive it with the same events.
@@ -92,7 +96,7 @@ struct ClientSend {
 };
 
 struct ClientCompletion {
-  std::uint64_t number = 0;
+  std::uint64_t number = 0;  // as submit() returned it
   // kOk: `result` is the application's (its common part); otherwise the core's error that f+1
   // (2f+1 read-only) replicas agreed on, and `result` is empty.
   ReplyStatus status = ReplyStatus::kOk;
@@ -114,7 +118,7 @@ class ClientCore {
 
   // Starts a request; returns its number: a fresh one (consecutive from 1 within the session),
   // or, for an ordered request, the smallest number freed by a request that completed on the
-  // read-only path.
+  // read-only path. The request keeps it as its handle even if a retry renumbers it (above).
   std::uint64_t submit(Bytes payload, bool read_only, TimeUs now_us);
   // Forgets a request (the caller gave up, e.g. its own timeout); late replies are ignored.
   void abandon(std::uint64_t number);
@@ -131,6 +135,7 @@ class ClientCore {
   // One request in flight. `read_only` is true while it is still on the read-only path.
   struct Pending {
     Bytes payload;
+    std::uint64_t wire = 0;  // the number sent (the handle unless renumbered)
     bool read_only = false;
     SharedBytes bytes;  // the request as currently (re)sent
     ReplyVoter voter;
@@ -142,9 +147,11 @@ class ClientCore {
     bool provisional_sent = false;         // the kPending completion was emitted
   };
 
-  void send(std::uint64_t number, Pending& p, TimeUs now_us);
-  void switch_to_ordered(std::uint64_t number, Pending& p, TimeUs now_us);
-  void complete(std::uint64_t number, Pending& p, ReplyVoter::Accepted accepted);
+  void send(Pending& p, TimeUs now_us);
+  void switch_to_ordered(std::uint64_t handle, Pending& p, TimeUs now_us);
+  void complete(std::uint64_t handle, Pending& p, ReplyVoter::Accepted accepted);
+  // Frees what a request that ends (completed or abandoned) leaves: numbers never sent ordered.
+  void release_numbers(std::uint64_t handle, const Pending& p);
   ViewNum agreed_view(const Pending& p, const ReplyVoter::Accepted& accepted) const;
   void count(const char* name) { ++counters_[name]; }
 
@@ -152,8 +159,9 @@ class ClientCore {
   ReplyVoter::Split split_;
   ReplyVoter::Verify verify_;
   std::uint64_t next_number_ = 1;
-  std::set<std::uint64_t> reusable_numbers_;  // completed read-only: never sent ordered
-  std::map<std::uint64_t, Pending> pending_;
+  std::set<std::uint64_t> reusable_numbers_;           // ended requests' numbers never sent ordered
+  std::map<std::uint64_t, Pending> pending_;           // by handle
+  std::map<std::uint64_t, std::uint64_t> renumbered_;  // wire number -> handle, where they differ
   ClientOutput out_;
   std::map<std::string, std::uint64_t> counters_;
 };

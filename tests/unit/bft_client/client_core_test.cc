@@ -377,16 +377,39 @@ TEST(ClientCore, NumbersOfReadOnlyCompletionsAreReusedByOrderedRequests) {
   ASSERT_EQ(out.completions.size(), 1u);
   EXPECT_EQ(out.completions[0].result, b("ok"));
   EXPECT_EQ(c.submit(b("put"), false, 4), 2u);
-  // A read retried ordered consumes its number; ordered requests never free theirs.
+  // A read retried ordered takes the smallest freed number (3) on the wire and keeps 11 as its
+  // handle; 11 is freed when it completes. Ordered requests never free theirs.
   const auto ro = c.submit(b("get"), true, 5);
   EXPECT_EQ(ro, 11u);
+  c.take_output();
   c.on_tick(5 + 1'000);
-  c.on_reply(0, reply(0, ro, "v"), 6);
+  std::optional<ClientRequestMsg> retried;
+  for (const ClientSend& send :
+       c.take_output().sends) {  // the retry, and the write's retransmission
+    const auto m = std::get<ClientRequestMsg>(*decode_message(*send.bytes));
+    if (m.payload == b("get")) retried = m;
+  }
+  ASSERT_TRUE(retried.has_value());
+  EXPECT_EQ(retried->number, 3u);
+  EXPECT_FALSE(retried->read_only);
+  c.on_reply(0, reply(0, ro, "v"), 6);  // to the old number: ignored
   c.on_reply(1, reply(1, ro, "v"), 6);
-  EXPECT_EQ(c.take_output().completions.size(), 1u);
+  EXPECT_TRUE(c.take_output().completions.empty());
+  c.on_reply(0, reply(0, 3, "v"), 6);
+  c.on_reply(1, reply(1, 3, "v"), 6);
+  out = c.take_output();
+  ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].number, ro);
   c.abandon(2);
-  EXPECT_EQ(c.submit(b("put"), false, 7), 3u);
+  EXPECT_EQ(c.submit(b("put"), false, 7), 4u);
   EXPECT_EQ(c.submit(b("get"), true, 7), 12u);
+  for (std::uint64_t n = 5; n <= 11; ++n) EXPECT_EQ(c.submit(b("put"), false, 8), n);
+}
+
+TEST(ClientCore, AbandonedReadsFreeTheirNumbers) {
+  ClientCore c(config());
+  for (std::uint64_t i = 1; i <= 5; ++i) c.abandon(c.submit(b("get"), true, 0));
+  EXPECT_EQ(c.submit(b("put"), false, 1), 1u);
 }
 
 TEST(ClientCore, ReportedViewIsVouchedForByACorrectReplica) {
