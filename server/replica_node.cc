@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <mutex>
 
@@ -23,6 +24,7 @@
 #include "server/node_metrics.h"
 #include "server/node_report.h"
 #include "server/node_settings.h"
+#include "server/storage_worker.h"
 #include "server/tuplespace_app.h"
 
 namespace bastion::server {
@@ -98,6 +100,14 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void schedule_flush();
   void flush();
   void carry_out(bft::Output& out);
+  // Sends what a turn produced once the records it depends on are durable.
+  struct HeldSends {
+    std::uint64_t ticket = 0;  // storage ticket of the turn's records (0: none)
+    std::vector<bft::OutMessage> messages;
+    std::vector<bft::OutReply> replies;
+  };
+  void send(HeldSends& sends);
+  void on_durable(const SyncDone& done);
   void on_tick_timer();
   void arm_tick();
   void arm_publish();
@@ -118,7 +128,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   std::unique_ptr<Ed25519Signer> signer_;
   std::unique_ptr<Ed25519Verifier> verifier_;
   std::unique_ptr<TupleSpaceApp> app_;
-  std::unique_ptr<bft::storage::ReplicaStorage> storage_;
+  std::unique_ptr<StorageWorker> storage_;
   std::unique_ptr<bft::Replica> replica_;
   std::unique_ptr<net::ReplicaTransport> transport_;
   std::unique_ptr<HttpServer> http_;
@@ -133,6 +143,11 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   std::uint16_t port_ = 0;
   std::uint16_t http_port_ = 0;
   std::chrono::steady_clock::time_point started_at_{};
+
+  // Sends of turns whose records are not durable yet, in turn order: a turn's sends go only
+  // after its own records and those of every earlier turn are durable.
+  std::deque<HeldSends> held_;
+  std::uint64_t durable_ticket_ = 0;
 
   ClientRoutes routes_;
   // Status queries of the current burst: (principal, nonce) -> connection. Cleared every flush.
@@ -224,8 +239,15 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
 
 Result<Done, NodeError> ReplicaNode::Impl::open_storage(bft::PersistedState& recovered,
                                                         bool& have_recovered) {
+  auto on_durable = [weak = weak_from_this()](const SyncDone& done) {
+    if (auto self = weak.lock(); self && self->storage_) self->on_durable(done);
+  };
+  auto on_failed = [weak = weak_from_this()](const bft::storage::StorageError& error) {
+    if (auto self = weak.lock(); self && self->storage_) self->fail_storage(error);
+  };
   if (settings_.in_memory) {
-    storage_ = bft::storage::ReplicaStorage::in_memory();
+    storage_ = std::make_unique<StorageWorker>(io_, bft::storage::ReplicaStorage::in_memory(),
+                                               on_durable, on_failed);
     return Done{};
   }
   const std::string dir = settings_.data_dir.string();
@@ -252,7 +274,8 @@ Result<Done, NodeError> ReplicaNode::Impl::open_storage(bft::PersistedState& rec
     recovered = bft::storage::fold(opened->records);
     have_recovered = true;
   }
-  storage_ = std::move(opened->storage);
+  storage_ =
+      std::make_unique<StorageWorker>(io_, std::move(opened->storage), on_durable, on_failed);
   return Done{};
 }
 
@@ -281,12 +304,10 @@ void ReplicaNode::Impl::stop() {
   // What the core produced since the last flush is made durable (votes and commits it may have
   // counted on); nothing more is sent.
   bft::Output out = replica_->take_output();
-  if (storage_ && !out.persist.empty()) {
-    auto appended = storage_->append(out.persist);
-    auto synced = appended ? storage_->sync() : Result<Done, bft::storage::StorageError>(Done{});
-    if (!appended || !synced) {
-      log_->error("storage: final sync failed: {}",
-                  (!appended ? appended.error() : synced.error()).to_string());
+  if (storage_) {
+    storage_->submit(std::move(out.persist));
+    if (auto r = storage_->drain(); !r) {
+      log_->error("storage: final sync failed: {}", r.error().to_string());
     }
   }
   shut_down();
@@ -300,6 +321,7 @@ void ReplicaNode::Impl::shut_down() {
   tick_timer_.cancel();
   tick_armed_ = false;
   publish_timer_.cancel();
+  held_.clear();
   if (transport_) transport_->stop();
   http_.reset();  // closes scrapers' connections too
   http_port_ = 0;
@@ -395,48 +417,21 @@ void ReplicaNode::Impl::flush() {
 
 void ReplicaNode::Impl::carry_out(bft::Output& out) {
   ++driver_.turns;
-  // 1. Durable first: one sync for everything this burst produced.
-  if (!out.persist.empty()) {
-    const auto start = std::chrono::steady_clock::now();
-    if (auto r = storage_->append(out.persist); !r) return fail_storage(r.error());
-    if (auto r = storage_->sync(); !r) return fail_storage(r.error());
-    const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                   std::chrono::steady_clock::now() - start)
-                                                   .count());
-    driver_.persist_records += out.persist.size();
-    ++driver_.syncs;
-    driver_.sync_ns += ns;
-    driver_.sync_ns_max = std::max(driver_.sync_ns_max, ns);
-    metrics_->observe_sync(static_cast<double>(ns) / 1e9);
+  // 1. Durable first: the storage thread makes the turn's records durable (turns that arrive
+  // during a sync share the next one) and the io thread goes on meanwhile.
+  driver_.persist_records += out.persist.size();
+  HeldSends sends{storage_->submit(std::move(out.persist)), std::move(out.messages),
+                  std::move(out.replies)};
+  if (storage_->immediate()) durable_ticket_ = std::max(durable_ticket_, sends.ticket);
+
+  // 2. Then the messages and the replies, in turn order.
+  if (held_.empty() && sends.ticket <= durable_ticket_) {
+    send(sends);
+  } else {
+    held_.push_back(std::move(sends));
   }
 
-  // 2. Then the messages and the replies.
-  const std::size_t others = settings_.protocol.n - 1;
-  for (const bft::OutMessage& m : out.messages) {
-    const std::uint8_t type = m.bytes && m.bytes->size() > 1 ? (*m.bytes)[1] : 0;
-    if (m.to) {
-      if (transport_->send_to_replica(*m.to, m.bytes)) {
-        ++driver_.messages_out[type];
-      } else {
-        ++driver_.messages_refused;
-      }
-    } else {
-      const std::size_t taken = transport_->broadcast(m.bytes);
-      driver_.messages_out[type] += taken;
-      driver_.messages_refused += others - std::min(others, taken);
-    }
-  }
-  for (const bft::OutReply& r : out.replies) {
-    const auto connection = routes_.find(r.client);
-    if (!connection) {
-      ++driver_.replies_unroutable;
-    } else if (transport_->send_to_connection(*connection, r.bytes)) {
-      ++driver_.replies_sent;
-    } else {
-      ++driver_.replies_refused;
-    }
-  }
-
+  // Status reports answer queries of this burst and depend on nothing durable.
   for (const bft::OutStatusReport& r : out.status_reports) {
     auto it = status_queries_.find({r.principal, r.nonce});
     if (it != status_queries_.end() && transport_->send_to_connection(it->second, r.bytes)) {
@@ -459,6 +454,47 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
                   e.null_batch ? " (null batch)" : "");
     }
     if (out.stable_checkpoint) log_->debug("checkpoint {} is stable", *out.stable_checkpoint);
+  }
+}
+
+void ReplicaNode::Impl::send(HeldSends& sends) {
+  const std::size_t others = settings_.protocol.n - 1;
+  for (const bft::OutMessage& m : sends.messages) {
+    const std::uint8_t type = m.bytes && m.bytes->size() > 1 ? (*m.bytes)[1] : 0;
+    if (m.to) {
+      if (transport_->send_to_replica(*m.to, m.bytes)) {
+        ++driver_.messages_out[type];
+      } else {
+        ++driver_.messages_refused;
+      }
+    } else {
+      const std::size_t taken = transport_->broadcast(m.bytes);
+      driver_.messages_out[type] += taken;
+      driver_.messages_refused += others - std::min(others, taken);
+    }
+  }
+  for (const bft::OutReply& r : sends.replies) {
+    const auto connection = routes_.find(r.client);
+    if (!connection) {
+      ++driver_.replies_unroutable;
+    } else if (transport_->send_to_connection(*connection, r.bytes)) {
+      ++driver_.replies_sent;
+    } else {
+      ++driver_.replies_refused;
+    }
+  }
+}
+
+void ReplicaNode::Impl::on_durable(const SyncDone& done) {
+  if (!running_) return;
+  durable_ticket_ = std::max(durable_ticket_, done.ticket);
+  ++driver_.syncs;
+  driver_.sync_ns += done.sync_ns;
+  driver_.sync_ns_max = std::max(driver_.sync_ns_max, done.sync_ns);
+  metrics_->observe_sync(static_cast<double>(done.sync_ns) / 1e9);
+  while (!held_.empty() && held_.front().ticket <= durable_ticket_) {
+    send(held_.front());
+    held_.pop_front();
   }
 }
 

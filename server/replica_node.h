@@ -9,11 +9,14 @@
 //     so replies can be routed back (ClientRoutes);
 //   - after a burst of events (the frames and timers ready at once; a flush is posted behind
 //     them, not run after each), take_output() and carry it out in the mandatory order:
-//       1. append every persist record, then ONE storage sync (group commit);
-//       2. only then send the messages and the replies;
+//       1. hand the persist records to the storage thread (StorageWorker), which appends and
+//          syncs them, group-committing every turn that arrived during the previous sync;
+//       2. send the turn's messages and replies only once its records and those of every
+//          earlier turn are durable (held in turn order until then); the io thread goes on
+//          reading and processing meanwhile;
 //   - a timer armed at Replica::next_tick_us() drives on_tick.
-// A storage failure stops the node before anything of that output is sent (the core's votes
-// would otherwise outrun the disk); on_fatal is told, and a restart recovers what was durable.
+// A storage failure stops the node and drops every held send (the core's votes would otherwise
+// outrun the disk); on_fatal is told, and a restart recovers what was durable.
 //
 // Time: the core compares the primary's batch timestamps with its own clock, across replicas, so
 // its clock must mean the same on every machine: CLOCK_REALTIME in microseconds (keep replicas
@@ -80,7 +83,7 @@ struct NodeOptions {
   std::string http_host = "127.0.0.1";
   std::shared_ptr<spdlog::logger> logger;  // null: a logger "replica-<id>" on spdlog's sinks
   std::function<bft::TimeUs()> clock;      // null: CLOCK_REALTIME in microseconds
-  // Where the storage lives (tests: a fault-injecting one, used only on the io thread and
+  // Where the storage lives (tests: a fault-injecting one, used by the node's storage thread and
   // outliving the node); null: the real disk.
   bft::storage::FileSystem* file_system = nullptr;
   std::chrono::milliseconds publish_interval{500};

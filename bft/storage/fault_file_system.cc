@@ -84,6 +84,7 @@ FaultFileSystem::~FaultFileSystem() = default;
 std::optional<StorageError> FaultFileSystem::injected_failure(const char* what,
                                                               const std::string& path) {
   bool failing = false;
+  std::lock_guard lock(fault_mutex_);
   if (ok_calls_left_) {
     if (*ok_calls_left_ == 0) {
       failing = true;
@@ -106,9 +107,16 @@ Result<Done, StorageError> FaultFileSystem::check_dir_of(const std::string& path
   return Done{};
 }
 
-void FaultFileSystem::fail_after(std::uint64_t ok_calls) { ok_calls_left_ = ok_calls; }
-void FaultFileSystem::set_failure_probability(double p) { failure_probability_ = p; }
+void FaultFileSystem::fail_after(std::uint64_t ok_calls) {
+  std::lock_guard lock(fault_mutex_);
+  ok_calls_left_ = ok_calls;
+}
+void FaultFileSystem::set_failure_probability(double p) {
+  std::lock_guard lock(fault_mutex_);
+  failure_probability_ = p;
+}
 void FaultFileSystem::heal() {
+  std::lock_guard lock(fault_mutex_);
   ok_calls_left_.reset();
   failure_probability_ = 0;
 }

@@ -16,13 +16,15 @@
 // writes a random prefix of its bytes (a short write); a failed sync makes nothing durable.
 // Randomness comes from the seed given at construction, so a run is reproducible.
 //
-// Thread-safety: none; one thread uses the file system and everything it hands out, and the
-// FaultFileSystem outlives them.
+// Thread-safety: one thread uses the file system and everything it hands out, and the
+// FaultFileSystem outlives them; fail_after(), set_failure_probability() and heal() may be called
+// from any thread (a test arms faults while a replica's storage thread writes).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -104,6 +106,7 @@ class FaultFileSystem final : public FileSystem {
   std::map<std::string, std::vector<DirOp>> pending_;      // dir -> unsynced operations
   std::set<std::string> dirs_;
   std::set<std::string> locks_;
+  std::mutex fault_mutex_;  // guards the two fault settings below
   std::optional<std::uint64_t> ok_calls_left_;
   double failure_probability_ = 0;
   std::uint64_t syncs_ = 0;

@@ -228,7 +228,7 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
   ASSERT_TRUE(wait_until([&] { return status(1).last_executed >= 1; }));
 
-  // The fault file system belongs to replica 1's thread: arm it there.
+  // Armed on replica 1's io thread, so that the snapshot is taken before anything fails.
   const NodeSnapshot armed = nodes_[1]->call([&](ReplicaNode& n) {
     fs.fail_after(0);
     return n.snapshot();

@@ -1,0 +1,93 @@
+// StorageWorker: a replica's storage on a thread of its own, so that the io thread goes on
+// reading and processing while the disk syncs.
+//
+// The io thread submits the persist records of each turn and gets a ticket; the worker appends
+// everything submitted so far and makes it durable with one sync (group commit: the turns that
+// arrived during a sync share the next one), then posts `on_durable(ticket)` to the io_context
+// for the last ticket covered. A failure is posted as `on_failed(error)` once, after which the
+// worker takes nothing more (a failed fdatasync may have dropped data: the replica must stop).
+//
+// A storage that is not durable (in-memory clusters) needs no thread: immediate() is true, every
+// ticket is durable as soon as submit() returns, and nothing is posted.
+//
+// Thread-safety: submit(), drain() and the destructor on the io thread; stats() from any thread.
+// The handlers run on the io thread; a handler posted before the worker is destroyed may still
+// run after it, so they must not reach the worker through a plain pointer.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "bft/core/persist.h"
+#include "bft/storage/replica_storage.h"
+#include "codec/result.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace bastion::server {
+
+struct SyncDone {
+  std::uint64_t ticket = 0;   // every ticket up to this one is durable
+  std::uint64_t records = 0;  // records this sync made durable
+  std::uint64_t sync_ns = 0;  // time spent appending and syncing them
+};
+
+class StorageWorker {
+ public:
+  using DurableHandler = std::function<void(const SyncDone&)>;
+  using FailedHandler = std::function<void(const bft::storage::StorageError&)>;
+
+  // The handlers are posted to `io` and must stay callable until the worker is destroyed.
+  StorageWorker(boost::asio::io_context& io, std::unique_ptr<bft::storage::ReplicaStorage> storage,
+                DurableHandler on_durable, FailedHandler on_failed);
+  ~StorageWorker();  // stops the thread; what was not synced may be lost, as in a crash
+  StorageWorker(const StorageWorker&) = delete;
+  StorageWorker& operator=(const StorageWorker&) = delete;
+
+  // Queues records to be made durable; returns their ticket (0 for no records: nothing to wait
+  // for). After a failure the records are dropped (the failure was or will be reported).
+  std::uint64_t submit(std::vector<bft::PersistRecord> records);
+  bool immediate() const { return !threaded_; }
+  // Blocks until everything submitted is durable (or the storage failed) and stops the thread.
+  // Handlers are not called for what drain() covers.
+  Result<Done, bft::storage::StorageError> drain();
+
+  bft::storage::StorageStats stats() const;
+
+ private:
+  void run();
+  // Appends and syncs everything queued. Called with the lock held (released around the disk
+  // work).
+  void write_queued(std::unique_lock<std::mutex>& lock);
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<bft::storage::ReplicaStorage> storage_;
+  DurableHandler on_durable_;
+  FailedHandler on_failed_;
+  const bool threaded_;
+
+  std::uint64_t next_ticket_ = 1;  // io thread only
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::vector<bft::PersistRecord> queue_;  // submitted, not yet taken by the thread
+  std::uint64_t queued_ticket_ = 0;        // ticket of the last record in queue_
+  bool busy_ = false;                      // the thread is appending or syncing
+  bool stopping_ = false;
+  bool draining_ = false;  // drain() waits: durability is reported to it, not posted
+  bool failed_ = false;
+  std::optional<bft::storage::StorageError> error_;
+  bft::storage::StorageStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace bastion::server
