@@ -417,14 +417,15 @@ void ReplicaNode::Impl::flush() {
 
 void ReplicaNode::Impl::carry_out(bft::Output& out) {
   ++driver_.turns;
-  // 1. Durable first: the storage thread makes the turn's records durable (turns that arrive
-  // during a sync share the next one) and the io thread goes on meanwhile.
+  // 1. The storage thread makes the turn's records durable (turns that arrive during a sync
+  // share the next one) while the io thread goes on.
   driver_.persist_records += out.persist.size();
-  HeldSends sends{storage_->submit(std::move(out.persist)), std::move(out.messages),
-                  std::move(out.replies)};
-  if (storage_->immediate()) durable_ticket_ = std::max(durable_ticket_, sends.ticket);
+  const std::uint64_t ticket = storage_->submit(std::move(out.persist));
+  if (storage_->immediate()) durable_ticket_ = std::max(durable_ticket_, ticket);
 
-  // 2. Then the messages and the replies, in turn order.
+  // 2. The messages and the replies, in turn order, once the records are durable if the core
+  // demands it (Output::sync); otherwise as soon as every earlier turn's have gone.
+  HeldSends sends{out.sync ? ticket : 0, std::move(out.messages), std::move(out.replies)};
   if (held_.empty() && sends.ticket <= durable_ticket_) {
     send(sends);
   } else {

@@ -11,9 +11,9 @@
 //     them, not run after each), take_output() and carry it out in the mandatory order:
 //       1. hand the persist records to the storage thread (StorageWorker), which appends and
 //          syncs them, group-committing every turn that arrived during the previous sync;
-//       2. send the turn's messages and replies only once its records and those of every
-//          earlier turn are durable (held in turn order until then); the io thread goes on
-//          reading and processing meanwhile;
+//       2. send the turn's messages and replies in turn order: when the core demands it
+//          (Output::sync: prepared certificates, views, checkpoints) only once the turn's
+//          records are durable; the io thread goes on reading and processing meanwhile;
 //   - a timer armed at Replica::next_tick_us() drives on_tick.
 // A storage failure stops the node and drops every held send (the core's votes would otherwise
 // outrun the disk); on_fatal is told, and a restart recovers what was durable.

@@ -1,10 +1,10 @@
 // The normal case (PBFT section 4.2): the primary proposes batches; replicas pre-prepare, prepare
 // and commit them with 2f+1 quorums.
 //
-// Safety rests on: a replica accepts at most one pre-prepare per (view, seq) and persists it
-// before its PREPARE leaves (so a restart cannot make it vote twice); it is prepared only with
-// the pre-prepare plus 2f matching prepares from distinct backups; it commits only with 2f+1
-// matching commits. Liveness and bounds: messages outside the log window or for another view are
+// Safety rests on: a replica accepts at most one pre-prepare per (view, seq), and after a restart
+// sends no prepare in the view it was in but those it has records of (so it cannot vote twice;
+// see persist.h); it is prepared only with the pre-prepare plus 2f matching prepares from
+// distinct backups; it commits only with 2f+1 matching commits. Liveness and bounds: messages outside the log window or for another view are
 // dropped; a pre-prepare waits (held, one per seq) until the previous seq's timestamp is known and
 // its requests are authentic here.
 #include <algorithm>
@@ -100,7 +100,7 @@ bool Replica::Impl::request_acceptable(const Request& r) const {
 
 void Replica::Impl::maybe_propose() {
   batch_wait_until_us_.reset();
-  if (!is_primary() || view_changing_ || state_fetch_) return;
+  if (!is_primary() || view_changing_ || state_fetch_ || abstaining()) return;
   while (propose_one()) {
   }
 }
@@ -312,6 +312,10 @@ void Replica::Impl::accept_pre_prepare(SeqNum seq, Slot& s, const BatchHeader& h
 // ---- prepare and commit ----------------------------------------------------------------------
 
 void Replica::Impl::send_prepare(SeqNum seq, Slot& s) {
+  if (abstaining()) {
+    count(Ctr::kRecoveryAbstained);
+    return;
+  }
   PrepareMsg p;
   p.view = view_;
   p.seq = seq;

@@ -1,9 +1,26 @@
 // What a replica must keep across crashes, as records the driver writes durably.
 //
-// The core emits PersistRecords in its Output; the driver must make them durable (write + fsync,
-// or the simulator's disk) BEFORE it carries out the sends and replies of the same Output. That
-// ordering is what makes a restarted replica safe: it never contradicts a vote it sent, and it
-// never forgets a batch whose results it may have replied to.
+// The core emits PersistRecords in its Output; the driver appends them to its log in order and
+// makes them durable (write + fsync, or the simulator's disk) in order: a crash keeps a prefix.
+// When Output::sync is set, the records must be durable BEFORE the driver carries out the sends
+// and replies of that Output (and of any later one). sync is set by the records a view change
+// relies on (PreparedRecord: a replica's certificates are what carries a committed batch into
+// the next view; with f faulty replicas every correct one must still report its own), by
+// ViewRecord and by CheckpointRecord. PrePreparedRecord, CommittedRecord and StableRecord do not
+// set it: their sends may leave first, one sync per batch on the critical path instead of three.
+//
+// Why losing those is safe:
+//   - A replica that restarts from records (it always finds some: a fresh start writes a
+//     ViewRecord before sending anything) abstains in the view it was in: it sends no PREPARE
+//     and proposes nothing there but what its durable records hold (it may have sent a prepare
+//     or a pre-prepare whose record it lost), until the next view, whose entry is recorded
+//     durably before its first vote. Abstaining is what a crashed replica does anyway.
+//   - A COMMIT leaves only after its PreparedRecord (and so the pre-prepare, appended before) is
+//     durable, and execution needs 2f+1 COMMITs: a batch a client saw results of is prepared,
+//     durably, at 2f+1 replicas, which a restart of any number of them cannot undo (they commit
+//     it again, or carry it into the next view). A lost CommittedRecord is learnt again.
+//   - A lost StableRecord leaves the older stable checkpoint and the log above it (the log is
+//     compacted only after a newer StableRecord is durable).
 //
 // On restart the driver (bft/storage) folds the records into a PersistedState and gives it to
 // Replica::start(). Records below the latest stable checkpoint may be discarded once a

@@ -20,6 +20,9 @@ void Replica::Impl::start(TimeUs now_us, const PersistedState* recovered) {
   next_retransmit_us_ = now_us;  // announce ourselves (STATUS) at the first tick
   if (recovered == nullptr) {
     init_fresh_state();
+    // Durable before anything is sent: a later restart always finds records, so it knows it
+    // may have voted (see persist.h).
+    persist(ViewRecord{0, false});
   } else {
     recover(*recovered);
   }
@@ -42,6 +45,9 @@ void Replica::Impl::recover(const PersistedState& rec) {
   init_fresh_state();
   view_ = rec.view.view;
   view_changing_ = rec.view.view_changing;
+  // Votes of the view it was in may have left before their records were durable: none in it any
+  // more but those recorded. (While changing view it has sent nothing in the new one yet.)
+  if (!view_changing_) abstain_view_ = view_;
 
   std::optional<CheckpointProofMsg> unverified_stable;
   if (rec.stable) {

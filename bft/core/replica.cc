@@ -60,6 +60,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "fetch.batch_sent",
     "fetch.requests_sent",
     "recovery.bad_state",
+    "recovery.abstained",
 };
 
 }  // namespace
@@ -344,7 +345,15 @@ void Replica::Impl::broadcast(const Message& m) {
   send_bytes(std::nullopt, std::make_shared<const Bytes>(encode_message(m)));
 }
 
-void Replica::Impl::persist(PersistRecord r) { out_.persist.push_back(std::move(r)); }
+void Replica::Impl::persist(PersistRecord r) {
+  // Votes that a later view change relies on, and the view itself, are durable before anything
+  // of this output leaves; pre-prepares, commits and stable proofs may become durable later.
+  if (std::holds_alternative<ViewRecord>(r) || std::holds_alternative<PreparedRecord>(r) ||
+      std::holds_alternative<CheckpointRecord>(r)) {
+    out_.sync = true;
+  }
+  out_.persist.push_back(std::move(r));
+}
 
 bool Replica::Impl::verify(ReplicaId signer, SignDomain domain, const Bytes& message,
                            const Signature& sig) {

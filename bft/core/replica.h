@@ -4,7 +4,8 @@
 // client (bytes, with the principal authenticated by the channel), a clock tick. Each event
 // carries the replica's local clock reading. Effects out: take_output() returns what the event(s)
 // produced, to be carried out by the driver in this order:
-//   1. persist every record durably (see persist.h),
+//   1. append the records to the log, and when Output::sync is set make them durable (with
+//      everything appended before) (see persist.h),
 //   2. send the messages to replicas, and the replies to clients.
 // Committed batches are executed inside the core, on the StateMachine it was given, so results,
 // the client table and checkpoints stay consistent; the Output reports what was executed.
@@ -71,6 +72,10 @@ struct Executed {
 
 struct Output {
   std::vector<PersistRecord> persist;
+  // True: the messages and replies may leave only once these records (and every earlier
+  // output's) are durable. False: they may leave at once; the records must become durable later,
+  // in order (see persist.h for why a restart tolerates losing them).
+  bool sync = false;
   std::vector<OutMessage> messages;
   std::vector<OutReply> replies;
   std::vector<Executed> executed;           // batches executed, in order (for logs and metrics)

@@ -157,6 +157,7 @@ enum class Ctr : std::size_t {
   kFetchBatchSent,
   kFetchRequestsSent,
   kRecoveryBadState,
+  kRecoveryAbstained,
   kCount,
 };
 
@@ -318,6 +319,11 @@ class Replica::Impl {
   Verifier& verifier_;
   bool started_ = false;
   TimeUs now_us_ = 0;
+  // After a restart: the view the replica was in (entered) when it went down. It may have sent
+  // pre-prepares or prepares in it whose records were not durable yet, so it sends none in that
+  // view except those it has records of (see persist.h).
+  std::optional<ViewNum> abstain_view_;
+  bool abstaining() const { return abstain_view_ && *abstain_view_ == view_; }
 
   // ---- replicated state (part of every checkpoint) ----
   SeqNum last_executed_ = 0;

@@ -37,7 +37,8 @@ void print_result(const std::string& program, const sim::SimOptions& o, const si
               << " ro=" << s.read_only_completed << " seq=" << s.last_executed << " view=" << s.view
               << " crashes=" << s.crashes << " provisional=" << s.provisional
               << " core_errors=" << s.core_errors << " byz_mutations=" << s.byzantine_mutations
-              << " state_transfers=" << s.state_transfers << " heal=" << s.heal_us / 1000
+              << " state_transfers=" << s.state_transfers << " abstained=" << s.abstained
+              << " heal=" << s.heal_us / 1000
               << "ms end=" << s.end_us / 1000 << "ms\n";
   }
   if (r.passed()) return;

@@ -37,6 +37,7 @@ enum class EventKind : std::uint8_t {
   kByzAct,         // a: replica
   kProbe,          // a: probe index
   kCheck,
+  kDiskSync,  // a: replica, token: the driver syncs what it appended
 };
 
 const char* kind_name(EventKind k) {
@@ -69,6 +70,8 @@ const char* kind_name(EventKind k) {
       return "probe";
     case EventKind::kCheck:
       return "check";
+    case EventKind::kDiskSync:
+      return "disk-sync";
   }
   return "?";
 }
@@ -95,8 +98,13 @@ struct ReplicaHost {
   ReplicaId id = 0;
   Config config;
   SimClock clock;
-  PersistedStateBuilder disk;
+  PersistedStateBuilder disk;  // durable records
   std::uint64_t persisted_records = 0;
+  // Appended but not durable yet: made durable by an output that demands it, or by the driver's
+  // next sync a little later (kDiskSync); a crash keeps a random prefix of them.
+  std::vector<PersistRecord> unsynced;
+  std::uint64_t sync_token = 0;
+  bool sync_scheduled = false;
   std::unique_ptr<SimSigner> signer;
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
@@ -105,7 +113,7 @@ struct ReplicaHost {
   // requests (to answer them from the old copy).
   std::unique_ptr<StateMachine> stale_app;
   std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, Bytes> read_only_payloads;
-  bool torn_armed = false;
+  bool torn_armed = false;  // the next sync writes a prefix of the records, then crashes
   std::uint64_t tick_token = 0;
   std::optional<TimeUs> tick_at;
   std::uint32_t stalled_ticks = 0;
@@ -174,6 +182,8 @@ class Simulation::Impl {
   void choose_byzantine();
   void plan_random_faults();
   void start_replica(ReplicaHost& h, const PersistedState* recovered);
+  bool sync_disk(ReplicaHost& h);
+  void keep_unsynced(ReplicaHost& h);
   void start_clients();
 
   // Event queue.
@@ -610,6 +620,13 @@ void Simulation::Impl::dispatch(const Event& e) {
       periodic_check();
       push(now_us_ + 100'000, EventKind::kCheck);
       return;
+    case EventKind::kDiskSync: {
+      ReplicaHost& h = replicas_[e.a];
+      if (!h.core || e.token != h.sync_token) return;
+      h.sync_scheduled = false;
+      sync_disk(h);
+      return;
+    }
   }
 }
 
@@ -622,17 +639,39 @@ void Simulation::Impl::drain(ReplicaHost& h) {
   if (h.core) schedule_tick(h);
 }
 
-void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
-  // 1. Persist. A torn write stops part way: a prefix of the records is durable, nothing is sent.
-  if (h.torn_armed && !out.persist.empty()) {
-    const auto keep = plan_rng_.index(out.persist.size());
-    for (std::size_t i = 0; i < keep; ++i) h.disk.add(out.persist[i]);
-    h.persisted_records += keep;
+// Makes every appended record durable, or, with a torn write armed, a prefix of them and crashes.
+// Returns false after a crash.
+bool Simulation::Impl::sync_disk(ReplicaHost& h) {
+  if (h.torn_armed && !h.unsynced.empty()) {
+    h.unsynced.resize(plan_rng_.index(h.unsynced.size()));
+    keep_unsynced(h);
     do_crash(h, "torn-write crash");
-    return;
+    return false;
   }
-  for (const PersistRecord& r : out.persist) h.disk.add(r);
-  h.persisted_records += out.persist.size();
+  keep_unsynced(h);
+  ++h.sync_token;
+  h.sync_scheduled = false;
+  return true;
+}
+
+void Simulation::Impl::keep_unsynced(ReplicaHost& h) {
+  for (const PersistRecord& r : h.unsynced) h.disk.add(r);
+  h.persisted_records += h.unsynced.size();
+  h.unsynced.clear();
+}
+
+void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
+  // 1. Append. An output that demands it is durable (with everything before) before its sends;
+  // the others' records become durable at the driver's next sync, a little later.
+  h.unsynced.insert(h.unsynced.end(), std::make_move_iterator(out.persist.begin()),
+                    std::make_move_iterator(out.persist.end()));
+  if (out.sync) {
+    if (!sync_disk(h)) return;
+  } else if (!h.unsynced.empty() && !h.sync_scheduled) {
+    h.sync_scheduled = true;
+    push(now_us_ + static_cast<TimeUs>(plan_rng_.uniform(0, 3'000)), EventKind::kDiskSync, h.id, 0,
+         h.sync_token);
+  }
 
   record_executed(h, out);
 
@@ -697,6 +736,11 @@ void Simulation::Impl::schedule_tick(ReplicaHost& h) {
 
 void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
   trace_line("t=" + std::to_string(now_us_) + " " + why + " r" + std::to_string(h.id));
+  // What was appended but not synced: the file system may have written a prefix of it.
+  h.unsynced.resize(plan_rng_.index(h.unsynced.size() + 1));
+  keep_unsynced(h);
+  ++h.sync_token;
+  h.sync_scheduled = false;
   h.last_counters = h.core->counters();
   h.core.reset();
   h.app.reset();
@@ -1160,6 +1204,8 @@ RunResult Simulation::Impl::run(Simulation& outer) {
     const Counters counters = h.core->counters();  // a copy: the core may rebuild it per call
     auto it = counters.find("state_transfers");
     if (it != counters.end()) stats_.state_transfers += it->second;
+    it = counters.find("recovery.abstained");
+    if (it != counters.end()) stats_.abstained += it->second;
   }
   result.stats = stats_;
   result.trace_tail.assign(trace_.begin(), trace_.end());

@@ -57,6 +57,7 @@ struct RunStats {
   std::uint64_t crashes = 0;
   std::uint64_t byzantine_mutations = 0;
   std::uint64_t state_transfers = 0;
+  std::uint64_t abstained = 0;  // prepares restarted replicas withheld (recovery.abstained)
   TimeUs heal_us = 0;
   TimeUs end_us = 0;
   std::map<std::string, std::uint64_t> sizes_max;  // Replica::debug_sizes(), max over the run

@@ -175,6 +175,7 @@ Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_
   skew_us.assign(config_.n, 0);
   executed.resize(config_.n);
   disk.resize(config_.n);
+  synced.assign(config_.n, 0);
   messages_sent.assign(config_.n, 0);
   for (ReplicaId i = 0; i < config_.n; ++i) {
     Config c = config_;
@@ -194,6 +195,7 @@ void Cluster::collect(ReplicaId i) {
   if (!up(i)) return;
   Output out = replicas_[i]->take_output();
   for (auto& r : out.persist) disk[i].push_back(std::move(r));
+  if (out.sync) synced[i] = disk[i].size();
   for (const Executed& e : out.executed) executed[i].push_back(e);
   for (const OutMessage& m : out.messages) {
     ++messages_sent[i];
@@ -285,9 +287,10 @@ bool Cluster::run_until(const std::function<bool()>& pred, TimeUs limit_us, Time
   return pred();
 }
 
-void Cluster::crash(ReplicaId i) {
+void Cluster::crash(ReplicaId i, bool lose_unsynced) {
   replicas_[i].reset();
   apps_[i].reset();
+  if (lose_unsynced) disk[i].resize(synced[i]);
 }
 
 void Cluster::restart(ReplicaId i) {

@@ -140,7 +140,9 @@ class Cluster {
   bool run_until(const std::function<bool()>& pred, TimeUs limit_us = 30'000'000,
                  TimeUs step_us = 10'000);
 
-  void crash(ReplicaId i);
+  // A crash keeps every record written (the driver synced them all in time), or with
+  // lose_unsynced only those up to the last output that demanded a sync (Output::sync).
+  void crash(ReplicaId i, bool lose_unsynced = false);
   void restart(ReplicaId i);
 
   // Replies seen by the client (principal, session, number), in arrival order.
@@ -164,6 +166,7 @@ class Cluster {
   std::vector<TimeUs> skew_us;
   std::vector<std::vector<Executed>> executed;   // per replica
   std::vector<std::vector<PersistRecord>> disk;  // per replica, as written
+  std::vector<std::size_t> synced;               // per replica: records known durable
   std::vector<Reply> replies;
   std::deque<Envelope> queue;
   std::vector<std::size_t> messages_sent;  // per replica

@@ -47,20 +47,100 @@ TEST(Recovery, WholeClusterRestartKeepsEveryAcknowledgedRequest) {
     EXPECT_EQ(c.replica(i).status().last_executed, 13u);
     EXPECT_EQ(c.app(i).kv.at("x"), "13");
   }
-  run_requests(c, 14, 2);
-  EXPECT_EQ(c.accepted("alice", 1, 15), "ok");
+  // Every replica abstains in view 0 after its restart: the next requests need view 1.
+  c.send_request("alice", 1, 14, "put x 14");
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 14).has_value(); }));
+  EXPECT_EQ(c.accepted("alice", 1, 14), "ok");
+  EXPECT_GE(c.replica(1).status().view, 1u);
   expect_agreement(c);
 }
 
-TEST(Recovery, RestartedPrimaryResumesItsView) {
+TEST(Recovery, WholeClusterCrashLosingUnsyncedRecordsKeepsEveryAcknowledgedRequest) {
+  // The worst case the driver allows: only what an Output::sync made durable survives (commit
+  // records and pre-prepares that were not followed by a sync are gone).
+  Cluster c;
+  run_requests(c, 1, 13);
+  for (std::uint64_t k = 1; k <= 13; ++k) ASSERT_EQ(c.accepted("alice", 1, k), "ok") << k;
+  for (ReplicaId i = 0; i < c.n(); ++i) c.crash(i, /*lose_unsynced=*/true);
+  for (ReplicaId i = 0; i < c.n(); ++i) c.restart(i);
+  // The batches whose commit records were lost commit again from the durable certificates.
+  ASSERT_TRUE(c.run_until([&] {
+    for (ReplicaId i = 0; i < c.n(); ++i) {
+      if (c.replica(i).status().last_executed < 13) return false;
+    }
+    return true;
+  }));
+  for (ReplicaId i = 0; i < c.n(); ++i) EXPECT_EQ(c.app(i).kv.at("x"), "13") << i;
+  c.send_request("alice", 1, 14, "put x 14");
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 14).has_value(); }));
+  expect_agreement(c);
+  expect_each_executed_once(c);
+}
+
+TEST(Recovery, RestartedPrimaryAbstainsAndIsReplaced) {
   Cluster c;
   run_requests(c, 1, 5);
-  c.crash(0);
+  c.crash(0, /*lose_unsynced=*/true);
   c.restart(0);
-  run_requests(c, 6, 3);
+  c.send_request("alice", 1, 6, "put x 6");
+  c.deliver();
+  EXPECT_FALSE(c.accepted("alice", 1, 6).has_value());  // it proposes nothing in view 0
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 6).has_value(); }));
+  EXPECT_GE(c.replica(1).status().view, 1u);
+  run_requests(c, 7, 2);
   EXPECT_EQ(c.accepted("alice", 1, 8), "ok");
   expect_agreement(c);
   expect_each_executed_once(c);
+}
+
+TEST(Recovery, RestartedBackupAbstainsInItsViewAndVotesAgainInTheNext) {
+  Cluster c;
+  run_requests(c, 1, 3);
+  c.crash(1, /*lose_unsynced=*/true);
+  c.restart(1);
+  // The others order without its prepares; it still executes (prepared by theirs).
+  run_requests(c, 4, 3);
+  EXPECT_EQ(c.accepted("alice", 1, 6), "ok");
+  EXPECT_GE(c.counter(1, "recovery.abstained"), 3u);
+  EXPECT_EQ(c.replica(1).status().last_executed, 6u);
+  // View 1, whose primary it is: it proposes again.
+  c.crash(0);
+  c.send_request("alice", 1, 7, "put x 7");
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 7).has_value(); }));
+  EXPECT_EQ(c.replica(1).status().view, 1u);
+  EXPECT_GT(c.counter(1, "batches.proposed"), 0u);
+  expect_agreement(c);
+}
+
+TEST(Recovery, ReplicaThatLostItsPrepareRecordNeverPreparesAgainInThatView) {
+  Cluster c;
+  // Replica 1 accepts seq 1 and its PREPARE leaves, but it never becomes prepared (no prepares
+  // reach it), so nothing made the record durable; then it crashes.
+  c.filter = [](const Envelope& e) {
+    return e.type() != MsgType::kCommit && !(e.type() == MsgType::kPrepare && e.to == 1);
+  };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  c.crash(1, /*lose_unsynced=*/true);
+  c.restart(1);
+  // A conflicting pre-prepare for the same view and seq gets no PREPARE from it.
+  std::size_t view0_prepares_from_1 = 0;
+  c.filter = [&](const Envelope& e) {
+    if (e.from == 1 && e.type() == MsgType::kPrepare) {
+      view0_prepares_from_1 += std::get<PrepareMsg>(*decode_message(*e.bytes)).view == 0 ? 1 : 0;
+    }
+    return false;
+  };
+  Request y{ClientKey{"bob", 1}, 1, false, to_bytes("put y 1")};
+  c.send_request("bob", 1, 1, "put y 1");
+  PrePrepareMsg pp;
+  pp.header = BatchHeader{0, 1, c.now(), batch_digest({y}), false};
+  pp.signature = sign_as(0, SignDomain::kPrePrepare, pre_prepare_signed_bytes(pp.header));
+  pp.batch = {y};
+  c.inject(0, 1, encode_message(pp));
+  c.advance(1'000'000);
+  EXPECT_EQ(view0_prepares_from_1, 0u);
+  EXPECT_GE(c.counter(1, "recovery.abstained"), 1u);
 }
 
 TEST(Recovery, NeverSendsADifferentPrepareAfterARestart) {

@@ -240,7 +240,7 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   }));
   EXPECT_EQ(fatal.code, NodeErrc::kStorage);
   EXPECT_NE(fatal.message.find("storage failed"), std::string::npos) << fatal.message;
-  // Nothing of what replica 1 produced after the failure left it: no vote, so no execution.
+  // Its certificate never became durable: no COMMIT left it, so it executed and replied nothing.
   const NodeSnapshot s1 = nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
   EXPECT_EQ(s1.driver.replies_sent, armed.driver.replies_sent);
   EXPECT_EQ(s1.status.last_executed, armed.status.last_executed);
