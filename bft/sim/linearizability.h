@@ -50,6 +50,6 @@ struct LinearizabilityReport {
 
 LinearizabilityReport check_linearizable(const SequentialModel& model,
                                          const std::vector<HistoryOp>& history,
-                                         std::uint64_t budget = 2'000'000);
+                                         std::uint64_t budget = 30'000'000);
 
 }  // namespace bastion::bft::sim
