@@ -137,6 +137,11 @@ std::future<Expected<ts::Reply>> Client::execute_async(const ts::Request& reques
   return impl_->call<ts::Reply>(request, call, [](Expected<ts::Reply> r) { return r; });
 }
 
+void Client::execute_then(const ts::Request& request, std::function<void(Expected<ts::Reply>)> done,
+                          CallOptions call) {
+  impl_->submit(request, call, std::move(done));
+}
+
 std::future<Expected<Done>> Client::out_async(std::string_view space, const Tuple& tuple,
                                               const Insert& how, CallOptions call) {
   return impl_->call<Done>(ts::Out{std::string(space), spec(tuple, how)}, call, done("out"));

@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -202,6 +203,12 @@ class Client {
 
   // Any operation, with the service's reply as is (an error reply is an Expected error).
   std::future<Expected<ts::Reply>> execute_async(const ts::Request& request, CallOptions call = {});
+  // The same, but `done` is called on the client's I/O thread when the call ends: no future and
+  // no hand-off between threads, for programs that keep many calls going (a load generator, an
+  // event loop). `done` must return quickly and must not wait for another call of this client;
+  // it may start new ones.
+  void execute_then(const ts::Request& request, std::function<void(Expected<ts::Reply>)> done,
+                    CallOptions call = {});
   Expected<ts::Reply> execute(const ts::Request& request, CallOptions call = {});
 
   // Per replica, in id order: reachable, view, primary, last executed, stable checkpoint (each

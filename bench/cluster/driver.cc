@@ -5,22 +5,6 @@
 #include <utility>
 
 namespace bastion::bench {
-namespace {
-
-struct InFlight {
-  Lane lane;
-  Step step;
-  Clock::time_point sent_at;
-  std::future<Expected<ts::Reply>> reply;
-  bool active = false;
-};
-
-bool ready(const std::future<Expected<ts::Reply>>& reply) {
-  // A zero wait checks the shared state without sleeping.
-  return reply.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-}
-
-}  // namespace
 
 void Recorder::merge(const Recorder& other) {
   for (std::size_t k = 0; k < kStepKinds; ++k) {
@@ -32,63 +16,57 @@ void Recorder::merge(const Recorder& other) {
   sent += other.sent;
 }
 
-Driver::Driver(std::vector<Lane> lanes, const Window& window, CallOptions call)
-    : lanes_(std::move(lanes)), window_(&window), call_(call) {}
+Driver::Driver(Client& client, std::vector<ClientState*> states, const Window& window,
+               CallOptions call)
+    : client_(&client), window_(&window), call_(call) {
+  lanes_.resize(states.size());
+  for (std::size_t i = 0; i < states.size(); ++i) lanes_[i].state = states[i];
+}
 
-void Driver::run() {
-  std::vector<InFlight> slots(lanes_.size());
-  auto send = [this](InFlight& slot) {
-    slot.step = slot.lane.state->next();
-    slot.sent_at = Clock::now();
-    slot.reply = slot.lane.client->execute_async(slot.step.request, call_);
-    slot.active = true;
-    ++recorder_.sent;
-  };
-  std::size_t active = 0;
-  for (std::size_t i = 0; i < lanes_.size(); ++i) {
-    slots[i].lane = lanes_[i];
-    send(slots[i]);
-    ++active;
-  }
+void Driver::start() {
+  running_ = lanes_.size();
+  // Before the first call: from then on only the I/O thread touches the recorder.
+  recorder_.sent = lanes_.size();
+  for (std::size_t i = 0; i < lanes_.size(); ++i) send(i);
+}
 
-  auto finish = [&](InFlight& slot) {
-    const Clock::time_point now = Clock::now();
-    const StepResult result = slot.lane.state->finish(slot.step, slot.reply.get());
-    const Clock::time_point end = window_->end();
-    if (now >= window_->start() && now < end) {
-      if (!result.ok) {
-        ++recorder_.errors[result.error];
-      } else if (slot.step.kind == StepKind::kRefill) {
-        ++recorder_.refills;
-      } else {
-        const auto ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(now - slot.sent_at).count();
-        recorder_.latency_ns[static_cast<std::size_t>(slot.step.kind)].push_back(
-            static_cast<std::uint64_t>(ns));
-      }
-    }
-    if (now < end) {
-      send(slot);
+void Driver::send(std::size_t lane) {
+  Lane& l = lanes_[lane];
+  l.step = l.state->next();
+  l.sent_at = Clock::now();
+  client_->execute_then(
+      l.step.request, [this, lane](Expected<ts::Reply> reply) { on_reply(lane, std::move(reply)); },
+      call_);
+}
+
+void Driver::on_reply(std::size_t lane, Expected<ts::Reply> reply) {
+  const Clock::time_point now = Clock::now();
+  Lane& l = lanes_[lane];
+  const StepResult result = l.state->finish(l.step, std::move(reply));
+  const Clock::time_point end = window_->end();
+  if (now >= window_->start() && now < end) {
+    if (!result.ok) {
+      ++recorder_.errors[result.error];
+    } else if (l.step.kind == StepKind::kRefill) {
+      ++recorder_.refills;
     } else {
-      slot.active = false;
-      --active;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - l.sent_at).count();
+      recorder_.latency_ns[static_cast<std::size_t>(l.step.kind)].push_back(
+          static_cast<std::uint64_t>(ns));
     }
-  };
-
-  while (active > 0) {
-    bool handled = false;
-    InFlight* oldest = nullptr;
-    for (InFlight& slot : slots) {
-      if (!slot.active) continue;
-      if (ready(slot.reply)) {
-        finish(slot);
-        handled = true;
-      } else if (oldest == nullptr || slot.sent_at < oldest->sent_at) {
-        oldest = &slot;
-      }
-    }
-    if (!handled && oldest != nullptr) oldest->reply.wait();
   }
+  if (now < end) {
+    ++recorder_.sent;
+    send(lane);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  if (--running_ == 0) stopped_.notify_all();
+}
+
+void Driver::wait() {
+  std::unique_lock lock(mutex_);
+  stopped_.wait(lock, [this] { return running_ == 0; });
 }
 
 }  // namespace bastion::bench

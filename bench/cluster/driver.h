@@ -1,31 +1,30 @@
 // Closed-loop drivers: each bench client has exactly one request outstanding; when its reply is
 // accepted (or fails), the client sends its next request at once.
 //
-// A Driver is one thread serving a set of bench clients (lanes) with the Client's asynchronous
-// calls: it sends each lane's request, then repeatedly handles every reply that is ready and,
-// when none is, blocks on the oldest outstanding one. No thread per bench client and no busy
-// polling: the thread sleeps until the oldest reply arrives. Cost of this: a reply that arrives
-// before an older one is noticed only when the older one is, so its latency is overstated by at
-// most the older one's remaining time. One session's ordered requests are executed, and their
-// replies sent, in the order they were sent, so this is rare; `--threads N` (one driver per
-// bench client) measures without it, for comparison.
+// A Driver serves the bench clients (lanes) that share one Client. Each lane's next request is
+// started from the completion callback of its previous one (Client::execute_then), on that
+// Client's I/O thread: a reply is timestamped the moment the client library accepts it, and no
+// thread hands anything to another (with futures, every reply woke a driver thread and every
+// request woke the I/O thread: about a third of the tool's CPU went to those wake-ups).
 //
 // Recording: an operation counts if its reply is observed inside the measuring window [start,
 // end); its latency is send-to-observed. Operations that failed count as errors by name and are
 // left out of the latency figures (an `unavailable` takes the whole call timeout). Refills are
-// counted apart. After `end` a driver sends nothing new and waits for what it has outstanding.
+// counted apart. After `end` a lane sends nothing new.
 //
-// Thread-safety: a Driver is used by one thread (run()); its lanes' ClientStates belong to it
-// alone; Clients are shared (they are thread-safe), and so is the Window (end_now() from any
-// thread). Read the Recorder after run() returned.
+// Thread-safety: start() and wait() on one thread; the lanes and the Recorder are then used by
+// the Client's I/O thread alone, until wait() returns. The Window is shared (end_now() from any
+// thread).
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -70,22 +69,33 @@ struct Recorder {
 
 struct Lane {
   ClientState* state = nullptr;
-  Client* client = nullptr;
+  Step step;
+  Clock::time_point sent_at;
 };
 
 class Driver {
  public:
-  // `window` must outlive run().
-  Driver(std::vector<Lane> lanes, const Window& window, CallOptions call);
+  // Every lane's requests go through `client`. `window` must outlive wait().
+  Driver(Client& client, std::vector<ClientState*> states, const Window& window, CallOptions call);
 
-  void run();
-  const Recorder& recorder() const { return recorder_; }
+  // Sends every lane's first request and returns.
+  void start();
+  // Blocks until every lane has stopped (the window ended and its last reply came back).
+  void wait();
+  const Recorder& recorder() const { return recorder_; }  // after wait()
 
  private:
+  void send(std::size_t lane);
+  void on_reply(std::size_t lane, Expected<ts::Reply> reply);
+
+  Client* client_;
   std::vector<Lane> lanes_;
   const Window* window_;
   CallOptions call_;
   Recorder recorder_;
+  std::mutex mutex_;
+  std::condition_variable stopped_;
+  std::size_t running_ = 0;  // lanes with a request outstanding
 };
 
 }  // namespace bastion::bench

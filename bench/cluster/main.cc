@@ -1,11 +1,11 @@
 // bastion-bench: closed-loop load against a running Bastion cluster.
 //
 //   bastion-bench --cluster FILE --op out|rdp|inp|cas|mix --clients N --duration SECONDS
-//                 [--size BYTES] [--json] [--connections K] [--threads T] [--warmup SECONDS]
+//                 [--size BYTES] [--json] [--connections K] [--warmup SECONDS]
 //                 [--identity NAME|DIR] [--timeout-ms MS]
 //
 // N bench clients, each with exactly one request outstanding, share K Client objects (sessions
-// and TLS connections to every replica; default 1) and T driver threads (default K). The tool
+// and TLS connections to every replica; default 1), driven from their I/O threads. The tool
 // creates its own space bench-<pid> (the identity must be an administrator; default: the
 // cluster's default identity), preloads what the operation reads or removes (workload.h), runs
 // --warmup seconds unmeasured, measures --duration seconds, deletes the space and prints one
@@ -50,7 +50,6 @@ struct Options {
   std::uint64_t size_bytes = 64;
   bool json = false;
   std::uint64_t connections = 1;
-  std::uint64_t threads = 0;  // 0: as many as connections
   double warmup_s = 1;
   std::string identity;
   std::uint64_t timeout_ms = 10'000;
@@ -127,7 +126,6 @@ Summary summarize_run(const Options& o, const std::string& space, Recorder& tota
   s.space = space;
   s.clients = o.clients;
   s.connections = o.connections;
-  s.threads = o.threads;
   s.size_bytes = o.size_bytes;
   s.warmup_s = o.warmup_s;
   s.duration_s = std::chrono::duration<double>(window).count();
@@ -187,17 +185,15 @@ int run(const Options& o, Op op) {
   };
   const Clock::time_point start = Clock::now() + seconds(o.warmup_s);
   Window window(start, start + seconds(o.duration_s));
-  std::vector<std::vector<Lane>> lanes(o.threads);
-  for (std::uint64_t c = 0; c < o.clients; ++c) {
-    lanes[c % o.threads].push_back(Lane{&states[c], clients[c % o.connections].get()});
+  std::vector<std::vector<ClientState*>> lanes(o.connections);
+  for (std::uint64_t c = 0; c < o.clients; ++c) lanes[c % o.connections].push_back(&states[c]);
+  std::vector<std::unique_ptr<Driver>> drivers;
+  for (std::uint64_t k = 0; k < o.connections; ++k) {
+    drivers.push_back(std::make_unique<Driver>(*clients[k], std::move(lanes[k]), window, call));
   }
-  std::vector<Driver> drivers;
-  drivers.reserve(o.threads);
-  for (auto& l : lanes) drivers.emplace_back(std::move(l), window, call);
-  std::vector<std::thread> threads;
   signal(SIGINT, on_interrupt);
   signal(SIGTERM, on_interrupt);
-  for (Driver& d : drivers) threads.emplace_back([&d] { d.run(); });
+  for (auto& d : drivers) d->start();
 
   const double load_start = load_average_1m();
   std::map<int, ProcessTimes> cpu_before;
@@ -217,10 +213,10 @@ int run(const Options& o, Op op) {
   } else {
     window.end_now();  // interrupted in the warm-up: nothing measured
   }
-  for (std::thread& t : threads) t.join();
+  for (auto& d : drivers) d->wait();
 
   Recorder total;
-  for (const Driver& d : drivers) total.merge(d.recorder());
+  for (const auto& d : drivers) total.merge(d->recorder());
   Summary s = summarize_run(o, space, total, window.length());
   s.interrupted = interrupted != 0;
   s.load_start = load_start;
@@ -266,8 +262,6 @@ int main(int argc, char** argv) {
   app.add_option("--connections", o.connections,
                  "Client objects (sessions, TLS connections to each replica) shared by the clients")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1024}));
-  app.add_option("--threads", o.threads, "driver threads (default: one per connection)")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000}));
   app.add_option("--warmup", o.warmup_s, "seconds of unmeasured load first (default 1)")
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--identity", o.identity,
@@ -280,7 +274,5 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (o.connections > o.clients) o.connections = o.clients;
-  if (o.threads == 0) o.threads = o.connections;
-  if (o.threads > o.clients) o.threads = o.clients;
   return bastion::bench::run(o, *bastion::bench::parse_op(o.op));
 }

@@ -41,7 +41,6 @@ struct Summary {
   std::string space;
   std::uint64_t clients = 0;
   std::uint64_t connections = 0;
-  std::uint64_t threads = 0;
   std::uint64_t size_bytes = 0;
   double warmup_s = 0;
   double duration_s = 0;     // the measuring window as it actually ran
