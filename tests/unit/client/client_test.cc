@@ -196,6 +196,40 @@ TEST_F(ClientTest, ManyCallsInFlightFromSeveralThreads) {
   }
 }
 
+TEST_F(ClientTest, ExecuteThenChainsCallsFromItsCallback) {
+  // A closed loop of 50 outs, each started from the previous one's callback on the I/O thread,
+  // then a read whose reply comes back the same way.
+  constexpr int kCalls = 50;
+  std::promise<int> finished;
+  std::function<void(int)> next;
+  next = [&](int i) {
+    if (i == kCalls) {
+      admin_->execute_then(
+          ts::Rdp{"jobs", tmpl("(\"chain\", 49)")}, [&](Expected<ts::Reply> reply) {
+            const auto* found = reply.ok() ? std::get_if<ts::Found>(&*reply) : nullptr;
+            finished.set_value(found != nullptr ? kCalls : -1);
+          });
+      return;
+    }
+    ts::TupleSpec spec;
+    spec.tuple = tup("(\"chain\", " + std::to_string(i) + ")");
+    admin_->execute_then(ts::Out{"jobs", spec}, [&, i](Expected<ts::Reply> reply) {
+      if (!reply.ok()) {
+        finished.set_value(i);
+        return;
+      }
+      next(i + 1);
+    });
+  };
+  next(0);
+  auto done = finished.get_future();
+  ASSERT_EQ(done.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(done.get(), kCalls);
+  auto all = admin_->rd_all("jobs", tmpl("(\"chain\", ?int)"));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), static_cast<std::size_t>(kCalls));
+}
+
 TEST_F(ClientTest, SurvivesOneCrashedReplicaAndReportsUnavailableWithoutQuorum) {
   cluster_.stop(3);
   ASSERT_TRUE(admin_->out("jobs", tup("(\"after crash\")")).ok());
