@@ -305,7 +305,7 @@ void ReplicaNode::Impl::stop() {
   // counted on); nothing more is sent.
   bft::Output out = replica_->take_output();
   if (storage_) {
-    storage_->submit(std::move(out.persist));
+    storage_->submit(std::move(out.persist), true);
     if (auto r = storage_->drain(); !r) {
       log_->error("storage: final sync failed: {}", r.error().to_string());
     }
@@ -420,7 +420,7 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   // 1. The storage thread makes the turn's records durable (turns that arrive during a sync
   // share the next one) while the io thread goes on.
   driver_.persist_records += out.persist.size();
-  const std::uint64_t ticket = storage_->submit(std::move(out.persist));
+  const std::uint64_t ticket = storage_->submit(std::move(out.persist), out.sync);
   if (storage_->immediate()) durable_ticket_ = std::max(durable_ticket_, ticket);
 
   // 2. The messages and the replies, in turn order, once the records are durable if the core

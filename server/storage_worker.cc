@@ -31,7 +31,7 @@ StorageWorker::~StorageWorker() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::uint64_t StorageWorker::submit(std::vector<bft::PersistRecord> records) {
+std::uint64_t StorageWorker::submit(std::vector<bft::PersistRecord> records, bool urgent) {
   if (records.empty()) return 0;
   const std::uint64_t ticket = next_ticket_++;
   if (!threaded_) {
@@ -41,7 +41,9 @@ std::uint64_t StorageWorker::submit(std::vector<bft::PersistRecord> records) {
   {
     std::lock_guard lock(mutex_);
     if (failed_ || stopping_) return ticket;
+    urgent_ = urgent_ || urgent;
     if (queue_.empty()) {
+      lazy_since_ = std::chrono::steady_clock::now();
       queue_ = std::move(records);
     } else {
       queue_.insert(queue_.end(), std::make_move_iterator(records.begin()),
@@ -58,6 +60,10 @@ void StorageWorker::run() {
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || (!queue_.empty() && !failed_); });
     if (stopping_) return;
+    // Nobody waits for these records yet: give them a while to join a sync someone waits for.
+    wake_.wait_until(lock, lazy_since_ + kLazyDelay,
+                     [this] { return stopping_ || urgent_ || draining_; });
+    if (stopping_) return;
     write_queued(lock);
   }
 }
@@ -65,6 +71,7 @@ void StorageWorker::run() {
 void StorageWorker::write_queued(std::unique_lock<std::mutex>& lock) {
   std::vector<bft::PersistRecord> records = std::move(queue_);
   queue_.clear();
+  urgent_ = false;
   const std::uint64_t ticket = queued_ticket_;
   busy_ = true;
   lock.unlock();

@@ -4,8 +4,10 @@
 // The io thread submits the persist records of each turn and gets a ticket; the worker appends
 // everything submitted so far and makes it durable with one sync (group commit: the turns that
 // arrived during a sync share the next one), then posts `on_durable(ticket)` to the io_context
-// for the last ticket covered. A failure is posted as `on_failed(error)` once, after which the
-// worker takes nothing more (a failed fdatasync may have dropped data: the replica must stop).
+// for the last ticket covered. Records nobody waits for (submitted with urgent = false) wait up to
+// kLazyDelay for a sync that someone waits for, so they cost no sync of their own under load. A
+// failure is posted as `on_failed(error)` once, after which the worker takes nothing more (a failed
+// fdatasync may have dropped data: the replica must stop).
 //
 // A storage that is not durable (in-memory clusters) needs no thread: immediate() is true, every
 // ticket is durable as soon as submit() returns, and nothing is posted.
@@ -15,6 +17,7 @@
 // run after it, so they must not reach the worker through a plain pointer.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -52,9 +55,12 @@ class StorageWorker {
   StorageWorker(const StorageWorker&) = delete;
   StorageWorker& operator=(const StorageWorker&) = delete;
 
+  static constexpr std::chrono::milliseconds kLazyDelay{10};
+
   // Queues records to be made durable; returns their ticket (0 for no records: nothing to wait
-  // for). After a failure the records are dropped (the failure was or will be reported).
-  std::uint64_t submit(std::vector<bft::PersistRecord> records);
+  // for). `urgent`: the caller waits for this ticket, sync as soon as possible. After a failure
+  // the records are dropped (the failure was or will be reported).
+  std::uint64_t submit(std::vector<bft::PersistRecord> records, bool urgent);
   bool immediate() const { return !threaded_; }
   // Blocks until everything submitted is durable (or the storage failed) and stops the thread.
   // Handlers are not called for what drain() covers.
@@ -79,9 +85,11 @@ class StorageWorker {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::vector<bft::PersistRecord> queue_;  // submitted, not yet taken by the thread
-  std::uint64_t queued_ticket_ = 0;        // ticket of the last record in queue_
-  bool busy_ = false;                      // the thread is appending or syncing
+  std::vector<bft::PersistRecord> queue_;             // submitted, not yet taken by the thread
+  std::uint64_t queued_ticket_ = 0;                   // ticket of the last record in queue_
+  bool urgent_ = false;                               // someone waits for a ticket in queue_
+  std::chrono::steady_clock::time_point lazy_since_;  // when queue_ became non-empty
+  bool busy_ = false;                                 // the thread is appending or syncing
   bool stopping_ = false;
   bool draining_ = false;  // drain() waits: durability is reported to it, not posted
   bool failed_ = false;
