@@ -36,7 +36,7 @@ struct ReplicaActivity {
   double requests_per_batch = 0;   // executed requests per executed batch
   double syncs_per_batch = 0;      // storage syncs per executed batch, per replica
   double sync_ms_mean = 0;         // one sync, on average
-  double sync_share = 0;           // of the replicas' uptime spent in syncs (io thread)
+  double sync_share = 0;           // of the replicas' uptime their storage thread spent syncing
   double crypto_share = 0;         // of the replicas' uptime spent signing and verifying
   double signs_per_batch = 0;      // per replica
   double verifies_per_batch = 0;   // per replica

@@ -114,7 +114,8 @@ std::string to_text(const Summary& s) {
       of_cpu = fmt::format(" (~{:.0f}% of their CPU)", 100 * w->crypto_s / s.replica_cpu->seconds);
     }
     out += fmt::format(
-        "                io thread time in syncs {:.0f}% (mean {:.2f} ms), in signatures "
+        "                storage thread busy syncing {:.0f}% (mean {:.2f} ms), io thread in "
+        "signatures "
         "{:.0f}%{}; "
         "view changes {:.0f}\n",
         w->sync_share * 100, w->sync_ms_mean, w->crypto_share * 100, of_cpu, w->view_changes);
