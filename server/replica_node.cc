@@ -269,9 +269,13 @@ Result<Done, NodeError> ReplicaNode::Impl::open_storage(bft::PersistedState& rec
                report.torn_bytes, report.torn_file, report.torn_offset);
   }
   if (!opened->records.empty()) {
-    log_->info("storage: recovered {} records from {} segments and {} checkpoint bytes in {}",
-               report.records, report.segments, report.checkpoint_bytes, dir);
+    log_->info("storage: recovered {} records from {} segments and {} checkpoint bytes in {}{}",
+               report.records, report.segments, report.checkpoint_bytes, dir,
+               report.clean_stop ? " after a clean stop"
+                                 : " after a crash (no vote in its last view: it may have lost "
+                                   "the record of one)");
     recovered = bft::storage::fold(opened->records);
+    recovered.clean_stop = report.clean_stop;
     have_recovered = true;
   }
   storage_ =

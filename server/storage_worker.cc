@@ -116,7 +116,7 @@ Result<Done, StorageError> StorageWorker::drain() {
   if (thread_.joinable()) thread_.join();
   lock.lock();
   if (failed_) return fail(*error_);
-  return Done{};
+  return storage_->mark_clean_stop();
 }
 
 bft::storage::StorageStats StorageWorker::stats() const {

@@ -62,8 +62,9 @@ class StorageWorker {
   // the records are dropped (the failure was or will be reported).
   std::uint64_t submit(std::vector<bft::PersistRecord> records, bool urgent);
   bool immediate() const { return !threaded_; }
-  // Blocks until everything submitted is durable (or the storage failed) and stops the thread.
-  // Handlers are not called for what drain() covers.
+  // Blocks until everything submitted is durable (or the storage failed), stops the thread and
+  // marks the storage cleanly stopped (ReplicaStorage::mark_clean_stop). Handlers are not called
+  // for what drain() covers.
   Result<Done, bft::storage::StorageError> drain();
 
   bft::storage::StorageStats stats() const;

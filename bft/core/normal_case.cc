@@ -4,9 +4,9 @@
 // Safety rests on: a replica accepts at most one pre-prepare per (view, seq), and after a restart
 // sends no prepare in the view it was in but those it has records of (so it cannot vote twice;
 // see persist.h); it is prepared only with the pre-prepare plus 2f matching prepares from
-// distinct backups; it commits only with 2f+1 matching commits. Liveness and bounds: messages outside the log window or for another view are
-// dropped; a pre-prepare waits (held, one per seq) until the previous seq's timestamp is known and
-// its requests are authentic here.
+// distinct backups; it commits only with 2f+1 matching commits. Liveness and bounds: messages
+// outside the log window or for another view are dropped; a pre-prepare waits (held, one per seq)
+// until the previous seq's timestamp is known and its requests are authentic here.
 #include <algorithm>
 #include <set>
 

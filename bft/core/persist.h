@@ -14,7 +14,8 @@
 //     ViewRecord before sending anything) abstains in the view it was in: it sends no PREPARE
 //     and proposes nothing there but what its durable records hold (it may have sent a prepare
 //     or a pre-prepare whose record it lost), until the next view, whose entry is recorded
-//     durably before its first vote. Abstaining is what a crashed replica does anyway.
+//     durably before its first vote. Abstaining is what a crashed replica does anyway. After a
+//     clean stop (PersistedState::clean_stop: everything was synced) it need not.
 //   - A COMMIT leaves only after its PreparedRecord (and so the pre-prepare, appended before) is
 //     durable, and execution needs 2f+1 COMMITs: a batch a client saw results of is prepared,
 //     durably, at 2f+1 replicas, which a restart of any number of them cannot undo (they commit
@@ -102,6 +103,9 @@ using PersistRecord = std::variant<ViewRecord, PrePreparedRecord, PreparedRecord
 
 // The records of a replica folded together, as given back to Replica::start() after a restart.
 struct PersistedState {
+  // Set by the driver, not by records: the replica stopped cleanly, with every record it produced
+  // durable (so it has no unrecorded vote and need not abstain; see above).
+  bool clean_stop = false;
   ViewRecord view;
   // Latest stable checkpoint and its state (state empty with seq 0: the initial state).
   std::optional<StableRecord> stable;

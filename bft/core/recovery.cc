@@ -46,8 +46,9 @@ void Replica::Impl::recover(const PersistedState& rec) {
   view_ = rec.view.view;
   view_changing_ = rec.view.view_changing;
   // Votes of the view it was in may have left before their records were durable: none in it any
-  // more but those recorded. (While changing view it has sent nothing in the new one yet.)
-  if (!view_changing_) abstain_view_ = view_;
+  // more but those recorded (see persist.h). While changing view it has sent nothing in the new
+  // one yet; after a clean stop everything it sent is recorded.
+  if (!view_changing_ && !rec.clean_stop) abstain_view_ = view_;
 
   std::optional<CheckpointProofMsg> unverified_stable;
   if (rec.stable) {

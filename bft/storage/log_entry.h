@@ -61,5 +61,7 @@ std::string checkpoint_file_name(SeqNum seq, const Digest& state_digest);
 bool is_checkpoint_file_name(const std::string& name);
 inline constexpr const char* kTempSuffix = ".tmp";
 inline constexpr const char* kLockFileName = "LOCK";
+// Written by ReplicaStorage::mark_clean_stop(), removed (durably) by open().
+inline constexpr const char* kCleanStopFileName = "CLEAN-STOP";
 
 }  // namespace bastion::bft::storage

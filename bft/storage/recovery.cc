@@ -86,7 +86,12 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
   std::map<std::uint64_t, std::string> segments;
   std::set<std::string> checkpoint_names;
   for (const std::string& name : *names) {
-    if (ends_with(name, kTempSuffix)) {
+    if (name == kCleanStopFileName) {
+      // Gone before anything else happens: a crash from now on must not look clean.
+      if (auto r = fs.remove(impl->path_of(name)); !r) return fail(std::move(r).error());
+      if (auto r = fs.sync_dir(dir); !r) return fail(std::move(r).error());
+      report.clean_stop = true;
+    } else if (ends_with(name, kTempSuffix)) {
       if (auto r = fs.remove(impl->path_of(name)); !r) return fail(std::move(r).error());
       ++report.files_removed;
     } else if (auto n = parse_segment_file_name(name)) {

@@ -230,6 +230,12 @@ Result<Done, StorageError> ReplicaStorage::append(std::span<const PersistRecord>
 }
 
 Result<Done, StorageError> ReplicaStorage::sync() { return impl_->sync(); }
+
+Result<Done, StorageError> ReplicaStorage::mark_clean_stop() {
+  if (auto r = impl_->sync(); !r) return r;
+  if (!impl_->durable) return Done{};
+  return impl_->write_file_durably(kCleanStopFileName, Bytes{});
+}
 bool ReplicaStorage::durable() const { return impl_->durable; }
 bool ReplicaStorage::failed() const { return impl_->failed; }
 StorageStats ReplicaStorage::stats() const { return impl_->stats(); }

@@ -80,6 +80,8 @@ struct RecoveryReport {
   std::uint64_t torn_offset = 0;       // where the log now ends in it
   std::uint64_t torn_bytes = 0;        // bytes cut
   std::uint64_t files_removed = 0;     // leftovers: superseded segments, temp and orphan files
+  // The previous user called mark_clean_stop(): every record it appended was durable.
+  bool clean_stop = false;
 };
 
 class ReplicaStorage;
@@ -112,6 +114,10 @@ class ReplicaStorage {
   // Makes every appended record durable with one fdatasync of the log (a segment roll or a
   // compaction adds their own syncs); then compacts if due. No-op when nothing is pending.
   Result<Done, StorageError> sync();
+  // Syncs, then records durably that the storage was closed with nothing left unsynced: the next
+  // open() reports it (RecoveryReport::clean_stop) and removes the mark before returning, so a
+  // later crash is never mistaken for a clean stop. The last call before destruction.
+  Result<Done, StorageError> mark_clean_stop();
 
   bool durable() const;
   bool failed() const;

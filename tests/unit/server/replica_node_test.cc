@@ -152,6 +152,25 @@ TEST_F(ClusterTest, RestartedReplicaRecoversItsStateFromDisk) {
       wait_until([&] { return converged() && status(3).last_executed > after.last_executed; }));
 }
 
+TEST_F(ClusterTest, CleanlyStoppedClusterResumesInItsViewAtOnce) {
+  // After a clean stop every record was synced: no replica abstains, so the restarted cluster
+  // orders the next request in view 0, without waiting for a view change.
+  start_all();
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  ASSERT_TRUE(wait_until([&] { return converged(); }));
+  for (bft::ReplicaId id = 0; id < 4; ++id) nodes_[id].reset();
+  start_all();
+  TestClient again(dir_.config(), "admin", 2);
+  ASSERT_EQ(TestClient::reply_of(again.invoke(ts::Out{"jobs", TestClient::spec("(1)")})),
+            ts::Reply(ts::Ack{}));
+  for (bft::ReplicaId id = 0; id < 4; ++id) {
+    EXPECT_EQ(status(id).view, 0u) << id;
+    const NodeSnapshot s = nodes_[id]->call([](ReplicaNode& n) { return n.snapshot(); });
+    EXPECT_EQ(s.core.count("recovery.abstained") ? s.core.at("recovery.abstained") : 0u, 0u);
+  }
+}
+
 TEST_F(ClusterTest, ServesMetricsAndStatus) {
   start_all();
   TestClient admin(dir_.config(), "admin", 1);

@@ -104,6 +104,33 @@ TEST(ReplicaStorage, RecoversAfterCleanCloseAndKeepsAppending) {
   EXPECT_EQ(all_bytes(opened.records), all_bytes(all));
 }
 
+TEST(ReplicaStorage, CleanStopIsReportedOnceAndNeverSurvivesACrash) {
+  FaultFileSystem fs(14);
+  RecordGen gen(14);
+  std::vector<PersistRecord> all;
+  {
+    auto opened = open_ok(fs);
+    EXPECT_FALSE(opened.report.clean_stop);
+    all.push_back(gen.next_unique());
+    ASSERT_TRUE(opened.storage->append(all.back()).ok());
+    ASSERT_TRUE(opened.storage->mark_clean_stop().ok());  // syncs what is pending
+  }
+  fs.crash(FaultFileSystem::CrashMode::kDropUnsynced);
+  {
+    auto opened = open_ok(fs);
+    EXPECT_TRUE(opened.report.clean_stop);
+    EXPECT_EQ(all_bytes(opened.records), all_bytes(all));
+    all.push_back(gen.next_unique());
+    ASSERT_TRUE(opened.storage->append(all.back()).ok());
+    ASSERT_TRUE(opened.storage->sync().ok());
+  }
+  // Crashed after that open: its removal of the mark was durable, so this is no clean stop.
+  fs.crash(FaultFileSystem::CrashMode::kDropUnsynced);
+  auto opened = open_ok(fs);
+  EXPECT_FALSE(opened.report.clean_stop);
+  EXPECT_EQ(all_bytes(opened.records), all_bytes(all));
+}
+
 TEST(ReplicaStorage, UnsyncedAppendsAreLostOnCrashButNothingElse) {
   FaultFileSystem fs(5);
   RecordGen gen(5);
