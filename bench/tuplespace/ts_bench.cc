@@ -225,6 +225,12 @@ void BM_Digest(benchmark::State& state) {
 }
 BENCHMARK(BM_Digest)->Iterations(3)->Unit(benchmark::kMillisecond);
 
+void BM_Snapshot(benchmark::State& state) {
+  World& w = world();
+  for (auto _ : state) benchmark::DoNotOptimize(w.engine.snapshot());
+}
+BENCHMARK(BM_Snapshot)->Iterations(3)->Unit(benchmark::kMillisecond);
+
 void BM_SnapshotRestore(benchmark::State& state) {
   World& w = world();
   const codec::Bytes snap = w.engine.snapshot();
