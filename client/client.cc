@@ -54,13 +54,6 @@ Expected<std::filesystem::path> identity_dir(const config::ClusterConfig& cluste
                            "identity of that name in " + (cluster.dir / "identities").string()));
 }
 
-std::uint64_t random_session() {
-  std::uint64_t session = 0;
-  // Session 0 is never used, so it can stand for "no session" in logs and tools.
-  while (session == 0) randombytes_buf(&session, sizeof session);
-  return session;
-}
-
 ts::TupleSpec spec(const Tuple& tuple, const Insert& how) {
   ts::TupleSpec s;
   s.tuple = tuple;

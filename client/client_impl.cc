@@ -1,6 +1,8 @@
 // Client::Impl; see client_impl.h.
 #include "client/client_impl.h"
 
+#include <sodium.h>
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -27,6 +29,13 @@ std::string seconds_text(Millis ms) {
 }
 
 }  // namespace
+
+std::uint64_t random_session() {
+  std::uint64_t session = 0;
+  // Session 0 is never used, so it can stand for "no session" in logs and tools.
+  while (session == 0) randombytes_buf(&session, sizeof session);
+  return session;
+}
 
 Client::Impl::Impl(ClientSetup setup)
     : setup_(std::move(setup)),
@@ -106,6 +115,12 @@ void Client::Impl::start_call(Call call) {
 }
 
 void Client::Impl::admit_queued() {
+  if (core_.stranded() >= kStrandedMax) {
+    // Admit nothing until the calls in flight end (or only confirmed waits are left), then go on
+    // in a new session.
+    if (in_flight_.size() > confirmed_waiting_) return;
+    reset_session();
+  }
   while (!queued_.empty() && in_flight_.size() - confirmed_waiting_ < kInFlightMax) {
     Call call = std::move(queued_.front());
     queued_.pop_front();
@@ -167,6 +182,31 @@ void Client::Impl::expire(std::uint64_t number, Call call) {
   core_.abandon(number);
   if (call.waits) send_cancel(number);
   if (call.done) call.done(fail(unavailable(call)));
+}
+
+void Client::Impl::reset_session() {
+  // Calls abandoned while no quorum answered (an outage) may never have reached a replica, and
+  // the replicas take a session's numbers only within a window above the highest they executed.
+  // Past kStrandedMax of them a fresh session, numbered from 1 again, is the way out; the
+  // replicas forget the old one in time (sessions_per_principal_max).
+  // Waits the replicas confirmed are cancelled in the old session (without waiting for the
+  // answer) and fail here: their results would come back under the old session.
+  for (auto& [number, call] : in_flight_) {
+    core_.abandon(number);
+    core_.submit(ts::encode_request(ts::Request{ts::Cancel{number}}), false, now_us());
+    if (call.done) {
+      call.done(
+          fail(Error{Errc::kUnavailable,
+                     "the client started a new session after " + std::to_string(core_.stranded()) +
+                         " calls went unanswered; this " + call.op + " was cancelled"}));
+    }
+  }
+  in_flight_.clear();
+  confirmed_waiting_ = 0;
+  for (const bft::ClientSend& send : core_.take_output().sends) transport_.broadcast(send.bytes);
+  setup_.session = random_session();
+  core_ =
+      bft::ClientCore(bft::ClientConfig{.n = setup_.n, .f = setup_.f, .session = setup_.session});
 }
 
 void Client::Impl::send_cancel(std::uint64_t waiting_number) {

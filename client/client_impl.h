@@ -44,6 +44,9 @@
 
 namespace bastion {
 
+// A fresh random session number (never 0).
+std::uint64_t random_session();
+
 // Everything the engine needs, resolved from the cluster file and the identity by connect().
 struct ClientSetup {
   std::uint32_t n = 0;
@@ -90,6 +93,9 @@ class Client::Impl {
   using TimeUs = bft::TimeUs;
   static constexpr TimeUs kNever = std::numeric_limits<TimeUs>::max();
   static constexpr std::size_t kInFlightMax = 128;
+  // Abandoned ordered requests that make the client start a new session: well inside the
+  // replicas' default client_window (256), so later numbers never leave it.
+  static constexpr std::size_t kStrandedMax = 64;
 
   struct Call {
     std::string op;  // "rdp", "cancel", ...: for messages
@@ -129,6 +135,9 @@ class Client::Impl {
   void flush();
   void complete(const bft::ClientCompletion& completion);
   void expire(std::uint64_t number, Call call);
+  // A new session (a new ClientCore) once the old one stranded too many numbers (see
+  // ClientCore::stranded); called when nothing but confirmed waits is in flight.
+  void reset_session();
   void send_cancel(std::uint64_t waiting_number);
   void start_status(Millis timeout, std::function<void(std::vector<ReplicaInfo>)> done);
   void send_status_queries(std::uint64_t nonce, StatusCall& call, TimeUs now);

@@ -164,6 +164,9 @@ void ClientCore::release_numbers(std::uint64_t handle, const Pending& p) {
 void ClientCore::abandon(std::uint64_t number) {
   auto it = pending_.find(number);
   if (it == pending_.end()) return;
+  if (!it->second.read_only && it->second.wire > highest_ordered_done_) {
+    stranded_.insert(it->second.wire);
+  }
   release_numbers(number, it->second);
   pending_.erase(it);
   count("abandoned");
@@ -191,6 +194,12 @@ void ClientCore::complete(std::uint64_t handle, Pending& p, ReplyVoter::Accepted
   c.result = result_part(accepted.common);
   for (auto& [replica, vote] : accepted.replies) c.replies.emplace_back(replica, result_part(vote));
   out_.completions.push_back(std::move(c));
+  if (!p.read_only && p.wire > highest_ordered_done_) {
+    // The replicas executed this number (or declared it stale): nothing below it strands later
+    // numbers any more.
+    highest_ordered_done_ = p.wire;
+    stranded_.erase(stranded_.begin(), stranded_.upper_bound(highest_ordered_done_));
+  }
   release_numbers(handle, p);
   pending_.erase(handle);
   count("completed");

@@ -129,6 +129,11 @@ class ClientCore {
   std::optional<TimeUs> next_tick_us() const;
 
   std::size_t in_flight() const;
+  // Ordered requests abandoned above the highest ordered number that completed: numbers the
+  // replicas may never have seen. Replicas hold a session's requests only within client_window
+  // above the highest they executed, so once this approaches the window the session's later
+  // requests may never be ordered: the caller should start a new session (a new ClientCore).
+  std::size_t stranded() const { return stranded_.size(); }
   const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
 
  private:
@@ -162,6 +167,8 @@ class ClientCore {
   std::set<std::uint64_t> reusable_numbers_;           // ended requests' numbers never sent ordered
   std::map<std::uint64_t, Pending> pending_;           // by handle
   std::map<std::uint64_t, std::uint64_t> renumbered_;  // wire number -> handle, where they differ
+  std::uint64_t highest_ordered_done_ = 0;             // wire number of a completed ordered request
+  std::set<std::uint64_t> stranded_;                   // see stranded()
   ClientOutput out_;
   std::map<std::string, std::uint64_t> counters_;
 };

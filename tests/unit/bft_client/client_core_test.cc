@@ -406,6 +406,22 @@ TEST(ClientCore, NumbersOfReadOnlyCompletionsAreReusedByOrderedRequests) {
   for (std::uint64_t n = 5; n <= 11; ++n) EXPECT_EQ(c.submit(b("put"), false, 8), n);
 }
 
+TEST(ClientCore, AbandonedOrderedRequestsStrandUntilALaterOneCompletes) {
+  ClientCore c(config());
+  std::vector<std::uint64_t> numbers;
+  for (int i = 0; i < 4; ++i) numbers.push_back(c.submit(b("put"), false, 0));
+  c.abandon(c.submit(b("get"), true, 0));  // reads never strand
+  c.abandon(numbers[0]);
+  c.abandon(numbers[1]);
+  EXPECT_EQ(c.stranded(), 2u);
+  // Number 3 completes: the replicas executed it, so 1 and 2 no longer matter.
+  c.on_reply(0, reply(0, numbers[2], "ok"), 1);
+  c.on_reply(1, reply(1, numbers[2], "ok"), 1);
+  EXPECT_EQ(c.stranded(), 0u);
+  c.abandon(numbers[3]);
+  EXPECT_EQ(c.stranded(), 1u);
+}
+
 TEST(ClientCore, AbandonedReadsFreeTheirNumbers) {
   ClientCore c(config());
   for (std::uint64_t i = 1; i <= 5; ++i) c.abandon(c.submit(b("get"), true, 0));

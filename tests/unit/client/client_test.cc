@@ -248,6 +248,29 @@ TEST_F(ClientTest, SurvivesOneCrashedReplicaAndReportsUnavailableWithoutQuorum) 
   EXPECT_EQ(read.error().code, Errc::kUnavailable);
 }
 
+TEST_F(ClientTest, ClientOutlivesAnOutageLongerThanTheReplicasWindow) {
+  // 3 x 128 writes time out while no replica is reachable, so none holds them: more numbers than
+  // the replicas' window (256) above what they executed for the session. The client starts a new
+  // session and goes on. (With replicas up but no quorum, they would hold the writes and order
+  // them later, and the window would move.)
+  for (bft::ReplicaId id = 0; id < LiveCluster::kReplicas; ++id) cluster_.stop(id);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::future<Expected<Done>>> lost;
+    for (int i = 0; i < 128; ++i) {
+      lost.push_back(admin_->out_async("jobs", tup("(\"lost\", " + std::to_string(i) + ")"), {},
+                                       CallOptions{200ms}));
+    }
+    for (auto& f : lost) ASSERT_FALSE(f.get().ok());
+  }
+  // The replicas keep their state in memory here: they come back empty.
+  for (bft::ReplicaId id = 0; id < LiveCluster::kReplicas; ++id) cluster_.start(id);
+  auto created = admin_->create_space("again", {}, CallOptions{20s});
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  ASSERT_TRUE(admin_->out("again", tup("(\"after the outage\")")).ok());
+  EXPECT_EQ(admin_->rdp("again", tmpl("(\"after the outage\")")).value(),
+            tup("(\"after the outage\")"));
+}
+
 TEST_F(ClientTest, StatusReportsEveryReplica) {
   ASSERT_TRUE(admin_->out("jobs", tup("(1)")).ok());
   auto replicas = admin_->status(CallOptions{3s});
