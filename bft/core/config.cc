@@ -17,6 +17,7 @@ std::string Config::validate() const {
   }
   if (batch_max_requests == 0 || batch_max_bytes == 0) return "batch caps must be positive";
   if (batch_delay_us < 0) return "batch_delay_us must not be negative";
+  if (vouch_defer_us < 0) return "vouch_defer_us must not be negative";
   if (client_window == 0) return "client_window must be positive";
   if (sessions_per_principal_max == 0) return "sessions_per_principal_max must be positive";
   if (request_bytes_max == 0) return "request_bytes_max must be positive";

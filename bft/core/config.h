@@ -41,6 +41,10 @@ struct Config {
   TimeUs view_change_timeout_max_us = 30'000'000;
   // Own messages not yet answered are retransmitted this often (lossy networks).
   TimeUs retransmit_interval_us = 200'000;
+  // A vouch goes to the primary at once (it proposes on 2f+1 of them) and to the other replicas
+  // only if the request is still unexecuted this much later: they need vouches only to
+  // authenticate a request they did not get from its client, or to start suspecting the primary.
+  TimeUs vouch_defer_us = 20'000;
 
   // Agreed time: a backup accepts a batch timestamp only if it is greater than the previous
   // batch's and within clock_skew_max_us of its own clock.

@@ -152,32 +152,61 @@ void Replica::Impl::on_client_request(Request request) {
       held_dirty_ = true;
     }
     // The client retransmits because it has no reply yet: our vouch may have been lost.
-    if (now_us_ - e.last_vouch_us >= config_.retransmit_interval_us) vouch(id, e, d);
+    if (now_us_ - e.last_vouch_us >= config_.retransmit_interval_us) vouch(id, e, d, true);
   }
   update_entry(id, e);
 }
 
 // ---- vouches -------------------------------------------------------------------------------
 
-void Replica::Impl::vouch(const RequestId& id, PoolEntry& e, const Digest& d) {
+void Replica::Impl::vouch(const RequestId& id, PoolEntry& e, const Digest& d, bool repeat) {
   e.own_vouched = true;
   e.own_digest = d;
   e.last_vouch_us = now_us_;
-  outgoing_vouches_.push_back(VouchEntry{id.client, id.number, d});
+  const VouchEntry entry{id.client, id.number, d};
+  if (repeat || config_.vouch_defer_us == 0) {
+    outgoing_vouches_all_.push_back(entry);
+  } else {
+    if (!is_primary()) outgoing_vouches_.push_back(entry);
+    deferred_vouches_.emplace_back(now_us_ + config_.vouch_defer_us, entry);
+  }
   count(Ctr::kVouchesSent);
   held_dirty_ = true;
 }
 
 void Replica::Impl::flush_vouches() {
-  constexpr std::size_t kEntriesPerMessage = 4096;
-  for (std::size_t i = 0; i < outgoing_vouches_.size(); i += kEntriesPerMessage) {
-    const std::size_t end = std::min(outgoing_vouches_.size(), i + kEntriesPerMessage);
-    VouchMsg m;
-    m.entries.assign(outgoing_vouches_.begin() + static_cast<std::ptrdiff_t>(i),
-                     outgoing_vouches_.begin() + static_cast<std::ptrdiff_t>(end));
-    broadcast(m);
+  // Deferred vouches of requests executed meanwhile are not needed by anyone.
+  while (!deferred_vouches_.empty() && deferred_vouches_.front().first <= now_us_) {
+    const VouchEntry& v = deferred_vouches_.front().second;
+    if (table_.classify(v.client, v.number) == ClientTable::Verdict::kNew) {
+      outgoing_vouches_all_.push_back(v);
+    }
+    deferred_vouches_.pop_front();
   }
-  outgoing_vouches_.clear();
+  if (!outgoing_vouches_.empty()) {
+    broadcast_vouches(outgoing_vouches_, primary());
+    outgoing_vouches_.clear();
+  }
+  if (!outgoing_vouches_all_.empty()) {
+    broadcast_vouches(outgoing_vouches_all_, std::nullopt);
+    outgoing_vouches_all_.clear();
+  }
+}
+
+void Replica::Impl::broadcast_vouches(const std::vector<VouchEntry>& entries,
+                                      std::optional<ReplicaId> to) {
+  constexpr std::size_t kEntriesPerMessage = 4096;
+  for (std::size_t i = 0; i < entries.size(); i += kEntriesPerMessage) {
+    const std::size_t end = std::min(entries.size(), i + kEntriesPerMessage);
+    VouchMsg m;
+    m.entries.assign(entries.begin() + static_cast<std::ptrdiff_t>(i),
+                     entries.begin() + static_cast<std::ptrdiff_t>(end));
+    if (to) {
+      send(*to, m);
+    } else {
+      broadcast(m);
+    }
+  }
 }
 
 void Replica::Impl::revouch_pending_requests() {
@@ -188,7 +217,7 @@ void Replica::Impl::revouch_pending_requests() {
   for (auto& [id, e] : pool_.entries()) {
     if (!e.own_vouched || now_us_ - e.last_vouch_us < config_.retransmit_interval_us) continue;
     if (RequestPool::support_for(e, e.own_digest) < config_.f + 1) continue;
-    vouch(id, e, e.own_digest);
+    vouch(id, e, e.own_digest, true);
   }
 }
 

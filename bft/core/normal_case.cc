@@ -172,6 +172,7 @@ bool Replica::Impl::propose_one() {
   Slot& s = slot(seq);
   s.header = h;
   s.header_signature = sig;
+  s.voted_us = now_us_;
   store_body(s, batch);
   s.persisted_body = h.batch_digest;
   assign_batch(seq, *batch);
@@ -325,6 +326,7 @@ void Replica::Impl::send_prepare(SeqNum seq, Slot& s) {
   p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
   s.prepares[config_.self] = p;
   s.prepares_verified |= std::uint64_t{1} << config_.self;
+  s.voted_us = now_us_;
   broadcast(p);
 }
 
@@ -391,6 +393,7 @@ void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
   persist(PreparedRecord{*s.cert});
   CommitMsg c{view_, seq, h.batch_digest, config_.self, h.timestamp_us};
   s.commits[config_.self] = c;
+  s.voted_us = now_us_;
   broadcast(c);
   check_committed(seq, s);
 }

@@ -256,7 +256,9 @@ void Replica::Impl::retransmit() {
   } else {
     // Own votes of this view, for seqs some peer may still need them for: above the lowest
     // execution point peers reported (a peer that lost our PREPARE can never prepare without
-    // it, even after we are prepared or committed ourselves). Bounded by the log window.
+    // it, even after we are prepared or committed ourselves), and sent at least an interval
+    // ago (under load, peers' reports lag behind by an interval's worth of seqs that are doing
+    // fine). Bounded by the log window.
     SeqNum low = last_executed_;
     for (ReplicaId r = 0; r < config_.n; ++r) {
       if (r == config_.self) continue;
@@ -265,6 +267,7 @@ void Replica::Impl::retransmit() {
     for (auto it = log_.upper_bound(low); it != log_.end(); ++it) {
       Slot& s = it->second;
       if (!s.header) continue;
+      if (s.voted_us != 0 && now_us_ - s.voted_us < config_.retransmit_interval_us) continue;
       if (is_primary() && !s.committed) {
         // Peers that missed a pre-prepare cannot prepare it; committed ones reach them by
         // catch-up instead.
@@ -328,6 +331,7 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
     }
   }
   if (view_change_deadline_us_) consider(*view_change_deadline_us_);
+  if (!deferred_vouches_.empty()) consider(deferred_vouches_.front().first);
   return best;
 }
 
@@ -448,7 +452,8 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["checkpoint.votes"] = votes;
   sizes["checkpoint.own"] = own_checkpoints_.size();
   sizes["view_change.buffered"] = view_changes_.size();
-  sizes["outgoing.vouches"] = outgoing_vouches_.size();
+  sizes["outgoing.vouches"] = outgoing_vouches_.size() + outgoing_vouches_all_.size();
+  sizes["outgoing.deferred_vouches"] = deferred_vouches_.size();
   sizes["reads.waiting"] = waiting_reads_.size();
   return sizes;
 }

@@ -70,6 +70,7 @@ struct Slot {
   std::uint64_t prepares_verified = 0;
   std::map<ReplicaId, CommitMsg> commits;  // first per replica, any digest
   bool prepared = false;
+  TimeUs voted_us = 0;  // when this replica last sent a vote for the slot (0: restored)
   // ---- across views ----
   std::optional<PreparedCert> cert;         // prepared certificate of the highest view
   std::optional<BatchHeader> committed;     // the header this seq committed with
@@ -214,8 +215,11 @@ class Replica::Impl {
   void on_requests(ReplicaId from, const RequestsMsg& m);
   // Re-evaluates an entry after a change: own vouch, fetch, timer, readiness.
   void update_entry(const RequestId& id, PoolEntry& e);
-  void vouch(const RequestId& id, PoolEntry& e, const Digest& d);
+  // A first vouch goes to the primary now and to the others later (Config::vouch_defer_us); a
+  // repeated one (lost vouches, restarted peers) to everyone now.
+  void vouch(const RequestId& id, PoolEntry& e, const Digest& d, bool repeat = false);
   void flush_vouches();
+  void broadcast_vouches(const std::vector<VouchEntry>& entries, std::optional<ReplicaId> to);
   void revouch_pending_requests();
   void retry_request_fetches();
   // Authentic to this replica: received from the client's channel, or f+1 vouches by others.
@@ -362,7 +366,9 @@ class Replica::Impl {
   std::multimap<SeqNum, Request> waiting_reads_;  // by barrier seq
   std::map<ClientKey, std::uint32_t> waiting_reads_per_client_;
   std::deque<RequestId> ready_;
-  std::vector<VouchEntry> outgoing_vouches_;
+  std::vector<VouchEntry> outgoing_vouches_;      // to the primary, at the end of this event
+  std::vector<VouchEntry> outgoing_vouches_all_;  // to every replica, at the end of this event
+  std::deque<std::pair<TimeUs, VouchEntry>> deferred_vouches_;  // (due, entry) to every replica
   std::map<Digest, RequestFetch> request_fetches_;
   bool request_fetches_due_ = false;
 

@@ -31,6 +31,7 @@ void Replica::Impl::enter_view(ViewNum new_view) {
     s.held.reset();
     s.prepares.clear();
     s.prepares_verified = 0;
+    s.voted_us = 0;
     s.commits.clear();
     s.prepared = false;
   }

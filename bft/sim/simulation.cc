@@ -329,6 +329,7 @@ void Simulation::Impl::choose_config() {
   c.view_change_timeout_us = static_cast<TimeUs>(g.uniform(500'000, 1'500'000));
   c.view_change_timeout_max_us = 8'000'000;
   c.retransmit_interval_us = static_cast<TimeUs>(g.uniform(100'000, 300'000));
+  c.vouch_defer_us = g.chance(0.2) ? 0 : static_cast<TimeUs>(g.uniform(1'000, 60'000));
   c.clock_skew_max_us = static_cast<TimeUs>(g.uniform(500'000, 2'000'000));
   c.state_chunk_bytes = static_cast<std::uint32_t>(64 + g.index(4096));
   c.snapshot_bytes_max = 1 << 24;
@@ -1105,7 +1106,8 @@ std::vector<std::string> Simulation::Impl::describe_cluster() const {
       << " request_timeout_us=" << k.request_timeout_us
       << " view_change_timeout_us=" << k.view_change_timeout_us
       << " retransmit_interval_us=" << k.retransmit_interval_us
-      << " clock_skew_max_us=" << k.clock_skew_max_us << "; heal at " << heal_us_ << "us";
+      << " vouch_defer_us=" << k.vouch_defer_us << " clock_skew_max_us=" << k.clock_skew_max_us
+      << "; heal at " << heal_us_ << "us";
   out.push_back(cfg.str());
   for (const ReplicaHost& h : replicas_) {
     std::ostringstream s;

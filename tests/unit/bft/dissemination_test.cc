@@ -2,6 +2,8 @@
 // sending requests to some replicas only, or different requests under one number.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/unit/bft/harness.h"
 #include "tests/unit/bft/test_util.h"
 
@@ -39,12 +41,17 @@ TEST(Vouches, RequestSentOnlyToThePrimaryIsNeverOrdered) {
 
 TEST(Vouches, RequestSentToFPlusOneIsOrderedEverywhere) {
   // f+1 vouches make it authentic to the others, who fetch it and vouch: 2f+1 vouches.
+  // Vouches go to the primary at once: it fetches the request and proposes it. Replica 3, which
+  // never got it, learns the executed batch by catch-up (the others' vouches to it are deferred
+  // and dropped once the request executed).
   Cluster c;
   c.send_request("alice", 1, 1, "put x 1", false, std::vector<ReplicaId>{1, 2});
   c.deliver();
   EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_GT(c.counter(0, "fetch.requests_sent"), 0u);
+  ASSERT_TRUE(c.run_until([&] { return c.replica(3).status().last_executed == 1; }));
   for (ReplicaId i = 0; i < c.n(); ++i) EXPECT_EQ(c.app(i).kv.at("x"), "1") << i;
-  EXPECT_GT(c.counter(0, "fetch.requests_sent") + c.counter(3, "fetch.requests_sent"), 0u);
+  expect_agreement(c);
 }
 
 TEST(Vouches, RequestSentToTwoFPlusOneIsOrderedAndTheLastReplicaExecutesIt) {
@@ -52,7 +59,34 @@ TEST(Vouches, RequestSentToTwoFPlusOneIsOrderedAndTheLastReplicaExecutesIt) {
   c.send_request("alice", 1, 1, "put x 1", false, std::vector<ReplicaId>{0, 1, 2});
   c.deliver();
   EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  ASSERT_TRUE(c.run_until([&] { return c.replica(3).status().last_executed == 1; }));
   EXPECT_EQ(c.app(3).kv.at("x"), "1");
+}
+
+TEST(Vouches, VouchesGoToThePrimaryFirstAndToTheOthersOnlyIfStillNeeded) {
+  Cluster c;
+  std::map<ReplicaId, std::size_t> vouch_messages_to;
+  c.filter = [&](const Envelope& e) {
+    if (e.type() == MsgType::kVouch) ++vouch_messages_to[e.to];
+    return true;
+  };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  c.advance(100'000);  // past vouch_defer_us: the request executed, nothing more is sent
+  EXPECT_EQ(vouch_messages_to[0], 3u);  // one from each backup
+  EXPECT_EQ(vouch_messages_to[1] + vouch_messages_to[2] + vouch_messages_to[3], 0u);
+  // A request the primary does not order: the deferred vouches go to everyone, so the backups
+  // see 2f+1 of them and start suspecting the primary.
+  c.filter = [&](const Envelope& e) {
+    if (e.type() == MsgType::kVouch) ++vouch_messages_to[e.to];
+    return !(e.from == 0 && e.type() == MsgType::kPrePrepare);
+  };
+  c.send_request("alice", 1, 2, "put x 2");
+  c.advance(100'000);
+  EXPECT_GT(vouch_messages_to[1], 0u);
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 2).has_value(); }));
+  EXPECT_GE(c.replica(1).status().view, 1u);
 }
 
 TEST(Vouches, EquivocatingClientDelaysOnlyItself) {
@@ -79,6 +113,7 @@ TEST(Vouches, ThreeWayEquivocationUnderOneNumberExecutesAtMostOnce) {
   c.send_request("mallory", 1, 1, "put x b", false, std::vector<ReplicaId>{3});
   c.deliver();
   EXPECT_EQ(c.accepted("mallory", 1, 1), "ok");
+  ASSERT_TRUE(c.run_until([&] { return c.replica(3).status().last_executed == 1; }));
   for (ReplicaId i = 0; i < c.n(); ++i) {
     ASSERT_EQ(c.app(i).history.size(), 1u);
     EXPECT_EQ(c.app(i).kv.at("x"), "a");
