@@ -97,9 +97,7 @@ void StorageWorker::write_queued(std::unique_lock<std::mutex>& lock) {
     return;
   }
   if (!draining_) {
-    asio::post(io_, [handler = on_durable_, done = SyncDone{ticket, records.size(), ns}] {
-      handler(done);
-    });
+    asio::post(io_, [handler = on_durable_, done = SyncDone{ticket, ns}] { handler(done); });
   }
   idle_.notify_all();
 }

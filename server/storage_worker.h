@@ -39,7 +39,6 @@ namespace bastion::server {
 
 struct SyncDone {
   std::uint64_t ticket = 0;   // every ticket up to this one is durable
-  std::uint64_t records = 0;  // records this sync made durable
   std::uint64_t sync_ns = 0;  // time spent appending and syncing them
 };
 
