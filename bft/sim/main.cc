@@ -38,8 +38,7 @@ void print_result(const std::string& program, const sim::SimOptions& o, const si
               << " crashes=" << s.crashes << " provisional=" << s.provisional
               << " core_errors=" << s.core_errors << " byz_mutations=" << s.byzantine_mutations
               << " state_transfers=" << s.state_transfers << " abstained=" << s.abstained
-              << " heal=" << s.heal_us / 1000
-              << "ms end=" << s.end_us / 1000 << "ms\n";
+              << " heal=" << s.heal_us / 1000 << "ms end=" << s.end_us / 1000 << "ms\n";
   }
   if (r.passed()) return;
   std::cout << "FAIL seed " << o.seed << ": " << first_line(r.failures.front())
