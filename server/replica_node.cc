@@ -425,7 +425,6 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   // share the next one) while the io thread goes on.
   driver_.persist_records += out.persist.size();
   const std::uint64_t ticket = storage_->submit(std::move(out.persist), out.sync);
-  if (storage_->immediate()) durable_ticket_ = std::max(durable_ticket_, ticket);
 
   // 2. The messages and the replies, in turn order, once the records are durable if the core
   // demands it (Output::sync); otherwise as soon as every earlier turn's have gone.

@@ -32,12 +32,12 @@ StorageWorker::~StorageWorker() {
 }
 
 std::uint64_t StorageWorker::submit(std::vector<bft::PersistRecord> records, bool urgent) {
+  if (!threaded_) {
+    (void)storage_->append(records);  // in memory: nothing to fail, nothing to wait for
+    return 0;
+  }
   if (records.empty()) return 0;
   const std::uint64_t ticket = next_ticket_++;
-  if (!threaded_) {
-    (void)storage_->append(records);  // in memory: nothing to fail
-    return ticket;
-  }
   {
     std::lock_guard lock(mutex_);
     if (failed_ || stopping_) return ticket;

@@ -9,8 +9,8 @@
 // failure is posted as `on_failed(error)` once, after which the worker takes nothing more (a failed
 // fdatasync may have dropped data: the replica must stop).
 //
-// A storage that is not durable (in-memory clusters) needs no thread: immediate() is true, every
-// ticket is durable as soon as submit() returns, and nothing is posted.
+// A storage that is not durable (in-memory clusters) needs no thread: submit() returns ticket 0
+// (nothing to wait for) and nothing is posted.
 //
 // Thread-safety: submit(), drain() and the destructor on the io thread; stats() from any thread.
 // The handlers run on the io thread; a handler posted before the worker is destroyed may still
@@ -56,11 +56,10 @@ class StorageWorker {
 
   static constexpr std::chrono::milliseconds kLazyDelay{10};
 
-  // Queues records to be made durable; returns their ticket (0 for no records: nothing to wait
-  // for). `urgent`: the caller waits for this ticket, sync as soon as possible. After a failure
-  // the records are dropped (the failure was or will be reported).
+  // Queues records to be made durable; returns their ticket (0 for no records, or a storage that
+  // is not durable: nothing to wait for). `urgent`: the caller waits for this ticket, sync as soon
+  // as possible. After a failure the records are dropped (the failure was or will be reported).
   std::uint64_t submit(std::vector<bft::PersistRecord> records, bool urgent);
-  bool immediate() const { return !threaded_; }
   // Blocks until everything submitted is durable (or the storage failed), stops the thread and
   // marks the storage cleanly stopped (ReplicaStorage::mark_clean_stop). Handlers are not called
   // for what drain() covers.

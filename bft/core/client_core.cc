@@ -105,18 +105,18 @@ std::uint64_t ClientCore::submit(Bytes payload, bool read_only, TimeUs now_us) {
     number = next_number_++;
   }
   const std::uint32_t needed = read_only ? 2 * config_.f + 1 : config_.f + 1;
-  Pending pending{std::move(payload),
-                  number,
-                  read_only,
-                  nullptr,
-                  ReplyVoter(config_.n, needed, split_, verify_),
-                  {},
-                  0,
-                  0,
-                  0,
-                  {},
-                  false};
-  auto [it, inserted] = pending_.emplace(number, std::move(pending));
+  auto [it, inserted] =
+      pending_.emplace(number, Pending{std::move(payload),
+                                       number,
+                                       read_only,
+                                       nullptr,
+                                       ReplyVoter(config_.n, needed, split_, verify_),
+                                       {},
+                                       0,
+                                       0,
+                                       0,
+                                       {},
+                                       false});
   if (!inserted) std::abort();  // numbers are never in flight twice
   Pending& p = it->second;
   p.read_only_deadline_us = now_us + config_.read_only_wait_us;
