@@ -186,11 +186,12 @@ void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProo
   adopt_stable(m);
 }
 
-void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof) {
+void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchPurpose purpose) {
   if (state_fetch_ && state_fetch_->proof.seq >= proof.seq) return;
   count(Ctr::kStateTransfers);
   StateFetch f;
   f.proof = proof;
+  f.purpose = purpose;
   for (const CheckpointMsg& c : proof.checkpoints) {
     if (c.replica != config_.self) f.sources.push_back(c.replica);
   }
@@ -289,7 +290,11 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
 void Replica::Impl::finish_state_transfer() {
   StateFetch& f = *state_fetch_;
   const SeqNum seq = f.proof.seq;
-  if (codec::blake2b(f.buffer) != f.proof.state_digest || !install_state(f.buffer, seq)) {
+  // A replica that caught up by executing meanwhile keeps its state (installing would rewind it).
+  const bool install = f.purpose == FetchPurpose::kRepair ||
+                       (f.purpose == FetchPurpose::kCatchUp && last_executed_ < seq);
+  if (codec::blake2b(f.buffer) != f.proof.state_digest ||
+      (install && !install_state(f.buffer, seq))) {
     // The source sent something else than the proven state: skip it.
     count(Ctr::kStateTransferBadState);
     f.source_index = (f.source_index + 1) % f.sources.size();
@@ -303,13 +308,13 @@ void Replica::Impl::finish_state_transfer() {
   state_fetch_.reset();
   auto shared = std::make_shared<const Bytes>(std::move(done.buffer));
   own_checkpoints_[seq] = OwnCheckpoint{done.proof.state_digest, shared};
-  persist(CheckpointRecord{seq, done.proof.state_digest, *shared});
+  persist(CheckpointRecord{seq, done.proof.state_digest, shared});
   persist(StableRecord{done.proof});
   stable_seq_ = std::max(stable_seq_, seq);
   stable_proof_ = done.proof;
   out_.stable_checkpoint = seq;
   count(Ctr::kStateTransfersCompleted);
-  forget_executed_requests();
+  if (install) forget_executed_requests();
   garbage_collect();
   held_dirty_ = true;
   if (is_primary() && next_seq_ <= last_executed_) next_seq_ = last_executed_ + 1;

@@ -13,20 +13,73 @@
 namespace bastion::bft {
 
 void Replica::Impl::take_checkpoint(SeqNum seq) {
-  Bytes state = encode_state();
-  const Digest digest = codec::blake2b(state);
-  auto shared = std::make_shared<const Bytes>(std::move(state));
-  own_checkpoints_[seq] = OwnCheckpoint{digest, shared};
-  persist(CheckpointRecord{seq, digest, *shared});
   count(Ctr::kCheckpointsTaken);
+  const std::uint64_t id = ++last_capture_id_;
+  std::optional<CapturedState> captured;
+  if (capture_ != nullptr) {
+    captured = capture_->capture(id, seq, [this] { return encode_state(); });
+  } else {
+    auto state = std::make_shared<const Bytes>(encode_state());
+    captured = CapturedState{codec::blake2b(*state), std::move(state)};
+  }
+  if (captured) {
+    finish_checkpoint(seq, std::move(*captured));
+  } else {
+    pending_captures_.emplace(id, seq);
+  }
+}
+
+void Replica::Impl::on_checkpoint_captured(std::uint64_t id, CapturedState captured,
+                                           TimeUs now_us) {
+  if (!started_) return;
+  now_us_ = now_us;
+  auto it = pending_captures_.find(id);
+  if (it == pending_captures_.end()) return;  // a state since replaced or garbage-collected
+  const SeqNum seq = it->second;
+  pending_captures_.erase(it);
+  finish_checkpoint(seq, std::move(captured));
+  after_event();
+}
+
+void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us) {
+  if (!started_) return;
+  now_us_ = now_us;
+  auto it = pending_captures_.find(id);
+  if (it == pending_captures_.end()) return;
+  const SeqNum seq = it->second;
+  pending_captures_.erase(it);
+  count(Ctr::kCheckpointCaptureFailed);
+  if (last_executed_ == seq) {
+    // Nothing executed since: the state is still that of `seq`, capture it again. (At the edge
+    // of the log window nothing executes until a checkpoint is stable, so without this a few
+    // failed captures could stop the cluster.)
+    take_checkpoint(seq);
+  } else if (proof_awaiting_capture_ && proof_awaiting_capture_->seq == seq) {
+    // Its state for `seq` is gone: fetch the proven bytes to keep as its stable state.
+    const CheckpointProofMsg proof = std::move(*proof_awaiting_capture_);
+    proof_awaiting_capture_.reset();
+    adopt_stable(proof);
+  }
+  after_event();
+}
+
+void Replica::Impl::finish_checkpoint(SeqNum seq, CapturedState captured) {
+  if (seq < stable_seq_) return;  // captured late: a newer checkpoint is stable already
+  own_checkpoints_[seq] = OwnCheckpoint{captured.digest, captured.state};
+  persist(CheckpointRecord{seq, captured.digest, captured.state});
   if (seq <= stable_seq_) return;  // re-executed after a repair; already stable
   CheckpointMsg c;
   c.seq = seq;
-  c.state_digest = digest;
+  c.state_digest = captured.digest;
   c.replica = config_.self;
   c.signature = signer_.sign(SignDomain::kCheckpoint, checkpoint_signed_bytes(c));
   checkpoint_votes_[seq][config_.self] = c;
   broadcast(c);
+  if (proof_awaiting_capture_ && proof_awaiting_capture_->seq == seq) {
+    const CheckpointProofMsg proof = std::move(*proof_awaiting_capture_);
+    proof_awaiting_capture_.reset();
+    adopt_stable(proof);
+  }
   try_stabilize(seq);
 }
 
@@ -101,23 +154,42 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof) {
     if (proof.seq <= stable_seq_) return;
   }
   if (last_executed_ < proof.seq) {
-    begin_state_transfer(proof);
+    begin_state_transfer(proof, FetchPurpose::kCatchUp);
     return;
   }
   auto own = own_checkpoints_.find(proof.seq);
-  if (own == own_checkpoints_.end() || own->second.digest != proof.state_digest) {
+  if (own == own_checkpoints_.end() && capture_pending(proof.seq)) {
+    // Its own state for that seq is still being encoded: compare when it is.
+    if (!proof_awaiting_capture_ || proof_awaiting_capture_->seq < proof.seq) {
+      proof_awaiting_capture_ = proof;
+    }
+    return;
+  }
+  if (own == own_checkpoints_.end()) {
+    // It executed past `seq` but its capture of that state failed: fetch the proven bytes to
+    // keep as its stable state, without installing them.
+    begin_state_transfer(proof, FetchPurpose::kKeep);
+    return;
+  }
+  if (own->second.digest != proof.state_digest) {
     // 2f+1 replicas (f+1 correct) proved a state this replica did not compute: its execution
     // diverged (an application bug, or corruption). Repair by installing the proven state.
     count(Ctr::kCheckpointsDivergent);
-    begin_state_transfer(proof);
+    begin_state_transfer(proof, FetchPurpose::kRepair);
     return;
   }
+  if (state_fetch_ && state_fetch_->proof.seq < proof.seq) state_fetch_.reset();  // superseded
   stable_seq_ = proof.seq;
   stable_proof_ = proof;
   persist(StableRecord{proof});
   out_.stable_checkpoint = stable_seq_;
   count(Ctr::kCheckpointsStable);
   garbage_collect();
+}
+
+bool Replica::Impl::capture_pending(SeqNum seq) const {
+  return std::any_of(pending_captures_.begin(), pending_captures_.end(),
+                     [seq](const auto& p) { return p.second == seq; });
 }
 
 void Replica::Impl::garbage_collect() {
@@ -128,6 +200,10 @@ void Replica::Impl::garbage_collect() {
   held_seqs_.erase(held_seqs_.begin(), held_seqs_.upper_bound(stable_seq_));
   batch_fetches_.erase(batch_fetches_.begin(), batch_fetches_.upper_bound(stable_seq_));
   std::erase_if(assigned_, [this](const auto& a) { return a.second <= stable_seq_; });
+  std::erase_if(pending_captures_, [this](const auto& p) { return p.second < stable_seq_; });
+  if (proof_awaiting_capture_ && proof_awaiting_capture_->seq <= stable_seq_) {
+    proof_awaiting_capture_.reset();
+  }
   if (next_seq_ <= stable_seq_) next_seq_ = stable_seq_ + 1;
 }
 

@@ -184,6 +184,9 @@ bool Replica::Impl::install_state(ByteView state, SeqNum seq) {
   last_executed_ = state_seq;
   agreed_time_us_ = agreed;
   table_ = std::move(*table);
+  // Captures still running describe the replaced state.
+  pending_captures_.clear();
+  proof_awaiting_capture_.reset();
   return true;
 }
 

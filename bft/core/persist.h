@@ -79,14 +79,12 @@ struct CommittedRecord {
 
 // The replica's own checkpoint: the complete state at `seq` (see docs/protocol.md, "State
 // transfer": core part followed by the application snapshot), whose BLAKE2b is `state_digest`.
+// The state (possibly hundreds of MB) is shared, never copied; the log stores it in a file of its
+// own (bft/storage), so the record has no serialize().
 struct CheckpointRecord {
   SeqNum seq = 0;
   Digest state_digest{};
-  Bytes state;
-  template <class A>
-  void serialize(A& ar) {
-    ar(seq, state_digest, state);
-  }
+  SharedBytes state;  // never null
 };
 
 // The checkpoint at proof.seq is stable (2f+1 signed). Everything below may be discarded.

@@ -55,12 +55,11 @@ void Replica::Impl::recover(const PersistedState& rec) {
     const CheckpointProofMsg& proof = rec.stable->proof;
     const bool ok = rec.stable_state && rec.stable_state->seq == proof.seq &&
                     rec.stable_state->state_digest == proof.state_digest &&
-                    codec::blake2b(rec.stable_state->state) == proof.state_digest &&
-                    install_state(rec.stable_state->state, proof.seq);
+                    codec::blake2b(*rec.stable_state->state) == proof.state_digest &&
+                    install_state(*rec.stable_state->state, proof.seq);
     if (ok) {
       own_checkpoints_.clear();
-      own_checkpoints_[proof.seq] =
-          OwnCheckpoint{proof.state_digest, std::make_shared<const Bytes>(rec.stable_state->state)};
+      own_checkpoints_[proof.seq] = OwnCheckpoint{proof.state_digest, rec.stable_state->state};
       stable_seq_ = proof.seq;
       stable_proof_ = proof;
     } else {

@@ -46,6 +46,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "checkpoints.taken",
     "checkpoints.stable",
     "checkpoints.divergent",
+    "checkpoints.capture_failed",
     "view_changes",
     "new_views",
     "view_change.timeouts",
@@ -81,6 +82,13 @@ void Replica::on_client_message(const std::string& principal, ByteView bytes, Ti
   impl_->on_client_message(principal, bytes, now_us);
 }
 void Replica::on_tick(TimeUs now_us) { impl_->on_tick(now_us); }
+void Replica::set_state_capture(StateCapture* capture) { impl_->set_state_capture(capture); }
+void Replica::on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us) {
+  impl_->on_checkpoint_captured(id, std::move(captured), now_us);
+}
+void Replica::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us) {
+  impl_->on_checkpoint_capture_failed(id, now_us);
+}
 Output Replica::take_output() { return impl_->take_output(); }
 std::optional<TimeUs> Replica::next_tick_us() const { return impl_->next_tick_us(); }
 ReplicaStatus Replica::status() const { return impl_->status(); }
@@ -451,6 +459,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   for (const auto& [seq, v] : checkpoint_votes_) votes += v.size();
   sizes["checkpoint.votes"] = votes;
   sizes["checkpoint.own"] = own_checkpoints_.size();
+  sizes["checkpoint.captures_pending"] = pending_captures_.size();
   sizes["view_change.buffered"] = view_changes_.size();
   sizes["outgoing.vouches"] = outgoing_vouches_.size() + outgoing_vouches_all_.size();
   sizes["outgoing.deferred_vouches"] = deferred_vouches_.size();

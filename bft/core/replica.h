@@ -32,6 +32,7 @@
 #include "bft/core/crypto.h"
 #include "bft/core/messages.h"
 #include "bft/core/persist.h"
+#include "bft/core/state_capture.h"
 #include "bft/core/state_machine.h"
 
 namespace bastion::bft {
@@ -111,6 +112,10 @@ class Replica {
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
+  // Where checkpoint states are encoded and hashed (see state_capture.h); null (the default):
+  // on the spot. Set before start(); `capture` must outlive the replica.
+  void set_state_capture(StateCapture* capture);
+
   // Starts a fresh replica (recovered == nullptr) or one restarted from its persisted records:
   // restores the stable checkpoint, re-executes committed batches above it, resumes its view.
   void start(TimeUs now_us, const PersistedState* recovered = nullptr);
@@ -118,6 +123,11 @@ class Replica {
   void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
+  // The outcome of a StateCapture::capture() that returned nullopt. A result for a state the
+  // replica no longer has (it installed another one meanwhile) is ignored. After a failure the
+  // replica has no state of its own for that checkpoint: it fetches it if it becomes stable.
+  void on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us);
+  void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
 
   // The effects accumulated since the previous call.
   Output take_output();

@@ -94,8 +94,16 @@ struct RequestFetch {
 };
 
 // State transfer towards a proven stable checkpoint.
+// Why a replica fetches a stable checkpoint's state.
+enum class FetchPurpose : std::uint8_t {
+  kCatchUp,  // it is behind: install the state (unless it executed up to it meanwhile)
+  kRepair,   // its own state at that seq differs: install the proven one
+  kKeep,     // it executed past it, but its own capture failed: keep the bytes as its stable state
+};
+
 struct StateFetch {
   CheckpointProofMsg proof;
+  FetchPurpose purpose = FetchPurpose::kCatchUp;
   std::vector<ReplicaId> sources;  // signers of the proof, other than this replica
   std::size_t source_index = 0;
   std::uint32_t timeouts = 0;  // consecutive, with the current source
@@ -144,6 +152,7 @@ enum class Ctr : std::size_t {
   kCheckpointsTaken,
   kCheckpointsStable,
   kCheckpointsDivergent,
+  kCheckpointCaptureFailed,
   kViewChanges,
   kNewViews,
   kViewChangeTimeouts,
@@ -171,6 +180,9 @@ class Replica::Impl {
   void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
+  void set_state_capture(StateCapture* capture) { capture_ = capture; }
+  void on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us);
+  void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
   Output take_output();
   std::optional<TimeUs> next_tick_us() const;
   ReplicaStatus status() const;
@@ -269,6 +281,8 @@ class Replica::Impl {
 
   // ---- checkpoint.cc ----
   void take_checkpoint(SeqNum seq);
+  void finish_checkpoint(SeqNum seq, CapturedState captured);
+  bool capture_pending(SeqNum seq) const;
   void on_checkpoint(ReplicaId from, const CheckpointMsg& m);
   void try_stabilize(SeqNum seq);
   bool verify_checkpoint_proof(const CheckpointProofMsg& p);
@@ -305,7 +319,7 @@ class Replica::Impl {
   void retry_batch_fetches();
   void on_fetch_batch(ReplicaId from, const FetchBatchMsg& m);
   void on_batch(ReplicaId from, BatchMsg& m);
-  void begin_state_transfer(const CheckpointProofMsg& proof);
+  void begin_state_transfer(const CheckpointProofMsg& proof, FetchPurpose purpose);
   void request_state_chunk();
   void retry_state_fetch();
   void on_fetch_state(ReplicaId from, const FetchStateMsg& m);
@@ -360,6 +374,11 @@ class Replica::Impl {
   std::map<SeqNum, OwnCheckpoint> own_checkpoints_;
   std::map<SeqNum, std::map<ReplicaId, CheckpointMsg>> checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
+  StateCapture* capture_ = nullptr;
+  std::uint64_t last_capture_id_ = 0;
+  std::map<std::uint64_t, SeqNum> pending_captures_;  // by capture id
+  // A proof that arrived while the replica's own state for its seq was still being captured.
+  std::optional<CheckpointProofMsg> proof_awaiting_capture_;
 
   // ---- requests ----
   RequestPool pool_;

@@ -37,7 +37,8 @@ enum class EventKind : std::uint8_t {
   kByzAct,         // a: replica
   kProbe,          // a: probe index
   kCheck,
-  kDiskSync,  // a: replica, token: the driver syncs what it appended
+  kDiskSync,     // a: replica, token: the driver syncs what it appended
+  kCaptureDone,  // a: replica, b: its incarnation, token: capture id, bytes: state (null: failed)
 };
 
 const char* kind_name(EventKind k) {
@@ -72,6 +73,8 @@ const char* kind_name(EventKind k) {
       return "check";
     case EventKind::kDiskSync:
       return "disk-sync";
+    case EventKind::kCaptureDone:
+      return "capture-done";
   }
   return "?";
 }
@@ -94,6 +97,20 @@ struct Later {
 
 SharedBytes share(Bytes b) { return std::make_shared<const Bytes>(std::move(b)); }
 
+// Checkpoint states captured like the daemon's forked captures: encoded at once, reported later.
+class SimCapture final : public StateCapture {
+ public:
+  using Handler = std::function<std::optional<CapturedState>(std::uint64_t, Bytes)>;
+  explicit SimCapture(Handler handler) : handler_(std::move(handler)) {}
+  std::optional<CapturedState> capture(std::uint64_t id, SeqNum /*seq*/,
+                                       const std::function<Bytes()>& encode) override {
+    return handler_(id, encode());
+  }
+
+ private:
+  Handler handler_;
+};
+
 struct ReplicaHost {
   ReplicaId id = 0;
   Config config;
@@ -108,6 +125,7 @@ struct ReplicaHost {
   std::unique_ptr<SimSigner> signer;
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
+  std::unique_ptr<SimCapture> capture;
   std::unique_ptr<ByzantineFilter> byz;
   // kStaleRead: an old copy of the application state, and the payloads of recent read-only
   // requests (to answer them from the old copy).
@@ -183,6 +201,7 @@ class Simulation::Impl {
   void plan_random_faults();
   void start_replica(ReplicaHost& h, const PersistedState* recovered);
   bool sync_disk(ReplicaHost& h);
+  std::optional<CapturedState> capture_later(ReplicaHost& h, std::uint64_t id, Bytes state);
   void keep_unsynced(ReplicaHost& h);
   void start_clients();
 
@@ -235,6 +254,8 @@ class Simulation::Impl {
   std::vector<SimKey> keys_;
   SimVerifier verifier_;
   Config base_config_;
+  TimeUs capture_delay_max_us_ = 0;  // 0: checkpoint states are captured on the spot
+  double capture_failure_ = 0;
   NetworkParams faulty_params_;
   NetworkParams healthy_params_;
   SimNetwork network_;
@@ -334,6 +355,12 @@ void Simulation::Impl::choose_config() {
   c.state_chunk_bytes = static_cast<std::uint32_t>(64 + g.index(4096));
   c.snapshot_bytes_max = 1 << 24;
   base_config_ = c;
+  // Half the runs capture checkpoint states asynchronously, as the daemon does for large states,
+  // some of them losing a capture now and then (a killed child process).
+  if (g.chance(0.5)) {
+    capture_delay_max_us_ = static_cast<TimeUs>(g.uniform(1'000, 300'000));
+    capture_failure_ = g.chance(0.3) ? 0.1 : 0.0;
+  }
 }
 
 void Simulation::Impl::choose_clocks() {
@@ -430,8 +457,14 @@ void Simulation::Impl::plan_random_faults() {
 void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recovered) {
   h.app = std::make_unique<RecordingApp>(app_->make_state_machine());
   h.core = std::make_unique<Replica>(h.config, *h.app, *h.signer, verifier_);
-  h.core->start(local(h), recovered);
   ++h.incarnations;
+  if (capture_delay_max_us_ > 0) {
+    h.capture = std::make_unique<SimCapture>([this, &h](std::uint64_t id, Bytes state) {
+      return capture_later(h, id, std::move(state));
+    });
+    h.core->set_state_capture(h.capture.get());
+  }
+  h.core->start(local(h), recovered);
   drain(h);
 }
 
@@ -497,6 +530,9 @@ void Simulation::Impl::trace(const Event& e) {
     case EventKind::kRestart:
     case EventKind::kByzAct:
       s << " r" << e.a;
+      break;
+    case EventKind::kCaptureDone:
+      s << " r" << e.a << " #" << e.token << (e.bytes ? "" : " failed");
       break;
     case EventKind::kClientTick:
     case EventKind::kClientOp:
@@ -628,10 +664,31 @@ void Simulation::Impl::dispatch(const Event& e) {
       sync_disk(h);
       return;
     }
+    case EventKind::kCaptureDone: {
+      ReplicaHost& h = replicas_[e.a];
+      if (!h.core || e.b != static_cast<std::uint32_t>(h.incarnations)) return;
+      if (e.bytes) {
+        h.core->on_checkpoint_captured(e.token, CapturedState{codec::blake2b(*e.bytes), e.bytes},
+                                       local(h));
+      } else {
+        h.core->on_checkpoint_capture_failed(e.token, local(h));
+      }
+      drain(h);
+      return;
+    }
   }
 }
 
 // ---- replicas -----------------------------------------------------------------------------------
+
+std::optional<CapturedState> Simulation::Impl::capture_later(ReplicaHost& h, std::uint64_t id,
+                                                             Bytes state) {
+  const auto delay = static_cast<TimeUs>(plan_rng_.uniform(0, capture_delay_max_us_));
+  SharedBytes bytes = plan_rng_.chance(capture_failure_) ? nullptr : share(std::move(state));
+  push(now_us_ + delay, EventKind::kCaptureDone, h.id, static_cast<std::uint32_t>(h.incarnations),
+       id, std::move(bytes));
+  return std::nullopt;
+}
 
 void Simulation::Impl::drain(ReplicaHost& h) {
   if (!h.core) return;
@@ -744,6 +801,7 @@ void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
   h.sync_scheduled = false;
   h.last_counters = h.core->counters();
   h.core.reset();
+  h.capture.reset();
   h.app.reset();
   h.tick_at.reset();
   ++h.tick_token;
@@ -1107,7 +1165,8 @@ std::vector<std::string> Simulation::Impl::describe_cluster() const {
       << " view_change_timeout_us=" << k.view_change_timeout_us
       << " retransmit_interval_us=" << k.retransmit_interval_us
       << " vouch_defer_us=" << k.vouch_defer_us << " clock_skew_max_us=" << k.clock_skew_max_us
-      << "; heal at " << heal_us_ << "us";
+      << " capture_delay_max_us=" << capture_delay_max_us_
+      << " capture_failure=" << capture_failure_ << "; heal at " << heal_us_ << "us";
   out.push_back(cfg.str());
   for (const ReplicaHost& h : replicas_) {
     std::ostringstream s;

@@ -61,10 +61,16 @@ SeqNum seq_of(const LogEntry& e) { return std::visit(SeqVisitor{}, e); }
 void encode_entry(const PersistRecord& r, Bytes& out) {
   out.push_back(static_cast<std::uint8_t>(kind_of(r)));
   if (const auto* c = std::get_if<CheckpointRecord>(&r)) {
-    codec::encode_into(out, CheckpointRef{c->seq, c->state_digest, c->state.size()});
+    codec::encode_into(out, CheckpointRef{c->seq, c->state_digest, c->state->size()});
     return;
   }
-  std::visit([&out](const auto& rec) { codec::encode_into(out, rec); }, r);
+  std::visit(
+      [&out](const auto& rec) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(rec)>, CheckpointRecord>) {
+          codec::encode_into(out, rec);
+        }
+      },
+      r);
 }
 
 Result<LogEntry, std::string> decode_entry(ByteView payload) {
@@ -119,6 +125,13 @@ bool is_checkpoint_file_name(const std::string& name) {
          name[prefix.size() + kNumberDigits] == '-' &&
          all_of_class(name, hex_at, kDigestHexChars, true) &&
          name.compare(hex_at + kDigestHexChars, suffix.size(), suffix) == 0;
+}
+
+std::optional<SeqNum> parse_checkpoint_file_seq(const std::string& name) {
+  if (!is_checkpoint_file_name(name)) return std::nullopt;
+  const std::string digits = name.substr(std::string(kCheckpointPrefix).size(), kNumberDigits);
+  if (digits > "18446744073709551615") return std::nullopt;
+  return std::stoull(digits);
 }
 
 }  // namespace bastion::bft::storage

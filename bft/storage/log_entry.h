@@ -59,6 +59,8 @@ std::string segment_file_name(std::uint64_t number);
 std::optional<std::uint64_t> parse_segment_file_name(const std::string& name);
 std::string checkpoint_file_name(SeqNum seq, const Digest& state_digest);
 bool is_checkpoint_file_name(const std::string& name);
+// The seq a checkpoint file name carries, if it is one.
+std::optional<SeqNum> parse_checkpoint_file_seq(const std::string& name);
 inline constexpr const char* kTempSuffix = ".tmp";
 inline constexpr const char* kLockFileName = "LOCK";
 // Written by ReplicaStorage::mark_clean_stop(), removed (durably) by open().

@@ -43,10 +43,9 @@ struct Located {
   std::uint64_t offset = 0;
 };
 
-// Converts a decoded entry into the record handed back (a CheckpointRef gets its state). A state
-// referred to several times (a re-logged checkpoint) is copied for all but its last reference.
-PersistRecord to_record(LogEntry&& e, std::map<std::string, Bytes>& states,
-                        std::map<std::string, int>& references_left) {
+// Converts a decoded entry into the record handed back (a CheckpointRef gets its state, shared by
+// every reference to the same file).
+PersistRecord to_record(LogEntry&& e, const std::map<std::string, SharedBytes>& states) {
   switch (e.index()) {
     case 0:
       return std::get<0>(std::move(e));
@@ -59,9 +58,7 @@ PersistRecord to_record(LogEntry&& e, std::map<std::string, Bytes>& states,
     case 4: {
       const CheckpointRef& ref = std::get<4>(e);
       const std::string name = checkpoint_file_name(ref.seq, ref.state_digest);
-      CheckpointRecord c{ref.seq, ref.state_digest, {}};
-      c.state = --references_left.at(name) == 0 ? std::move(states.at(name)) : states.at(name);
-      return c;
+      return CheckpointRecord{ref.seq, ref.state_digest, states.at(name)};
     }
     default:
       return std::get<5>(std::move(e));
@@ -185,7 +182,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
   }
 
   // 4. Checkpoint states, verified against their digests.
-  std::map<std::string, Bytes> states;
+  std::map<std::string, SharedBytes> states;
   std::map<std::string, int> references;
   std::map<std::string, Digest> digests;
   for (const Located& e : entries) {
@@ -196,7 +193,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
         " (referred to by " + e.segment_path + " at offset " + std::to_string(e.offset) + ")";
     if (++references[name] > 1) {
       // Verified already; a second reference must describe the same state.
-      if (digests.at(name) != ref->state_digest || states.at(name).size() != ref->state_bytes) {
+      if (digests.at(name) != ref->state_digest || states.at(name)->size() != ref->state_bytes) {
         return fail(corruption(e.segment_path, e.offset,
                                "checkpoint reference disagrees with an earlier one for " + name));
       }
@@ -218,7 +215,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
                                                              " does not match its digest" + where});
     }
     report.checkpoint_bytes += state->size();
-    states.emplace(name, std::move(state).value());
+    states.emplace(name, std::make_shared<const Bytes>(std::move(state).value()));
     digests.emplace(name, ref->state_digest);
   }
 
@@ -260,8 +257,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
 
   OpenedStorage opened;
   opened.records.reserve(entries.size());
-  for (Located& e : entries)
-    opened.records.push_back(to_record(std::move(e.entry), states, references));
+  for (Located& e : entries) opened.records.push_back(to_record(std::move(e.entry), states));
   report.records = opened.records.size();
   contents.clear();
 

@@ -14,6 +14,34 @@
 #include "codec/digest.h"
 
 namespace bastion::bft::storage {
+namespace {
+
+// Temp file, fdatasync, rename, directory fsync: the file exists complete or not at all.
+// With `sync_every` set, the data is synced every that many bytes on the way: a large file then
+// never holds much unsynced data, which a concurrent log sync might otherwise wait for (ext4's
+// ordered mode flushes other files' new data with the journal).
+Result<Done, StorageError> write_durably(FileSystem& fs, const std::string& dir,
+                                         const std::string& name, ByteView bytes,
+                                         std::size_t sync_every = 0) {
+  const std::string final_path = join_path(dir, name);
+  const std::string temp_path = final_path + kTempSuffix;
+  auto file = fs.create(temp_path);
+  if (!file) return fail(std::move(file).error());
+  const std::size_t step = sync_every == 0 ? std::max<std::size_t>(bytes.size(), 1) : sync_every;
+  for (std::size_t at = 0; at < bytes.size(); at += step) {
+    if (auto r = (*file)->append(bytes.subspan(at, std::min(step, bytes.size() - at))); !r) {
+      return r;
+    }
+    if (at + step < bytes.size()) {
+      if (auto r = (*file)->sync(); !r) return r;
+    }
+  }
+  if (auto r = (*file)->sync(); !r) return r;
+  if (auto r = fs.rename(temp_path, final_path); !r) return r;
+  return fs.sync_dir(dir);
+}
+
+}  // namespace
 
 ReplicaStorage::Impl::Impl(FileSystem& file_system, std::string directory, StorageOptions opts)
     : fs(&file_system), dir(std::move(directory)), options(opts), durable(true) {}
@@ -34,14 +62,12 @@ Result<Done, StorageError> ReplicaStorage::Impl::fail_storage(StorageError e) {
 
 Result<Done, StorageError> ReplicaStorage::Impl::write_file_durably(const std::string& name,
                                                                     ByteView bytes) {
-  const std::string final_path = path_of(name);
-  const std::string temp_path = final_path + kTempSuffix;
-  auto file = fs->create(temp_path);
-  if (!file) return fail(std::move(file).error());
-  if (auto r = (*file)->append(bytes); !r) return r;
-  if (auto r = (*file)->sync(); !r) return r;
-  if (auto r = fs->rename(temp_path, final_path); !r) return r;
-  return fs->sync_dir(dir);
+  return write_durably(*fs, dir, name, bytes);
+}
+
+bool ReplicaStorage::Impl::file_exists(const std::string& name) const {
+  auto names = fs->list(dir);
+  return names && std::find(names->begin(), names->end(), name) != names->end();
 }
 
 Result<std::unique_ptr<WritableFile>, StorageError> ReplicaStorage::Impl::write_new_segment(
@@ -81,21 +107,24 @@ Result<Done, StorageError> ReplicaStorage::Impl::append(const PersistRecord& rec
 
   std::string checkpoint_file;
   if (const auto* c = std::get_if<CheckpointRecord>(&record)) {
-    if (c->state.size() > options.checkpoint_bytes_max) {
+    if (c->state->size() > options.checkpoint_bytes_max) {
       return fail(StorageError{StorageErrc::kInvalidArgument,
                                "checkpoint " + std::to_string(c->seq) + ": state of " +
-                                   std::to_string(c->state.size()) + " bytes exceeds the limit"});
-    }
-    if (codec::blake2b(c->state) != c->state_digest) {
-      return fail(StorageError{StorageErrc::kInvalidArgument,
-                               "checkpoint " + std::to_string(c->seq) +
-                                   ": state_digest is not the BLAKE2b of the state"});
+                                   std::to_string(c->state->size()) + " bytes exceeds the limit"});
     }
     checkpoint_file = checkpoint_file_name(c->seq, c->state_digest);
-    // Same seq and digest means the same bytes: a file already there needs no rewrite.
+    // Same seq and digest means the same bytes: a file already there (written by this storage,
+    // or durably by write_checkpoint_file()) needs no rewrite.
     if (!checkpoint_files.contains(checkpoint_file)) {
-      if (auto r = write_file_durably(checkpoint_file, c->state); !r) {
-        return fail_storage(std::move(r).error());
+      if (!file_exists(checkpoint_file)) {
+        if (codec::blake2b(*c->state) != c->state_digest) {
+          return fail(StorageError{StorageErrc::kInvalidArgument,
+                                   "checkpoint " + std::to_string(c->seq) +
+                                       ": state_digest is not the BLAKE2b of the state"});
+        }
+        if (auto r = write_file_durably(checkpoint_file, *c->state); !r) {
+          return fail_storage(std::move(r).error());
+        }
       }
       checkpoint_files.insert(checkpoint_file);
     }
@@ -196,6 +225,14 @@ Result<Done, StorageError> ReplicaStorage::Impl::compact() {
     if (!fs->remove(path_of(*it))) ++counters.cleanup_errors;
     it = checkpoint_files.erase(it);
   }
+  // Files written by captures whose records never came (the replica had moved past them).
+  if (auto names = fs->list(dir); names && compacted_stable) {
+    for (const std::string& name : *names) {
+      const auto seq = parse_checkpoint_file_seq(name);
+      if (!seq || *seq >= *compacted_stable || checkpoint_files.contains(name)) continue;
+      if (!fs->remove(path_of(name))) ++counters.cleanup_errors;
+    }
+  }
   return Done{};
 }
 
@@ -213,6 +250,14 @@ StorageStats ReplicaStorage::Impl::stats() const {
 
 ReplicaStorage::ReplicaStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReplicaStorage::~ReplicaStorage() = default;
+
+Result<Done, StorageError> ReplicaStorage::write_checkpoint_file(FileSystem& fs,
+                                                                 const std::string& dir, SeqNum seq,
+                                                                 const Digest& state_digest,
+                                                                 ByteView state) {
+  constexpr std::size_t kSyncEvery = std::size_t{4} << 20;
+  return write_durably(fs, dir, checkpoint_file_name(seq, state_digest), state, kSyncEvery);
+}
 
 std::unique_ptr<ReplicaStorage> ReplicaStorage::in_memory() {
   return std::unique_ptr<ReplicaStorage>(new ReplicaStorage(std::make_unique<Impl>()));

@@ -64,6 +64,7 @@ class ReplicaStorage::Impl {
   // Writes a file durably under its final name (temp file, fdatasync, rename, directory fsync).
   Result<Done, StorageError> write_file_durably(const std::string& name, ByteView bytes);
   std::string path_of(const std::string& name) const { return join_path(dir, name); }
+  bool file_exists(const std::string& name) const;
   Salt new_salt() const;
 
   FileSystem* fs = nullptr;

@@ -192,7 +192,9 @@ TEST(Recovery, CorruptStableStateIsNotTrustedAndIsFetchedAgain) {
   c.crash(3);
   for (auto& r : c.disk[3]) {
     if (auto* cp = std::get_if<CheckpointRecord>(&r); cp != nullptr && cp->seq == 8) {
-      cp->state.back() ^= 1;
+      Bytes damaged = *cp->state;
+      damaged.back() ^= 1;
+      cp->state = std::make_shared<const Bytes>(std::move(damaged));
     }
   }
   c.restart(3);
@@ -214,8 +216,8 @@ TEST(PersistedStateBuilder, KeepsTheLatestRecordsAboveTheStableCheckpoint) {
   b.add(pp(0, 5));
   b.add(pp(1, 3));  // replaces the earlier record for seq 3
   b.add(CommittedRecord{BatchHeader{0, 4, 1, Digest{}, false}, std::nullopt});
-  b.add(CheckpointRecord{4, Digest{1}, Bytes{1, 2}});
-  b.add(CheckpointRecord{8, Digest{2}, Bytes{3}});
+  b.add(CheckpointRecord{4, Digest{1}, std::make_shared<const Bytes>(Bytes{1, 2})});
+  b.add(CheckpointRecord{8, Digest{2}, std::make_shared<const Bytes>(Bytes{3})});
   CheckpointProofMsg proof;
   proof.seq = 4;
   proof.state_digest = Digest{1};
@@ -225,7 +227,7 @@ TEST(PersistedStateBuilder, KeepsTheLatestRecordsAboveTheStableCheckpoint) {
   EXPECT_TRUE(s.view.view_changing);
   ASSERT_TRUE(s.stable && s.stable_state);
   EXPECT_EQ(s.stable_state->seq, 4u);
-  EXPECT_EQ(s.stable_state->state, (Bytes{1, 2}));
+  EXPECT_EQ(*s.stable_state->state, (Bytes{1, 2}));
   ASSERT_EQ(s.pre_prepared.size(), 1u);  // seq 3 is below the stable checkpoint
   EXPECT_EQ(s.pre_prepared[0].pre_prepare.header.seq, 5u);
   EXPECT_TRUE(s.committed.empty());

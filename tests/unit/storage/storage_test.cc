@@ -335,6 +335,35 @@ TEST(ReplicaStorage, CorruptCheckpointStateIsAnError) {
   EXPECT_NE(r.error().message.find("digest"), std::string::npos) << r.error().message;
 }
 
+TEST(ReplicaStorage, AdoptsAStateFileWrittenByAnotherProcess) {
+  FaultFileSystem fs(20);
+  RecordGen gen(20);
+  const CheckpointRecord c = gen.checkpoint(8, 3000);
+  const CheckpointRecord orphan = gen.checkpoint(4, 100);  // a capture whose record never came
+  auto opened = open_ok(fs);
+  // As a forked capture does: the file is durable before the record is appended.
+  ASSERT_TRUE(
+      ReplicaStorage::write_checkpoint_file(fs, kDir, c.seq, c.state_digest, *c.state).ok());
+  ASSERT_TRUE(ReplicaStorage::write_checkpoint_file(fs, kDir, orphan.seq, orphan.state_digest,
+                                                    *orphan.state)
+                  .ok());
+  const std::string path = join_path(kDir, checkpoint_file_name(c.seq, c.state_digest));
+  const std::uint64_t syncs_before = fs.syncs();
+  ASSERT_TRUE(opened.storage->append(PersistRecord(c)).ok());
+  EXPECT_EQ(fs.syncs(), syncs_before);  // adopted, not written again
+  ASSERT_TRUE(opened.storage->append(PersistRecord(gen.stable(8))).ok());
+  ASSERT_TRUE(opened.storage->sync().ok());
+  EXPECT_EQ(opened.storage->stats().checkpoint_files, 1u);
+  // The compaction after the stable checkpoint swept the orphan below it.
+  EXPECT_FALSE(
+      fs.file(join_path(kDir, checkpoint_file_name(orphan.seq, orphan.state_digest))).has_value());
+  opened.storage.reset();
+  fs.crash(FaultFileSystem::CrashMode::kDropUnsynced);
+  auto reopened = open_ok(fs);
+  ASSERT_EQ(reopened.records.size(), 2u);
+  EXPECT_EQ(record_bytes(reopened.records[0]), record_bytes(c));
+}
+
 TEST(ReplicaStorage, MissingCheckpointStateIsAnError) {
   FaultFileSystem fs(17);
   RecordGen gen(17);
