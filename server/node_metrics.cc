@@ -227,6 +227,19 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.total(secs, "Time spent in Ed25519 on the io thread", {{"op", "verify"}},
           seconds_of_ns(s.verifier.verify_ns));
 
+  const std::string captures = "bastion_checkpoint_captures_total";
+  const std::string captures_help = "Checkpoint states encoded, by where";
+  m.total(captures, captures_help, {{"where", "child"}}, d(s.capture.forked));
+  m.total(captures, captures_help, {{"where", "io_thread"}}, d(s.capture.on_the_spot));
+  m.total("bastion_checkpoint_capture_failures_total",
+          "Checkpoint captures whose child process died or wrote short output", {},
+          d(s.capture.failed));
+  m.gauge("bastion_checkpoint_state_bytes", "Size of the last checkpoint state captured", {},
+          d(s.capture.last_bytes));
+  m.gauge("bastion_checkpoint_capture_seconds",
+          "Wall time of the last checkpoint capture (for a child: fork to result)", {},
+          s.capture.last_ms / 1e3);
+
   const bft::ReplicaStatus& r = s.status;
   m.gauge("bastion_view", "Current view", {}, d(r.view));
   m.gauge("bastion_primary", "Primary of the current view", {}, d(r.primary));

@@ -14,6 +14,7 @@
 #include "bft/core/replica.h"
 #include "bft/net/stats.h"
 #include "bft/storage/replica_storage.h"
+#include "server/checkpoint_capture.h"
 #include "server/node_crypto.h"
 
 namespace bastion::server {
@@ -48,6 +49,7 @@ struct NodeSnapshot {
   bool in_memory = false;
   CryptoStats signer;
   CryptoStats verifier;
+  CaptureStats capture;
   std::uint64_t routed_sessions = 0;
   std::uint64_t client_connections = 0;
   std::int64_t uptime_ms = 0;

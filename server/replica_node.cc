@@ -18,6 +18,7 @@
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
+#include "server/checkpoint_capture.h"
 #include "server/client_routes.h"
 #include "server/http_server.h"
 #include "server/node_crypto.h"
@@ -98,6 +99,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   bft::TimeUs now();
   void on_frame(const net::Peer& peer, net::ConnectionId connection, bft::ByteView frame);
   void schedule_flush();
+  void on_captured(std::uint64_t id, std::optional<bft::CapturedState>& result);
   void flush();
   void carry_out(bft::Output& out);
   // Sends what a turn produced once the records it depends on are durable.
@@ -129,6 +131,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   std::unique_ptr<Ed25519Verifier> verifier_;
   std::unique_ptr<TupleSpaceApp> app_;
   std::unique_ptr<StorageWorker> storage_;
+  std::unique_ptr<ForkCapture> capture_;  // outlives the replica that calls it
   std::unique_ptr<bft::Replica> replica_;
   std::unique_ptr<net::ReplicaTransport> transport_;
   std::unique_ptr<HttpServer> http_;
@@ -197,6 +200,18 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (auto r = open_storage(recovered, have_recovered); !r) return r;
 
   replica_ = std::make_unique<bft::Replica>(settings_.protocol, *app_, *signer_, *verifier_);
+  if (options_.file_system == nullptr) {  // a test's fake file system lives in this process only
+    ForkCapture::Options co;
+    co.fork_min_bytes = options_.capture_fork_min_bytes;
+    co.state_bytes_max = settings_.protocol.snapshot_bytes_max;
+    if (!settings_.in_memory) co.checkpoint_dir = settings_.data_dir.string();
+    capture_ = std::make_unique<ForkCapture>(
+        io_, co,
+        [weak = weak_from_this()](std::uint64_t id, std::optional<bft::CapturedState> result) {
+          if (auto self = weak.lock(); self && self->running_) self->on_captured(id, result);
+        });
+    replica_->set_state_capture(capture_.get());
+  }
   transport_ = std::make_unique<net::ReplicaTransport>(io_, settings_.transport);
   transport_->on_frame([this](const net::Peer& peer, net::ConnectionId c, bft::ByteView frame) {
     on_frame(peer, c, frame);
@@ -347,6 +362,16 @@ void ReplicaNode::Impl::fail_storage(const bft::storage::StorageError& error) {
 bft::TimeUs ReplicaNode::Impl::now() {
   last_now_us_ = std::max(last_now_us_, clock_());
   return last_now_us_;
+}
+
+void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState>& result) {
+  if (result) {
+    replica_->on_checkpoint_captured(id, std::move(*result), now());
+  } else {
+    log_->warn("checkpoint capture {} failed (its child process died or wrote short output)", id);
+    replica_->on_checkpoint_capture_failed(id, now());
+  }
+  schedule_flush();
 }
 
 void ReplicaNode::Impl::on_frame(const net::Peer& peer, net::ConnectionId connection,
@@ -541,6 +566,7 @@ NodeSnapshot ReplicaNode::Impl::snapshot() const {
   s.in_memory = settings_.in_memory;
   if (signer_) s.signer = signer_->stats();
   if (verifier_) s.verifier = verifier_->stats();
+  if (capture_) s.capture = capture_->stats();
   s.routed_sessions = routes_.sessions();
   s.client_connections = s.transport.client_connections_open;
   s.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -53,6 +53,7 @@ struct Options {
   double warmup_s = 1;
   std::string identity;
   std::uint64_t timeout_ms = 10'000;
+  std::uint64_t state_tuples = 0;
 };
 
 // Preload requests in flight per connection at once: enough to keep the pipeline full, few
@@ -98,9 +99,14 @@ ts::SpaceOptions space_options(std::uint64_t size_bytes) {
 }
 
 // Sends every client's preload, a window at a time per connection; the first failure ends it.
-Expected<Done> preload(std::vector<ClientState>& states,
+Expected<Done> preload(const Workload& workload, std::uint64_t state_tuples,
+                       std::vector<ClientState>& states,
                        const std::vector<std::unique_ptr<Client>>& clients, CallOptions call) {
   std::vector<std::pair<Client*, ts::Request>> work;
+  // Ballast (--state-tuples): written as client -1, so no operation ever matches it.
+  for (ts::Request& r : workload.writes(-1, 0, state_tuples)) {
+    work.emplace_back(clients[work.size() % clients.size()].get(), std::move(r));
+  }
   for (ClientState& state : states) {
     Client* client = clients[static_cast<std::size_t>(state.client()) % clients.size()].get();
     for (ts::Request& r : state.preload()) work.emplace_back(client, std::move(r));
@@ -171,7 +177,7 @@ int run(const Options& o, Op op) {
     states.emplace_back(workload, static_cast<std::int64_t>(c));
   }
   const CallOptions call{Millis(o.timeout_ms)};
-  if (auto loaded = preload(states, clients, call); !loaded) {
+  if (auto loaded = preload(workload, o.state_tuples, states, clients, call); !loaded) {
     const int status = fail_run("preload", loaded.error());
     (void)admin.delete_space(space);
     return status;
@@ -268,6 +274,9 @@ int main(int argc, char** argv) {
                  "identity name or directory (an administrator; default: the cluster's)");
   app.add_option("--timeout-ms", o.timeout_ms, "per-call timeout (default 10000)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{3'600'000}));
+  app.add_option("--state-tuples", o.state_tuples,
+                 "tuples written to the space before the run, so it measures a large state")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000'000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

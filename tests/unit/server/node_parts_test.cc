@@ -2,7 +2,15 @@
 // settings mapping, the Ed25519 adapters, and metric naming.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+
+#include <stdexcept>
+
 #include "bft/core/messages.h"
+#include "bft/storage/file_system.h"
+#include "bft/storage/log_entry.h"
+#include "codec/digest.h"
+#include "server/checkpoint_capture.h"
 #include "server/client_routes.h"
 #include "server/node_crypto.h"
 #include "server/node_metrics.h"
@@ -14,6 +22,113 @@ namespace bastion::server {
 namespace {
 
 using testing::ClusterDir;
+using namespace std::chrono_literals;
+
+// ---- ForkCapture ----------------------------------------------------------------------------
+
+ForkCapture::Options forking(std::string dir = "") {
+  ForkCapture::Options o;
+  o.fork_min_bytes = 0;
+  o.checkpoint_dir = std::move(dir);
+  return o;
+}
+
+struct CaptureResults {
+  std::vector<std::pair<std::uint64_t, std::optional<bft::CapturedState>>> done;
+  void run_until(boost::asio::io_context& io, std::size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (done.size() < n && std::chrono::steady_clock::now() < deadline) {
+      io.run_for(10ms);
+      io.restart();
+    }
+  }
+};
+
+TEST(ForkCaptureTest, EncodesInAChildTheStateOfTheMomentOfTheCall) {
+  boost::asio::io_context io;
+  CaptureResults results;
+  ForkCapture capture(io, forking(), [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
+    results.done.emplace_back(id, std::move(r));
+  });
+  bft::Bytes state(3 << 20, 7);  // larger than a pipe's buffer
+  const bft::Bytes at_call = state;
+  const auto encode = [&state] { return state; };
+  ASSERT_EQ(capture.capture(1, 4, encode), std::nullopt);  // forked: reported later
+  state.assign(10, 9);  // the parent moves on; the child encodes its own copy of the moment
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1u);
+  EXPECT_EQ(results.done[0].first, 1u);
+  ASSERT_TRUE(results.done[0].second.has_value());
+  EXPECT_EQ(*results.done[0].second->state, at_call);
+  EXPECT_EQ(results.done[0].second->digest, codec::blake2b(at_call));
+  const CaptureStats s = capture.stats();
+  EXPECT_EQ(s.forked, 1u);
+  EXPECT_EQ(s.failed, 0u);
+  EXPECT_EQ(s.last_bytes, at_call.size());
+}
+
+TEST(ForkCaptureTest, TheChildWritesTheStateFileDurablyForTheStorageToAdopt) {
+  bastion::testing::TempDir dir;
+  boost::asio::io_context io;
+  CaptureResults results;
+  ForkCapture capture(io, forking(dir.path().string()),
+                      [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
+                        results.done.emplace_back(id, std::move(r));
+                      });
+  const bft::Bytes state(1000, 5);
+  ASSERT_EQ(capture.capture(1, 12, [&] { return state; }), std::nullopt);
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1u);
+  ASSERT_TRUE(results.done[0].second.has_value());
+  const auto file = dir.path() / bft::storage::checkpoint_file_name(12, codec::blake2b(state));
+  auto read = bft::storage::posix_file_system().read_all(file.string(), 1 << 20);
+  ASSERT_TRUE(read.ok()) << file;
+  EXPECT_EQ(*read, state);
+}
+
+TEST(ForkCaptureTest, SmallStatesAreCapturedOnTheSpot) {
+  boost::asio::io_context io;
+  ForkCapture capture(io, ForkCapture::Options{},
+                      [](std::uint64_t, std::optional<bft::CapturedState>) { FAIL(); });
+  const bft::Bytes state(100, 1);
+  const auto r = capture.capture(1, 4, [&] { return state; });
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r->state, state);
+  EXPECT_EQ(r->digest, codec::blake2b(state));
+  EXPECT_EQ(capture.stats().on_the_spot, 1u);
+  EXPECT_EQ(capture.stats().forked, 0u);
+}
+
+TEST(ForkCaptureTest, AFailedChildIsReportedAndTheNextCaptureIsOnTheSpot) {
+  boost::asio::io_context io;
+  CaptureResults results;
+  ForkCapture capture(io, forking(), [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
+    results.done.emplace_back(id, std::move(r));
+  });
+  ASSERT_EQ(capture.capture(1, 4, []() -> bft::Bytes { throw std::runtime_error("boom"); }),
+            std::nullopt);
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1u);
+  EXPECT_FALSE(results.done[0].second.has_value());
+  EXPECT_EQ(capture.stats().failed, 1u);
+  const bft::Bytes state(10, 3);
+  EXPECT_TRUE(capture.capture(2, 8, [&] { return state; }).has_value());
+  EXPECT_EQ(capture.stats().on_the_spot, 1u);
+}
+
+TEST(ForkCaptureTest, ChildrenStillRunningAtDestructionAreReaped) {
+  boost::asio::io_context io;
+  {
+    ForkCapture capture(io, forking(), [](std::uint64_t, std::optional<bft::CapturedState>) {});
+    ASSERT_EQ(capture.capture(1, 4,
+                              [] {
+                                std::this_thread::sleep_for(30s);
+                                return bft::Bytes{};
+                              }),
+              std::nullopt);
+  }                  // kills the sleeping child and joins at once
+  io.run_for(10ms);  // a posted result of a destroyed capture is dropped
+}
 
 // ---- ClientRoutes ---------------------------------------------------------------------------
 

@@ -1,0 +1,202 @@
+#include "server/checkpoint_capture.h"
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "bft/storage/replica_storage.h"
+#include "codec/digest.h"
+
+namespace bastion::server {
+namespace {
+
+// The child's output: state length (8 bytes, little-endian), digest (32 bytes), state.
+constexpr std::size_t kHeaderBytes = 8 + 32;
+constexpr int kChildNice = 5;
+
+bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
+  while (len > 0) {
+    const ssize_t n = ::write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, std::uint8_t* data, std::size_t len) {
+  while (len > 0) {
+    const ssize_t n = ::read(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// In the child: encode, hash, write the state file (if `dir` is set), write the pipe, exit.
+[[noreturn]] void run_child(int fd, const std::string& dir, bft::SeqNum seq,
+                            const std::function<bft::Bytes()>& encode) {
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGPIPE, SIG_DFL);
+  // Background work: the replicas' io threads (this process's parent among them) go first.
+  (void)::setpriority(PRIO_PROCESS, 0, kChildNice);
+  int status = 1;
+  try {
+    const bft::Bytes state = encode();
+    const bft::Digest digest = codec::blake2b(state);
+    if (!dir.empty() && !bft::storage::ReplicaStorage::write_checkpoint_file(
+                            bft::storage::posix_file_system(), dir, seq, digest, state)) {
+      ::_exit(1);
+    }
+    std::array<std::uint8_t, kHeaderBytes> header{};
+    const std::uint64_t size = state.size();
+    for (std::size_t i = 0; i < 8; ++i) header[i] = static_cast<std::uint8_t>(size >> (8 * i));
+    std::memcpy(header.data() + 8, digest.data(), digest.size());
+    if (write_all(fd, header.data(), header.size()) && write_all(fd, state.data(), state.size())) {
+      status = 0;
+    }
+  } catch (...) {
+    status = 1;
+  }
+  ::_exit(status);  // no destructors or atexit handlers of the parent's copy
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+ForkCapture::ForkCapture(boost::asio::io_context& io, Options options, Done done)
+    : io_(io), options_(options), done_(std::move(done)), alive_(std::make_shared<bool>(true)) {
+  reader_ = std::thread([this] { read_children(); });
+}
+
+ForkCapture::~ForkCapture() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (const Child& c : children_) ::kill(c.pid, SIGKILL);  // its pipe closes: the read ends
+  }
+  wake_.notify_all();
+  reader_.join();
+}
+
+std::optional<bft::CapturedState> ForkCapture::capture(std::uint64_t id, bft::SeqNum seq,
+                                                       const std::function<bft::Bytes()>& encode) {
+  const bool small = stats_.last_bytes < options_.fork_min_bytes;
+  if (small || fallback_next_ || running_ >= options_.children_max ||
+      !fork_child(id, seq, encode)) {
+    fallback_next_ = false;
+    return on_the_spot(encode);
+  }
+  return std::nullopt;
+}
+
+bft::CapturedState ForkCapture::on_the_spot(const std::function<bft::Bytes()>& encode) {
+  const auto started = std::chrono::steady_clock::now();
+  auto state = std::make_shared<const bft::Bytes>(encode());
+  bft::CapturedState result{codec::blake2b(*state), state};
+  ++stats_.on_the_spot;
+  stats_.last_bytes = state->size();
+  stats_.last_ms = ms_since(started);
+  return result;
+}
+
+bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq,
+                             const std::function<bft::Bytes()>& encode) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  const auto started = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return false;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    run_child(fds[1], options_.checkpoint_dir, seq, encode);
+  }
+  ::close(fds[1]);
+  ++running_;
+  ++stats_.forked;
+  {
+    std::lock_guard lock(mutex_);
+    children_.push_back(Child{id, pid, fds[0], started});
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void ForkCapture::read_children() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !children_.empty(); });
+    if (children_.empty()) return;  // stopping, nothing left to reap
+    const Child child = children_.front();
+    lock.unlock();
+    std::optional<bft::CapturedState> result = collect(child);
+    const double ms = ms_since(child.started);
+    lock.lock();
+    children_.pop_front();
+    if (stopping_) continue;  // reap the others too; nobody takes results any more
+    boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), id = child.id,
+                            result = std::move(result), ms]() mutable {
+      if (alive.lock()) finished(id, std::move(result), ms);
+    });
+  }
+}
+
+std::optional<bft::CapturedState> ForkCapture::collect(const Child& child) {
+  std::optional<bft::CapturedState> result;
+  std::array<std::uint8_t, kHeaderBytes> header{};
+  if (read_all(child.fd, header.data(), header.size())) {
+    std::uint64_t size = 0;
+    for (std::size_t i = 0; i < 8; ++i) size |= std::uint64_t{header[i]} << (8 * i);
+    if (size <= options_.state_bytes_max) {
+      bft::Bytes state(size);
+      std::uint8_t end = 0;
+      // Exactly `size` bytes, then end of file.
+      if (read_all(child.fd, state.data(), state.size()) && ::read(child.fd, &end, 1) == 0) {
+        bft::Digest digest{};
+        std::memcpy(digest.data(), header.data() + 8, digest.size());
+        result = bft::CapturedState{digest, std::make_shared<const bft::Bytes>(std::move(state))};
+      }
+    }
+  }
+  ::close(child.fd);
+  if (!result) ::kill(child.pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) result.reset();
+  return result;
+}
+
+void ForkCapture::finished(std::uint64_t id, std::optional<bft::CapturedState> result, double ms) {
+  --running_;
+  stats_.last_ms = ms;
+  if (result) {
+    stats_.last_bytes = result->state->size();
+  } else {
+    ++stats_.failed;
+    fallback_next_ = true;
+  }
+  done_(id, std::move(result));
+}
+
+}  // namespace bastion::server

@@ -1,0 +1,108 @@
+// ForkCapture: the daemon's bft::StateCapture. A large checkpoint state is encoded and hashed in
+// a forked child process, on the copy-on-write image of the moment the checkpoint was due, while
+// the replica goes on with later batches; a small one is encoded on the spot.
+//
+// Encoding and hashing take time in proportion to the state: about half a second per million
+// small tuples, during which a replica doing it inline would stall its io thread (no messages,
+// no batches). fork() copies page tables only (a few milliseconds for hundreds of MB); pages the
+// parent modifies meanwhile are copied by the kernel. The child encodes (the core's own
+// encode_state(), on its frozen copy of the replica), hashes, writes the digest and the bytes to
+// a pipe (and the state file to the data directory), and exits; a reader thread collects them and
+// posts the result to the io thread, which hands it to Replica::on_checkpoint_captured().
+//
+// On the spot instead when: the previous state was below `fork_min_bytes` (a fork and a thread
+// hop cost more than encoding a few MB); `children_max` children are still running; fork() or
+// pipe() fail; or the previous child failed. A child that dies, or whose output is short, is
+// reported as a failure (the core captures again if nothing executed since, or fetches the proven
+// bytes; see bft/core/state_capture.h).
+//
+// The child ignores SIGINT and SIGTERM (a Ctrl-C to the process group must not kill it halfway)
+// and dies of SIGPIPE if the parent went away. Destruction kills children still running and joins
+// the reader thread.
+//
+// Thread-safety: capture() and stats() on the io thread; results are posted to it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <sys/types.h>
+
+#include "bft/core/state_capture.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace bastion::server {
+
+struct CaptureStats {
+  std::uint64_t forked = 0;       // captures done in a child process
+  std::uint64_t on_the_spot = 0;  // captures done on the io thread
+  std::uint64_t failed = 0;       // children that died or sent short output
+  std::uint64_t last_bytes = 0;   // size of the last state captured
+  double last_ms = 0;             // wall time of the last capture (for a child: fork to result)
+};
+
+class ForkCapture final : public bft::StateCapture {
+ public:
+  struct Options {
+    std::uint64_t fork_min_bytes = std::uint64_t{1} << 20;
+    std::uint32_t children_max = 3;
+    std::uint64_t state_bytes_max = std::uint64_t{4} << 30;  // longer output is a failure
+    // The replica's data directory: the child also writes the checkpoint's state file there,
+    // durably (bft::storage::ReplicaStorage::write_checkpoint_file), so the storage thread
+    // adopts it instead of writing it. Empty: in-memory replica, no file.
+    std::string checkpoint_dir;
+  };
+  // Called on the io thread with a capture's id and its result (nullopt: failed).
+  using Done = std::function<void(std::uint64_t, std::optional<bft::CapturedState>)>;
+
+  ForkCapture(boost::asio::io_context& io, Options options, Done done);
+  ~ForkCapture() override;
+  ForkCapture(const ForkCapture&) = delete;
+  ForkCapture& operator=(const ForkCapture&) = delete;
+
+  std::optional<bft::CapturedState> capture(std::uint64_t id, bft::SeqNum seq,
+                                            const std::function<bft::Bytes()>& encode) override;
+  CaptureStats stats() const { return stats_; }
+
+ private:
+  struct Child {
+    std::uint64_t id = 0;
+    pid_t pid = -1;
+    int fd = -1;
+    std::chrono::steady_clock::time_point started{};
+  };
+  bft::CapturedState on_the_spot(const std::function<bft::Bytes()>& encode);
+  bool fork_child(std::uint64_t id, bft::SeqNum seq, const std::function<bft::Bytes()>& encode);
+  void read_children();
+  std::optional<bft::CapturedState> collect(const Child& child);
+  void finished(std::uint64_t id, std::optional<bft::CapturedState> result, double ms);
+
+  boost::asio::io_context& io_;
+  const Options options_;
+  Done done_;
+  // io thread only
+  CaptureStats stats_;
+  std::uint32_t running_ = 0;
+  bool fallback_next_ = false;
+
+  std::shared_ptr<bool> alive_;  // posted results are dropped once the capture is destroyed
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Child> children_;  // forked, not collected yet (the reader takes the front)
+  bool stopping_ = false;
+  std::thread reader_;
+};
+
+}  // namespace bastion::server
