@@ -31,6 +31,7 @@ struct Args {
   std::uint32_t id = 0;
   std::string log_level = "info";
   bool in_memory = false;
+  std::uint64_t checkpoint_fork_min_bytes = bastion::server::NodeOptions{}.capture_fork_min_bytes;
 };
 
 const char* signal_name(int signal) {
@@ -63,6 +64,7 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
   bastion::server::NodeOptions options;
   options.logger = log;
   if (args.in_memory) options.in_memory = true;
+  options.capture_fork_min_bytes = args.checkpoint_fork_min_bytes;
   bastion::server::ReplicaNode node(io, std::move(*cluster), args.id, std::move(options));
   // Registered before start(): a signal that arrives while starting is handled once running.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -95,6 +97,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_flag("--in-memory", args.in_memory,
                "keep no data on disk (a restart starts empty; for tests and demos)");
+  app.add_option("--checkpoint-fork-min-bytes", args.checkpoint_fork_min_bytes,
+                 "encode checkpoint states in a forked child once they reach this size (default "
+                 "1048576; 0: always)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ namespace {
 // The child's output: state length (8 bytes, little-endian), digest (32 bytes), state.
 constexpr std::size_t kHeaderBytes = 8 + 32;
 constexpr int kChildNice = 5;
+constexpr int kChildPipeFd = 3;
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
   while (len > 0) {
@@ -46,8 +48,15 @@ bool read_all(int fd, std::uint8_t* data, std::size_t len) {
 }
 
 // In the child: encode, hash, write the state file (if `dir` is set), write the pipe, exit.
-[[noreturn]] void run_child(int fd, const std::string& dir, bft::SeqNum seq,
+[[noreturn]] void run_child(int fd, pid_t parent, const std::string& dir, bft::SeqNum seq,
                             const std::function<bft::Bytes()>& encode) {
+  // Keep only stdio and the pipe: a child must not hold the replica's listening socket or its
+  // connections (a replica restarted after a SIGKILL could not bind its port while the child
+  // runs), and it dies with the thread that forked it.
+  if (::dup2(fd, kChildPipeFd) < 0 || ::close_range(kChildPipeFd + 1, ~0U, 0) != 0) ::_exit(1);
+  fd = kChildPipeFd;
+  (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(1);  // the parent died before the line above
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGPIPE, SIG_DFL);
@@ -82,6 +91,7 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 
 ForkCapture::ForkCapture(boost::asio::io_context& io, Options options, Done done)
     : io_(io), options_(options), done_(std::move(done)), alive_(std::make_shared<bool>(true)) {
+  stats_.last_bytes = options_.initial_state_bytes;
   reader_ = std::thread([this] { read_children(); });
 }
 
@@ -121,6 +131,7 @@ bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq,
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return false;
   const auto started = std::chrono::steady_clock::now();
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
@@ -129,7 +140,7 @@ bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq,
   }
   if (pid == 0) {
     ::close(fds[0]);
-    run_child(fds[1], options_.checkpoint_dir, seq, encode);
+    run_child(fds[1], parent, options_.checkpoint_dir, seq, encode);
   }
   ::close(fds[1]);
   ++running_;

@@ -56,6 +56,9 @@ class ForkCapture final : public bft::StateCapture {
  public:
   struct Options {
     std::uint64_t fork_min_bytes = std::uint64_t{1} << 20;
+    // Size of the state before the first capture (a replica restarted from a large state forks
+    // from its first checkpoint on).
+    std::uint64_t initial_state_bytes = 0;
     std::uint32_t children_max = 3;
     std::uint64_t state_bytes_max = std::uint64_t{4} << 30;  // longer output is a failure
     // The replica's data directory: the child also writes the checkpoint's state file there,

@@ -204,6 +204,9 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
     ForkCapture::Options co;
     co.fork_min_bytes = options_.capture_fork_min_bytes;
     co.state_bytes_max = settings_.protocol.snapshot_bytes_max;
+    if (have_recovered && recovered.stable_state) {
+      co.initial_state_bytes = recovered.stable_state->state->size();
+    }
     if (!settings_.in_memory) co.checkpoint_dir = settings_.data_dir.string();
     capture_ = std::make_unique<ForkCapture>(
         io_, co,

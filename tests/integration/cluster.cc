@@ -89,9 +89,10 @@ std::optional<double> LocalCluster::metric(std::uint32_t replica, const std::str
 
 void LocalCluster::start(std::uint32_t replica) {
   ++starts_[replica];
-  replicas_[replica] = Process::spawn(
-      {bastiond_path(), "--cluster", cluster_file(), "--id", std::to_string(replica)},
-      log_path(replica));
+  std::vector<std::string> argv = {bastiond_path(), "--cluster", cluster_file(), "--id",
+                                   std::to_string(replica)};
+  argv.insert(argv.end(), bastiond_args.begin(), bastiond_args.end());
+  replicas_[replica] = Process::spawn(argv, log_path(replica));
 }
 
 void LocalCluster::start_all() {

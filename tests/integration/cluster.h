@@ -49,6 +49,8 @@ class LocalCluster {
   std::optional<double> metric(std::uint32_t replica, const std::string& name,
                                const std::string& label) const;
 
+  // Extra bastiond arguments for every replica started from now on.
+  std::vector<std::string> bastiond_args;
   void start(std::uint32_t replica);
   void start_all();
   void kill(std::uint32_t replica, int sig);

@@ -1,7 +1,8 @@
 // Fault tolerance with real processes: under a steady load from several clients, SIGKILL a backup,
 // then the primary; the load keeps completing; the killed replicas restart from their disks, catch
 // up (state transfer and log), and end with the same stable checkpoint digest as the others.
-// Nothing acknowledged is lost: every out that returned ok is found afterwards.
+// Nothing acknowledged is lost: every out that returned ok is found afterwards. Checkpoint states
+// are captured in forked children throughout.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -112,6 +113,9 @@ std::unique_ptr<Client> admin_client(const LocalCluster& cluster) {
 
 TEST(Faults, KillBackupThenPrimaryUnderLoad) {
   LocalCluster cluster(3);
+  // Every checkpoint state is encoded in a forked child, so replicas are killed with children
+  // running (a child must not keep the port the restarted replica binds).
+  cluster.bastiond_args = {"--checkpoint-fork-min-bytes", "0"};
   cluster.start_all();
   cluster.wait_ready();
   auto admin = admin_client(cluster);
@@ -181,6 +185,13 @@ TEST(Faults, KillBackupThenPrimaryUnderLoad) {
       },
       60s);
   EXPECT_TRUE(converged) << admin->status().size();
+  double forked = 0;
+  for (std::uint32_t r = 0; r < LocalCluster::kReplicas; ++r) {
+    forked += cluster.metric(r, "bastion_checkpoint_captures_total", "child").value_or(0);
+    EXPECT_EQ(cluster.metric(r, "bastion_checkpoint_capture_failures_total", "").value_or(0), 0)
+        << "replica " << r;
+  }
+  EXPECT_GT(forked, 0);
 }
 
 }  // namespace
