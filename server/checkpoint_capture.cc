@@ -7,7 +7,6 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +21,6 @@ namespace {
 
 // The child's output: state length (8 bytes, little-endian), digest (32 bytes), state.
 constexpr std::size_t kHeaderBytes = 8 + 32;
-constexpr int kChildNice = 5;
 constexpr int kChildPipeFd = 3;
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
@@ -60,8 +58,6 @@ bool read_all(int fd, std::uint8_t* data, std::size_t len) {
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGPIPE, SIG_DFL);
-  // Background work: the replicas' io threads (this process's parent among them) go first.
-  (void)::setpriority(PRIO_PROCESS, 0, kChildNice);
   int status = 1;
   try {
     const bft::Bytes state = encode();
