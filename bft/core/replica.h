@@ -125,7 +125,8 @@ class Replica {
   void on_tick(TimeUs now_us);
   // The outcome of a StateCapture::capture() that returned nullopt. A result for a state the
   // replica no longer has (it installed another one meanwhile) is ignored. After a failure the
-  // replica has no state of its own for that checkpoint: it fetches it if it becomes stable.
+  // replica captures again if nothing executed since; otherwise it has no state of its own for
+  // that checkpoint and fetches the proven one if it becomes stable.
   void on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
 

@@ -93,7 +93,6 @@ struct RequestFetch {
   std::uint32_t attempts = 0;
 };
 
-// State transfer towards a proven stable checkpoint.
 // Why a replica fetches a stable checkpoint's state.
 enum class FetchPurpose : std::uint8_t {
   kCatchUp,  // it is behind: install the state (unless it executed up to it meanwhile)
@@ -101,6 +100,7 @@ enum class FetchPurpose : std::uint8_t {
   kKeep,     // it executed past it, but its own capture failed: keep the bytes as its stable state
 };
 
+// State transfer towards a proven stable checkpoint.
 struct StateFetch {
   CheckpointProofMsg proof;
   FetchPurpose purpose = FetchPurpose::kCatchUp;
