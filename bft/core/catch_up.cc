@@ -106,6 +106,7 @@ void Replica::Impl::on_committed(ReplicaId from, CommittedMsg& m) {
   if (matching >= config_.f + 1) {
     s.committed = h;
     count(Ctr::kCatchUpCommittedExecuted);
+    ask_for_more_ = true;
   }
 }
 
@@ -317,6 +318,7 @@ void Replica::Impl::finish_state_transfer() {
   if (install) forget_executed_requests();
   garbage_collect();
   held_dirty_ = true;
+  ask_for_more_ = true;  // the log above the installed state, from the peers
   if (is_primary() && next_seq_ <= last_executed_) next_seq_ = last_executed_ + 1;
 }
 

@@ -244,6 +244,15 @@ void Replica::Impl::on_tick(TimeUs now_us) {
 void Replica::Impl::after_event() {
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
+  if (ask_for_more_) {
+    // Catching up: as soon as what the peers sent is executed, ask for the next run instead of
+    // waiting for the periodic STATUS. At a run per retransmission interval, a replica that fell
+    // behind under load could never catch up (the others advance faster), and would fetch the
+    // state at every new stable checkpoint.
+    ask_for_more_ = false;
+    const Slot* next = find_slot(last_executed_ + 1);
+    if (!state_fetch_ && (next == nullptr || !next->committed)) send_status();
+  }
   answer_waiting_reads();
   if (request_fetches_due_) retry_request_fetches();
   flush_vouches();

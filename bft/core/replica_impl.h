@@ -374,6 +374,7 @@ class Replica::Impl {
   std::map<SeqNum, OwnCheckpoint> own_checkpoints_;
   std::map<SeqNum, std::map<ReplicaId, CheckpointMsg>> checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
+  bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
   StateCapture* capture_ = nullptr;
   std::uint64_t last_capture_id_ = 0;
   std::map<std::uint64_t, SeqNum> pending_captures_;  // by capture id
