@@ -65,6 +65,25 @@ TEST(Checkpoints, ALaggingReplicaCatchesUpFromTheLog) {
   expect_agreement(c);
 }
 
+TEST(Checkpoints, CatchUpAsksForTheNextRunAsSoonAsItExecutedTheLast) {
+  // 40 batches behind, 4 per answer: at one STATUS per retransmission interval that would take
+  // 10 intervals; asking again once a run is executed takes one interval (the first STATUS).
+  Cluster c([](Config& cfg) {
+    cfg.checkpoint_interval = 64;
+    cfg.log_window = 256;
+    cfg.catch_up_batches_max = 4;
+  });
+  c.filter = [](const Envelope& e) { return e.to != 3 && e.from != 3; };
+  run_requests(c, 1, 40);
+  EXPECT_EQ(c.replica(3).status().last_executed, 0u);
+  c.filter = nullptr;
+  const TimeUs interval = c.config(3).retransmit_interval_us;
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 40); }, interval * 3 / 2));
+  EXPECT_EQ(c.counter(3, "state_transfers"), 0u);
+  expect_same_state(c);
+  expect_agreement(c);
+}
+
 TEST(Checkpoints, ReplicaTwoLagsPastACheckpointAndCatchesUpByStateTransfer) {
   Cluster c;
   c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
