@@ -99,7 +99,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   bft::TimeUs now();
   void on_frame(const net::Peer& peer, net::ConnectionId connection, bft::ByteView frame);
   void schedule_flush();
-  void on_captured(std::uint64_t id, std::optional<bft::CapturedState>& result);
+  void on_captured(std::uint64_t id, std::optional<bft::CapturedState> result);
   void flush();
   void carry_out(bft::Output& out);
   // Sends what a turn produced once the records it depends on are durable.
@@ -211,7 +211,8 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
     capture_ = std::make_unique<ForkCapture>(
         io_, co,
         [weak = weak_from_this()](std::uint64_t id, std::optional<bft::CapturedState> result) {
-          if (auto self = weak.lock(); self && self->running_) self->on_captured(id, result);
+          if (auto self = weak.lock(); self && self->running_)
+            self->on_captured(id, std::move(result));
         });
     replica_->set_state_capture(capture_.get());
   }
@@ -367,7 +368,7 @@ bft::TimeUs ReplicaNode::Impl::now() {
   return last_now_us_;
 }
 
-void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState>& result) {
+void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState> result) {
   if (result) {
     replica_->on_checkpoint_captured(id, std::move(*result), now());
   } else {
