@@ -41,7 +41,7 @@ Client::Impl::Impl(ClientSetup setup)
     : setup_(std::move(setup)),
       work_(boost::asio::make_work_guard(io_)),
       transport_(io_, setup_.transport),
-      core_(bft::ClientConfig{.n = setup_.n, .f = setup_.f, .session = setup_.session}),
+      core_(core_config()),
       timer_(io_) {}
 
 Client::Impl::~Impl() {
@@ -205,8 +205,7 @@ void Client::Impl::reset_session() {
   confirmed_waiting_ = 0;
   for (const bft::ClientSend& send : core_.take_output().sends) transport_.broadcast(send.bytes);
   setup_.session = random_session();
-  core_ =
-      bft::ClientCore(bft::ClientConfig{.n = setup_.n, .f = setup_.f, .session = setup_.session});
+  core_ = bft::ClientCore(core_config());
 }
 
 void Client::Impl::send_cancel(std::uint64_t waiting_number) {

@@ -138,6 +138,9 @@ class Client::Impl {
   // A new session (a new ClientCore) once the old one stranded too many numbers (see
   // ClientCore::stranded); called when nothing but confirmed waits is in flight.
   void reset_session();
+  bft::ClientConfig core_config() const {
+    return bft::ClientConfig{.n = setup_.n, .f = setup_.f, .session = setup_.session};
+  }
   void send_cancel(std::uint64_t waiting_number);
   void start_status(Millis timeout, std::function<void(std::vector<ReplicaInfo>)> done);
   void send_status_queries(std::uint64_t nonce, StatusCall& call, TimeUs now);

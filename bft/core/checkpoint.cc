@@ -54,11 +54,9 @@ void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us
     // of the log window nothing executes until a checkpoint is stable, so without this a few
     // failed captures could stop the cluster.)
     take_checkpoint(seq);
-  } else if (proof_awaiting_capture_ && proof_awaiting_capture_->seq == seq) {
-    // Its state for `seq` is gone: fetch the proven bytes to keep as its stable state.
-    const CheckpointProofMsg proof = std::move(*proof_awaiting_capture_);
-    proof_awaiting_capture_.reset();
-    adopt_stable(proof);
+  } else {
+    // Its state for `seq` is gone: a proof waiting for it fetches the proven bytes instead.
+    adopt_proof_awaiting(seq);
   }
   after_event();
 }
@@ -75,12 +73,15 @@ void Replica::Impl::finish_checkpoint(SeqNum seq, CapturedState captured) {
   c.signature = signer_.sign(SignDomain::kCheckpoint, checkpoint_signed_bytes(c));
   checkpoint_votes_[seq][config_.self] = c;
   broadcast(c);
-  if (proof_awaiting_capture_ && proof_awaiting_capture_->seq == seq) {
-    const CheckpointProofMsg proof = std::move(*proof_awaiting_capture_);
-    proof_awaiting_capture_.reset();
-    adopt_stable(proof);
-  }
+  adopt_proof_awaiting(seq);
   try_stabilize(seq);
+}
+
+void Replica::Impl::adopt_proof_awaiting(SeqNum seq) {
+  if (!proof_awaiting_capture_ || proof_awaiting_capture_->seq != seq) return;
+  const CheckpointProofMsg proof = std::move(*proof_awaiting_capture_);
+  proof_awaiting_capture_.reset();
+  adopt_stable(proof);
 }
 
 void Replica::Impl::on_checkpoint(ReplicaId from, const CheckpointMsg& m) {

@@ -184,28 +184,24 @@ void Replica::Impl::flush_vouches() {
     deferred_vouches_.pop_front();
   }
   if (!outgoing_vouches_.empty()) {
-    broadcast_vouches(outgoing_vouches_, primary());
+    send_vouches(outgoing_vouches_, primary());
     outgoing_vouches_.clear();
   }
   if (!outgoing_vouches_all_.empty()) {
-    broadcast_vouches(outgoing_vouches_all_, std::nullopt);
+    send_vouches(outgoing_vouches_all_, std::nullopt);
     outgoing_vouches_all_.clear();
   }
 }
 
-void Replica::Impl::broadcast_vouches(const std::vector<VouchEntry>& entries,
-                                      std::optional<ReplicaId> to) {
+void Replica::Impl::send_vouches(const std::vector<VouchEntry>& entries,
+                                 std::optional<ReplicaId> to) {
   constexpr std::size_t kEntriesPerMessage = 4096;
   for (std::size_t i = 0; i < entries.size(); i += kEntriesPerMessage) {
     const std::size_t end = std::min(entries.size(), i + kEntriesPerMessage);
     VouchMsg m;
     m.entries.assign(entries.begin() + static_cast<std::ptrdiff_t>(i),
                      entries.begin() + static_cast<std::ptrdiff_t>(end));
-    if (to) {
-      send(*to, m);
-    } else {
-      broadcast(m);
-    }
+    send_bytes(to, std::make_shared<const Bytes>(encode_message(m)));
   }
 }
 

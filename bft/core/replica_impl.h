@@ -231,7 +231,8 @@ class Replica::Impl {
   // repeated one (lost vouches, restarted peers) to everyone now.
   void vouch(const RequestId& id, PoolEntry& e, const Digest& d, bool repeat = false);
   void flush_vouches();
-  void broadcast_vouches(const std::vector<VouchEntry>& entries, std::optional<ReplicaId> to);
+  // `entries` in messages of at most 4096 to `to` (nullopt: every other replica).
+  void send_vouches(const std::vector<VouchEntry>& entries, std::optional<ReplicaId> to);
   void revouch_pending_requests();
   void retry_request_fetches();
   // Authentic to this replica: received from the client's channel, or f+1 vouches by others.
@@ -283,6 +284,8 @@ class Replica::Impl {
   void take_checkpoint(SeqNum seq);
   void finish_checkpoint(SeqNum seq, CapturedState captured);
   bool capture_pending(SeqNum seq) const;
+  // Adopts the proof that waited for this replica's capture of `seq`, if one did.
+  void adopt_proof_awaiting(SeqNum seq);
   void on_checkpoint(ReplicaId from, const CheckpointMsg& m);
   void try_stabilize(SeqNum seq);
   bool verify_checkpoint_proof(const CheckpointProofMsg& p);

@@ -25,6 +25,14 @@ bool all_of_class(const std::string& s, std::size_t from, std::size_t n, bool he
   return true;
 }
 
+// The kNumberDigits decimal digits at `from` (already checked to be digits), if they fit 64 bits:
+// 20 digits may exceed 2^64 - 1, and such a name is not ours.
+std::optional<std::uint64_t> number_at(const std::string& name, std::size_t from) {
+  const std::string digits = name.substr(from, kNumberDigits);
+  if (digits > "18446744073709551615") return std::nullopt;
+  return std::stoull(digits);
+}
+
 std::string padded(std::uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%020llu", static_cast<unsigned long long>(v));
@@ -104,10 +112,7 @@ std::optional<std::uint64_t> parse_segment_file_name(const std::string& name) {
   if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   if (name.compare(prefix.size() + kNumberDigits, suffix.size(), suffix) != 0) return std::nullopt;
   if (!all_of_class(name, prefix.size(), kNumberDigits, false)) return std::nullopt;
-  const std::string digits = name.substr(prefix.size(), kNumberDigits);
-  // 20 digits may exceed 2^64 - 1; such a name is not ours.
-  if (digits > "18446744073709551615") return std::nullopt;
-  return std::stoull(digits);
+  return number_at(name, prefix.size());
 }
 
 std::string checkpoint_file_name(SeqNum seq, const Digest& state_digest) {
@@ -129,9 +134,7 @@ bool is_checkpoint_file_name(const std::string& name) {
 
 std::optional<SeqNum> parse_checkpoint_file_seq(const std::string& name) {
   if (!is_checkpoint_file_name(name)) return std::nullopt;
-  const std::string digits = name.substr(std::string(kCheckpointPrefix).size(), kNumberDigits);
-  if (digits > "18446744073709551615") return std::nullopt;
-  return std::stoull(digits);
+  return number_at(name, std::string(kCheckpointPrefix).size());
 }
 
 }  // namespace bastion::bft::storage

@@ -18,17 +18,12 @@ Bytes state_bytes(const PersistedState& s) {
   Bytes out;
   codec::encode_into(out, s.view);
   codec::encode_into(out, s.stable);
-  const auto checkpoint = [&out](const CheckpointRecord& c) {
-    codec::encode_into(out, c.seq);
-    codec::encode_into(out, c.state_digest);
-    codec::encode_into(out, *c.state);
-  };
   codec::encode_into(out, s.stable_state.has_value());
-  if (s.stable_state) checkpoint(*s.stable_state);
+  if (s.stable_state) testing::append_checkpoint(out, *s.stable_state);
   codec::encode_into(out, s.pre_prepared);
   codec::encode_into(out, s.prepared);
   codec::encode_into(out, s.committed);
-  for (const CheckpointRecord& c : s.checkpoints) checkpoint(c);
+  for (const CheckpointRecord& c : s.checkpoints) testing::append_checkpoint(out, c);
   return out;
 }
 

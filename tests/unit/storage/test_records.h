@@ -20,13 +20,18 @@
 
 namespace bastion::bft::storage::testing {
 
+// A CheckpointRecord has no serialize() (its state is shared, and logged in a file of its own).
+inline void append_checkpoint(Bytes& out, const CheckpointRecord& c) {
+  codec::encode_into(out, c.seq);
+  codec::encode_into(out, c.state_digest);
+  codec::encode_into(out, *c.state);
+}
+
 // The record's alternative index followed by its canonical encoding: equal bytes, equal records.
 inline Bytes record_bytes(const PersistRecord& r) {
   Bytes out{static_cast<std::uint8_t>(r.index())};
   if (const auto* c = std::get_if<CheckpointRecord>(&r)) {
-    codec::encode_into(out, c->seq);
-    codec::encode_into(out, c->state_digest);
-    codec::encode_into(out, *c->state);
+    append_checkpoint(out, *c);
     return out;
   }
   std::visit(
