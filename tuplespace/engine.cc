@@ -35,6 +35,8 @@ Outcome Engine::execute_read_only(const Context& ctx, const Request& request) co
     outcome.reply = read_one(ctx, now, *rdp);
   } else if (const auto* rd_all = std::get_if<RdAll>(&request)) {
     outcome.reply = read_all(ctx, now, *rd_all);
+  } else if (const auto* show = std::get_if<SpaceShow>(&request)) {
+    outcome.reply = show_space(now, *show);
   } else {
     outcome.reply = list_spaces(now);
   }
@@ -99,6 +101,29 @@ std::size_t Engine::tuple_count(std::string_view space) const {
 std::size_t Engine::waiter_count(std::string_view space) const {
   const Space* s = find_space(space);
   return s != nullptr ? s->waiters.size() : 0;
+}
+
+Engine::Probe Engine::probe(std::string_view space, const Template& tmpl, std::int64_t now,
+                            std::uint64_t match_max, std::uint64_t examine_max,
+                            bool want_first) const {
+  Probe result;
+  const Space* s = find_space(space);
+  if (s == nullptr || match_max == 0) return result;
+  const detail::CompiledTemplate t(tmpl);
+  s->store.scan(t, [&](SlotId, const detail::TupleStore::Slot& slot) {
+    if (result.examined == examine_max) {
+      result.complete = false;
+      return false;
+    }
+    ++result.examined;
+    if (slot.expiry_ms != kNever && slot.expiry_ms <= now) return true;
+    if (!t.matches(slot.encoding())) return true;
+    if (++result.matches == 1 && want_first) {
+      result.first = detail::decode_stored(slot.encoding());
+    }
+    return result.matches < match_max;
+  });
+  return result;
 }
 
 // ---- state primitives ------------------------------------------------------------------------

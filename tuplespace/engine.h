@@ -15,9 +15,9 @@
 // through Outcome::completions (see ops.h). The semantics of every operation, the order of checks
 // and the snapshot format are documented in docs/tuplespace.md.
 //
-// Read-only execution: execute_read_only() runs rdp, rdAll and space list without changing the
-// state and without purging; tuples with expiry <= now are treated as absent, so the reply is the
-// one ordered execution at the same time would give.
+// Read-only execution: execute_read_only() runs rdp, rdAll, space list and space show without
+// changing the state and without purging; tuples with expiry <= now are treated as absent, so the
+// reply is the one ordered execution at the same time would give.
 //
 // Thread-safety: none. One thread owns an Engine; const methods may run concurrently with each
 // other but not with a non-const one.
@@ -43,8 +43,9 @@
 
 namespace bastion::ts {
 
-// The snapshot format this build writes and reads (the snapshot's first byte).
-inline constexpr std::uint8_t kSnapshotVersion = 1;
+// The snapshot format this build writes (the snapshot's first byte). It also reads version 1,
+// whose space options had no access lists.
+inline constexpr std::uint8_t kSnapshotVersion = 2;
 
 // "No lease" / "no deadline" in snapshots and in the state.
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
@@ -81,6 +82,20 @@ class Engine {
   static Result<Engine, Error> restore(codec::ByteView bytes);
   // BLAKE2b-256 of snapshot(), computed without building it.
   codec::Digest digest() const;
+
+  // What a policy script may learn of a space (policy/): the tuples matching `tmpl` that are
+  // visible at `now`, whatever their access lists, oldest first. Counts matches up to
+  // `match_max` and examines at most `examine_max` stored tuples (the indexes decide which, the
+  // same way on every replica); `complete` is false when it stopped for lack of examinations.
+  // The template must be valid (non-empty, finite floats); a missing space has no tuples.
+  struct Probe {
+    std::uint64_t matches = 0;
+    std::uint64_t examined = 0;
+    bool complete = true;
+    std::optional<Tuple> first;  // the oldest match, when want_first
+  };
+  Probe probe(std::string_view space, const Template& tmpl, std::int64_t now,
+              std::uint64_t match_max, std::uint64_t examine_max, bool want_first) const;
 
   // ---- introspection (not part of the replicated interface) ----
   std::int64_t now_ms() const { return now_ms_; }
@@ -151,11 +166,17 @@ class Engine {
   Reply run(Call& call, const RdAll& op);
   Reply run(Call& call, const InAll& op);
   Reply run(Call& call, const Cancel& op);
+  Reply run(Call& call, const SpaceSetPolicy& op);
+  Reply run(Call& call, const SpaceSetAccess& op);
+  Reply run(Call& call, const SpaceShow& op);
   Reply wait_or_take(Call& call, const std::string& space, const Template& tmpl,
                      std::uint64_t timeout_ms, bool removes);
 
   // Read-only queries (engine_ops.cc), shared by ordered and read-only execution.
   Reply list_spaces(std::int64_t now) const;
+  Reply show_space(std::int64_t now, const SpaceShow& op) const;
+  // Unexpired tuples of s at now (stored ones minus those expired but not yet purged).
+  std::uint64_t visible_count(const Space& s, std::int64_t now) const;
   Reply read_one(const Context& ctx, std::int64_t now, const Rdp& op) const;
   Reply read_all(const Context& ctx, std::int64_t now, const RdAll& op) const;
 

@@ -3,9 +3,9 @@
 // (invalid_argument); size limits (too_large); then the state (not_found, denied); then quotas
 // (quota_exceeded). See docs/tuplespace.md.
 #include <algorithm>
-#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "tuplespace/engine.h"
 
@@ -132,15 +132,77 @@ MaybeError check_quota(const SpaceT& s, std::string_view client, std::uint64_t s
 
 Reply Engine::run(Call&, const SpaceCreate& op) {
   if (auto e = check_name("space", op.space)) return *e;
-  if (auto v = validate(op.options); !v) return v.error();
+  SpaceOptions options = op.options;
+  normalize(options.access);
+  if (auto v = validate(options); !v) return v.error();
+  if (options.confidential) {
+    // Fail closed: storing the flag without the layer that honours it would promise secrecy
+    // that nothing provides.
+    return Error{ErrorCode::kUnsupported,
+                 "confidential spaces are not supported yet: this build has no confidentiality "
+                 "layer, so the space was not created"};
+  }
   if (find_space(op.space) != nullptr) {
     return Error{ErrorCode::kSpaceExists, "space '" + op.space + "' already exists"};
   }
   auto space = std::make_unique<Space>();
   space->name = op.space;
-  space->options = op.options;
+  space->options = std::move(options);
   spaces_.emplace(op.space, std::move(space));
   return Ack{};
+}
+
+Reply Engine::run(Call&, const SpaceSetPolicy& op) {
+  Space* s = find_space(op.space);
+  if (s == nullptr) return no_space(op.space);
+  SpaceOptions options = s->options;
+  options.policy = op.policy;
+  if (auto v = validate(options); !v) return v.error();
+  s->options.policy = op.policy;
+  return Ack{};
+}
+
+Reply Engine::run(Call&, const SpaceSetAccess& op) {
+  Space* s = find_space(op.space);
+  if (s == nullptr) return no_space(op.space);
+  const std::uint8_t all = kAccessInserters | kAccessReaders | kAccessRemovers;
+  if (op.lists == 0 || (op.lists & ~all) != 0) {
+    return invalid("set access names no list, or an unknown one (lists " + num(op.lists) + ")");
+  }
+  SpaceOptions options = s->options;
+  SpaceAccess given = op.access;
+  normalize(given);
+  const std::pair<std::uint8_t, std::vector<std::string> SpaceAccess::*> lists[] = {
+      {kAccessInserters, &SpaceAccess::inserters},
+      {kAccessReaders, &SpaceAccess::readers},
+      {kAccessRemovers, &SpaceAccess::removers}};
+  for (const auto& [bit, list] : lists) {
+    if ((op.lists & bit) != 0) {
+      options.access.*list = std::move(given.*list);
+    } else if (!(given.*list).empty()) {
+      return invalid("set access gives a list it does not replace");
+    }
+  }
+  if (auto v = validate(options); !v) return v.error();
+  s->options = std::move(options);
+  return Ack{};
+}
+
+Reply Engine::run(Call& call, const SpaceShow& op) { return show_space(call.now, op); }
+
+Reply Engine::show_space(std::int64_t now, const SpaceShow& op) const {
+  const Space* s = find_space(op.space);
+  if (s == nullptr) return no_space(op.space);
+  return Spaces{{SpaceInfo{s->name, s->options, visible_count(*s, now), s->options.policy.size()}}};
+}
+
+std::uint64_t Engine::visible_count(const Space& s, std::int64_t now) const {
+  // Tuples already expired but not yet purged (read-only execution) do not count.
+  std::uint64_t due = 0;
+  for (auto it = expiries_.begin(); it != expiries_.end() && it->expiry_ms <= now; ++it) {
+    due += it->space == &s ? 1 : 0;
+  }
+  return s.store.size() - due;
 }
 
 Reply Engine::run(Call& call, const SpaceDelete& op) {
@@ -153,16 +215,11 @@ Reply Engine::run(Call& call, const SpaceDelete& op) {
 Reply Engine::run(Call& call, const SpaceList&) { return list_spaces(call.now); }
 
 Reply Engine::list_spaces(std::int64_t now) const {
-  // Tuples already expired but not yet purged (read-only execution) do not count.
-  std::map<const Space*, std::uint64_t> due;
-  for (auto it = expiries_.begin(); it != expiries_.end() && it->expiry_ms <= now; ++it) {
-    ++due[it->space];
-  }
   Spaces reply;
   for (const auto& [name, s] : spaces_) {
-    auto d = due.find(s.get());
-    const std::uint64_t hidden = d != due.end() ? d->second : 0;
-    reply.spaces.push_back(SpaceInfo{name, s->options, s->store.size() - hidden});
+    SpaceInfo info{name, s->options, visible_count(*s, now), s->options.policy.size()};
+    info.options.policy.clear();  // scripts can be large: space show gives one
+    reply.spaces.push_back(std::move(info));
   }
   return reply;
 }

@@ -1,9 +1,9 @@
 // Engine: canonical snapshot encoding, restore with full validation, and digest.
 //
-// Format version 1 (all through codec's canonical archives; "n:" is a LEB128 count):
-//   u8 version = 1, i64 now_ms, u64 next_seq, u64 next_arrival
+// Format version 2 (all through codec's canonical archives; "n:" is a LEB128 count):
+//   u8 version = 2, i64 now_ms, u64 next_seq, u64 next_arrival
 //   n: spaces, by name (strictly increasing):
-//     string name, SpaceOptions
+//     string name, SpaceOptions (version 1: without its trailing access lists)
 //     n: owners: the clients owning stored tuples, strictly increasing, each owning at least one
 //     n: tuples, by seq (strictly increasing):
 //       u64 seq, varint owner index, i64 expiry_ms (kNever = no lease),
@@ -59,6 +59,16 @@ void check_unique(std::vector<std::uint64_t>& numbers, const char* what) {
   }
 }
 
+// Version 1 options end with the policy; later versions append the access lists.
+void load_options(codec::BoundedInputArchive& ar, std::uint8_t version, SpaceOptions& o) {
+  if (version > 1) {
+    ar(o);
+    return;
+  }
+  ar(o.confidential, o.tuple_bytes_max, o.fields_max, o.tuples_max, o.tuples_per_client_max,
+     o.waiters_per_client_max, o.policy);
+}
+
 }  // namespace
 
 template <class Archive>
@@ -98,7 +108,9 @@ void Engine::save_state(Archive& ar) const {
 void Engine::load_state(codec::BoundedInputArchive& ar) {
   std::uint8_t version = 0;
   ar(version);
-  if (version != kSnapshotVersion) throw DecodeError("unsupported snapshot version");
+  if (version != kSnapshotVersion && version != 1) {
+    throw DecodeError("unsupported snapshot version");
+  }
   ar(now_ms_, next_seq_, next_arrival_);
   if (now_ms_ < 0 || next_seq_ == 0 || next_arrival_ == 0) throw DecodeError("bad counters");
 
@@ -108,7 +120,8 @@ void Engine::load_state(codec::BoundedInputArchive& ar) {
   const std::string* previous_name = nullptr;
   for (std::uint64_t i = 0; i < space_count; ++i) {
     auto owned = std::make_unique<Space>();
-    ar(owned->name, owned->options);
+    ar(owned->name);
+    load_options(ar, version, owned->options);
     if (owned->name.empty() || owned->name.size() > kNameBytesMax) {
       throw DecodeError("bad space name");
     }

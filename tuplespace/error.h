@@ -27,13 +27,14 @@ enum class ErrorCode : std::uint8_t {
   kSpaceExists = 3,      // space create with a name in use
   kTooLarge = 4,         // a tuple or template beyond the space's byte or field limit
   kQuotaExceeded = 5,    // tuples per space, tuples per client, waiters per client
-  kDenied = 6,           // the tuple's access list forbids this client to remove it
+  kDenied = 6,           // an access list, the space's policy or the admin list forbids it
   kInvalidArgument = 7,  // malformed argument: empty name, arity 0, non-finite float, bad limit
   kTimedOut = 8,         // a waiting rd/in whose timeout passed in agreed time
   kCancelled = 9,        // a waiting rd/in cancelled by its client or by session eviction
   kMalformed = 10,       // bytes that do not decode (a request, a reply, a snapshot)
+  kUnsupported = 11,     // a feature this build does not have (confidential spaces, for now)
 };
-inline constexpr std::uint8_t kErrorCodeCount = 11;
+inline constexpr std::uint8_t kErrorCodeCount = 12;
 
 // "ok", "not_found", "no_such_space", ... : stable names for logs, JSON output and docs.
 std::string_view error_code_name(ErrorCode code);

@@ -2,7 +2,9 @@
 // Stateless; thread-safe.
 #include "tuplespace/ops.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 namespace bastion::ts {
 namespace {
@@ -16,6 +18,25 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 
 Error invalid(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+Result<Done, Error> validate_access_list(std::string_view what,
+                                         const std::vector<std::string>& list) {
+  if (list.size() > kAclEntriesMax) {
+    return fail(invalid(std::string(what) + " list of " + std::to_string(list.size()) +
+                        " entries exceeds " + std::to_string(kAclEntriesMax)));
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (list[i].empty() || list[i].size() > kNameBytesMax) {
+      return fail(invalid(std::string(what) + " list has an entry of " +
+                          std::to_string(list[i].size()) + " bytes (1.." +
+                          std::to_string(kNameBytesMax) + ")"));
+    }
+    if (i > 0 && !(list[i - 1] < list[i])) {
+      return fail(invalid(std::string(what) + " list is not sorted or has duplicates"));
+    }
+  }
+  return Done{};
 }
 
 }  // namespace
@@ -44,6 +65,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "cancelled";
     case ErrorCode::kMalformed:
       return "malformed";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
   }
   return "unknown";
 }
@@ -73,12 +96,24 @@ Result<Done, Error> validate(const SpaceOptions& o) {
     return fail(invalid("policy of " + std::to_string(o.policy.size()) + " bytes exceeds " +
                         std::to_string(kPolicyBytesMax)));
   }
+  for (const auto& [what, list] :
+       {std::pair{"inserters", &o.access.inserters}, std::pair{"readers", &o.access.readers},
+        std::pair{"removers", &o.access.removers}}) {
+    if (auto v = validate_access_list(what, *list); !v) return v;
+  }
   return Done{};
+}
+
+void normalize(SpaceAccess& access) {
+  for (auto* list : {&access.inserters, &access.readers, &access.removers}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
 }
 
 bool read_only(const Request& request) {
   return std::holds_alternative<Rdp>(request) || std::holds_alternative<RdAll>(request) ||
-         std::holds_alternative<SpaceList>(request);
+         std::holds_alternative<SpaceList>(request) || std::holds_alternative<SpaceShow>(request);
 }
 
 std::string_view op_name(const Request& request) {
@@ -98,6 +133,9 @@ std::string_view op_name(const Request& request) {
                         [](const RdAll&) { return "rdAll"; },
                         [](const InAll&) { return "inAll"; },
                         [](const Cancel&) { return "cancel"; },
+                        [](const SpaceSetPolicy&) { return "space_set_policy"; },
+                        [](const SpaceSetAccess&) { return "space_set_access"; },
+                        [](const SpaceShow&) { return "space_show"; },
                     },
                     request);
 }

@@ -69,6 +69,28 @@ inline constexpr std::uint32_t kFieldsCap = 256;                // fields_max up
 inline constexpr std::uint64_t kTuplesCap = 0xFFFFFFFEull;      // tuples_max upper bound
 inline constexpr std::uint32_t kWaitersPerClientCap = 1 << 20;  // waiters_per_client_max bound
 
+// Who may do what in a space, beside its policy script: each list names principals or groups
+// ("@name"), sorted and without duplicates; an empty list means every authenticated client. The
+// engine stores the lists; the server's access layer interprets them (policy/access_layer.h):
+// out and outAll insert; rdp, rd and rdAll read; inp, in and inAll read and remove; cas reads and
+// inserts; replace reads, removes and inserts; renew reads and removes.
+struct SpaceAccess {
+  std::vector<std::string> inserters;
+  std::vector<std::string> readers;
+  std::vector<std::string> removers;
+
+  friend bool operator==(const SpaceAccess&, const SpaceAccess&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(inserters, readers, removers);
+  }
+};
+
+// Which lists a SpaceSetAccess replaces (bits of SpaceSetAccess::lists).
+inline constexpr std::uint8_t kAccessInserters = 1;
+inline constexpr std::uint8_t kAccessReaders = 2;
+inline constexpr std::uint8_t kAccessRemovers = 4;
+
 struct SpaceOptions {
   bool confidential = false;
   std::uint32_t tuple_bytes_max = 64 * 1024;  // canonical encoding of one tuple, 1..kTupleBytesCap
@@ -76,18 +98,23 @@ struct SpaceOptions {
   std::uint64_t tuples_max = 1'000'000;       // stored tuples, 1..kTuplesCap
   std::uint64_t tuples_per_client_max = 100'000;  // stored tuples inserted by one client, >= 1
   std::uint32_t waiters_per_client_max = 1024;    // waiting rd/in of one client, 0 = no waiting
-  std::string policy;                             // opaque to the engine, <= kPolicyBytesMax
+  std::string
+      policy;  // the Lua policy script (opaque to the engine), <= kPolicyBytesMax; empty: none
+  SpaceAccess access;
 
   friend bool operator==(const SpaceOptions&, const SpaceOptions&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
     ar(confidential, tuple_bytes_max, fields_max, tuples_max, tuples_per_client_max,
-       waiters_per_client_max, policy);
+       waiters_per_client_max, policy, access);
   }
 };
 
-// Checks options against the hard bounds; the error is invalid_argument with a message.
+// Checks options against the hard bounds (access lists sorted, unique, names of 1..kNameBytesMax
+// bytes, at most kAclEntriesMax each); the error is invalid_argument with a message.
 Result<Done, Error> validate(const SpaceOptions& options);
+// Sorts each access list and drops duplicates (what clients send need not be canonical).
+void normalize(SpaceAccess& access);
 
 // ---- requests -----------------------------------------------------------------------------
 
@@ -126,6 +153,37 @@ struct SpaceList {
   friend bool operator==(const SpaceList&, const SpaceList&) = default;
   template <class Archive>
   void serialize(Archive&) {}
+};
+// Replaces a space's policy script (admins only); an empty policy removes it.
+struct SpaceSetPolicy {
+  std::string space;
+  std::string policy;
+  friend bool operator==(const SpaceSetPolicy&, const SpaceSetPolicy&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, policy);
+  }
+};
+// Replaces some of a space's access lists (admins only): those whose bit (kAccess*) is in
+// `lists`; the lists of the other bits must be empty.
+struct SpaceSetAccess {
+  std::string space;
+  std::uint8_t lists = 0;
+  SpaceAccess access;
+  friend bool operator==(const SpaceSetAccess&, const SpaceSetAccess&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, lists, access);
+  }
+};
+// One space with all its options, its policy script included (space list leaves scripts out).
+struct SpaceShow {
+  std::string space;
+  friend bool operator==(const SpaceShow&, const SpaceShow&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space);
+  }
 };
 struct Out {
   std::string space;
@@ -244,11 +302,12 @@ struct Cancel {
 };
 
 // The wire tag of each alternative is its index here: append only.
-using Request = std::variant<SpaceCreate, SpaceDelete, SpaceList, Out, OutAll, Rdp, Inp, Rd, In,
-                             Cas, Replace, Renew, RdAll, InAll, Cancel>;
+using Request =
+    std::variant<SpaceCreate, SpaceDelete, SpaceList, Out, OutAll, Rdp, Inp, Rd, In, Cas, Replace,
+                 Renew, RdAll, InAll, Cancel, SpaceSetPolicy, SpaceSetAccess, SpaceShow>;
 
-// rdp, rdAll and space list: they never change the state, so a replica may execute them without
-// ordering (Engine::execute_read_only).
+// rdp, rdAll, space list and space show: they never change the state, so a replica may execute
+// them without ordering (Engine::execute_read_only).
 bool read_only(const Request& request);
 
 // "out", "rdAll", ...: for logs and metrics.
@@ -256,7 +315,7 @@ std::string_view op_name(const Request& request);
 
 // ---- replies ------------------------------------------------------------------------------
 
-struct Ack {  // space create/delete, out, outAll, cancel
+struct Ack {  // space create/delete/set-policy/set-access, out, outAll, cancel
   friend bool operator==(const Ack&, const Ack&) = default;
   template <class Archive>
   void serialize(Archive&) {}
@@ -293,15 +352,16 @@ struct CasResult {  // inserted, or the visible match that prevented the inserti
 };
 struct SpaceInfo {
   std::string name;
-  SpaceOptions options;
-  std::uint64_t tuples = 0;  // unexpired tuples at the time of the call, readable or not
+  SpaceOptions options;            // space list leaves options.policy empty: see policy_bytes
+  std::uint64_t tuples = 0;        // unexpired tuples at the time of the call, readable or not
+  std::uint64_t policy_bytes = 0;  // size of the policy script; 0: the space has none
   friend bool operator==(const SpaceInfo&, const SpaceInfo&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(name, options, tuples);
+    ar(name, options, tuples, policy_bytes);
   }
 };
-struct Spaces {  // space list, by name
+struct Spaces {  // space list (by name), space show (the one space)
   std::vector<SpaceInfo> spaces;
   friend bool operator==(const Spaces&, const Spaces&) = default;
   template <class Archive>

@@ -10,8 +10,8 @@ namespace {
 
 TEST_F(EngineTest, SpaceLifecycle) {
   SpaceOptions o;
-  o.confidential = true;
-  o.policy = "return true";
+  o.policy = "function decide() return true end";
+  o.access.readers = {"@ops", "alice"};
   create("b", o);
   create("a");
   EXPECT_EQ(code(run(SpaceCreate{"a", {}})), ErrorCode::kSpaceExists);
@@ -22,9 +22,17 @@ TEST_F(EngineTest, SpaceLifecycle) {
   ASSERT_EQ(spaces.size(), 2u);
   EXPECT_EQ(spaces[0].name, "a");
   EXPECT_EQ(spaces[0].tuples, 1u);
+  EXPECT_EQ(spaces[0].policy_bytes, 0u);
   EXPECT_EQ(spaces[1].name, "b");
-  EXPECT_EQ(spaces[1].options, o);
+  SpaceOptions listed = o;
+  listed.policy.clear();  // list leaves scripts out, show gives them
+  EXPECT_EQ(spaces[1].options, listed);
+  EXPECT_EQ(spaces[1].policy_bytes, o.policy.size());
   EXPECT_EQ(spaces[1].tuples, 0u);
+  const auto shown = run(SpaceShow{"b"});
+  ASSERT_EQ(std::get<Spaces>(shown.reply).spaces.size(), 1u);
+  EXPECT_EQ(std::get<Spaces>(shown.reply).spaces[0].options, o);
+  EXPECT_EQ(code(run(SpaceShow{"nope"})), ErrorCode::kNoSuchSpace);
 
   EXPECT_EQ(code(run(SpaceDelete{"a"})), ErrorCode::kOk);
   EXPECT_EQ(code(run(SpaceDelete{"a"})), ErrorCode::kNoSuchSpace);
@@ -32,6 +40,77 @@ TEST_F(EngineTest, SpaceLifecycle) {
   // A recreated space starts empty.
   create("a");
   EXPECT_EQ(code(run(Rdp{"a", tmpl(kAny)})), ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, ConfidentialSpacesAreRefusedUntilTheLayerExists) {
+  SpaceOptions o;
+  o.confidential = true;
+  const auto r = run(SpaceCreate{"secret", o});
+  EXPECT_EQ(code(r), ErrorCode::kUnsupported);
+  EXPECT_NE(std::get<Error>(r.reply).message.find("confidential"), std::string::npos);
+  EXPECT_EQ(engine.space_count(), 0u);
+}
+
+TEST_F(EngineTest, PolicyAndAccessListsChangeInPlace) {
+  create("s");
+  out("s", tup({1}));
+  EXPECT_EQ(code(run(SpaceSetPolicy{"s", "function decide() return true end"})), ErrorCode::kOk);
+  EXPECT_EQ(engine.space_options("s")->policy, "function decide() return true end");
+  EXPECT_EQ(code(run(SpaceSetPolicy{"s", std::string(kPolicyBytesMax + 1, 'x')})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(SpaceSetPolicy{"s", ""})), ErrorCode::kOk);
+  EXPECT_TRUE(engine.space_options("s")->policy.empty());
+  EXPECT_EQ(code(run(SpaceSetPolicy{"t", ""})), ErrorCode::kNoSuchSpace);
+
+  // Lists arrive in any order and are stored sorted, without duplicates.
+  SpaceAccess a;
+  a.inserters = {"bob", "@ops", "bob"};
+  a.removers = {"carol"};
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", kAccessInserters | kAccessRemovers, a})), ErrorCode::kOk);
+  EXPECT_EQ(engine.space_options("s")->access.inserters, (std::vector<std::string>{"@ops", "bob"}));
+  EXPECT_EQ(engine.space_options("s")->access.removers, std::vector<std::string>{"carol"});
+  // Only the named lists change.
+  SpaceAccess readers;
+  readers.readers = {"dave"};
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", kAccessReaders, readers})), ErrorCode::kOk);
+  EXPECT_EQ(engine.space_options("s")->access.inserters, (std::vector<std::string>{"@ops", "bob"}));
+  EXPECT_EQ(engine.space_options("s")->access.readers, std::vector<std::string>{"dave"});
+  // Malformed updates change nothing.
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", 0, {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", 8, {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", kAccessReaders, a})), ErrorCode::kInvalidArgument);
+  SpaceAccess long_list;
+  for (std::size_t i = 0; i <= kAclEntriesMax; ++i)
+    long_list.readers.push_back("r" + std::to_string(i));
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", kAccessReaders, long_list})), ErrorCode::kInvalidArgument);
+  SpaceAccess empty_name;
+  empty_name.readers = {""};
+  EXPECT_EQ(code(run(SpaceSetAccess{"s", kAccessReaders, empty_name})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine.space_options("s")->access.readers, std::vector<std::string>{"dave"});
+  EXPECT_EQ(engine.tuple_count("s"), 1u);
+}
+
+TEST_F(EngineTest, ProbeSeesVisibleTuplesWhateverTheirAccessLists) {
+  create("s");
+  run(Out{"s", spec(tup({"k", 1}), 0, {"nobody"})});
+  out("s", tup({"k", 2}), 50);
+  out("s", tup({"k", 3}));
+  const Template k = tmpl("k", kAny);
+  auto p = engine.probe("s", k, now_ms, 100, 100, true);
+  EXPECT_EQ(p.matches, 3u);
+  EXPECT_TRUE(p.complete);
+  EXPECT_EQ(p.first, tup({"k", 1}));
+  p = engine.probe("s", k, now_ms + 50, 100, 100, false);  // the leased tuple has expired
+  EXPECT_EQ(p.matches, 2u);
+  EXPECT_FALSE(p.first);
+  p = engine.probe("s", k, now_ms, 1, 100, false);  // stops at the first match
+  EXPECT_EQ(p.matches, 1u);
+  EXPECT_EQ(p.examined, 1u);
+  p = engine.probe("s", k, now_ms, 100, 2, false);  // out of examinations
+  EXPECT_FALSE(p.complete);
+  EXPECT_EQ(p.examined, 2u);
+  EXPECT_EQ(engine.probe("missing", k, now_ms, 100, 100, true).matches, 0u);
 }
 
 TEST_F(EngineTest, SpaceNamesAndOptionsAreValidated) {

@@ -15,13 +15,29 @@ TEST(OpsCodec, EveryRequestRoundTrips) {
   SpaceOptions o;
   o.policy = "p";
   o.confidential = true;
+  o.access.readers = {"@g", "r"};
+  SpaceAccess a;
+  a.removers = {"x"};
   const Template t = tmpl("a", kAny, Pattern::typed(Type::kBytes), 2.5);
   const TupleSpec e = spec(tup({"a", 1, Blob{"\x01\x02"}, false}), 30, {"r"}, {"x", "y"});
-  const std::vector<Request> requests = {SpaceCreate{"s", o}, SpaceDelete{"s"},    SpaceList{},
-                                         Out{"s", e},         OutAll{"s", {e, e}}, Rdp{"s", t},
-                                         Inp{"s", t},         Rd{"s", t, 5},       In{"s", t, 0},
-                                         Cas{"s", t, e},      Replace{"s", t, e},  Renew{"s", t, 9},
-                                         RdAll{"s", t, 3},    InAll{"s", t, 0},    Cancel{77}};
+  const std::vector<Request> requests = {SpaceCreate{"s", o},
+                                         SpaceDelete{"s"},
+                                         SpaceList{},
+                                         Out{"s", e},
+                                         OutAll{"s", {e, e}},
+                                         Rdp{"s", t},
+                                         Inp{"s", t},
+                                         Rd{"s", t, 5},
+                                         In{"s", t, 0},
+                                         Cas{"s", t, e},
+                                         Replace{"s", t, e},
+                                         Renew{"s", t, 9},
+                                         RdAll{"s", t, 3},
+                                         InAll{"s", t, 0},
+                                         Cancel{77},
+                                         SpaceSetPolicy{"s", "x"},
+                                         SpaceSetAccess{"s", kAccessRemovers, a},
+                                         SpaceShow{"s"}};
   ASSERT_EQ(requests.size(), std::variant_size_v<Request>);
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const codec::Bytes bytes = encode_request(requests[i]);
@@ -33,7 +49,7 @@ TEST(OpsCodec, EveryRequestRoundTrips) {
 }
 
 TEST(OpsCodec, DecoderRejectsBadTagsAndTrailingBytes) {
-  EXPECT_EQ(decode_request(codec::Bytes{15}).error().code, ErrorCode::kMalformed);
+  EXPECT_EQ(decode_request(codec::Bytes{18}).error().code, ErrorCode::kMalformed);
   EXPECT_FALSE(decode_request(codec::Bytes{}).ok());
   codec::Bytes list = encode_request(SpaceList{});
   list.push_back(0);
@@ -56,7 +72,7 @@ TEST(OpsCodec, OutcomesRoundTrip) {
                                       Found{tup({1, "x"})},
                                       FoundAll{{tup({1}), tup({2.5})}},
                                       CasResult{false, tup({true})},
-                                      Spaces{{SpaceInfo{"s", {}, 3}}}};
+                                      Spaces{{SpaceInfo{"s", {}, 3, 7}}}};
   ASSERT_EQ(replies.size(), std::variant_size_v<Reply>);
   for (const Reply& r : replies) {
     const Outcome o{r, {Completion{WaiterKey{"c", 1, 2}, Found{tup({3})}}}};
@@ -166,7 +182,7 @@ TEST_F(SnapshotTest, EveryTruncationAndTrailingByteIsRejected) {
   longer.push_back(0);
   EXPECT_FALSE(Engine::restore(longer).ok());
   codec::Bytes version = snap;
-  version[0] = 2;
+  version[0] = kSnapshotVersion + 1;
   EXPECT_NE(Engine::restore(version).error().message.find("version"), std::string::npos);
 }
 
@@ -219,6 +235,37 @@ TEST_F(HandBuiltSnapshot, AValidOneIsAccepted) {
   count(1);
   ar(std::uint64_t{3}, WaiterKey{"bob", 1, 1}, std::uint8_t{1}, tmpl(kAny, 1), kNever);
   EXPECT_EQ(restore_error(), "accepted");
+}
+
+TEST_F(HandBuiltSnapshot, VersionOneWithoutAccessListsIsRead) {
+  ar(std::uint8_t{1}, std::int64_t{100}, std::uint64_t{10}, std::uint64_t{10});
+  count(1);
+  const SpaceOptions o;
+  ar(std::string("s"), o.confidential, o.tuple_bytes_max, o.fields_max, o.tuples_max,
+     o.tuples_per_client_max, o.waiters_per_client_max, std::string("function decide() end"));
+  count(1);
+  ar(std::string("alice"));
+  count(1);
+  tuple(1, 0, kNever, tup({1}));
+  count(0);
+  auto r = Engine::restore(out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->space_options("s")->policy, "function decide() end");
+  EXPECT_EQ(r->space_options("s")->access, SpaceAccess{});
+  EXPECT_EQ(r->tuple_count("s"), 1u);
+  EXPECT_EQ(r->snapshot()[0], kSnapshotVersion);  // written back in the current format
+}
+
+TEST_F(HandBuiltSnapshot, UnsortedAccessListsAreRejected) {
+  header();
+  count(1);
+  SpaceOptions o;
+  o.access.inserters = {"b", "a"};
+  space("s", o);
+  count(0);
+  count(0);
+  count(0);
+  EXPECT_NE(restore_error().find("options"), std::string::npos);
 }
 
 TEST_F(HandBuiltSnapshot, UnsortedSpacesAreRejected) {
@@ -353,10 +400,24 @@ TEST_F(SnapshotTest, Corpus) {
   const Template t = tmpl("job", kAny, Pattern::typed(Type::kInt));
   const TupleSpec e = spec(tup({"job", 1, 2}), 30, {"a"}, {"b"});
   const std::vector<Request> requests = {
-      SpaceCreate{"s", {}}, SpaceDelete{"s"}, SpaceList{},        Out{"s", e},
-      OutAll{"s", {e, e}},  Rdp{"s", t},      Inp{"s", t},        Rd{"s", t, 5},
-      In{"s", t, 0},        Cas{"s", t, e},   Replace{"s", t, e}, Renew{"s", t, 9},
-      RdAll{"s", t, 3},     InAll{"s", t, 0}, Cancel{77}};
+      SpaceCreate{"s", {}},
+      SpaceDelete{"s"},
+      SpaceList{},
+      Out{"s", e},
+      OutAll{"s", {e, e}},
+      Rdp{"s", t},
+      Inp{"s", t},
+      Rd{"s", t, 5},
+      In{"s", t, 0},
+      Cas{"s", t, e},
+      Replace{"s", t, e},
+      Renew{"s", t, 9},
+      RdAll{"s", t, 3},
+      InAll{"s", t, 0},
+      Cancel{77},
+      SpaceSetPolicy{"s", "p"},
+      SpaceSetAccess{"s", kAccessReaders, SpaceAccess{{}, {"@g"}, {}}},
+      SpaceShow{"s"}};
   for (const Request& r : requests) {
     write("ts_request/" + std::string(op_name(r)), encode_request(r));
   }
