@@ -57,6 +57,7 @@ enum class Errc : std::uint8_t {
   kTimedOut = 8,
   kCancelled = 9,
   kMalformed = 10,
+  kUnsupported = 11,
   // The client's own.
   kUnavailable = 100,  // no quorum of matching replies within the call's timeout
   kRejected = 101,     // refused by the replication layer (request too large, stale number)

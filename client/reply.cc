@@ -33,6 +33,8 @@ std::string_view errc_name(Errc code) {
       return "cancelled";
     case Errc::kMalformed:
       return "malformed";
+    case Errc::kUnsupported:
+      return "unsupported";
     case Errc::kUnavailable:
       return "unavailable";
     case Errc::kRejected:
@@ -81,6 +83,8 @@ Errc errc_of(ts::ErrorCode code) {
       return Errc::kCancelled;
     case ts::ErrorCode::kMalformed:
       return Errc::kMalformed;
+    case ts::ErrorCode::kUnsupported:
+      return Errc::kUnsupported;
   }
   return Errc::kProtocol;
 }

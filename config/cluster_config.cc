@@ -89,6 +89,10 @@ std::size_t distance(std::string_view a, std::string_view b) {
 // looked for, so a typo is reported as the typo and not as a missing key.
 class Section {
  public:
+  // A table whose keys are the user's (group names): any key is accepted.
+  Section(const Context& ctx, const toml::table& table, std::string prefix)
+      : ctx_(ctx), table_(table), prefix_(std::move(prefix)) {}
+
   Section(const Context& ctx, const toml::table& table, std::string prefix,
           std::initializer_list<std::string_view> known)
       : ctx_(ctx), table_(table), prefix_(std::move(prefix)) {
@@ -212,6 +216,30 @@ std::string name_value(Section& s, std::string_view key, const std::string& v, b
   return v;
 }
 
+// An array of client names, each once (admins, a group's members).
+std::vector<std::string> client_names(Section& s, std::string_view key, const toml::node& node) {
+  if (!node.is_array()) {
+    s.context().fail(ConfigErrorCode::kWrongType, s.key_path(key),
+                     "expected an array, found " + std::string(type_name(node.type())));
+  }
+  const toml::array& list = *node.as_array();
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string item = std::string(key) + "[" + std::to_string(i) + "]";
+    const auto* v = list.get(i)->as_string();
+    if (v == nullptr) {
+      s.context().fail(ConfigErrorCode::kWrongType, s.key_path(item),
+                       "expected a string, found " + std::string(type_name(list.get(i)->type())));
+    }
+    std::string name = name_value(s, item, v->get(), true);
+    for (const auto& earlier : names) {
+      if (earlier == name) s.invalid(item, in_quotes(name) + " is listed twice");
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 void parse_cluster_section(Section& s, const std::filesystem::path& dir, ClusterConfig& out) {
   out.name = name_value(s, "name", s.required(s.string("name"), "name"), false);
   const std::int64_t f = s.required(s.integer("f"), "f");
@@ -223,25 +251,8 @@ void parse_cluster_section(Section& s, const std::filesystem::path& dir, Cluster
 
   const toml::node* admins = s.find("admins");
   if (admins == nullptr) s.missing("admins");
-  if (!admins->is_array()) {
-    s.context().fail(ConfigErrorCode::kWrongType, s.key_path("admins"),
-                     "expected an array, found " + std::string(type_name(admins->type())));
-  }
-  const toml::array& list = *admins->as_array();
-  if (list.empty()) s.invalid("admins", "needs at least one administrator");
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string key = "admins[" + std::to_string(i) + "]";
-    const auto* v = list.get(i)->as_string();
-    if (v == nullptr) {
-      s.context().fail(ConfigErrorCode::kWrongType, s.key_path(key),
-                       "expected a string, found " + std::string(type_name(list.get(i)->type())));
-    }
-    std::string name = name_value(s, key, v->get(), true);
-    for (const auto& earlier : out.admins) {
-      if (earlier == name) s.invalid(key, in_quotes(name) + " is listed twice");
-    }
-    out.admins.push_back(std::move(name));
-  }
+  out.admins = client_names(s, "admins", *admins);
+  if (out.admins.empty()) s.invalid("admins", "needs at least one administrator");
 
   if (auto id = s.string("default_identity")) {
     out.default_identity = name_value(s, "default_identity", *id, true);
@@ -315,6 +326,26 @@ void parse_transport_section(Section& s, const ProtocolSettings& p, TransportSet
                                           " cannot hold one frame of protocol.frame_max_bytes (" +
                                           std::to_string(p.frame_max_bytes) + ")");
   }
+}
+
+// [groups]: name = ["client", ...]; "admins" is the implicit group of cluster.admins.
+void parse_groups_section(Section& s, const toml::table& table,
+                          std::map<std::string, std::vector<std::string>, std::less<>>& out) {
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    name_value(s, name, name, true);
+    if (name == "admins") {
+      s.invalid(name, "\"admins\" is the group of cluster.admins: list administrators there");
+    }
+    out.emplace(name, client_names(s, name, node));
+  }
+}
+
+void parse_policy_section(Section& s, PolicySettings& p) {
+  p.instructions_max =
+      s.bounded<std::uint64_t>("instructions_max", p.instructions_max, 1'000, 1'000'000'000);
+  p.memory_bytes_max =
+      s.bounded<std::uint64_t>("memory_bytes_max", p.memory_bytes_max, 64 * 1024, 1ull << 30);
 }
 
 ReplicaConfig parse_replica(Section& s, const std::filesystem::path& dir) {
@@ -411,10 +442,16 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   ClusterConfig out;
   out.file = file;
   out.dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  Section top(ctx, root, "", {"cluster", "protocol", "transport", "replicas"});
+  Section top(ctx, root, "", {"cluster", "groups", "policy", "protocol", "transport", "replicas"});
   Section cluster(ctx, subtable(top, "cluster", true), "cluster",
                   {"name", "f", "ca_cert", "admins", "default_identity", "data_dir", "in_memory"});
   parse_cluster_section(cluster, out.dir, out);
+  const toml::table& groups = subtable(top, "groups", false);
+  Section groups_section(ctx, groups, "groups");
+  parse_groups_section(groups_section, groups, out.groups);
+  Section policy(ctx, subtable(top, "policy", false), "policy",
+                 {"instructions_max", "memory_bytes_max"});
+  parse_policy_section(policy, out.policy);
   Section protocol(
       ctx, subtable(top, "protocol", false), "protocol",
       {"checkpoint_interval", "batch_max_requests", "batch_max_bytes", "batch_delay_us",

@@ -23,6 +23,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,12 @@ struct TransportSettings {
   std::uint32_t reconnect_max_ms = 5000;
 };
 
+// [policy]: the budgets of one evaluation of a space's policy script (policy::Limits).
+struct PolicySettings {
+  std::uint64_t instructions_max = 200'000;
+  std::uint64_t memory_bytes_max = 8ull << 20;
+};
+
 // One [[replicas]] entry; replicas[i].id == i after parsing.
 struct ReplicaConfig {
   std::uint32_t id = 0;
@@ -94,11 +101,15 @@ struct ClusterConfig {
   std::uint32_t f = 1;
   std::filesystem::path ca_cert;
   std::vector<std::string> admins;
+  // [groups]: group name -> member client names (access lists and policies name them "@name");
+  // "admins" is implicit: the admins above.
+  std::map<std::string, std::vector<std::string>, std::less<>> groups;
   std::string default_identity;  // empty: none
   std::filesystem::path data_dir;
   bool in_memory = false;
   ProtocolSettings protocol;
   TransportSettings transport;
+  PolicySettings policy;
   std::vector<ReplicaConfig> replicas;  // indexed by id
 
   std::uint32_t n() const { return static_cast<std::uint32_t>(replicas.size()); }

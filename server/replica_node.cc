@@ -193,7 +193,9 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (!verifier) return fail(NodeError{NodeErrc::kConfig, verifier.error().message});
   signer_ = std::move(*signer);
   verifier_ = std::move(*verifier);
-  app_ = std::make_unique<TupleSpaceApp>(cluster_.admins);
+  app_ = std::make_unique<TupleSpaceApp>(AppSettings{
+      cluster_.admins, cluster_.groups,
+      policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max}});
 
   bft::PersistedState recovered;
   bool have_recovered = false;

@@ -19,28 +19,16 @@ std::vector<bft::Completion> to_bft(std::vector<ts::Completion> completions) {
   return out;
 }
 
-bool is_admin_op(const ts::Request& op) {
-  return std::holds_alternative<ts::SpaceCreate>(op) || std::holds_alternative<ts::SpaceDelete>(op);
-}
-
 }  // namespace
 
-TupleSpaceApp::TupleSpaceApp(std::vector<std::string> admins)
-    : admins_(admins.begin(), admins.end()) {}
+TupleSpaceApp::TupleSpaceApp(const AppSettings& settings)
+    : principals_(settings.admins, settings.groups),
+      policy_(engine_, principals_, settings.policy_limits, bottom_),
+      access_(engine_, principals_, policy_) {}
 
 ts::Context TupleSpaceApp::context(const bft::Request& request) const {
   return ts::Context{request.client.principal, request.client.session, request.number,
                      engine_.now_ms()};
-}
-
-std::optional<ts::Reply> TupleSpaceApp::refuse(const bft::Request& request,
-                                               const ts::Request& op) const {
-  if (is_admin_op(op) && !admins_.contains(request.client.principal)) {
-    return ts::make_error(ts::ErrorCode::kDenied, "space administration is reserved to admins; '" +
-                                                      request.client.principal +
-                                                      "' is not an admin of this cluster");
-  }
-  return std::nullopt;
 }
 
 std::vector<bft::Completion> TupleSpaceApp::begin_batch(bft::TimeUs now_us) {
@@ -54,11 +42,7 @@ bft::ExecuteResult TupleSpaceApp::execute(const bft::Request& request) {
     result.result = encode_reply(op.error());
     return result;
   }
-  if (auto refused = refuse(request, *op)) {
-    result.result = encode_reply(*refused);
-    return result;
-  }
-  ts::Outcome outcome = engine_.execute(context(request), *op);
+  ts::Outcome outcome = access_.execute(context(request), *op);
   if (!std::holds_alternative<ts::Pending>(outcome.reply)) {
     result.result = encode_reply(outcome.reply);
   }
@@ -69,7 +53,7 @@ bft::ExecuteResult TupleSpaceApp::execute(const bft::Request& request) {
 std::optional<bft::Bytes> TupleSpaceApp::execute_read_only(const bft::Request& request) {
   auto op = ts::decode_request(request.payload);
   if (!op || !ts::read_only(*op)) return std::nullopt;
-  return encode_reply(engine_.execute_read_only(context(request), *op).reply);
+  return encode_reply(access_.execute_read_only(context(request), *op));
 }
 
 std::optional<bft::TimeUs> TupleSpaceApp::next_deadline_us() const {
@@ -92,6 +76,7 @@ bool TupleSpaceApp::restore(bft::ByteView snapshot) {
   auto restored = ts::Engine::restore(snapshot);
   if (!restored) return false;
   engine_ = std::move(*restored);
+  policy_.forget();
   return true;
 }
 

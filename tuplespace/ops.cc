@@ -140,6 +140,18 @@ std::string_view op_name(const Request& request) {
                     request);
 }
 
+std::string_view space_of(const Request& request) {
+  return std::visit(
+      [](const auto& op) -> std::string_view {
+        if constexpr (requires { op.space; }) {
+          return op.space;
+        } else {
+          return {};
+        }
+      },
+      request);
+}
+
 ErrorCode code_of(const Reply& reply) {
   if (const auto* e = std::get_if<Error>(&reply)) return e->code;
   return ErrorCode::kOk;

@@ -313,6 +313,9 @@ bool read_only(const Request& request);
 // "out", "rdAll", ...: for logs and metrics.
 std::string_view op_name(const Request& request);
 
+// The space a request addresses; empty for space list and cancel.
+std::string_view space_of(const Request& request);
+
 // ---- replies ------------------------------------------------------------------------------
 
 struct Ack {  // space create/delete/set-policy/set-access, out, outAll, cancel

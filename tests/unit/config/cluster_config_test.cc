@@ -102,6 +102,41 @@ TEST_F(ClusterConfigTest, TuningSectionsOverrideDefaults) {
   EXPECT_EQ(r->transport.client_connections_max, 10u);
 }
 
+TEST_F(ClusterConfigTest, GroupsAndPolicyBudgets) {
+  const std::string text = text_ +
+                           "[groups]\nops = [\"alice\", \"bob\"]\nreaders = []\n"
+                           "[policy]\ninstructions_max = 5000\nmemory_bytes_max = 1048576\n";
+  auto r = parse_cluster_config(text, "cluster.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->groups.size(), 2u);
+  EXPECT_EQ(r->groups.at("ops"), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_TRUE(r->groups.at("readers").empty());
+  EXPECT_EQ(r->policy.instructions_max, 5000u);
+  EXPECT_EQ(r->policy.memory_bytes_max, 1048576u);
+  auto defaults = parse_cluster_config(text_, "cluster.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->groups.empty());
+  EXPECT_EQ(defaults->policy.instructions_max, PolicySettings{}.instructions_max);
+
+  EXPECT_EQ(error_of(text_ + "[groups]\nadmins = [\"x\"]\n", ConfigErrorCode::kInvalidValue),
+            "cluster.toml: groups.admins: \"admins\" is the group of cluster.admins: list "
+            "administrators there");
+  EXPECT_EQ(error_of(text_ + "[groups]\n\"a b\" = []\n", ConfigErrorCode::kInvalidValue),
+            "cluster.toml: groups.a b: \"a b\" is not a valid name ([A-Za-z0-9_.-], 1 to 64 "
+            "characters)");
+  EXPECT_EQ(error_of(text_ + "[groups]\nops = [\"x\", \"x\"]\n", ConfigErrorCode::kInvalidValue),
+            "cluster.toml: groups.ops[1]: \"x\" is listed twice");
+  EXPECT_EQ(error_of(text_ + "[groups]\nops = \"x\"\n", ConfigErrorCode::kWrongType),
+            "cluster.toml: groups.ops: expected an array, found a string");
+  EXPECT_EQ(error_of(text_ + "[groups]\nops = [\"replica-1\"]\n", ConfigErrorCode::kInvalidValue),
+            "cluster.toml: groups.ops[0]: \"replica-1\" is reserved for replicas");
+  EXPECT_EQ(error_of(text_ + "[policy]\ninstructions_max = 10\n", ConfigErrorCode::kInvalidValue),
+            "cluster.toml: policy.instructions_max: 10 is out of range (1000..1000000000)");
+  EXPECT_EQ(error_of(text_ + "[policy]\ninstruction_max = 10\n", ConfigErrorCode::kUnknownKey),
+            "cluster.toml: policy.instruction_max: unknown key (did you mean "
+            "\"instructions_max\"?)");
+}
+
 TEST_F(ClusterConfigTest, BadPort) {
   EXPECT_EQ(error_of(replace(text_, "port = 7002", "port = 70000"), ConfigErrorCode::kInvalidValue),
             "cluster.toml: replicas[2].port: 70000 is not a valid port");

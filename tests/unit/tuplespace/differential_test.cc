@@ -208,8 +208,21 @@ class RandomRun {
     o.tuple_bytes_max = 16 + below(40);
     o.confidential = chance(20);
     if (chance(20)) o.policy = "p" + std::to_string(below(5));
+    if (chance(20)) o.access = random_access();
     if (chance(4)) o.fields_max = 0;  // invalid
     return o;
+  }
+
+  std::vector<std::string> random_names() {
+    std::vector<std::string> names;
+    const unsigned n = below(4);
+    for (unsigned i = 0; i < n; ++i)
+      names.push_back(chance(5) ? "" : "c" + std::to_string(below(3)));
+    return names;
+  }
+
+  SpaceAccess random_access() {
+    return SpaceAccess{random_names(), random_names(), random_names()};
   }
 
   Value random_value() {
@@ -329,8 +342,21 @@ class RandomRun {
     if (p < 81) return RdAll{random_space(), random_template(), random_max()};
     if (p < 85) return InAll{random_space(), random_template(), random_max()};
     if (p < 92) return Cancel{last_request > 1 ? last_request - 1 - below(3) : 0};
-    if (p < 94) return SpaceList{};
-    if (p < 99) return SpaceCreate{random_space(), random_options()};
+    if (p < 93) return SpaceList{};
+    if (p < 94) return SpaceShow{random_space()};
+    if (p < 97) return SpaceCreate{random_space(), random_options()};
+    if (p < 98)
+      return SpaceSetPolicy{random_space(), chance(50) ? "" : "p" + std::to_string(below(5))};
+    if (p < 99) {
+      const auto lists = static_cast<std::uint8_t>(below(9));
+      SpaceAccess a = random_access();
+      if (chance(80)) {  // mostly consistent with the mask
+        if ((lists & kAccessInserters) == 0) a.inserters.clear();
+        if ((lists & kAccessReaders) == 0) a.readers.clear();
+        if ((lists & kAccessRemovers) == 0) a.removers.clear();
+      }
+      return SpaceSetAccess{random_space(), lists, std::move(a)};
+    }
     return SpaceDelete{random_space()};
   }
 

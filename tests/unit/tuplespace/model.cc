@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <variant>
 
 namespace bastion::ts::testing {
@@ -24,11 +25,26 @@ bool fits(std::int64_t now, std::uint64_t duration) {
   return duration < static_cast<std::uint64_t>(kMaxTime - now);
 }
 
+// An access list once sorted and deduplicated: at most 64 names of 1..255 bytes.
+bool good_list(const std::vector<std::string>& list) {
+  std::set<std::string> unique(list.begin(), list.end());
+  return unique.size() <= 64 && std::all_of(unique.begin(), unique.end(), [](const auto& n) {
+           return !n.empty() && n.size() <= 255;
+         });
+}
+
+std::vector<std::string> canonical(const std::vector<std::string>& list) {
+  std::set<std::string> unique(list.begin(), list.end());
+  return {unique.begin(), unique.end()};
+}
+
 bool good_options(const SpaceOptions& o) {
   return o.tuple_bytes_max >= 1 && o.tuple_bytes_max <= (16u << 20) && o.fields_max >= 1 &&
          o.fields_max <= 256 && o.tuples_max >= 1 && o.tuples_max <= 0xFFFFFFFEull &&
          o.tuples_per_client_max >= 1 && o.tuples_per_client_max <= 0xFFFFFFFEull &&
-         o.waiters_per_client_max <= (1u << 20) && o.policy.size() <= 256 * 1024;
+         o.waiters_per_client_max <= (1u << 20) && o.policy.size() <= 256 * 1024 &&
+         good_list(o.access.inserters) && good_list(o.access.readers) &&
+         good_list(o.access.removers);
 }
 
 std::optional<ErrorCode> template_problem(const SpaceOptions& o, const Template& t) {
@@ -169,13 +185,23 @@ Outcome Model::execute_read_only(const Context& ctx, const Request& request) con
 }
 
 Reply Model::read(const Context& ctx, std::int64_t now, const Request& request) const {
-  if (std::holds_alternative<SpaceList>(request)) {
+  if (std::holds_alternative<SpaceList>(request) || std::holds_alternative<SpaceShow>(request)) {
     Spaces list;
     for (const auto& [name, s] : spaces_) {
       const auto n = std::count_if(s.tuples.begin(), s.tuples.end(), [&](const StoredTuple& t) {
         return !t.expiry_ms || now < *t.expiry_ms;
       });
-      list.spaces.push_back(SpaceInfo{name, s.options, static_cast<std::uint64_t>(n)});
+      SpaceInfo info{name, s.options, static_cast<std::uint64_t>(n), s.options.policy.size()};
+      info.options.policy.clear();
+      list.spaces.push_back(std::move(info));
+    }
+    if (const auto* show = std::get_if<SpaceShow>(&request)) {
+      for (SpaceInfo& info : list.spaces) {
+        if (info.name != show->space) continue;
+        info.options.policy = spaces_.at(info.name).options.policy;
+        return Spaces{{std::move(info)}};
+      }
+      return err(ErrorCode::kNoSuchSpace);
     }
     return list;
   }
@@ -211,8 +237,40 @@ Reply Model::apply(const Context& ctx, std::int64_t now, const Request& request,
   if (const auto* op = std::get_if<SpaceCreate>(&request)) {
     if (!good_name(op->space) || !good_options(op->options))
       return err(ErrorCode::kInvalidArgument);
+    if (op->options.confidential) return err(ErrorCode::kUnsupported);
     if (spaces_.count(op->space) != 0) return err(ErrorCode::kSpaceExists);
-    spaces_[op->space] = Space{op->options, {}};
+    SpaceOptions o = op->options;
+    for (auto* list : {&o.access.inserters, &o.access.readers, &o.access.removers}) {
+      *list = canonical(*list);
+    }
+    spaces_[op->space] = Space{std::move(o), {}};
+    return Ack{};
+  }
+  if (const auto* op = std::get_if<SpaceSetPolicy>(&request)) {
+    auto it = spaces_.find(op->space);
+    if (it == spaces_.end()) return err(ErrorCode::kNoSuchSpace);
+    if (op->policy.size() > 256 * 1024) return err(ErrorCode::kInvalidArgument);
+    it->second.options.policy = op->policy;
+    return Ack{};
+  }
+  if (const auto* op = std::get_if<SpaceSetAccess>(&request)) {
+    auto it = spaces_.find(op->space);
+    if (it == spaces_.end()) return err(ErrorCode::kNoSuchSpace);
+    if (op->lists == 0 || op->lists > 7) return err(ErrorCode::kInvalidArgument);
+    SpaceAccess next = it->second.options.access;
+    const std::pair<std::uint8_t, std::vector<std::string> SpaceAccess::*> lists[] = {
+        {kAccessInserters, &SpaceAccess::inserters},
+        {kAccessReaders, &SpaceAccess::readers},
+        {kAccessRemovers, &SpaceAccess::removers}};
+    for (const auto& [bit, list] : lists) {
+      if ((op->lists & bit) == 0) {
+        if (!(op->access.*list).empty()) return err(ErrorCode::kInvalidArgument);
+        continue;
+      }
+      if (!good_list(op->access.*list)) return err(ErrorCode::kInvalidArgument);
+      next.*list = canonical(op->access.*list);
+    }
+    it->second.options.access = std::move(next);
     return Ack{};
   }
   if (const auto* op = std::get_if<SpaceDelete>(&request)) {
