@@ -132,7 +132,12 @@ State::State() : meter_(std::make_unique<Meter>()) {
   std::memcpy(lua_getextraspace(L_), &m, sizeof m);  // threads inherit it
   lua_atpanic(L_, &panic);
   lua_sethook(L_, &count_hook, LUA_MASKCOUNT, kHookPeriod);
+  // The collector never runs on its own: its timing depends on history, and a collection inside
+  // an evaluation could clear weak tables. The owner collects between evaluations (collect()).
+  lua_gc(L_, LUA_GCSTOP);
 }
+
+void State::collect() { lua_gc(L_, LUA_GCCOLLECT); }
 
 State::~State() { lua_close(L_); }
 
@@ -144,7 +149,6 @@ void State::begin(std::uint64_t instructions_max, std::uint64_t memory_bytes_max
   m.bytes_max = memory_bytes_max;
   m.exhausted = Exhaustion::kNone;
   m.context = context;
-  lua_gc(L_, LUA_GCSTOP);
   m.active = true;
 }
 
@@ -152,7 +156,6 @@ void State::end() {
   Meter& m = *meter_;
   m.active = false;
   m.context = nullptr;
-  lua_gc(L_, LUA_GCRESTART);
 }
 
 Meter& meter_of(lua_State* L) {

@@ -71,10 +71,12 @@ class State {
   Meter& meter() { return *meter_; }
   const Meter& meter() const { return *meter_; }
 
-  // Starts counting an evaluation with these budgets (and stops the garbage collector, whose
-  // timing would otherwise depend on history); end() restarts it.
+  // Starts and ends counting an evaluation with these budgets.
   void begin(std::uint64_t instructions_max, std::uint64_t memory_bytes_max, void* context);
   void end();
+  // A full garbage collection. The collector never runs by itself (its timing depends on
+  // history); the owner calls this between evaluations when the state has grown.
+  void collect();
 
  private:
   std::unique_ptr<Meter> meter_;  // the allocator's user data: its address never changes

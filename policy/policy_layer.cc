@@ -59,12 +59,12 @@ std::optional<ts::Error> PolicyLayer::decide(const ts::Context& ctx, const ts::R
   const std::string_view space = ts::space_of(request);
   const ts::SpaceOptions* options = engine_.space_options(space);
   if (options == nullptr || options->policy.empty()) return std::nullopt;
-  const std::string quoted = "space '" + std::string(space) + "'";
+  auto quoted = [&] { return "space '" + std::string(space) + "'"; };
   Cached& entry = cached(space, options->policy);
   if (!entry.script) {
     ++counters_.failed;
     return ts::Error{ts::ErrorCode::kDenied,
-                     "the policy of " + quoted + " does not load, so it denies: " + entry.error};
+                     "the policy of " + quoted() + " does not load, so it denies: " + entry.error};
   }
   const std::int64_t now = std::max(ctx.now_ms, engine_.now_ms());
   const EngineSpace view(engine_, space, now);
@@ -77,10 +77,10 @@ std::optional<ts::Error> PolicyLayer::decide(const ts::Context& ctx, const ts::R
   if (d.failed) {
     ++counters_.failed;
     return ts::Error{ts::ErrorCode::kDenied,
-                     "the policy of " + quoted + " failed, so it denies: " + d.reason};
+                     "the policy of " + quoted() + " failed, so it denies: " + d.reason};
   }
   ++counters_.denied;
-  return ts::Error{ts::ErrorCode::kDenied, "denied by the policy of " + quoted + ": " + d.reason};
+  return ts::Error{ts::ErrorCode::kDenied, "denied by the policy of " + quoted() + ": " + d.reason};
 }
 
 ts::Outcome PolicyLayer::execute(const ts::Context& ctx, const ts::Request& request) {

@@ -22,7 +22,7 @@ constexpr std::size_t kStackBytesMax = 17u << 20;
 constexpr std::size_t kSlackBytesPerInstruction = 512;
 // Garbage left by earlier evaluations is collected, outside any evaluation, once the state has
 // grown this much past what it holds after loading.
-constexpr std::size_t kCollectAboveBytes = 1u << 20;
+constexpr std::size_t kCollectAboveBytes = 256u << 10;
 
 struct EvaluationContext {
   const SpaceView* space;
@@ -341,7 +341,7 @@ Result<std::unique_ptr<Script>, std::string> Script::compile(std::string_view te
   const NoTuples empty;
   Decision loaded = script->run(nullptr, empty);
   if (!loaded.allowed) return fail(std::move(loaded.reason));
-  lua_gc(L, LUA_GCCOLLECT);
+  script->state_.collect();
   script->baseline_bytes_ = script->state_.meter().state_bytes;
   return script;
 }
@@ -355,7 +355,7 @@ Decision Script::run(const Invocation* call, const SpaceView& space) {
   lua_State* L = state_.get();
   lua::Meter& m = state_.meter();
   const int top = lua_gettop(L);
-  if (m.state_bytes > baseline_bytes_ + kCollectAboveBytes) lua_gc(L, LUA_GCCOLLECT);
+  if (m.state_bytes > baseline_bytes_ + kCollectAboveBytes) state_.collect();
 
   // The evaluation's thread, globals and request: not metered (their size follows the request's,
   // which the transport bounds), and built on L, whose pcall catches a failure.

@@ -24,8 +24,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -54,6 +56,7 @@ struct Options {
   std::string identity;
   std::uint64_t timeout_ms = 10'000;
   std::uint64_t state_tuples = 0;
+  std::string policy_file;  // the space's policy script, if any
 };
 
 // Preload requests in flight per connection at once: enough to keep the pipeline full, few
@@ -166,7 +169,18 @@ int run(const Options& o, Op op) {
   }
   Client& admin = *clients.front();
   const std::string space = "bench-" + std::to_string(getpid());
-  if (auto created = admin.create_space(space, space_options(o.size_bytes)); !created) {
+  ts::SpaceOptions options = space_options(o.size_bytes);
+  if (!o.policy_file.empty()) {
+    std::ifstream in(o.policy_file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in.good() && !in.eof()) {
+      std::cerr << "bastion-bench: --policy: cannot read '" << o.policy_file << "'\n";
+      return 1;
+    }
+    options.policy = text.str();
+  }
+  if (auto created = admin.create_space(space, options); !created) {
     return fail_run("create space " + space, created.error());
   }
 
@@ -277,6 +291,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-tuples", o.state_tuples,
                  "tuples written to the space before the run, so it measures a large state")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000'000}));
+  app.add_option("--policy", o.policy_file, "a policy script for the space (Lua)")
+      ->check(CLI::ExistingFile);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
