@@ -234,6 +234,13 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.total("bastion_checkpoint_capture_failures_total",
           "Checkpoint captures whose child process died or wrote short output", {},
           d(s.capture.failed));
+  const std::string decisions = "bastion_policy_decisions_total";
+  const std::string decisions_help = "Policy script evaluations, by result";
+  m.total(decisions, decisions_help, {{"result", "allow"}}, d(s.policy.allowed));
+  m.total(decisions, decisions_help, {{"result", "deny"}}, d(s.policy.denied));
+  m.total(decisions, decisions_help, {{"result", "fail"}}, d(s.policy.failed));
+  m.total("bastion_policy_compiles_total", "Policy scripts compiled (installs and cache misses)",
+          {}, d(s.policy.compiled));
   m.gauge("bastion_checkpoint_state_bytes", "Size of the last checkpoint state captured", {},
           d(s.capture.last_bytes));
   m.gauge("bastion_checkpoint_capture_seconds",

@@ -12,7 +12,8 @@
 //   storage_sync_seconds (histogram), storage_*_total, storage_log_bytes, transport_*,
 //   crypto_operations_total{op}, crypto_seconds_total{op},
 //   view, primary, view_changing, last_executed, stable_checkpoint, agreed_time_seconds,
-//   fetching_state, pool_entries{container}, links_connected, client_sessions_routed.
+//   fetching_state, pool_entries{container}, links_connected, client_sessions_routed,
+//   policy_decisions_total{result} (allow, deny, fail), policy_compiles_total.
 //
 // Thread-safety: publish() and observe_sync() from the io thread; render() from any thread
 // (prometheus-cpp's registry and metrics are thread-safe).

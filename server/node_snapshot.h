@@ -14,6 +14,7 @@
 #include "bft/core/replica.h"
 #include "bft/net/stats.h"
 #include "bft/storage/replica_storage.h"
+#include "policy/policy_layer.h"
 #include "server/checkpoint_capture.h"
 #include "server/node_crypto.h"
 
@@ -50,6 +51,7 @@ struct NodeSnapshot {
   CryptoStats signer;
   CryptoStats verifier;
   CaptureStats capture;
+  policy::PolicyLayer::Counters policy;
   std::uint64_t routed_sessions = 0;
   std::uint64_t client_connections = 0;
   std::int64_t uptime_ms = 0;

@@ -573,6 +573,7 @@ NodeSnapshot ReplicaNode::Impl::snapshot() const {
   if (signer_) s.signer = signer_->stats();
   if (verifier_) s.verifier = verifier_->stats();
   if (capture_) s.capture = capture_->stats();
+  if (app_) s.policy = app_->policy_counters();
   s.routed_sessions = routes_.sessions();
   s.client_connections = s.transport.client_connections_open;
   s.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
