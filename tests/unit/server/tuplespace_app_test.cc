@@ -96,6 +96,46 @@ TEST_F(AppTest, SnapshotRestoreKeepsDigest) {
   EXPECT_EQ(other.digest(), app.digest());  // a failed restore leaves the state alone
 }
 
+TEST(AppPolicy, PoliciesAndGroupsApplyOnBothPathsAndTravelWithSnapshots) {
+  AppSettings settings{{"admin"}, {{"ops", {"olga"}}}, {}};
+  TupleSpaceApp app(settings);
+  app.begin_batch(1'000'000);
+  ts::SpaceOptions o;
+  o.policy = R"(
+    function decide(req)
+      if req.groups.ops then return true end
+      return req.op == "rdp" and req.template[1] == "public", "ops only"
+    end)";
+  ASSERT_EQ(code(app.execute(request("admin", 1, ts::SpaceCreate{"s", o}))), ts::ErrorCode::kOk);
+  EXPECT_EQ(code(app.execute(request("alice", 1, ts::Out{"s", spec("(\"public\", 1)")}))),
+            ts::ErrorCode::kDenied);
+  EXPECT_EQ(code(app.execute(request("olga", 1, ts::Out{"s", spec("(\"public\", 1)")}))),
+            ts::ErrorCode::kOk);
+  const auto allowed =
+      app.execute_read_only(request("alice", 2, ts::Rdp{"s", tmpl("(\"public\", *)")}, true));
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(reply_of(*allowed), ts::Reply(ts::Found{tup("(\"public\", 1)")}));
+  const auto denied =
+      app.execute_read_only(request("alice", 3, ts::Rdp{"s", tmpl("(*, *)")}, true));
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(ts::code_of(reply_of(*denied)), ts::ErrorCode::kDenied);
+  EXPECT_EQ(app.policy_counters().allowed, 2u);
+
+  // A replica that restores the state enforces the same policy.
+  TupleSpaceApp other(settings);
+  ASSERT_TRUE(other.restore(app.snapshot()));
+  EXPECT_EQ(code(other.execute(request("alice", 4, ts::Out{"s", spec("(2)")}))),
+            ts::ErrorCode::kDenied);
+}
+
+TEST(AppPolicy, ConfidentialSpacesAreRefused) {
+  TupleSpaceApp app{{"admin"}};
+  ts::SpaceOptions o;
+  o.confidential = true;
+  EXPECT_EQ(code(app.execute(request("admin", 1, ts::SpaceCreate{"secret", o}))),
+            ts::ErrorCode::kUnsupported);
+}
+
 TEST_F(AppTest, EvictedSessionLosesItsWaiters) {
   app.execute(request("alice", 2, ts::In{"jobs", tmpl("(*)"), 0}));
   app.session_evicted({"alice", 7});
