@@ -25,6 +25,7 @@ using client_detail::as_cas;
 using client_detail::as_done;
 using client_detail::as_found;
 using client_detail::as_found_all;
+using client_detail::as_space;
 using client_detail::as_spaces;
 
 Error config_error(std::string message) { return Error{Errc::kConfig, std::move(message)}; }
@@ -225,6 +226,29 @@ Expected<std::vector<ts::SpaceInfo>> Client::list_spaces(CallOptions call) {
   return impl_
       ->call<std::vector<ts::SpaceInfo>>(
           ts::SpaceList{}, call, [](Expected<ts::Reply> r) { return as_spaces(std::move(r)); })
+      .get();
+}
+
+Expected<ts::SpaceInfo> Client::show_space(std::string_view space, CallOptions call) {
+  return impl_
+      ->call<ts::SpaceInfo>(ts::SpaceShow{std::string(space)}, call,
+                            [](Expected<ts::Reply> r) { return as_space(std::move(r)); })
+      .get();
+}
+
+Expected<Done> Client::set_policy(std::string_view space, std::string_view policy,
+                                  CallOptions call) {
+  return impl_
+      ->call<Done>(ts::SpaceSetPolicy{std::string(space), std::string(policy)}, call,
+                   done("space set-policy"))
+      .get();
+}
+
+Expected<Done> Client::set_access(std::string_view space, std::uint8_t lists,
+                                  const ts::SpaceAccess& access, CallOptions call) {
+  return impl_
+      ->call<Done>(ts::SpaceSetAccess{std::string(space), lists, access}, call,
+                   done("space set-access"))
       .get();
 }
 

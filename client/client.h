@@ -133,11 +133,27 @@ class Client {
   std::uint32_t n() const;
   std::uint32_t f() const;
 
-  // ---- spaces (create and delete: admins only) ----
+  // ---- spaces (create, delete, set_policy, set_access: admins only) ----
+  // options.policy is the space's Lua policy script (empty: none), which the service compiles:
+  // a script that does not compile fails with kInvalidArgument and Lua's message.
+  // options.access holds the space's access lists; an entry is an identity name or a group of
+  // the cluster file as "@name", and an empty list means every client. options.confidential
+  // fails with kUnsupported until the service has a confidentiality layer (nothing is created).
   Expected<Done> create_space(std::string_view space, const ts::SpaceOptions& options = {},
                               CallOptions call = {});
   Expected<Done> delete_space(std::string_view space, CallOptions call = {});
+  // Every space with its options and tuple count. The scripts are left out (options.policy is
+  // empty): SpaceInfo::policy_bytes says whether a space has one, show_space gives it.
   Expected<std::vector<ts::SpaceInfo>> list_spaces(CallOptions call = {});
+  // One space, its policy script included (policy_bytes is the script's size).
+  Expected<ts::SpaceInfo> show_space(std::string_view space, CallOptions call = {});
+  // Replaces the space's policy script; an empty policy removes it. Same checks as create_space.
+  Expected<Done> set_policy(std::string_view space, std::string_view policy, CallOptions call = {});
+  // Replaces the access lists whose bit (ts::kAccessInserters, kAccessReaders, kAccessRemovers)
+  // is set in `lists` with those of `access`; the others are kept, and must be empty in `access`.
+  // Entries as for create_space ("alice", "@ops"); an empty list means every client.
+  Expected<Done> set_access(std::string_view space, std::uint8_t lists,
+                            const ts::SpaceAccess& access, CallOptions call = {});
 
   // ---- tuples ----
   Expected<Done> out(std::string_view space, const Tuple& tuple, const Insert& how = {},

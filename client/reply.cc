@@ -179,5 +179,16 @@ Expected<std::vector<ts::SpaceInfo>> as_spaces(Expected<ts::Reply> reply) {
   return fail(unexpected(*reply, "space list"));
 }
 
+Expected<ts::SpaceInfo> as_space(Expected<ts::Reply> reply) {
+  if (!reply) return fail(std::move(reply).error());
+  auto* spaces = std::get_if<ts::Spaces>(&*reply);
+  if (spaces == nullptr) return fail(unexpected(*reply, "space show"));
+  if (spaces->spaces.size() != 1) {
+    return fail(protocol_error("space show: the replicas answered with " +
+                               std::to_string(spaces->spaces.size()) + " spaces instead of one"));
+  }
+  return std::move(spaces->spaces.front());
+}
+
 }  // namespace client_detail
 }  // namespace bastion

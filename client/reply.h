@@ -34,6 +34,8 @@ Expected<std::optional<Tuple>> as_found(Expected<ts::Reply> reply, std::string_v
 Expected<std::vector<Tuple>> as_found_all(Expected<ts::Reply> reply, std::string_view op);
 Expected<CasOutcome> as_cas(Expected<ts::Reply> reply);
 Expected<std::vector<ts::SpaceInfo>> as_spaces(Expected<ts::Reply> reply);
+// space show: a Spaces reply with exactly one space.
+Expected<ts::SpaceInfo> as_space(Expected<ts::Reply> reply);
 
 // "ack", "found", ...: the name of a reply alternative, for messages.
 std::string_view reply_name(const ts::Reply& reply);

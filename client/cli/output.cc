@@ -24,6 +24,60 @@ std::string plain_or_quoted(std::string_view name) {
 const char* yes_no(bool b) { return b ? "yes" : "no"; }
 const char* json_bool(bool b) { return b ? "true" : "false"; }
 
+// An access list entry ("alice", "@ops") as it is when plain, else quoted like a space name.
+std::string entry_text(std::string_view entry) {
+  const std::string_view name = entry.starts_with('@') ? entry.substr(1) : entry;
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+  return plain ? std::string(entry) : ts::to_text(ts::Value(std::string(entry)));
+}
+
+// "alice,@ops"; "*" for an empty list (everyone).
+std::string list_text(const std::vector<std::string>& list) {
+  if (list.empty()) return "*";
+  std::string text;
+  for (const std::string& entry : list) {
+    if (!text.empty()) text += ',';
+    text += entry_text(entry);
+  }
+  return text;
+}
+
+std::string list_json(const std::vector<std::string>& list) {
+  std::string json = "[";
+  for (const std::string& entry : list) {
+    if (json.size() > 1) json += ',';
+    json += json_string(entry);
+  }
+  return json + "]";
+}
+
+// The line of `space list` for one space (without the newline).
+std::string space_line(const ts::SpaceInfo& s) {
+  const ts::SpaceOptions& o = s.options;
+  return plain_or_quoted(s.name) + " tuples=" + std::to_string(s.tuples) +
+         " max_tuples=" + std::to_string(o.tuples_max) +
+         " max_tuple_bytes=" + std::to_string(o.tuple_bytes_max) +
+         " confidential=" + yes_no(o.confidential) + " policy=" + yes_no(s.policy_bytes > 0);
+}
+
+// The JSON object of a space, `policy` given as a JSON value (without the newline).
+std::string space_json(const ts::SpaceInfo& s, const std::string& policy) {
+  const ts::SpaceOptions& o = s.options;
+  return "{\"name\":" + json_string(s.name) + ",\"tuples\":" + std::to_string(s.tuples) +
+         ",\"max_tuples\":" + std::to_string(o.tuples_max) +
+         ",\"max_tuple_bytes\":" + std::to_string(o.tuple_bytes_max) +
+         ",\"max_fields\":" + std::to_string(o.fields_max) +
+         ",\"max_tuples_per_client\":" + std::to_string(o.tuples_per_client_max) +
+         ",\"max_waiters_per_client\":" + std::to_string(o.waiters_per_client_max) +
+         ",\"confidential\":" + json_bool(o.confidential) + ",\"policy\":" + policy +
+         ",\"inserters\":" + list_json(o.access.inserters) +
+         ",\"readers\":" + list_json(o.access.readers) +
+         ",\"removers\":" + list_json(o.access.removers) + "}";
+}
+
 }  // namespace
 
 std::string json_string(std::string_view s) { return ts::to_json(ts::Value(std::string(s))); }
@@ -54,21 +108,27 @@ void Printer::cas_existing(const Tuple& existing) {
 
 void Printer::spaces(const std::vector<ts::SpaceInfo>& spaces) {
   for (const ts::SpaceInfo& s : spaces) {
-    const ts::SpaceOptions& o = s.options;
-    if (json_) {
-      out_ << "{\"name\":" << json_string(s.name) << ",\"tuples\":" << s.tuples
-           << ",\"max_tuples\":" << o.tuples_max << ",\"max_tuple_bytes\":" << o.tuple_bytes_max
-           << ",\"max_fields\":" << o.fields_max
-           << ",\"max_tuples_per_client\":" << o.tuples_per_client_max
-           << ",\"max_waiters_per_client\":" << o.waiters_per_client_max
-           << ",\"confidential\":" << json_bool(o.confidential)
-           << ",\"policy\":" << json_bool(!o.policy.empty()) << "}\n";
-    } else {
-      out_ << plain_or_quoted(s.name) << " tuples=" << s.tuples << " max_tuples=" << o.tuples_max
-           << " max_tuple_bytes=" << o.tuple_bytes_max << " confidential=" << yes_no(o.confidential)
-           << " policy=" << yes_no(!o.policy.empty()) << '\n';
-    }
+    // List replies leave the scripts out: policy_bytes says whether there is one.
+    out_ << (json_ ? space_json(s, json_bool(s.policy_bytes > 0)) : space_line(s)) << '\n';
   }
+}
+
+void Printer::space(const ts::SpaceInfo& space) {
+  const ts::SpaceOptions& o = space.options;
+  if (json_) {
+    out_ << space_json(space, o.policy.empty() ? "null" : json_string(o.policy)) << '\n';
+    return;
+  }
+  out_ << space_line(space) << '\n'
+       << "inserters=" << list_text(o.access.inserters)
+       << " readers=" << list_text(o.access.readers) << " removers=" << list_text(o.access.removers)
+       << '\n';
+  if (o.policy.empty()) {
+    out_ << "policy=none\n";
+    return;
+  }
+  out_ << "policy=" << o.policy.size() << " bytes\n" << o.policy;
+  if (o.policy.back() != '\n') out_ << '\n';
 }
 
 void Printer::status(const std::vector<ReplicaInfo>& replicas) {

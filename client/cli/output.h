@@ -30,7 +30,10 @@ class Printer {
   void ok();
   void cas_inserted();
   void cas_existing(const Tuple& existing);
+  // space list: one line (object) per space; the policy only as yes/no (policy_bytes).
   void spaces(const std::vector<ts::SpaceInfo>& spaces);
+  // space show: the space's list line, its access lists and its policy script.
+  void space(const ts::SpaceInfo& space);
   void status(const std::vector<ReplicaInfo>& replicas);
   void cluster_file(const std::string& path);
 

@@ -2,7 +2,8 @@
 //
 // CLI11 does the tokens (subcommands, options, positionals, --help); this file turns what it
 // collected into a validated Command. Values whose syntax CLI11 cannot check the way we want
-// (SECONDS, IDS, TUPLE, TEMPLATE) are taken as strings and parsed here.
+// (SECONDS, IDS, LIST, TUPLE, TEMPLATE) are taken as strings and parsed here. Policy FILEs are
+// only named here: execute() reads them (run.cc).
 #include "client/cli/parse.h"
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,7 @@ struct Args {
   std::string tmpl;
   std::string lease;
   std::string wait;
+  std::string inserters;
   std::string readers;
   std::string removers;
   std::string timeout;
@@ -34,6 +36,10 @@ struct Args {
   std::optional<std::uint64_t> max_tuple_bytes;
   std::uint64_t max_tuples_value = 0;
   std::uint64_t max_tuple_bytes_value = 0;
+  // space create, set-policy
+  std::string policy_file;
+  bool confidential = false;
+  bool no_policy = false;
   // cluster init
   std::optional<std::uint32_t> replicas;
   std::optional<std::uint32_t> f;
@@ -153,7 +159,31 @@ Result<ts::Request, std::string> tuple_request(const std::string& name, const Ar
   return ts::Request{ts::InAll{a.space, std::move(*tmpl), a.max}};
 }
 
-Result<ts::Request, std::string> space_create(const Args& a) {
+// --inserters, --readers, --removers of space create and space set-access: fills the lists given
+// and returns their kAccess* bits.
+Result<std::uint8_t, std::string> access_lists(const Args& a, CLI::App* cmd,
+                                               ts::SpaceAccess& access) {
+  struct List {
+    const char* option;
+    const std::string& text;
+    std::vector<std::string>& list;
+    std::uint8_t bit;
+  };
+  const List lists[] = {{"--inserters", a.inserters, access.inserters, ts::kAccessInserters},
+                        {"--readers", a.readers, access.readers, ts::kAccessReaders},
+                        {"--removers", a.removers, access.removers, ts::kAccessRemovers}};
+  std::uint8_t given = 0;
+  for (const List& l : lists) {
+    if (cmd->count(l.option) == 0) continue;
+    auto entries = parse_access_list(l.text, l.option);
+    if (!entries) return fail(std::move(entries).error());
+    l.list = std::move(*entries);
+    given |= l.bit;
+  }
+  return given;
+}
+
+Result<ts::Request, std::string> space_create(const Args& a, CLI::App* cmd) {
   ts::SpaceCreate create{a.space, {}};
   if (a.max_tuples) {
     if (*a.max_tuples == 0) return fail(std::string("--max-tuples: must be at least 1"));
@@ -165,7 +195,23 @@ Result<ts::Request, std::string> space_create(const Args& a) {
     }
     create.options.tuple_bytes_max = static_cast<std::uint32_t>(*a.max_tuple_bytes);
   }
+  auto lists = access_lists(a, cmd, create.options.access);
+  if (!lists) return fail(std::move(lists).error());
+  create.options.confidential = a.confidential;
   return ts::Request{std::move(create)};
+}
+
+Result<ts::Request, std::string> space_set_access(const Args& a, CLI::App* cmd) {
+  ts::SpaceSetAccess set{a.space, 0, {}};
+  auto lists = access_lists(a, cmd, set.access);
+  if (!lists) return fail(std::move(lists).error());
+  if (*lists == 0) {
+    return fail(
+        std::string("space set-access: give at least one of --inserters, --readers, "
+                    "--removers"));
+  }
+  set.lists = *lists;
+  return ts::Request{std::move(set)};
 }
 
 Result<config::InitOptions, std::string> cluster_init(const Args& a) {
@@ -233,22 +279,36 @@ Result<Millis, std::string> parse_seconds(std::string_view text, std::string_vie
 }
 
 Result<std::vector<std::string>, std::string> parse_ids(std::string_view text,
-                                                        std::string_view option) {
+                                                        std::string_view option, IdItems items) {
+  const bool groups = items == IdItems::kNamesAndGroups;
   std::vector<std::string> ids;
   std::size_t start = 0;
   for (;;) {
     const std::size_t comma = text.find(',', start);
     const std::string_view id = text.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    if (!config::is_valid_principal_name(id)) {
-      return fail(std::string(option) + ": '" + std::string(id.substr(0, 64)) +
-                  "' is not an identity name (1..64 of A-Z a-z 0-9 _ . -, separated by commas)");
+    const bool group = groups && id.starts_with('@');
+    if (!config::is_valid_principal_name(group ? id.substr(1) : id)) {
+      const std::string quoted = "'" + std::string(id.substr(0, 64)) + "'";
+      if (!groups) {
+        return fail(std::string(option) + ": " + quoted +
+                    " is not an identity name (1..64 of A-Z a-z 0-9 _ . -, separated by commas)");
+      }
+      return fail(std::string(option) + ": " + quoted +
+                  " is not an identity name or @group (names are 1..64 of A-Z a-z 0-9 _ . -, "
+                  "separated by commas; * alone means everyone)");
     }
     ids.emplace_back(id);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
   return ids;
+}
+
+Result<std::vector<std::string>, std::string> parse_access_list(std::string_view text,
+                                                                std::string_view option) {
+  if (text == "*") return std::vector<std::string>{};
+  return parse_ids(text, option, IdItems::kNamesAndGroups);
 }
 
 Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
@@ -279,8 +339,16 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
     }
   }
 
-  auto* space = app.add_subcommand("space", "create, delete or list spaces");
+  auto* space = app.add_subcommand(
+      "space", "create, delete, list or show spaces; set their policies and access lists");
   space->require_subcommand(1, 1);
+  auto add_access_options = [&a](CLI::App* cmd, const char* unset) {
+    const std::string tail =
+        std::string(": names and @groups, * for everyone (default: ") + unset + ")";
+    cmd->add_option("--inserters", a.inserters, "who may insert" + tail)->type_name("LIST");
+    cmd->add_option("--readers", a.readers, "who may read" + tail)->type_name("LIST");
+    cmd->add_option("--removers", a.removers, "who may remove" + tail)->type_name("LIST");
+  };
   auto* space_create_cmd =
       add_space_arg(space->add_subcommand("create", "create a space (admins)"), a);
   space_create_cmd->add_option("--max-tuples", a.max_tuples_value, "most tuples the space holds")
@@ -288,9 +356,25 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
   space_create_cmd
       ->add_option("--max-tuple-bytes", a.max_tuple_bytes_value, "largest tuple, in bytes")
       ->type_name("N");
+  space_create_cmd
+      ->add_option("--policy", a.policy_file, "the space's Lua policy script (default: none)")
+      ->type_name("FILE");
+  add_access_options(space_create_cmd, "everyone");
+  space_create_cmd->add_flag("--confidential", a.confidential,
+                             "a confidential space (refused: not supported yet)");
   auto* space_delete_cmd =
       add_space_arg(space->add_subcommand("delete", "delete a space (admins)"), a);
   auto* space_list_cmd = space->add_subcommand("list", "list the spaces");
+  auto* space_show_cmd = add_space_arg(
+      space->add_subcommand("show", "show a space: options, access lists, policy script"), a);
+  auto* set_policy_cmd = add_space_arg(
+      space->add_subcommand("set-policy", "replace or remove a space's policy script (admins)"), a);
+  CLI::Option* policy_file_arg =
+      set_policy_cmd->add_option("FILE", a.policy_file, "the new Lua policy script");
+  set_policy_cmd->add_flag("--none", a.no_policy, "remove the policy instead");
+  auto* set_access_cmd = add_space_arg(
+      space->add_subcommand("set-access", "replace some of a space's access lists (admins)"), a);
+  add_access_options(set_access_cmd, "unchanged");
 
   struct TupleCommand {
     const char* name;
@@ -385,7 +469,25 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
   Result<ts::Request, std::string> request = fail(std::string("no command"));
   if (space_create_cmd->parsed()) {
     cmd.name = "space create";
-    request = space_create(a);
+    request = space_create(a, space_create_cmd);
+    if (space_create_cmd->count("--policy") > 0) cmd.policy_file = a.policy_file;
+  } else if (set_policy_cmd->parsed()) {
+    cmd.name = "space set-policy";
+    const bool file = policy_file_arg->count() > 0;
+    if (file && a.no_policy) {
+      request = fail(std::string("space set-policy: give FILE or --none, not both"));
+    } else if (!file && !a.no_policy) {
+      request = fail(std::string("space set-policy: FILE or --none is required"));
+    } else {
+      request = ts::Request{ts::SpaceSetPolicy{a.space, {}}};  // FILE: execute() fills it in
+      if (file) cmd.policy_file = a.policy_file;
+    }
+  } else if (set_access_cmd->parsed()) {
+    cmd.name = "space set-access";
+    request = space_set_access(a, set_access_cmd);
+  } else if (space_show_cmd->parsed()) {
+    cmd.name = "space show";
+    request = ts::Request{ts::SpaceShow{a.space}};
   } else if (space_delete_cmd->parsed()) {
     cmd.name = "space delete";
     request = ts::Request{ts::SpaceDelete{a.space}};
@@ -421,9 +523,14 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
 }
 
 std::string command_summary() {
-  return "space create NAME [--max-tuples N] [--max-tuple-bytes N]\n"
+  return "space create NAME [--max-tuples N] [--max-tuple-bytes N] [--policy FILE] "
+         "[--inserters LIST] [--readers LIST] [--removers LIST] [--confidential]\n"
          "space delete NAME\n"
          "space list\n"
+         "space show NAME\n"
+         "space set-policy NAME FILE\n"
+         "space set-policy NAME --none\n"
+         "space set-access NAME [--inserters LIST] [--readers LIST] [--removers LIST]\n"
          "out SPACE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS]\n"
          "rdp SPACE TEMPLATE\n"
          "inp SPACE TEMPLATE\n"

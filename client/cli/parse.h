@@ -27,7 +27,7 @@ enum class Mode {
 };
 
 enum class CommandKind {
-  kRequest,      // one tuple-space request (space create/delete/list and every tuple op)
+  kRequest,      // one tuple-space request (every space and tuple command)
   kStatus,       // per-replica status
   kShell,        // interactive shell
   kClusterInit,  // write a new cluster (needs no cluster file)
@@ -38,6 +38,9 @@ struct Command {
   std::string name;          // "rdp", "space create", ...: for messages
   ts::Request request;       // kRequest
   config::InitOptions init;  // kClusterInit
+  // `space create --policy FILE`, `space set-policy NAME FILE`: the file whose contents become
+  // the request's policy script. Parsing reads no files; execute() reads it.
+  std::optional<std::string> policy_file;
 };
 
 struct Invocation {
@@ -60,9 +63,20 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode);
 // SECONDS arguments: a non-negative decimal number, possibly fractional ("0.5", "2", "1.25");
 // rounded up to whole milliseconds. The error names the option.
 Result<Millis, std::string> parse_seconds(std::string_view text, std::string_view option);
-// IDS arguments: comma-separated principal names ("alice,bob").
+// What an item of an IDS or LIST argument may be.
+enum class IdItems {
+  kNames,           // principal names only (per-tuple --readers and --removers)
+  kNamesAndGroups,  // names and group references "@name" (space access lists)
+};
+// IDS arguments: comma-separated principal names ("alice,bob"); with kNamesAndGroups, items may
+// also be group references ("alice,@ops"), an '@' followed by a valid name.
 Result<std::vector<std::string>, std::string> parse_ids(std::string_view text,
-                                                        std::string_view option);
+                                                        std::string_view option,
+                                                        IdItems items = IdItems::kNames);
+// LIST arguments (space access lists): "*" alone means everyone (an empty list); anything else is
+// parse_ids with kNamesAndGroups.
+Result<std::vector<std::string>, std::string> parse_access_list(std::string_view text,
+                                                                std::string_view option);
 
 // The commands, one per line, for the shell's `help`.
 std::string command_summary();

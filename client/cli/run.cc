@@ -1,5 +1,11 @@
 // Running one `bastion` command; see cli.h. The shell reuses execute() for every line.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -21,6 +27,66 @@ std::string getenv_or_empty(const char* name) {
 int report(std::ostream& err, const Error& error) {
   err << "bastion: " << error_label(error.code) << ": " << error.message << '\n';
   return exit_code_of(error.code);
+}
+
+// Closes a file descriptor when it goes out of scope.
+struct Fd {
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd;
+};
+
+// The contents of a policy file, at most ts::kPolicyBytesMax bytes. The error is the usage error
+// line, naming the option (`--policy`) or the argument (`FILE`) that gave the path.
+Result<std::string, std::string> read_policy_file(const std::string& path,
+                                                  std::string_view option) {
+  const std::string what = std::string(option) + ": ";
+  auto cannot_read = [&](int error) {
+    return fail(what + "cannot read '" + path + "': " + std::strerror(error));
+  };
+  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) return cannot_read(errno);
+  std::string text;
+  char buffer[16 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return cannot_read(errno);
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > ts::kPolicyBytesMax) {
+      return fail(what + "'" + path + "' is larger than a policy may be (" +
+                  std::to_string(ts::kPolicyBytesMax) + " bytes)");
+    }
+  }
+  return text;
+}
+
+// The request of `command` with its policy file read into it; a usage error line otherwise.
+Result<ts::Request, std::string> with_policy_file(const Command& command) {
+  ts::Request request = command.request;
+  const std::string& path = *command.policy_file;
+  if (auto* create = std::get_if<ts::SpaceCreate>(&request)) {
+    auto text = read_policy_file(path, "--policy");
+    if (!text) return fail(std::move(text).error());
+    if (text->empty()) {
+      return fail("--policy: '" + path +
+                  "' is empty (leave --policy out to create a space without a policy)");
+    }
+    create->options.policy = std::move(*text);
+  } else if (auto* set = std::get_if<ts::SpaceSetPolicy>(&request)) {
+    auto text = read_policy_file(path, "FILE");
+    if (!text) return fail(std::move(text).error());
+    if (text->empty()) return fail(std::string("FILE is empty (use --none to remove the policy)"));
+    set->policy = std::move(*text);
+  } else {
+    return fail(command.name + ": takes no policy file");
+  }
+  return request;
 }
 
 // Every reply alternative a command can get, printed; returns the exit code.
@@ -66,7 +132,23 @@ int print_reply(const Command& command, Expected<ts::Reply> reply, Printer& prin
       return kExitNoMatch;
     }
     int operator()(const ts::Spaces& spaces) const {
-      printer.spaces(spaces.spaces);
+      if (!std::holds_alternative<ts::SpaceShow>(command.request)) {
+        printer.spaces(spaces.spaces);
+        return kExitOk;
+      }
+      if (spaces.spaces.size() != 1) {
+        return report(
+            err, Error{Errc::kProtocol, "space show got " + std::to_string(spaces.spaces.size()) +
+                                            " spaces instead of one"});
+      }
+      const ts::SpaceInfo& space = spaces.spaces.front();
+      if (space.policy_bytes != space.options.policy.size()) {
+        return report(
+            err, Error{Errc::kProtocol,
+                       "space show got a policy of " + std::to_string(space.options.policy.size()) +
+                           " bytes, but policy_bytes " + std::to_string(space.policy_bytes)});
+      }
+      printer.space(space);
       return kExitOk;
     }
   };
@@ -145,6 +227,16 @@ int execute(const Command& command, const GlobalOptions& global, const BackendSl
             std::ostream& out, std::ostream& err) {
   Printer printer(out, global.json);
   if (command.kind == CommandKind::kClusterInit) return cluster_init(command, printer, err);
+  // A policy file is read before connecting: a problem with it is a usage error.
+  std::optional<ts::Request> loaded;
+  if (command.policy_file) {
+    auto request = with_policy_file(command);
+    if (!request) {
+      err << "bastion: " << request.error() << '\n';
+      return kExitUsage;
+    }
+    loaded = std::move(*request);
+  }
   auto connected = backend();
   if (!connected) return report(err, connected.error());
   Backend& service = **connected;
@@ -163,8 +255,8 @@ int execute(const Command& command, const GlobalOptions& global, const BackendSl
     return kExitOk;
   }
   // kRequest (kShell is handled by the caller).
-  return print_reply(command, service.execute(command.request, CallOptions{global.timeout}),
-                     printer, err);
+  const ts::Request& request = loaded ? *loaded : command.request;
+  return print_reply(command, service.execute(request, CallOptions{global.timeout}), printer, err);
 }
 
 int run(const std::vector<std::string>& args, const Services& services, std::ostream& out,

@@ -22,6 +22,8 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; 
 std::string help_text() {
   return "Commands (as for the bastion tool, without the 'bastion' prefix):\n" + command_summary() +
          "Any command also takes --json and --timeout SECONDS.\n"
+         "IDS: identity names, e.g. alice,bob. LIST: names and @groups, e.g. alice,@ops, or * "
+         "for everyone.\n"
          "Tuples and templates need no quotes: out jobs (\"job\", 42)\n"
          "help      this text\n"
          "quit      leave the shell (also: exit, Ctrl-D)\n";

@@ -2,11 +2,13 @@
 // binary (run() with the real client factory), only the streams are strings.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "client/cli/cli.h"
 #include "client/cli/shell.h"
 #include "tests/unit/client/live_cluster.h"
+#include "tests/unit/config/temp_dir.h"
 
 namespace bastion::cli {
 namespace {
@@ -70,6 +72,52 @@ TEST_F(CliClusterTest, CommandsAndExitCodes) {
   EXPECT_EQ(o.err.rfind("bastion: unavailable: ", 0), 0u) << o.err;
   o = bastion({"--timeout", "0.5", "status"});
   EXPECT_EQ(o.code, kExitUnavailable);
+}
+
+TEST_F(CliClusterTest, SpacePoliciesAndAccessLists) {
+  bastion::testing::TempDir dir;
+  const std::string script =
+      "function decide(req)\n"
+      "  if req.invoker == \"client2\" then return deny(\"not client2\") end\n"
+      "  return allow()\n"
+      "end\n";
+  const std::string red = (dir.path() / "red.lua").string();
+  std::ofstream(red) << script;
+  Outcome o = bastion({"space", "create", "red", "--policy", red, "--removers", "@admins"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  o = bastion({"space", "show", "red"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "red tuples=0 max_tuples=1000000 max_tuple_bytes=65536 confidential=no "
+            "policy=yes\n"
+            "inserters=* readers=* removers=@admins\n"
+            "policy=" +
+                std::to_string(script.size()) + " bytes\n" + script);
+  o = bastion({"space", "list"});
+  EXPECT_EQ(o.out,
+            "red tuples=0 max_tuples=1000000 max_tuple_bytes=65536 confidential=no policy=yes\n");
+  o = bastion({"--identity", "client2", "out", "red", "(1)"});
+  EXPECT_EQ(o.code, kExitDenied);
+  EXPECT_NE(o.err.find("not client2"), std::string::npos) << o.err;
+
+  EXPECT_EQ(bastion({"space", "set-policy", "red", "--none"}).code, kExitOk);
+  o = bastion({"space", "set-access", "red", "--inserters", "client1,@admins"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  o = bastion({"--json", "space", "show", "red"});
+  EXPECT_NE(o.out.find("\"policy\":null,\"inserters\":[\"@admins\",\"client1\"],\"readers\":[],"
+                       "\"removers\":[\"@admins\"]}"),
+            std::string::npos)
+      << o.out;
+  EXPECT_EQ(bastion({"--identity", "client2", "out", "red", "(1)"}).code, kExitDenied);
+  EXPECT_EQ(bastion({"--identity", "client1", "out", "red", "(1)"}).code, kExitOk);
+
+  std::ofstream(red) << "function decide(req) return";
+  o = bastion({"space", "set-policy", "red", red});
+  EXPECT_EQ(o.code, kExitError);
+  EXPECT_EQ(o.err.rfind("bastion: invalid argument: ", 0), 0u) << o.err;
+  o = bastion({"space", "create", "secret", "--confidential"});
+  EXPECT_EQ(o.code, kExitError);
+  EXPECT_EQ(o.err.rfind("bastion: unsupported: ", 0), 0u) << o.err;
 }
 
 TEST_F(CliClusterTest, ShellKeepsOneConnection) {

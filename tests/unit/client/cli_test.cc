@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "client/cli/execute.h"
 #include "client/cli/output.h"
@@ -15,6 +16,13 @@ namespace bastion::cli {
 namespace {
 
 using namespace testing;
+
+ts::SpaceOptions with_access(std::vector<std::string> inserters, std::vector<std::string> readers,
+                             std::vector<std::string> removers) {
+  ts::SpaceOptions o;
+  o.access = {std::move(inserters), std::move(readers), std::move(removers)};
+  return o;
+}
 
 // ---- what each command asks ---------------------------------------------------------------
 
@@ -34,8 +42,29 @@ TEST(CliRequests, EachCommandBuildsItsRequest) {
                          o.tuple_bytes_max = 1000;
                          return o;
                        }()}},
+      {{"space", "create", "jobs", "--inserters", "alice,@ops", "--readers", "*", "--removers",
+        "@admins"},
+       ts::SpaceCreate{"jobs", with_access({"alice", "@ops"}, {}, {"@admins"})}},
+      {{"space", "create", "jobs", "--readers", "bob.b,a-c_d", "--confidential"},
+       ts::SpaceCreate{"jobs",
+                       [] {
+                         ts::SpaceOptions o = with_access({}, {"bob.b", "a-c_d"}, {});
+                         o.confidential = true;
+                         return o;
+                       }()}},
       {{"space", "delete", "jobs"}, ts::SpaceDelete{"jobs"}},
       {{"space", "list"}, ts::SpaceList{}},
+      {{"space", "show", "jobs"}, ts::SpaceShow{"jobs"}},
+      {{"space", "set-policy", "jobs", "--none"}, ts::SpaceSetPolicy{"jobs", ""}},
+      {{"space", "set-access", "jobs", "--inserters", "*"},
+       ts::SpaceSetAccess{"jobs", ts::kAccessInserters, {}}},
+      {{"space", "set-access", "jobs", "--readers", "alice,@ops", "--removers", "@ops"},
+       ts::SpaceSetAccess{
+           "jobs", ts::kAccessReaders | ts::kAccessRemovers, {{}, {"alice", "@ops"}, {"@ops"}}}},
+      {{"space", "set-access", "jobs", "--removers", "*", "--inserters", "carol", "--readers", "*"},
+       ts::SpaceSetAccess{"jobs",
+                          ts::kAccessInserters | ts::kAccessReaders | ts::kAccessRemovers,
+                          {{"carol"}, {}, {}}}},
       {{"out", "jobs", "(\"job\", 42)"}, ts::Out{"jobs", spec("(\"job\", 42)")}},
       {{"out", "jobs", "(1)", "--lease", "2.5", "--readers", "alice,bob", "--removers", "carol"},
        ts::Out{"jobs", spec("(1)", 2500, {"alice", "bob"}, {"carol"})}},
@@ -116,6 +145,28 @@ TEST(CliUsage, ErrorsAreOneLineExitTwoAndNeverConnect) {
       {{"space"}, "A subcommand is required"},
       {{"--timeout", "0", "space", "list"}, "--timeout: must be more than 0 seconds"},
       {{"rdp", "s", "(1)", "extra"}, "extra"},
+      {{"space", "show"}, "SPACE is required"},
+      {{"space", "set-policy", "s", "p.lua", "--none"},
+       "space set-policy: give FILE or --none, not both"},
+      {{"space", "set-policy", "s"}, "space set-policy: FILE or --none is required"},
+      {{"space", "set-policy", "s", "a.lua", "b.lua"}, "b.lua"},
+      {{"space", "set-access", "s"},
+       "space set-access: give at least one of --inserters, --readers, --removers"},
+      {{"space", "set-access", "s", "--inserters", "@"},
+       "--inserters: '@' is not an identity name or @group"},
+      {{"space", "set-access", "s", "--readers", "a b"},
+       "--readers: 'a b' is not an identity name or @group"},
+      {{"space", "set-access", "s", "--removers", "@a b"},
+       "--removers: '@a b' is not an identity name or @group"},
+      {{"space", "set-access", "s", "--readers", ""}, "--readers: '' is not"},
+      {{"space", "set-access", "s", "--readers", "*,alice"}, "--readers: '*' is not"},
+      {{"space", "set-access", "s", "--readers", "@@ops"}, "--readers: '@@ops' is not"},
+      {{"space", "create", "s", "--inserters", "alice,"}, "--inserters: '' is not"},
+      {{"space", "create", "s", "--policy"}, "--policy"},
+      {{"space", "create", "s", "--confidential", "yes"}, "yes"},
+      // Per-tuple lists take names only.
+      {{"out", "s", "(1)", "--readers", "@ops"}, "--readers: '@ops' is not an identity name ("},
+      {{"cas", "s", "(*)", "(1)", "--removers", "*"}, "--removers: '*' is not an identity name"},
       {{"cluster", "init"}, "--out is required"},
       {{"cluster", "init", "--out", "d", "--replicas", "5"}, "--replicas: 5 is not 3f+1"},
       {{"cluster", "init", "--out", "d", "--replicas", "7", "--f", "1"}, "needs --f 2"},
@@ -160,8 +211,124 @@ TEST(CliUsage, SecondsAndIds) {
   }
   EXPECT_EQ(*parse_ids("alice", "--r"), (std::vector<std::string>{"alice"}));
   EXPECT_EQ(*parse_ids("a,b.c,d-e_f", "--r"), (std::vector<std::string>{"a", "b.c", "d-e_f"}));
-  for (const char* bad : {"", ",", "a,", ",a", "a b", "a;b"}) {
+  for (const char* bad : {"", ",", "a,", ",a", "a b", "a;b", "@a", "*"}) {
     EXPECT_FALSE(parse_ids(bad, "--r").ok()) << bad;
+  }
+  EXPECT_EQ(*parse_ids("a,@ops", "--r", IdItems::kNamesAndGroups),
+            (std::vector<std::string>{"a", "@ops"}));
+  EXPECT_EQ(*parse_access_list("*", "--r"), (std::vector<std::string>{}));
+  EXPECT_EQ(*parse_access_list("@ops,b,@x.y", "--r"),
+            (std::vector<std::string>{"@ops", "b", "@x.y"}));
+  const std::string long_name(64, 'n');
+  EXPECT_TRUE(parse_access_list("@" + long_name, "--r").ok());
+  EXPECT_FALSE(parse_access_list("@" + long_name + "n", "--r").ok());
+  for (const char* bad : {"", "@", "@a b", "a b", "@@a", "a@b", "*,a", "a,*", "**", "@*", ","}) {
+    EXPECT_FALSE(parse_access_list(bad, "--r").ok()) << bad;
+  }
+}
+
+TEST(CliUsage, PolicyFilesAreNamedNotRead) {
+  // parse_command_line reads no files: the path travels in the Command.
+  Parsed parsed =
+      parse_command_line({"space", "create", "red", "--policy", "/no/such.lua"}, Mode::kTool);
+  ASSERT_TRUE(std::holds_alternative<Invocation>(parsed));
+  Command command = std::get<Invocation>(parsed).command;
+  EXPECT_EQ(command.policy_file, "/no/such.lua");
+  EXPECT_EQ(command.request, ts::Request(ts::SpaceCreate{"red", {}}));
+
+  parsed = parse_command_line({"space", "set-policy", "red", "-"}, Mode::kShell);
+  ASSERT_TRUE(std::holds_alternative<Invocation>(parsed));
+  command = std::get<Invocation>(parsed).command;
+  EXPECT_EQ(command.policy_file, "-");  // a file named "-", not standard input
+  EXPECT_EQ(command.request, ts::Request(ts::SpaceSetPolicy{"red", ""}));
+
+  parsed = parse_command_line({"space", "set-policy", "red", "--none"}, Mode::kTool);
+  ASSERT_TRUE(std::holds_alternative<Invocation>(parsed));
+  EXPECT_FALSE(std::get<Invocation>(parsed).command.policy_file.has_value());
+  parsed = parse_command_line({"space", "create", "red"}, Mode::kTool);
+  ASSERT_TRUE(std::holds_alternative<Invocation>(parsed));
+  EXPECT_FALSE(std::get<Invocation>(parsed).command.policy_file.has_value());
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary);
+  file << text;
+}
+
+TEST(CliRun, PolicyFilesAreReadWhenTheCommandRuns) {
+  bastion::testing::TempDir dir;
+  const std::string script = "function on_out(ctx, t)\n  return true\nend\n";
+  const std::string red = (dir.path() / "red.lua").string();
+  write_file(red, script);
+
+  Harness h;
+  RunResult r = h.run({"space", "create", "red", "--policy", red, "--readers", "@ops"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  ASSERT_EQ(h.fake.requests.size(), 1u);
+  ts::SpaceOptions expected = with_access({}, {"@ops"}, {});
+  expected.policy = script;
+  EXPECT_EQ(h.fake.requests[0], ts::Request(ts::SpaceCreate{"red", expected}));
+
+  r = h.run({"--json", "space", "set-policy", "red", red});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "{\"ok\":true}\n");
+  ASSERT_EQ(h.fake.requests.size(), 2u);
+  EXPECT_EQ(h.fake.requests[1], ts::Request(ts::SpaceSetPolicy{"red", script}));
+
+  // Sent as it is: bytes, no trailing newline added, exactly at the limit.
+  const std::string odd("x\0y\xff", 4);
+  write_file(red, odd);
+  r = h.run({"space", "set-policy", "red", red});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(h.fake.requests.back(), ts::Request(ts::SpaceSetPolicy{"red", odd}));
+  const std::string largest(ts::kPolicyBytesMax, '-');
+  write_file(red, largest);
+  r = h.run({"space", "create", "red", "--policy", red});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  ASSERT_EQ(h.fake.requests.size(), 4u);
+  EXPECT_EQ(std::get<ts::SpaceCreate>(h.fake.requests.back()).options.policy, largest);
+}
+
+struct PolicyFileCase {
+  std::vector<std::string> args;
+  std::string err;  // the whole error line
+};
+
+TEST(CliRun, UnusablePolicyFilesExitTwoWithoutConnecting) {
+  bastion::testing::TempDir dir;
+  const std::string missing = (dir.path() / "missing.lua").string();
+  const std::string empty = (dir.path() / "empty.lua").string();
+  const std::string big = (dir.path() / "big.lua").string();
+  const std::string folder = dir.path().string();
+  write_file(empty, "");
+  write_file(big, std::string(ts::kPolicyBytesMax + 1, '-'));
+  const std::string limit = std::to_string(ts::kPolicyBytesMax);
+  const std::vector<PolicyFileCase> cases = {
+      {{"space", "create", "red", "--policy", missing},
+       "bastion: --policy: cannot read '" + missing + "': No such file or directory\n"},
+      {{"space", "set-policy", "red", missing},
+       "bastion: FILE: cannot read '" + missing + "': No such file or directory\n"},
+      {{"space", "create", "red", "--policy", folder},
+       "bastion: --policy: cannot read '" + folder + "': Is a directory\n"},
+      {{"space", "create", "red", "--policy", big},
+       "bastion: --policy: '" + big + "' is larger than a policy may be (" + limit + " bytes)\n"},
+      {{"space", "set-policy", "red", big},
+       "bastion: FILE: '" + big + "' is larger than a policy may be (" + limit + " bytes)\n"},
+      {{"space", "set-policy", "red", empty},
+       "bastion: FILE is empty (use --none to remove the policy)\n"},
+      {{"space", "create", "red", "--policy", empty},
+       "bastion: --policy: '" + empty +
+           "' is empty (leave --policy out to create a space without a policy)\n"},
+  };
+  for (const PolicyFileCase& c : cases) {
+    Harness h;
+    const RunResult r = h.run(c.args);
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    EXPECT_EQ(r.code, kExitUsage);
+    EXPECT_EQ(r.err, c.err);
+    EXPECT_EQ(r.out, "");
+    EXPECT_TRUE(h.connects.empty());
+    EXPECT_TRUE(h.fake.requests.empty());
   }
 }
 
@@ -183,6 +350,16 @@ TEST(CliOutput, TextJsonAndExitCodePerReply) {
   const std::vector<OutputCase> cases = {
       {{"out", "s", "(1)"}, ts::Reply{ts::Ack{}}, kExitOk, "", "{\"ok\":true}\n"},
       {{"space", "create", "s"}, ts::Reply{ts::Ack{}}, kExitOk, "", "{\"ok\":true}\n"},
+      {{"space", "set-policy", "s", "--none"},
+       ts::Reply{ts::Ack{}},
+       kExitOk,
+       "",
+       "{\"ok\":true}\n"},
+      {{"space", "set-access", "s", "--readers", "*"},
+       ts::Reply{ts::Ack{}},
+       kExitOk,
+       "",
+       "{\"ok\":true}\n"},
       {{"rdp", "s", "(*)"},
        ts::Reply{ts::Found{tup("(\"job\", 42, 1.5, true, 0x00ff)")}},
        kExitOk,
@@ -231,10 +408,97 @@ TEST(CliOutput, TextJsonAndExitCodePerReply) {
        "policy=no\n",
        "{\"name\":\"jobs\",\"tuples\":3,\"max_tuples\":1000000,\"max_tuple_bytes\":65536,"
        "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
-       "\"confidential\":false,\"policy\":false}\n"
+       "\"confidential\":false,\"policy\":false,\"inserters\":[],\"readers\":[],\"removers\":[]}\n"
        "{\"name\":\"odd name\",\"tuples\":0,\"max_tuples\":1000000,\"max_tuple_bytes\":65536,"
        "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
-       "\"confidential\":false,\"policy\":false}\n"},
+       "\"confidential\":false,\"policy\":false,\"inserters\":[],\"readers\":[],\"removers\":[]}"
+       "\n"},
+      // space list: the replies leave scripts out, policy_bytes says whether there is one.
+      {{"space", "list"},
+       ts::Reply{
+           ts::Spaces{{ts::SpaceInfo{"red", with_access({"@ops"}, {"alice", "bob"}, {}), 1, 120}}}},
+       kExitOk,
+       "red tuples=1 max_tuples=1000000 max_tuple_bytes=65536 confidential=no policy=yes\n",
+       "{\"name\":\"red\",\"tuples\":1,\"max_tuples\":1000000,\"max_tuple_bytes\":65536,"
+       "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
+       "\"confidential\":false,\"policy\":true,\"inserters\":[\"@ops\"],"
+       "\"readers\":[\"alice\",\"bob\"],\"removers\":[]}\n"},
+      // space show: the list line, the access lists, the policy.
+      {{"space", "show", "jobs"},
+       ts::Reply{ts::Spaces{{ts::SpaceInfo{"jobs", {}, 3, 0}}}},
+       kExitOk,
+       "jobs tuples=3 max_tuples=1000000 max_tuple_bytes=65536 confidential=no policy=no\n"
+       "inserters=* readers=* removers=*\n"
+       "policy=none\n",
+       "{\"name\":\"jobs\",\"tuples\":3,\"max_tuples\":1000000,\"max_tuple_bytes\":65536,"
+       "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
+       "\"confidential\":false,\"policy\":null,\"inserters\":[],\"readers\":[],"
+       "\"removers\":[]}\n"},
+      {{"space", "show", "red"},
+       ts::Reply{
+           ts::Spaces{
+               {ts::SpaceInfo{
+                   "red",
+                   [] {
+                     ts::SpaceOptions o = with_access({"@ops", "alice"}, {}, {"bob"});
+                     o.tuples_max = 10;
+                     o.policy = "-- red\nreturn {}\n";
+                     return o;
+                   }(),
+                   0, 17}}}},
+       kExitOk,
+       "red tuples=0 max_tuples=10 max_tuple_bytes=65536 confidential=no policy=yes\n"
+       "inserters=@ops,alice readers=* removers=bob\n"
+       "policy=17 bytes\n"
+       "-- red\nreturn {}\n",
+       "{\"name\":\"red\",\"tuples\":0,\"max_tuples\":10,\"max_tuple_bytes\":65536,"
+       "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
+       "\"confidential\":false,\"policy\":\"-- red\\nreturn {}\\n\","
+       "\"inserters\":[\"@ops\",\"alice\"],\"readers\":[],\"removers\":[\"bob\"]}\n"},
+      // A script without a final newline gets one in text, and only there.
+      {{"space", "show", "red"},
+       ts::Reply{
+           ts::Spaces{
+               {ts::SpaceInfo{
+                   "red",
+                   [] {
+                     ts::SpaceOptions o;
+                     o.policy = "return {}";
+                     return o;
+                   }(),
+                   0, 9}}}},
+       kExitOk,
+       "red tuples=0 max_tuples=1000000 max_tuple_bytes=65536 confidential=no policy=yes\n"
+       "inserters=* readers=* removers=*\n"
+       "policy=9 bytes\n"
+       "return {}\n",
+       "{\"name\":\"red\",\"tuples\":0,\"max_tuples\":1000000,\"max_tuple_bytes\":65536,"
+       "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
+       "\"confidential\":false,\"policy\":\"return {}\",\"inserters\":[],\"readers\":[],"
+       "\"removers\":[]}\n"},
+      // Odd entries are quoted in text, like odd space names.
+      {{"space", "show", "s"},
+       ts::Reply{ts::Spaces{{ts::SpaceInfo{"s", with_access({"a b", "@"}, {}, {}), 0, 0}}}},
+       kExitOk,
+       "s tuples=0 max_tuples=1000000 max_tuple_bytes=65536 confidential=no policy=no\n"
+       "inserters=\"a b\",\"@\" readers=* removers=*\n"
+       "policy=none\n",
+       "{\"name\":\"s\",\"tuples\":0,\"max_tuples\":1000000,\"max_tuple_bytes\":65536,"
+       "\"max_fields\":64,\"max_tuples_per_client\":100000,\"max_waiters_per_client\":1024,"
+       "\"confidential\":false,\"policy\":null,\"inserters\":[\"a b\",\"@\"],"
+       "\"readers\":[],\"removers\":[]}\n"},
+      // A show reply that is not exactly one consistent space is a protocol error.
+      {{"space", "show", "s"}, ts::Reply{ts::Spaces{}}, kExitError, "", ""},
+      {{"space", "show", "s"},
+       ts::Reply{ts::Spaces{{ts::SpaceInfo{"s", {}, 0, 0}, ts::SpaceInfo{"t", {}, 0, 0}}}},
+       kExitError,
+       "",
+       ""},
+      {{"space", "show", "s"},
+       ts::Reply{ts::Spaces{{ts::SpaceInfo{"s", {}, 0, 5}}}},
+       kExitError,
+       "",
+       ""},
       // Errors: nothing on stdout, the exit code of their kind.
       {{"inp", "s", "(*)"}, error_reply(Errc::kDenied, "may not remove"), kExitDenied, "", ""},
       {{"out", "s", "(1)"}, error_reply(Errc::kUnavailable, "no quorum"), kExitUnavailable, "", ""},
@@ -244,6 +508,21 @@ TEST(CliOutput, TextJsonAndExitCodePerReply) {
       {{"out", "s", "(1)"}, error_reply(Errc::kRejected, "stale"), kExitError, "", ""},
       {{"out", "s", "(1)"}, error_reply(Errc::kProtocol, "garbage"), kExitError, "", ""},
       {{"space", "create", "s"}, error_reply(Errc::kSpaceExists, "exists"), kExitError, "", ""},
+      {{"space", "create", "s", "--confidential"},
+       error_reply(Errc::kUnsupported, "confidential spaces are not supported yet"),
+       kExitError,
+       "",
+       ""},
+      {{"space", "set-policy", "s", "--none"},
+       error_reply(Errc::kDenied, "only admins may set a policy"),
+       kExitDenied,
+       "",
+       ""},
+      {{"space", "show", "nope"},
+       error_reply(Errc::kNoSuchSpace, "no space named 'nope'"),
+       kExitError,
+       "",
+       ""},
       {{"rd", "s", "(*)"}, error_reply(Errc::kCancelled, "evicted"), kExitError, "", ""},
       // A reply of the wrong kind for the command is the service's error, not a crash.
       {{"out", "s", "(1)"}, ts::Reply{ts::Pending{}}, kExitError, "", ""},
@@ -287,6 +566,20 @@ TEST(CliOutput, ErrorLinesAndExitCodes) {
   EXPECT_EQ(exit_code_of(Errc::kUnavailable), kExitUnavailable);
   EXPECT_EQ(exit_code_of(Errc::kMalformed), kExitError);
   EXPECT_EQ(exit_code_of(Errc::kInvalidArgument), kExitError);
+  EXPECT_EQ(exit_code_of(Errc::kUnsupported), kExitError);
+  EXPECT_EQ(error_label(Errc::kUnsupported), "unsupported");
+  EXPECT_EQ(error_label(Errc::kInvalidArgument), "invalid argument");
+
+  h.fake.answer = [](const ts::Request&) {
+    return error_reply(Errc::kUnsupported,
+                       "confidential spaces are not supported yet: this build has no "
+                       "confidentiality layer, so the space was not created");
+  };
+  r = h.run({"space", "create", "secret", "--confidential"});
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_EQ(r.err,
+            "bastion: unsupported: confidential spaces are not supported yet: this build has no "
+            "confidentiality layer, so the space was not created\n");
 }
 
 TEST(CliOutput, UnusableClusterFileExitsTwo) {

@@ -137,6 +137,80 @@ TEST_F(ClientTest, AccessListsAreEnforcedForOtherClients) {
   EXPECT_EQ(denied.error().code, Errc::kDenied);
 }
 
+TEST_F(ClientTest, SpacePoliciesAndAccessLists) {
+  // Only client1 may insert; @admins may remove.
+  ts::SpaceOptions options;
+  options.access.inserters = {"client1"};
+  options.access.removers = {"@admins"};
+  ASSERT_TRUE(admin_->create_space("red", options).ok());
+  auto shown = admin_->show_space("red");
+  ASSERT_TRUE(shown.ok()) << shown.error().message;
+  EXPECT_EQ(shown->name, "red");
+  EXPECT_EQ(shown->options.access, options.access);
+  EXPECT_EQ(shown->policy_bytes, 0u);
+  EXPECT_TRUE(shown->options.policy.empty());
+
+  auto alice = cluster_.connect("client1");
+  auto bob = cluster_.connect("client2");
+  ASSERT_TRUE(alice->out("red", tup("(1)")).ok());
+  auto denied = bob->out("red", tup("(2)"));
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, Errc::kDenied);
+  EXPECT_EQ(alice->inp("red", tmpl("(1)")).error().code, Errc::kDenied);
+
+  // set_access replaces only the lists named: everyone may insert now, removers stay.
+  ASSERT_TRUE(admin_->set_access("red", ts::kAccessInserters, {}).ok());
+  ASSERT_TRUE(bob->out("red", tup("(2)")).ok());
+  EXPECT_EQ(admin_->show_space("red")->options.access.removers,
+            (std::vector<std::string>{"@admins"}));
+  auto unknown_group = admin_->set_access("red", ts::kAccessReaders, {{}, {"@nobody"}, {}});
+  ASSERT_FALSE(unknown_group.ok());
+  EXPECT_EQ(unknown_group.error().code, Errc::kInvalidArgument);
+
+  // A policy: stored as sent, shown by show_space, counted by list_spaces.
+  const std::string script =
+      "function decide(req)\n"
+      "  if req.op == \"out\" and req.invoker == \"client2\" then return deny(\"not bob\") end\n"
+      "  return allow()\n"
+      "end\n";
+  ASSERT_TRUE(admin_->set_policy("red", script).ok());
+  shown = admin_->show_space("red");
+  ASSERT_TRUE(shown.ok()) << shown.error().message;
+  EXPECT_EQ(shown->options.policy, script);
+  EXPECT_EQ(shown->policy_bytes, script.size());
+  auto listed = admin_->list_spaces();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[1].name, "red");
+  EXPECT_EQ((*listed)[1].policy_bytes, script.size());
+  EXPECT_TRUE((*listed)[1].options.policy.empty());
+  EXPECT_EQ(bob->out("red", tup("(3)")).error().code, Errc::kDenied);
+  EXPECT_TRUE(alice->out("red", tup("(3)")).ok());
+
+  // A script that does not compile is refused; an empty one removes the policy.
+  auto bad = admin_->set_policy("red", "function decide(req) return");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(admin_->show_space("red")->options.policy, script);
+  ASSERT_TRUE(admin_->set_policy("red", "").ok());
+  EXPECT_EQ(admin_->show_space("red")->policy_bytes, 0u);
+  EXPECT_TRUE(bob->out("red", tup("(4)")).ok());
+
+  // Administration is for admins; anyone may look.
+  EXPECT_EQ(alice->set_policy("red", "").error().code, Errc::kDenied);
+  EXPECT_EQ(alice->set_access("red", ts::kAccessReaders, {}).error().code, Errc::kDenied);
+  EXPECT_TRUE(alice->show_space("red").ok());
+  EXPECT_EQ(admin_->show_space("nope").error().code, Errc::kNoSuchSpace);
+
+  // Confidential spaces are refused until the service can keep them confidential.
+  ts::SpaceOptions secret;
+  secret.confidential = true;
+  auto refused = admin_->create_space("secret", secret);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kUnsupported);
+  EXPECT_EQ(admin_->show_space("secret").error().code, Errc::kNoSuchSpace);
+}
+
 TEST_F(ClientTest, BlockingReadIsWokenByAnInsertAndWaitsTimeOut) {
   auto waiter = cluster_.connect("client1");
   // Waiters are served in arrival order: the rd sees the tuple, then the in takes it. The pauses

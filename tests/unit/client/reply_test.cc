@@ -86,6 +86,16 @@ TEST(ClientReply, TypedViews) {
 
   EXPECT_EQ(as_spaces(ok(ts::Spaces{{ts::SpaceInfo{"a", {}, 1}}}))->size(), 1u);
   EXPECT_EQ(as_spaces(err(Errc::kUnavailable)).error().code, Errc::kUnavailable);
+
+  // space show: exactly one space.
+  EXPECT_EQ(as_space(ok(ts::Spaces{{ts::SpaceInfo{"a", {}, 1, 0}}}))->name, "a");
+  EXPECT_EQ(as_space(err(Errc::kNoSuchSpace)).error().code, Errc::kNoSuchSpace);
+  EXPECT_EQ(as_space(ok(ts::Spaces{})).error().code, Errc::kProtocol);
+  EXPECT_EQ(as_space(ok(ts::Spaces{{ts::SpaceInfo{"a", {}, 0, 0}, ts::SpaceInfo{"b", {}, 0, 0}}}))
+                .error()
+                .code,
+            Errc::kProtocol);
+  EXPECT_EQ(as_space(ok(ts::Ack{})).error().message, "unexpected reply 'ack' to space show");
 }
 
 TEST(ClientReply, StableNames) {

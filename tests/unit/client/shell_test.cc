@@ -83,6 +83,11 @@ TEST(Shell, BuiltinsAndErrors) {
   RunResult r = s.line("help");
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_NE(r.out.find("rdall SPACE TEMPLATE [--max N]"), std::string::npos);
+  EXPECT_NE(r.out.find("space set-access NAME [--inserters LIST] [--readers LIST] [--removers "
+                       "LIST]\n"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("space set-policy NAME --none\n"), std::string::npos);
+  EXPECT_NE(r.out.find("LIST: names and @groups"), std::string::npos);
   EXPECT_NE(r.out.find("quit"), std::string::npos);
   r = s.line("rdp jobs (1");
   EXPECT_EQ(r.code, kExitUsage);
