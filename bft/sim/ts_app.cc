@@ -23,12 +23,24 @@ static_assert(kLongLeaseMs >= kTsLongLeaseMs && kShortLeaseMsMax < kTsLongLeaseM
 
 Bytes encode(const ts::Request& request) { return ts::encode_request(request); }
 
+// Every creation of a policy space carries the policy (also the ones that fail).
+ts::SpaceCreate create(const std::string& space) {
+  ts::SpaceOptions options;
+  if (ts_policy_space(space)) options.policy = std::string(kTsPolicy);
+  return ts::SpaceCreate{space, std::move(options)};
+}
+
 }  // namespace
 
 TsWorkload::TsWorkload(Rng rng, std::uint32_t clients)
     : rng_(std::move(rng)), correct_clients_(clients > 1 ? clients - 1 : 1) {
+  // One space of either kind, or one of each (ts_model.h: "p" spaces carry kTsPolicy).
   const std::size_t space_count = 1 + rng_.index(2);
-  for (std::size_t i = 0; i < space_count; ++i) spaces_.push_back("s" + std::to_string(i));
+  const std::size_t policy_index = rng_.index(2);
+  for (std::size_t i = 0; i < space_count; ++i) {
+    spaces_.push_back(i == policy_index ? ts_policy_space_name(i, correct_clients_)
+                                        : "s" + std::to_string(i));
+  }
   const std::size_t key_count = 3 + rng_.index(2);
   for (std::size_t i = 0; i < key_count; ++i) keys_.push_back("k" + std::to_string(i));
 }
@@ -91,7 +103,7 @@ ts::TupleSpec TsWorkload::pick_spec(const std::string& key, std::uint32_t client
 
 WorkloadOp TsWorkload::next_op(std::uint32_t client) {
   if (client == 0 && spaces_requested_ < spaces_.size()) {
-    return {encode(ts::SpaceCreate{spaces_[spaces_requested_++], ts::SpaceOptions{}}), false};
+    return {encode(create(spaces_[spaces_requested_++])), false};
   }
   const Place place = pick_place();
   const std::string& space = place.first;
@@ -120,7 +132,7 @@ WorkloadOp TsWorkload::next_op(std::uint32_t client) {
   const std::uint64_t max = rng_.chance(0.5) ? 0 : rng_.uniform(1, 3);
   if (roll < 93) return {encode(ts::RdAll{space, pick_template(place), max}), rng_.chance(0.5)};
   if (roll < 98) return {encode(ts::InAll{space, pick_template(place), max}), false};
-  return {encode(ts::SpaceCreate{space, ts::SpaceOptions{}}), false};
+  return {encode(create(space)), false};
 }
 
 void TsWorkload::remember(const std::string& space, const ts::Tuple& tuple) {

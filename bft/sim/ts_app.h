@@ -3,7 +3,9 @@
 // workload of tuple-space operations, and the sequential model of ts_model.h.
 //
 // Workload. Client 0 is the cluster's admin (kTsAdminPrincipal): its first operations create the
-// run's spaces (1..2); everyone else starts at once and sees no_such_space until then. Then every
+// run's spaces (1..2); everyone else starts at once and sees no_such_space until then. A run with
+// two spaces has one with the simulator's policy (kTsPolicy, ts_model.h; named "p<i>-c<n>") and
+// one without ("s<i>"); a run with one space has either kind, drawn from the seed. Then every
 // client draws from out (with and without leases and access lists), rdp and rdAll (half of
 // them as read-only requests), inp, rd and in with timeouts, cas, replace, renew, inAll, and a
 // rare space create (space_exists for the admin, denied for others). Everything works on 3..4
@@ -13,6 +15,12 @@
 // forms. Short leases (30..1500 ms) and waits (20..800 ms) make agreed time matter; long leases
 // (a day) never expire in a run. Access lists name correct clients only (see ts_model.h).
 // The Byzantine client's alternatives are out/out, cas/out, inp/out and replace/out on one key.
+//
+// Forbidden attempts. The same draws on a policy space include operations its policy refuses:
+// odd clients changing "k0" and reading everything of a key with an unbounded rdAll, insertions
+// of tuples whose number is a multiple of 7 (one in seven, by anyone), and every operation of the
+// Byzantine client there (a stranger to the policy, which lets strangers only read). Correct
+// replicas must agree on each decision, and correct clients must see exactly the model's.
 //
 // Thread-safety: none; one simulation thread.
 #pragma once

@@ -4,6 +4,7 @@
 #include <cereal/types/optional.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 #include <utility>
 #include <variant>
@@ -84,7 +85,9 @@ const ts::Tuple* found(const ts::Reply& r) {
 // when the result could not have come from this state (or the operation is not modelled).
 class Stepper {
  public:
-  Stepper(PartitionState state, std::string who) : st_(std::move(state)), who_(std::move(who)) {}
+  // `refused`: the space's policy denies this operation to `who` (ts_policy_allows).
+  Stepper(PartitionState state, std::string who, bool refused)
+      : st_(std::move(state)), who_(std::move(who)), refused_(refused) {}
 
   const PartitionState& state() const { return st_; }
 
@@ -253,11 +256,18 @@ class Stepper {
 
  private:
   // The common frame of data operations: no_such_space only before the space was seen; any other
-  // result (or an effect of a pending operation) shows that it exists. A step that is not a
-  // read ends the window in which the last insertion counts as fresh.
+  // result (or an effect of a pending operation) shows that it exists. An operation the space's
+  // policy refuses is `denied` and has no effect (pending, none at all: the policy decides before
+  // the engine sees it). A step that is not a read ends the window in which the last insertion
+  // counts as fresh.
   template <class Body>
   bool data_op(const MaybeReply& r, bool read, Body body) {
     if (r && is_error(*r, ts::ErrorCode::kNoSuchSpace)) return !st_.exists;
+    if (refused_) {
+      if (!r) return true;
+      st_.exists = true;
+      return is_error(*r, ts::ErrorCode::kDenied);
+    }
     st_.exists = true;
     if (!read) st_.fresh.reset();
     return body();
@@ -436,6 +446,7 @@ class Stepper {
 
   PartitionState st_;
   std::string who_;
+  bool refused_;
 };
 
 std::optional<PartitionState> decode_state(const SequentialModel::State& s) {
@@ -473,9 +484,140 @@ struct Overloaded : Fs... {
 template <class... Fs>
 Overloaded(Fs...) -> Overloaded<Fs...>;
 
+// The parity of n for an invoker named "client-<n>" (Lua's "^client%-(%d+)$"): true if odd;
+// nullopt for a stranger. The last digit decides, as n % 2 does for the integers tonumber gives.
+std::optional<bool> client_odd(std::string_view invoker) {
+  constexpr std::string_view kPrefix = "client-";
+  if (!invoker.starts_with(kPrefix) || invoker.size() == kPrefix.size()) return std::nullopt;
+  const std::string_view digits = invoker.substr(kPrefix.size());
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return (digits.back() - '0') % 2 == 1;
+}
+
+// What kTsPolicy reads of a request: req.template, req.tuple, req.max, and whether it reads.
+struct PolicyArgs {
+  bool governed = true;
+  bool reads = false;
+  const ts::Template* tmpl = nullptr;
+  const ts::Tuple* tuple = nullptr;
+  std::uint64_t max = 0;  // rdAll, inAll
+};
+
+PolicyArgs policy_args(const ts::Request& request) {
+  PolicyArgs a;
+  std::visit(Overloaded{
+                 [&](const ts::Out& o) { a.tuple = &o.entry.tuple; },
+                 [&](const ts::OutAll&) {},
+                 [&](const ts::Rdp& o) {
+                   a.tmpl = &o.tmpl;
+                   a.reads = true;
+                 },
+                 [&](const ts::Rd& o) {
+                   a.tmpl = &o.tmpl;
+                   a.reads = true;
+                 },
+                 [&](const ts::RdAll& o) {
+                   a.tmpl = &o.tmpl;
+                   a.reads = true;
+                   a.max = o.max;
+                 },
+                 [&](const ts::Inp& o) { a.tmpl = &o.tmpl; },
+                 [&](const ts::In& o) { a.tmpl = &o.tmpl; },
+                 [&](const ts::Renew& o) { a.tmpl = &o.tmpl; },
+                 [&](const ts::InAll& o) {
+                   a.tmpl = &o.tmpl;
+                   a.max = o.max;
+                 },
+                 [&](const ts::Cas& o) {
+                   a.tmpl = &o.tmpl;
+                   a.tuple = &o.entry.tuple;
+                 },
+                 [&](const ts::Replace& o) {
+                   a.tmpl = &o.tmpl;
+                   a.tuple = &o.entry.tuple;
+                 },
+                 [&](const auto&) { a.governed = false; },
+             },
+             request);
+  return a;
+}
+
+bool is_k0(const ts::Value& v) { return v.is(ts::Type::kString) && v.as_string() == "k0"; }
+
 }  // namespace
 
 std::string ts_sim_principal(std::uint32_t index) { return "client-" + std::to_string(index); }
+
+std::string ts_sim_principal(std::uint32_t index, std::uint32_t correct_clients) {
+  if (index < correct_clients) return ts_sim_principal(index);
+  return "client-byz-" + std::to_string(index - correct_clients);
+}
+
+// Keep ts_policy_allows() in step with this text (and the summary in ts_model.h).
+const std::string_view kTsPolicy = R"lua(
+-- The simulator's policy (bft/sim/ts_model.h; ts_policy_allows() there is its mirror).
+function decide(req)
+  local n = tonumber(string.match(req.invoker, "^client%-(%d+)$"))
+  local reads = req.op == "rdp" or req.op == "rd" or req.op == "rdAll"
+  if n == nil then
+    if reads then return true end
+    return false, "strangers only read"
+  end
+  local odd = n % 2 == 1
+  local fields = req.template or req.tuple or {}
+  if odd and not reads and fields[1] == "k0" then
+    return false, "k0 is changed by even clients only"
+  end
+  if odd and req.op == "rdAll" and req.max == 0 then
+    return false, "odd clients read with a bound"
+  end
+  local t = req.tuple
+  if t ~= nil and math.type(t[2]) == "integer" and t[2] % 7 == 0 then
+    return false, "no multiples of 7"
+  end
+  return true
+end
+)lua";
+
+bool ts_policy_allows(const ts::Request& request, std::string_view invoker) {
+  const PolicyArgs a = policy_args(request);
+  if (!a.governed) return true;
+  const std::optional<bool> odd = client_odd(invoker);
+  if (!odd) return a.reads;
+  if (*odd && !a.reads) {
+    // fields[1] == "k0": only a string equals a string in Lua (not ANY, FORMAL or bytes).
+    const bool k0 =
+        a.tmpl != nullptr
+            ? !a.tmpl->empty() && a.tmpl->front().is_value() && is_k0(a.tmpl->front().value())
+            : a.tuple != nullptr && !a.tuple->empty() && is_k0(a.tuple->front());
+    if (k0) return false;
+  }
+  if (*odd && std::holds_alternative<ts::RdAll>(request) && a.max == 0) return false;
+  if (a.tuple != nullptr && a.tuple->size() >= 2 && (*a.tuple)[1].is(ts::Type::kInt) &&
+      (*a.tuple)[1].as_int() % 7 == 0) {
+    return false;
+  }
+  return true;
+}
+
+bool ts_policy_space(std::string_view space) { return space.starts_with('p'); }
+
+std::string ts_policy_space_name(std::size_t index, std::uint32_t correct_clients) {
+  return "p" + std::to_string(index) + "-c" + std::to_string(correct_clients);
+}
+
+std::optional<std::uint32_t> ts_policy_space_clients(std::string_view space) {
+  if (!ts_policy_space(space)) return std::nullopt;
+  const auto at = space.rfind("-c");
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = space.substr(at + 2);
+  std::uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return n;
+}
 
 std::string ts_partition(const ts::Request& request) {
   return std::visit(
@@ -506,21 +648,29 @@ std::string TsModel::partition(const Bytes& op) const {
 
 std::optional<SequentialModel::State> TsModel::step(const State& s, const Bytes& op,
                                                     const std::optional<Bytes>& result) const {
-  // Principal names are 1..255 bytes, so the empty name is in no access list and no admin.
-  return step_as(std::string(), s, op, result);
+  // Principal names are 1..255 bytes, so the empty name is in no access list and no admin (and a
+  // stranger to the policy).
+  return step_as(std::nullopt, s, op, result);
 }
 
 std::optional<SequentialModel::State> TsModel::step_by(std::uint32_t client, const State& s,
                                                        const Bytes& op,
                                                        const std::optional<Bytes>& result) const {
-  return step_as(ts_sim_principal(client), s, op, result);
+  return step_as(client, s, op, result);
 }
 
-std::optional<SequentialModel::State> TsModel::step_as(const std::string& principal, const State& s,
-                                                       const Bytes& op_bytes,
+std::optional<SequentialModel::State> TsModel::step_as(std::optional<std::uint32_t> client,
+                                                       const State& s, const Bytes& op_bytes,
                                                        const std::optional<Bytes>& result) const {
   auto op = ts::decode_request(op_bytes);
   if (!op) return std::nullopt;
+  const std::string_view space = ts::space_of(*op);
+  std::string principal;
+  if (client) {
+    const std::optional<std::uint32_t> correct = ts_policy_space_clients(space);
+    principal = correct ? ts_sim_principal(*client, *correct) : ts_sim_principal(*client);
+  }
+  const bool refused = ts_policy_space(space) && !ts_policy_allows(*op, principal);
   MaybeReply reply;
   if (result) {
     auto r = codec::decode<ts::Reply>(*result);
@@ -529,7 +679,7 @@ std::optional<SequentialModel::State> TsModel::step_as(const std::string& princi
   }
   auto state = decode_state(s);
   if (!state) return std::nullopt;
-  Stepper stepper(std::move(*state), principal);
+  Stepper stepper(std::move(*state), std::move(principal), refused);
   if (!std::visit([&](const auto& o) { return stepper.run(o, reply); }, *op)) return std::nullopt;
   return codec::encode(stepper.state());
 }

@@ -42,10 +42,25 @@
 // check of the tuples they may have touched. Space delete, space list, outAll, cancel and
 // quotas are not modelled (the workload does not use them; any result of them is rejected).
 //
-// Invokers. Access lists and the admin check depend on who calls: step_by() gets the client
-// index the simulator assigns and names it ts_sim_principal(index), the simulator's name for a
-// correct client. The Byzantine client has another name in the simulator; the workload names no
-// such principal in access lists, and it is no admin, so any unlisted name behaves the same.
+// Invokers. Access lists, the admin check and the policy depend on who calls: step_by() gets the
+// client index the simulator assigns and names it as the simulator does: ts_sim_principal(index)
+// ("client-<index>") for a correct client. The Byzantine client comes after the correct ones
+// ("client-byz-0"); the model can tell it from a correct client only where it knows how many
+// correct clients there are, which is in the names of policy spaces (below). Elsewhere it names
+// it "client-<index>" too: the workload names no such principal in access lists, and it is no
+// admin, so any unlisted name behaves the same there.
+//
+// Policies. A space whose name starts with "p" carries the simulator's policy, kTsPolicy (the
+// workload creates it with that script, and never changes it); other spaces carry none. The
+// policy is stateless (it reads only the invoker and the operation's arguments, never the space),
+// so the model mirrors it exactly: ts_policy_allows() is its C++ twin. A data operation on a "p"
+// space that the rule denies has one acceptable result, `denied` (or `no_such_space` before the
+// space exists: the policy comes with the space), and no effect, not even as a pending operation
+// (nor does it end the window in which the last insertion is fresh); one it allows is modelled
+// as on any other space (a `denied` then can only come from an access list). The workload names
+// policy spaces "p<i>-c<n>", n the number of correct clients, so that the model knows the
+// Byzantine client (index n and above) for the stranger it is to the policy; in a "p" space
+// named otherwise (hand-written tests) every index is a correct client.
 //
 // Thread-safety: const methods only; a TsModel may be shared by threads.
 #pragma once
@@ -53,6 +68,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "bft/sim/app.h"
 #include "tuplespace/ops.h"
@@ -66,6 +82,34 @@ inline constexpr const char* kTsAdminPrincipal = "client-0";
 
 // The simulator's name of correct client `index` ("client-<index>").
 std::string ts_sim_principal(std::uint32_t index);
+// The simulator's name of client `index` when it runs `correct_clients` correct clients: the
+// correct ones are "client-<index>", the Byzantine ones after them "client-byz-<k>", k from 0
+// (bft/sim/simulation.cc).
+std::string ts_sim_principal(std::uint32_t index, std::uint32_t correct_clients);
+
+// The simulator's policy script (Lua, docs/policies.md), which spaces named "p..." carry:
+//   - strangers (any invoker not named "client-<n>", the Byzantine client among them) only read
+//     (rdp, rd, rdAll);
+//   - the key "k0" (the first field of the template, else of the tuple) is changed, by any other
+//     operation, only by even clients;
+//   - odd clients use rdAll only with a bound (max > 0);
+//   - no tuple whose second field is an integer multiple of 7 is inserted (out, cas, replace:
+//     their tuple, whether or not the cas would insert it).
+// Everything else is allowed; the text is in ts_model.cc, next to its mirror.
+extern const std::string_view kTsPolicy;
+
+// The model's mirror of kTsPolicy: true if decide(req) allows `invoker` to perform `request`.
+// Exact for every governed operation (policy/script.h) and every invoker named "client-<n>" with
+// n < 2^53 (Lua's tonumber turns longer digit strings into floats), or not so named.
+bool ts_policy_allows(const ts::Request& request, std::string_view invoker);
+
+// True if `space` carries kTsPolicy (its name starts with "p").
+bool ts_policy_space(std::string_view space);
+// The name the workload gives policy space `index` when the simulator runs `correct_clients`
+// correct clients: "p<index>-c<correct_clients>".
+std::string ts_policy_space_name(std::size_t index, std::uint32_t correct_clients);
+// The number of correct clients a policy space's name records; nullopt for other names.
+std::optional<std::uint32_t> ts_policy_space_clients(std::string_view space);
 
 // The model's partition of a request: "space <name>" for space administration, else
 // "<space>/<first field>" (the first field of the template, or of the tuple for insertions).
@@ -75,7 +119,7 @@ class TsModel final : public SequentialModel {
  public:
   State initial() const override;
   std::string partition(const Bytes& op) const override;
-  // As an anonymous client (named in no access list, not an admin).
+  // As an anonymous client (named in no access list, not an admin, a stranger to the policy).
   std::optional<State> step(const State& s, const Bytes& op,
                             const std::optional<Bytes>& result) const override;
   std::optional<State> step_by(std::uint32_t client, const State& s, const Bytes& op,
@@ -86,7 +130,9 @@ class TsModel final : public SequentialModel {
   std::string describe_state(const State& s) const override;
 
  private:
-  std::optional<State> step_as(const std::string& principal, const State& s, const Bytes& op,
+  // As client `client` (ts_sim_principal; the Byzantine one only in policy spaces), or as an
+  // anonymous client.
+  std::optional<State> step_as(std::optional<std::uint32_t> client, const State& s, const Bytes& op,
                                const std::optional<Bytes>& result) const;
 };
 
