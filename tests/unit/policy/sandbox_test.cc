@@ -155,6 +155,22 @@ TEST(SandboxBudget, UnboundedAllocationStopsAtTheMemoryBudget) {
             "exceeded its budget of 1000000 instructions");
 }
 
+TEST(SandboxBudget, TheFirstEvaluationCountsLikeEveryOther) {
+  // Found by fuzzing: Lua makes the metatable of large string buffers on first use, which the
+  // first evaluation to build a long string would have been charged for.
+  PolicyHarness h(R"(
+    function decide(req)
+      local parts = {}
+      for i = 1, 20 do parts[i] = string.rep("ab", 500 + i) .. string.format("%5d", i) end
+      return false, table.concat(parts, ","):sub(1, 10)
+    end)");
+  const Decision first = h.decide(kRead);
+  const Decision second = h.decide(kRead);
+  EXPECT_EQ(first.memory_bytes, second.memory_bytes);
+  EXPECT_EQ(first.instructions, second.instructions);
+  EXPECT_EQ(first.reason, second.reason);
+}
+
 TEST(SandboxBudget, DeepRecursionIsAnErrorNotACrash) {
   const Decision d = decide("local function f(n) return f(n + 1) + 1 end return f(1)",
                             Limits{10'000'000, 64 << 20});
