@@ -54,10 +54,10 @@ function(bastion_test name)
   endif()
 endfunction()
 
-# bastion_fuzz(NAME SOURCE DEPS... [CORPUS dir]): a libFuzzer target with BASTION_FUZZ (clang),
+# bastion_fuzz(NAME SOURCE DEPS... [CORPUS dirs...]): a libFuzzer target with BASTION_FUZZ (clang),
 # otherwise a deterministic replay/mutation test (tests/fuzz/replay_main.cc) run by ctest.
 function(bastion_fuzz name)
-  cmake_parse_arguments(ARG "" "SOURCE;CORPUS" "DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "SOURCE" "DEPS;CORPUS" ${ARGN})
   add_executable(${name} ${ARG_SOURCE})
   target_link_libraries(${name} PRIVATE bastion_options ${ARG_DEPS})
   if(BASTION_FUZZ)

@@ -98,21 +98,16 @@ void push_hex(lua_State* L, const char* prefix, const char* data, std::size_t si
   luaL_pushresult(&b);
 }
 
-int l_bytes_tostring(lua_State* L) {
-  const char* data = nullptr;
-  std::size_t size = 0;
-  check_bytes(L, 1, &data, &size);
-  push_hex(L, "0x", data, size);
-  return 1;
-}
-
+template <const char* kPrefix>
 int l_bytes_hex(lua_State* L) {
   const char* data = nullptr;
   std::size_t size = 0;
   check_bytes(L, 1, &data, &size);
-  push_hex(L, "", data, size);
+  push_hex(L, kPrefix, data, size);
   return 1;
 }
+constexpr char kHexPrefix[] = "0x";  // tostring(b)
+constexpr char kNoPrefix[] = "";     // b:hex()
 
 int l_bytes_raw(lua_State* L) {
   const char* data = nullptr;
@@ -255,10 +250,10 @@ void install(lua_State* L, int base) {
   lua_setfield(L, -2, "__eq");
   lua_pushcfunction(L, &l_bytes_len);
   lua_setfield(L, -2, "__len");
-  lua_pushcfunction(L, &l_bytes_tostring);
+  lua_pushcfunction(L, &l_bytes_hex<kHexPrefix>);
   lua_setfield(L, -2, "__tostring");
   lua_createtable(L, 0, 2);
-  lua_pushcfunction(L, &l_bytes_hex);
+  lua_pushcfunction(L, &l_bytes_hex<kNoPrefix>);
   lua_setfield(L, -2, "hex");
   lua_pushcfunction(L, &l_bytes_raw);
   lua_setfield(L, -2, "raw");

@@ -7,10 +7,12 @@
 // directly and in full simulated runs, and the mix of forbidden attempts in simulated runs.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bft/sim/linearizability.h"
@@ -651,27 +653,34 @@ TEST(TsModel, CatchesTheNewestMatchBugInTheEngine) {
 
 // ---- full simulated runs -----------------------------------------------------------------------
 
-TEST(TsSimulation, PlantedBugIsReportedWithItsSeed) {
-  AppPlugin buggy = ts_app_plugin();
-  buggy.name = "tuplespace-newest-match";
-  buggy.make_state_machine = [] { return std::make_unique<NewestMatchApp>(); };
-  std::optional<std::uint64_t> caught;
-  std::string failure;
-  for (std::uint64_t seed = 1; seed <= 20 && !caught; ++seed) {
+// The first seed in 1..20 whose run with the plugin `make_plugin` gives reports a failure of
+// `kind` ("linearizability", "agreement"), with that failure; nullopt if none does.
+std::optional<std::pair<std::uint64_t, std::string>> first_seed_failing(
+    const std::function<AppPlugin()>& make_plugin, const std::string& kind) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const AppPlugin plugin = make_plugin();
     SimOptions o;
     o.seed = seed;
     o.app = "tuplespace";
-    o.plugin = &buggy;
-    const RunResult r = run_seed(o);
-    for (const std::string& f : r.failures) {
-      if (f.find("linearizability") != std::string::npos) {
-        caught = seed;
-        failure = f;
-      }
+    o.plugin = &plugin;
+    for (const std::string& f : run_seed(o).failures) {
+      if (f.find(kind) != std::string::npos) return std::pair{seed, f};
     }
   }
+  return std::nullopt;
+}
+
+TEST(TsSimulation, PlantedBugIsReportedWithItsSeed) {
+  const auto caught = first_seed_failing(
+      [] {
+        AppPlugin buggy = ts_app_plugin();
+        buggy.name = "tuplespace-newest-match";
+        buggy.make_state_machine = [] { return std::make_unique<NewestMatchApp>(); };
+        return buggy;
+      },
+      "linearizability");
   ASSERT_TRUE(caught.has_value()) << "no seed in 1..20 caught the planted bug";
-  std::cout << "planted bug caught at seed " << *caught << ":\n" << failure << "\n";
+  std::cout << "planted bug caught at seed " << caught->first << ":\n" << caught->second << "\n";
 }
 
 // Creates spaces without their policy script, as a replica whose layer stack lacked the policy
@@ -703,55 +712,37 @@ class PolicyBlindApp final : public StateMachine {
 };
 
 TEST(TsSimulation, ReplicaIgnoringPoliciesBreaksAgreement) {
-  std::optional<std::uint64_t> caught;
-  std::string failure;
-  for (std::uint64_t seed = 1; seed <= 20 && !caught; ++seed) {
-    AppPlugin buggy = ts_app_plugin();
-    buggy.name = "tuplespace-policy-blind";
-    auto made = std::make_shared<std::uint32_t>(0);
-    buggy.make_state_machine = [made]() -> std::unique_ptr<StateMachine> {
-      if ((*made)++ == 0) return std::make_unique<PolicyBlindApp>();
-      return std::make_unique<server::TupleSpaceApp>(std::vector<std::string>{kTsAdminPrincipal});
-    };
-    SimOptions o;
-    o.seed = seed;
-    o.app = "tuplespace";
-    o.plugin = &buggy;
-    const RunResult r = run_seed(o);
-    for (const std::string& f : r.failures) {
-      if (f.find("agreement") != std::string::npos) {
-        caught = seed;
-        failure = f;
-      }
-    }
-  }
+  const auto caught = first_seed_failing(
+      [] {
+        AppPlugin buggy = ts_app_plugin();
+        buggy.name = "tuplespace-policy-blind";
+        auto made = std::make_shared<std::uint32_t>(0);
+        buggy.make_state_machine = [made]() -> std::unique_ptr<StateMachine> {
+          if ((*made)++ == 0) return std::make_unique<PolicyBlindApp>();
+          return std::make_unique<server::TupleSpaceApp>(
+              std::vector<std::string>{kTsAdminPrincipal});
+        };
+        return buggy;
+      },
+      "agreement");
   ASSERT_TRUE(caught.has_value()) << "no seed in 1..20 caught the policy-blind replica";
-  std::cout << "policy-blind replica caught at seed " << *caught << ":\n" << failure << "\n";
+  std::cout << "policy-blind replica caught at seed " << caught->first << ":\n"
+            << caught->second << "\n";
 }
 
 // Every replica ignoring policies agrees with the others: the model must see it.
 TEST(TsSimulation, PoliciesIgnoredEverywhereAreNotLinearizable) {
-  AppPlugin buggy = ts_app_plugin();
-  buggy.name = "tuplespace-policy-blind-everywhere";
-  buggy.make_state_machine = [] { return std::make_unique<PolicyBlindApp>(); };
-  std::optional<std::uint64_t> caught;
-  std::string failure;
-  for (std::uint64_t seed = 1; seed <= 20 && !caught; ++seed) {
-    SimOptions o;
-    o.seed = seed;
-    o.app = "tuplespace";
-    o.plugin = &buggy;
-    const RunResult r = run_seed(o);
-    for (const std::string& f : r.failures) {
-      if (f.find("linearizability") != std::string::npos) {
-        caught = seed;
-        failure = f;
-      }
-    }
-  }
+  const auto caught = first_seed_failing(
+      [] {
+        AppPlugin buggy = ts_app_plugin();
+        buggy.name = "tuplespace-policy-blind-everywhere";
+        buggy.make_state_machine = [] { return std::make_unique<PolicyBlindApp>(); };
+        return buggy;
+      },
+      "linearizability");
   ASSERT_TRUE(caught.has_value()) << "no seed in 1..20 caught replicas that ignore policies";
-  std::cout << "policy-blind replicas caught at seed " << *caught << ":\n"
-            << failure.substr(0, failure.find('\n')) << "\n";
+  std::cout << "policy-blind replicas caught at seed " << caught->first << ":\n"
+            << caught->second.substr(0, caught->second.find('\n')) << "\n";
 }
 
 // The mix of forbidden attempts in simulated runs, counted where clients see results and where

@@ -6,12 +6,6 @@
 namespace bastion::policy {
 namespace {
 
-using ts::ErrorCode;
-using ts::Pattern;
-using ts::Tuple;
-using ts::Value;
-
-const Pattern kAny = Pattern::any();
 constexpr std::uint64_t kLease = 5000;
 
 Tuple replica(const std::string& id, const std::string& state) {

@@ -7,12 +7,6 @@
 namespace bastion::policy {
 namespace {
 
-using ts::ErrorCode;
-using ts::Pattern;
-using ts::Tuple;
-using ts::Value;
-
-const Pattern kAny = Pattern::any();
 const ts::Template kAnyOne{kAny};
 
 ts::TupleSpec plain(Tuple t) { return leased(std::move(t), 0); }

@@ -16,6 +16,13 @@
 
 namespace bastion::policy {
 
+using ts::ErrorCode;
+using ts::Pattern;
+using ts::Tuple;
+using ts::Value;
+
+inline const Pattern kAny = Pattern::any();
+
 // The text of a file of the source tree (examples/policies/...).
 inline std::string source_file(const std::string& path) {
   std::ifstream in(std::string(BASTION_SOURCE_DIR) + "/" + path);
