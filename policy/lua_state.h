@@ -19,7 +19,9 @@
 //     of allocated, so their allocations depend on each replica's history. Table slots, stacks and
 //     buffers are left out because their timing depends on string hashes, which Lua seeds at
 //     random per state. Every one of those costs at least one counted instruction, so the
-//     instruction budget bounds them (see state_bytes_max()).
+//     instruction budget bounds them (and the backstop below). Objects Lua makes once per state
+//     on first use (the metatable of large string buffers) are made before any evaluation
+//     (sandbox::install), so that no evaluation pays for them.
 // Exhausting either budget raises a Lua error and marks the evaluation exhausted; the sandbox's
 // pcall re-raises it, so a script cannot catch its way past a budget.
 //

@@ -224,7 +224,9 @@ void push_request(lua_State* L, const Invocation& call) {
 int l_run(lua_State* L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &kChunkKey);
   lua_pushvalue(L, 1);
-  lua_setupvalue(L, -2, 1);  // the chunk's _ENV
+  if (lua_setupvalue(L, -2, 1) == nullptr) {  // a main chunk's first upvalue is its _ENV
+    return luaL_error(L, "the policy's chunk has no environment");
+  }
   lua_call(L, 0, 0);
   if (lua_getfield(L, 1, "decide") != LUA_TFUNCTION) {
     return luaL_error(L, "the policy defines no function decide(req)");
@@ -358,8 +360,8 @@ Decision Script::run(const Invocation* call, const SpaceView& space) {
   if (m.state_bytes > baseline_bytes_ + kCollectAboveBytes) state_.collect();
 
   // The evaluation's thread, globals and request: not metered (their size follows the request's,
-  // which the transport bounds), and built on L, whose pcall catches a failure.
-  m.state_bytes_max = std::numeric_limits<std::size_t>::max();
+  // which the transport bounds; state_bytes_max is unlimited outside evaluations), and built on
+  // L, whose pcall catches a failure.
   lua_State* T = nullptr;
   auto build = [&](lua_State* S) {
     T = lua_newthread(S);
