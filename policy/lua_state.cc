@@ -1,6 +1,8 @@
 // The metering lua_State; see lua_state.h.
 #include "policy/lua_state.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,11 +29,104 @@ bool counted(std::size_t kind, std::size_t nsize, std::size_t short_max) {
   }
 }
 
+}  // namespace
+
+// Small blocks come from free lists of the state's own: an evaluation allocates and frees a few
+// hundred of them, and malloc's bookkeeping was a third of its time. Blocks of up to kSmallMax
+// bytes are kept by size class (16-byte steps) once freed; larger ones go to malloc. What the
+// lists hold is given back to malloc when a collection leaves more than kKeptMax of it.
+class Pool {
+ public:
+  static constexpr std::size_t kStep = 16;
+  static constexpr std::size_t kSmallMax = 512;
+  static constexpr std::size_t kKeptMax = 1 << 20;
+
+  Pool() = default;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool() { release(); }
+
+  static bool small(std::size_t n) { return n <= kSmallMax; }
+  static std::size_t class_of(std::size_t n) { return (n + kStep - 1) / kStep - 1; }
+
+  void* take(std::size_t n) {
+    const std::size_t c = class_of(n);
+    if (void* p = free_[c]) {
+      std::memcpy(&free_[c], p, sizeof(void*));
+      kept_ -= (c + 1) * kStep;
+      return p;
+    }
+    return std::malloc((c + 1) * kStep);
+  }
+  void give(void* p, std::size_t n) {
+    const std::size_t c = class_of(n);
+    std::memcpy(p, &free_[c], sizeof(void*));
+    free_[c] = p;
+    kept_ += (c + 1) * kStep;
+  }
+  void trim() {
+    if (kept_ > kKeptMax) release();
+  }
+
+ private:
+  void release() {
+    for (void*& head : free_) {
+      while (head != nullptr) {
+        void* next = nullptr;
+        std::memcpy(&next, head, sizeof(void*));
+        std::free(head);
+        head = next;
+      }
+    }
+    kept_ = 0;
+  }
+
+  std::array<void*, kSmallMax / kStep> free_{};
+  std::size_t kept_ = 0;
+};
+
+struct Heap {
+  Meter meter;
+  Pool pool;
+};
+
+namespace {
+
+// A block of `nsize` bytes for the `old` bytes at ptr (ptr may be null), from the pool or malloc;
+// null if there is no memory.
+void* resize(Pool& pool, void* ptr, std::size_t old, std::size_t nsize) {
+  if (ptr != nullptr && Pool::small(old) && Pool::small(nsize) &&
+      Pool::class_of(old) == Pool::class_of(nsize)) {
+    return ptr;
+  }
+  if (ptr != nullptr && !Pool::small(old) && !Pool::small(nsize)) {
+    return std::realloc(ptr, nsize);
+  }
+  void* block = Pool::small(nsize) ? pool.take(nsize) : std::malloc(nsize);
+  if (block == nullptr) return nullptr;
+  if (ptr != nullptr) {
+    std::memcpy(block, ptr, std::min(old, nsize));
+    if (Pool::small(old)) {
+      pool.give(ptr, old);
+    } else {
+      std::free(ptr);
+    }
+  }
+  return block;
+}
+
 void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
-  Meter& m = *static_cast<Meter*>(ud);
+  Heap& heap = *static_cast<Heap*>(ud);
+  Meter& m = heap.meter;
   const std::size_t old = ptr != nullptr ? osize : 0;
   if (nsize == 0) {
-    std::free(ptr);
+    if (ptr != nullptr) {
+      if (Pool::small(old)) {
+        heap.pool.give(ptr, old);
+      } else {
+        std::free(ptr);
+      }
+    }
     m.state_bytes -= old;
     return nullptr;
   }
@@ -50,7 +145,7 @@ void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
       m.bytes += nsize;
     }
   }
-  void* block = std::realloc(ptr, nsize);
+  void* block = resize(heap.pool, ptr, old, nsize);
   if (block == nullptr) {
     if (nsize <= old) return ptr;  // a shrink that failed: the old block still serves
     if (m.active && m.exhausted == Exhaustion::kNone) m.exhausted = Exhaustion::kMemory;
@@ -120,29 +215,35 @@ std::size_t short_string_alloc_max() {
   return value;
 }
 
-State::State() : meter_(std::make_unique<Meter>()) {
+State::State() : heap_(std::make_unique<Heap>()) {
   static_assert(sizeof(void*) <= LUA_EXTRASPACE);
-  meter_->short_string_bytes_max = short_string_alloc_max();
-  L_ = lua_newstate(&allocate, meter_.get());
+  heap_->meter.short_string_bytes_max = short_string_alloc_max();
+  L_ = lua_newstate(&allocate, heap_.get());
   if (L_ == nullptr) {
     std::fprintf(stderr, "policy: cannot create a Lua state\n");
     std::abort();
   }
-  Meter* m = meter_.get();
+  Meter* m = &heap_->meter;
   std::memcpy(lua_getextraspace(L_), &m, sizeof m);  // threads inherit it
   lua_atpanic(L_, &panic);
-  lua_sethook(L_, &count_hook, LUA_MASKCOUNT, kHookPeriod);
+  restart_count(L_);
   // The collector never runs on its own: its timing depends on history, and a collection inside
   // an evaluation could clear weak tables. The owner collects between evaluations (collect()).
   lua_gc(L_, LUA_GCSTOP);
 }
 
-void State::collect() { lua_gc(L_, LUA_GCCOLLECT); }
+void State::collect() {
+  lua_gc(L_, LUA_GCCOLLECT);
+  heap_->pool.trim();
+}
+
+Meter& State::meter() { return heap_->meter; }
+const Meter& State::meter() const { return heap_->meter; }
 
 State::~State() { lua_close(L_); }
 
 void State::begin(std::uint64_t instructions_max, std::uint64_t memory_bytes_max, void* context) {
-  Meter& m = *meter_;
+  Meter& m = heap_->meter;
   m.instructions = 0;
   m.instructions_max = instructions_max;
   m.bytes = 0;
@@ -153,7 +254,7 @@ void State::begin(std::uint64_t instructions_max, std::uint64_t memory_bytes_max
 }
 
 void State::end() {
-  Meter& m = *meter_;
+  Meter& m = heap_->meter;
   m.active = false;
   m.context = nullptr;
 }
@@ -163,6 +264,8 @@ Meter& meter_of(lua_State* L) {
   std::memcpy(&m, lua_getextraspace(L), sizeof m);
   return *m;
 }
+
+void restart_count(lua_State* T) { lua_sethook(T, &count_hook, LUA_MASKCOUNT, kHookPeriod); }
 
 void charge(lua_State* L, std::uint64_t units) {
   Meter& m = meter_of(L);

@@ -46,6 +46,8 @@ inline constexpr int kHookPeriod = 100;
 
 enum class Exhaustion : std::uint8_t { kNone, kInstructions, kMemory };
 
+struct Heap;  // the allocator's state (lua_state.cc)
+
 struct Meter {
   // The whole state: every block Lua holds, and the backstop.
   std::size_t state_bytes = 0;
@@ -70,8 +72,8 @@ class State {
   State& operator=(const State&) = delete;
 
   lua_State* get() const { return L_; }
-  Meter& meter() { return *meter_; }
-  const Meter& meter() const { return *meter_; }
+  Meter& meter();
+  const Meter& meter() const;
 
   // Starts and ends counting an evaluation with these budgets.
   void begin(std::uint64_t instructions_max, std::uint64_t memory_bytes_max, void* context);
@@ -81,7 +83,7 @@ class State {
   void collect();
 
  private:
-  std::unique_ptr<Meter> meter_;  // the allocator's user data: its address never changes
+  std::unique_ptr<Heap> heap_;  // the allocator's user data: its address never changes
   lua_State* L_ = nullptr;
 };
 
@@ -92,6 +94,10 @@ Meter& meter_of(lua_State* L);
 // whole budget as spent) when that would exceed instructions_max. Outside an evaluation it does
 // nothing.
 void charge(lua_State* L, std::uint64_t units);
+
+// Restarts the instruction count of thread T: a thread reused for every evaluation must count
+// from the same point each time (the count hook fires every kHookPeriod instructions).
+void restart_count(lua_State* T);
 
 // Raises the error of an exhausted budget (marks the meter, never returns).
 [[noreturn]] void raise_exhausted(lua_State* L, Exhaustion what);

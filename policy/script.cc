@@ -13,6 +13,7 @@ namespace bastion::policy {
 namespace {
 
 char kChunkKey;
+char kThreadKey;
 
 // Backstop of the whole state during an evaluation, above what the budgets let a script reach
 // (lua_state.h): the Lua stack at its largest (1,000,000 slots), and per instruction at most a
@@ -335,8 +336,10 @@ Result<std::unique_ptr<Script>, std::string> Script::compile(std::string_view te
     lua_pop(L, 1);
     return fail(std::move(message));
   }
-  auto keep = [](lua_State* S) {
+  auto keep = [&script](lua_State* S) {
     lua_rawsetp(S, LUA_REGISTRYINDEX, &kChunkKey);
+    script->thread_ = lua_newthread(S);
+    lua_rawsetp(S, LUA_REGISTRYINDEX, &kThreadKey);
     return 0;
   };
   if (lua::protect(L, keep, 1, 0) != LUA_OK) return fail(std::string("cannot keep the policy"));
@@ -359,12 +362,11 @@ Decision Script::run(const Invocation* call, const SpaceView& space) {
   const int top = lua_gettop(L);
   if (m.state_bytes > baseline_bytes_ + kCollectAboveBytes) state_.collect();
 
-  // The evaluation's thread, globals and request: not metered (their size follows the request's,
-  // which the transport bounds; state_bytes_max is unlimited outside evaluations), and built on
-  // L, whose pcall catches a failure.
-  lua_State* T = nullptr;
+  // The evaluation's globals and request: not metered (their size follows the request's, which
+  // the transport bounds; state_bytes_max is unlimited outside evaluations), and built on L,
+  // whose pcall catches a failure. They run on thread_, whose stack and call frames are reused
+  // (Lua allocates those uncounted: lua_state.h) and whose instruction count restarts.
   auto build = [&](lua_State* S) {
-    T = lua_newthread(S);
     lua_pushcfunction(S, &l_run);
     sandbox::push_environment(S);
     if (call != nullptr) {
@@ -372,16 +374,19 @@ Decision Script::run(const Invocation* call, const SpaceView& space) {
     } else {
       lua_pushnil(S);
     }
-    return 4;
+    return 3;
   };
-  if (lua::protect(L, build, 0, 4) != LUA_OK) {
+  if (lua::protect(L, build, 0, 3) != LUA_OK) {
     lua_settop(L, top);
     Decision d;
     d.failed = true;
     d.reason = "could not be prepared: out of memory";
     return d;
   }
-  lua_xmove(L, T, 3);  // T is fresh: room for 3 values without growing
+  lua_State* T = thread_;
+  lua_settop(T, 0);
+  lua::restart_count(T);
+  lua_xmove(L, T, 3);  // T's base frame has room for 3 values without growing
 
   m.state_bytes_max = m.state_bytes + limits_.memory_bytes_max + kStackBytesMax +
                       kSlackBytesPerInstruction * limits_.instructions_max;
@@ -392,7 +397,8 @@ Decision Script::run(const Invocation* call, const SpaceView& space) {
   m.state_bytes_max = std::numeric_limits<std::size_t>::max();
 
   Decision d = read_decision(T, status, m);
-  lua_settop(L, top);  // the thread and all it made are garbage now
+  lua_settop(T, 0);  // all the evaluation made is garbage now
+  lua_settop(L, top);
   return d;
 }
 

@@ -110,6 +110,7 @@ class Script {
   Decision run(const Invocation* call, const SpaceView& space);
 
   lua::State state_;
+  lua_State* thread_ = nullptr;  // every evaluation runs on it (the registry keeps it alive)
   Limits limits_;
   std::size_t baseline_bytes_ = 0;  // after loading: what garbage collection brings it back to
 };

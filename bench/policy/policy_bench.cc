@@ -52,13 +52,10 @@ void evaluate(benchmark::State& state, const std::string& text, const ts::Reques
   const std::vector<std::string> groups = {"clients"};
   const EngineSpace view(space.engine, "s", 0);
   const Invocation call{"s", "client1", &groups, 0, &request};
-  std::uint64_t instructions = 0;
   for (auto _ : state) {
     const Decision d = (*script)->evaluate(call, view);
     if (!d.allowed) state.SkipWithError(d.reason.c_str());
-    instructions = d.instructions;
   }
-  state.counters["instructions"] = static_cast<double>(instructions);
 }
 
 void BM_TenRulesOut(benchmark::State& state) {
