@@ -32,12 +32,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t split = input.find("\n@@\n");
   const std::string_view text = input.substr(0, split);
 
-  ts::Request request = ts::Out{
-      "s", ts::TupleSpec{{ts::Value("REPLICA"), ts::Value(static_cast<std::int64_t>(size)),
-                          ts::Value("STOPPED")},
-                         5000,
-                         {},
-                         {}}};
+  ts::Request request =
+      ts::Out{"s", ts::TupleSpec{{ts::Value("REPLICA"), ts::Value(static_cast<std::int64_t>(size)),
+                                  ts::Value("STOPPED")},
+                                 5000,
+                                 {},
+                                 {}}};
   if (split != std::string_view::npos) {
     const std::string_view rest = input.substr(split + 4);
     auto decoded = ts::decode_request(
@@ -49,12 +49,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!script) return 0;
   ts::Engine engine;
   engine.execute({"admin", 1, 1, 0}, ts::SpaceCreate{"s", {}});
-  engine.execute({"alice", 1, 2, 0},
-                 ts::Out{"s", ts::TupleSpec{{ts::Value("REPLICA"), ts::Value("alice"),
-                                             ts::Value("WRITER")},
-                                            0,
-                                            {},
-                                            {}}});
+  engine.execute(
+      {"alice", 1, 2, 0},
+      ts::Out{"s",
+              ts::TupleSpec{
+                  {ts::Value("REPLICA"), ts::Value("alice"), ts::Value("WRITER")}, 0, {}, {}}});
   const std::vector<std::string> groups = {"ops"};
   const policy::EngineSpace view(engine, "s", 10);
   const policy::Invocation call{"s", "alice", &groups, 10, &request};
