@@ -29,27 +29,21 @@ PolicyLayer::Cached PolicyLayer::compile(const std::string& text) {
   return entry;
 }
 
-void PolicyLayer::remember(std::string_view space, Cached entry) {
+PolicyLayer::Cached& PolicyLayer::remember(std::string_view space, Cached entry) {
   entry.last_use = ++uses_;
   auto it = cache_.find(space);
-  if (it != cache_.end()) {
-    it->second = std::move(entry);
-    return;
-  }
+  if (it != cache_.end()) return it->second = std::move(entry);
   if (cache_.size() >= scripts_cached_max_) {
     cache_.erase(std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
       return a.second.last_use < b.second.last_use;
     }));
   }
-  cache_.emplace(std::string(space), std::move(entry));
+  return cache_.emplace(std::string(space), std::move(entry)).first->second;
 }
 
 PolicyLayer::Cached& PolicyLayer::cached(std::string_view space, const std::string& text) {
   auto it = cache_.find(space);
-  if (it == cache_.end() || it->second.text != text) {
-    remember(space, compile(text));
-    it = cache_.find(space);
-  }
+  if (it == cache_.end() || it->second.text != text) return remember(space, compile(text));
   it->second.last_use = ++uses_;
   return it->second;
 }

@@ -62,7 +62,7 @@ class PolicyLayer final : public ts::Layer {
   std::optional<ts::Error> decide(const ts::Context& ctx, const ts::Request& request);
   Cached& cached(std::string_view space, const std::string& text);
   Cached compile(const std::string& text);
-  void remember(std::string_view space, Cached entry);
+  Cached& remember(std::string_view space, Cached entry);
 
   const ts::Engine& engine_;
   const Principals& principals_;

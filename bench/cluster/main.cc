@@ -24,10 +24,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,6 +38,7 @@
 #include "bench/cluster/workload.h"
 #include "client/client.h"
 #include "config/cluster_config.h"
+#include "config/pki.h"
 
 namespace bastion::bench {
 namespace {
@@ -171,14 +170,12 @@ int run(const Options& o, Op op) {
   const std::string space = "bench-" + std::to_string(getpid());
   ts::SpaceOptions options = space_options(o.size_bytes);
   if (!o.policy_file.empty()) {
-    std::ifstream in(o.policy_file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in.good() && !in.eof()) {
-      std::cerr << "bastion-bench: --policy: cannot read '" << o.policy_file << "'\n";
+    auto text = config::pki::read_small_file(o.policy_file, ts::kPolicyBytesMax);
+    if (!text) {
+      std::cerr << "bastion-bench: --policy: " << text.error() << '\n';
       return 1;
     }
-    options.policy = text.str();
+    options.policy = std::move(*text);
   }
   if (auto created = admin.create_space(space, options); !created) {
     return fail_run("create space " + space, created.error());

@@ -489,10 +489,27 @@ TEST(TsModel, PendingDeniedOperationsHaveNoEffect) {
 // ---- the model against the real engine ---------------------------------------------------------
 
 // Replies with the newest match to rdp (ordered or read-only): a planted bug.
-class NewestMatchApp final : public StateMachine {
+// The real replica app, to which tests of planted bugs delegate what they do not change.
+class DelegatingApp : public StateMachine {
  public:
-  NewestMatchApp() : inner_(std::vector<std::string>{kTsAdminPrincipal}) {}
+  DelegatingApp() : inner_(std::vector<std::string>{kTsAdminPrincipal}) {}
   std::vector<Completion> begin_batch(TimeUs now_us) override { return inner_.begin_batch(now_us); }
+  ExecuteResult execute(const Request& request) override { return inner_.execute(request); }
+  std::optional<Bytes> execute_read_only(const Request& request) override {
+    return inner_.execute_read_only(request);
+  }
+  std::optional<TimeUs> next_deadline_us() const override { return inner_.next_deadline_us(); }
+  void session_evicted(const ClientKey& client) override { inner_.session_evicted(client); }
+  Bytes snapshot() const override { return inner_.snapshot(); }
+  Digest digest() const override { return inner_.digest(); }
+  bool restore(ByteView snapshot) override { return inner_.restore(snapshot); }
+
+ protected:
+  server::TupleSpaceApp inner_;
+};
+
+class NewestMatchApp final : public DelegatingApp {
+ public:
   ExecuteResult execute(const Request& request) override {
     if (auto r = newest(request)) return ExecuteResult{std::move(*r), {}};
     return inner_.execute(request);
@@ -501,11 +518,6 @@ class NewestMatchApp final : public StateMachine {
     if (auto r = newest(request)) return r;
     return inner_.execute_read_only(request);
   }
-  std::optional<TimeUs> next_deadline_us() const override { return inner_.next_deadline_us(); }
-  void session_evicted(const ClientKey& client) override { inner_.session_evicted(client); }
-  Bytes snapshot() const override { return inner_.snapshot(); }
-  Digest digest() const override { return inner_.digest(); }
-  bool restore(ByteView snapshot) override { return inner_.restore(snapshot); }
 
  private:
   std::optional<Bytes> newest(const Request& request) {
@@ -524,8 +536,6 @@ class NewestMatchApp final : public StateMachine {
     if (tuples.empty()) return rep(err(ts::ErrorCode::kNotFound));
     return rep(ts::Found{tuples.back()});
   }
-
-  server::TupleSpaceApp inner_;
 };
 
 // Drives one application directly with the workload: one request per batch, random gaps of
@@ -685,10 +695,8 @@ TEST(TsSimulation, PlantedBugIsReportedWithItsSeed) {
 
 // Creates spaces without their policy script, as a replica whose layer stack lacked the policy
 // layer would decide: a planted bug, given to one replica only (the first one made).
-class PolicyBlindApp final : public StateMachine {
+class PolicyBlindApp final : public DelegatingApp {
  public:
-  PolicyBlindApp() : inner_(std::vector<std::string>{kTsAdminPrincipal}) {}
-  std::vector<Completion> begin_batch(TimeUs now_us) override { return inner_.begin_batch(now_us); }
   ExecuteResult execute(const Request& request) override {
     auto op = ts::decode_request(request.payload);
     auto* create = op ? std::get_if<ts::SpaceCreate>(&*op) : nullptr;
@@ -698,17 +706,6 @@ class PolicyBlindApp final : public StateMachine {
     blind.payload = ts::encode_request(*op);
     return inner_.execute(blind);
   }
-  std::optional<Bytes> execute_read_only(const Request& request) override {
-    return inner_.execute_read_only(request);
-  }
-  std::optional<TimeUs> next_deadline_us() const override { return inner_.next_deadline_us(); }
-  void session_evicted(const ClientKey& client) override { inner_.session_evicted(client); }
-  Bytes snapshot() const override { return inner_.snapshot(); }
-  Digest digest() const override { return inner_.digest(); }
-  bool restore(ByteView snapshot) override { return inner_.restore(snapshot); }
-
- private:
-  server::TupleSpaceApp inner_;
 };
 
 TEST(TsSimulation, ReplicaIgnoringPoliciesBreaksAgreement) {
@@ -798,10 +795,9 @@ class CountingWorkload final : public Workload {
   Mix& mix_;
 };
 
-class CountingApp final : public StateMachine {
+class CountingApp final : public DelegatingApp {
  public:
-  explicit CountingApp(Mix& mix) : inner_(std::vector<std::string>{kTsAdminPrincipal}), mix_(mix) {}
-  std::vector<Completion> begin_batch(TimeUs now_us) override { return inner_.begin_batch(now_us); }
+  explicit CountingApp(Mix& mix) : mix_(mix) {}
   ExecuteResult execute(const Request& request) override {
     ExecuteResult r = inner_.execute(request);
     if (r.result) tally(request, *r.result, false);
@@ -812,11 +808,6 @@ class CountingApp final : public StateMachine {
     if (r) tally(request, *r, true);
     return r;
   }
-  std::optional<TimeUs> next_deadline_us() const override { return inner_.next_deadline_us(); }
-  void session_evicted(const ClientKey& client) override { inner_.session_evicted(client); }
-  Bytes snapshot() const override { return inner_.snapshot(); }
-  Digest digest() const override { return inner_.digest(); }
-  bool restore(ByteView snapshot) override { return inner_.restore(snapshot); }
 
  private:
   void tally(const Request& request, const Bytes& result, bool read_only) {
@@ -833,7 +824,6 @@ class CountingApp final : public StateMachine {
     if (by_policy == ts_policy_allows(*op, request.client.principal)) ++mix_.mismatches;
   }
 
-  server::TupleSpaceApp inner_;
   Mix& mix_;
 };
 
