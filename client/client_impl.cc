@@ -378,7 +378,7 @@ bool Client::Impl::status_settled(const StatusCall& call, TimeUs now) const {
 }
 
 void Client::Impl::on_status_report(bft::ReplicaId replica, codec::ByteView frame) {
-  auto decoded = bft::decode_message(frame);
+  auto decoded = bft::decode_message(frame, bft::Channel::kToClient);
   if (!decoded) return;
   auto* report = std::get_if<bft::StatusReportMsg>(&*decoded);
   // Hostile input: a report must come from the replica it names, for a query we asked.

@@ -10,8 +10,12 @@
 // BoundedInputArchive reads from a byte span it does not own and never trusts the input:
 //   - a read past the end, a size tag larger than the bytes left, a non-minimal size tag or a bool
 //     byte other than 0/1 throws DecodeError before anything is allocated for it;
-//   - so a container of N elements costs at most N * sizeof(element) of memory, with N bounded by
-//     the input length.
+//   - a vector grows as its elements decode, never to the count its size tag claims: a count is a
+//     claim, and each element must consume its own bytes before the next is made room for. So
+//     decoding costs memory in proportion to the bytes actually consumed (at most about twice
+//     sizeof(element) / least encoded size of an element, per byte), however the vectors nest;
+//   - at_most(max, v) marks a vector whose count the protocol bounds: a larger count is refused
+//     before any element is read.
 // Use codec::decode() (codec.h), which also turns every failure into a Result.
 //
 // Thread-safety: an archive is used by one thread at a time.
@@ -19,6 +23,7 @@
 
 #include <cereal/cereal.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -146,6 +151,47 @@ template <class A>
 inline constexpr bool is_bastion_output_v =
     std::is_same_v<A, OutputArchive> || std::is_same_v<A, HashingOutputArchive>;
 
+// Reads `count` elements into `v`, growing it only as they decode. The first reservation is
+// bounded by the bytes left, so it costs no more memory than the input could fill.
+template <class T, class A>
+void load_elements(BoundedInputArchive& ar, std::vector<T, A>& v, std::uint64_t count) {
+  v.clear();
+  if constexpr (std::is_arithmetic_v<T>) {
+    if (count > ar.remaining() / sizeof(T)) throw DecodeError("length exceeds input");
+    v.resize(static_cast<std::size_t>(count));
+    ar.loadBinary(v.data(), v.size() * sizeof(T));
+  } else {
+    v.reserve(
+        static_cast<std::size_t>(std::min<std::uint64_t>(count, ar.remaining() / sizeof(T) + 1)));
+    for (std::uint64_t i = 0; i < count; ++i) ar(v.emplace_back());
+  }
+}
+
+// A vector whose element count the protocol bounds (replicas in a quorum, slots in the log
+// window): encoded exactly like the vector, and a decoder refuses a count above `max` before it
+// reads an element. Use in serialize(): ar(codec::at_most(kMax, field)).
+template <class T>
+struct AtMost {
+  std::vector<T>& v;
+  std::size_t max;
+};
+template <class T>
+AtMost<T> at_most(std::size_t max, std::vector<T>& v) {
+  return {v, max};
+}
+
+template <class Archive, class T>
+std::enable_if_t<is_bastion_output_v<Archive>> CEREAL_SAVE_FUNCTION_NAME(Archive& ar,
+                                                                         const AtMost<T>& a) {
+  ar(a.v);
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, AtMost<T>& a) {
+  const std::uint64_t n = ar.loadSize();
+  if (n > a.max) throw DecodeError("count above the protocol's bound");
+  load_elements(ar, a.v, n);
+}
+
 }  // namespace bastion::codec
 
 namespace cereal {
@@ -197,6 +243,14 @@ void CEREAL_LOAD_FUNCTION_NAME(bastion::codec::BoundedInputArchive& ar, SizeTag<
     throw bastion::codec::DecodeError("length out of range");
   }
   t.size = static_cast<Size>(n);
+}
+
+// Every vector decodes through load_elements (more specialised than cereal's own vector load,
+// which resizes to the claimed count first). vector<bool> keeps cereal's: it is bit-packed.
+template <class T, class A>
+requires(!std::is_same_v<T, bool>) void CEREAL_LOAD_FUNCTION_NAME(
+    bastion::codec::BoundedInputArchive& ar, std::vector<T, A>& v) {
+  bastion::codec::load_elements(ar, v, ar.loadSize());
 }
 
 template <class Archive, class T>

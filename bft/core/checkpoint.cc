@@ -141,7 +141,8 @@ bool Replica::Impl::verify_checkpoint_proof(const CheckpointProofMsg& p) {
         !signers.insert(c.replica).second) {
       return false;
     }
-    if (!verify(c.replica, SignDomain::kCheckpoint, checkpoint_signed_bytes(c), c.signature)) {
+    if (!verify_remembered(c.replica, SignDomain::kCheckpoint, checkpoint_signed_bytes(c),
+                           c.signature)) {
       return false;
     }
   }

@@ -206,7 +206,7 @@ void ClientCore::complete(std::uint64_t handle, Pending& p, ReplyVoter::Accepted
 }
 
 void ClientCore::on_reply(ReplicaId from, ByteView bytes, TimeUs now_us) {
-  auto decoded = decode_message(bytes);
+  auto decoded = decode_message(bytes, Channel::kToClient);
   if (!decoded || !std::holds_alternative<ReplyMsg>(*decoded)) {
     count("reply.malformed");
     return;

@@ -7,15 +7,18 @@ namespace bastion::bft {
 std::string Config::validate() const {
   if (f < 1) return "f must be at least 1";
   if (n != 3 * f + 1) return "n must be 3f+1";
+  if (n > kReplicasMax) return "n must be at most 64";
   if (self >= n) return "self must be a replica id below n";
   if (checkpoint_interval == 0) return "checkpoint_interval must be positive";
   if (log_window < 2 * checkpoint_interval || log_window % checkpoint_interval != 0) {
     return "log_window must be a multiple of checkpoint_interval, at least twice it";
   }
+  if (log_window > kLogWindowMax) return "log_window must be at most 65536";
   if (pipeline_max == 0 || pipeline_max > log_window) {
     return "pipeline_max must be in [1, log_window]";
   }
   if (batch_max_requests == 0 || batch_max_bytes == 0) return "batch caps must be positive";
+  if (batch_max_requests > kBatchRequestsMax) return "batch_max_requests must be at most 65536";
   if (batch_delay_us < 0) return "batch_delay_us must not be negative";
   if (vouch_defer_us < 0) return "vouch_defer_us must not be negative";
   if (client_window == 0) return "client_window must be positive";

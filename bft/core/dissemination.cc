@@ -195,9 +195,8 @@ void Replica::Impl::flush_vouches() {
 
 void Replica::Impl::send_vouches(const std::vector<VouchEntry>& entries,
                                  std::optional<ReplicaId> to) {
-  constexpr std::size_t kEntriesPerMessage = 4096;
-  for (std::size_t i = 0; i < entries.size(); i += kEntriesPerMessage) {
-    const std::size_t end = std::min(entries.size(), i + kEntriesPerMessage);
+  for (std::size_t i = 0; i < entries.size(); i += kDisseminationEntriesMax) {
+    const std::size_t end = std::min(entries.size(), i + kDisseminationEntriesMax);
     VouchMsg m;
     m.entries.assign(entries.begin() + static_cast<std::ptrdiff_t>(i),
                      entries.begin() + static_cast<std::ptrdiff_t>(end));
@@ -294,7 +293,13 @@ void Replica::Impl::retry_request_fetches() {
       continue;
     }
     const ReplicaId target = vouchers[f.attempts % vouchers.size()];
-    by_target[target].digests.push_back(d);
+    auto& digests = by_target[target].digests;
+    if (digests.size() == kDisseminationEntriesMax) {  // the rest go in the next round
+      request_fetches_due_ = true;
+      ++it;
+      continue;
+    }
+    digests.push_back(d);
     f.sent_us = now_us_;
     ++f.attempts;
     ++it;
@@ -306,13 +311,16 @@ void Replica::Impl::retry_request_fetches() {
 }
 
 void Replica::Impl::on_fetch_requests(ReplicaId from, const FetchRequestsMsg& m) {
-  constexpr std::size_t kDigestsMax = 4096;
+  // An answer is at most a batch's worth of bytes (the receiver's cap for REQUESTS); what does
+  // not fit is asked for again by the fetch's retransmission.
   RequestsMsg reply;
   std::uint64_t bytes = 0;
-  for (std::size_t i = 0; i < m.digests.size() && i < kDigestsMax; ++i) {
-    RequestPtr r = pool_.find_by_digest(m.digests[i]);
+  for (const Digest& d : m.digests) {
+    RequestPtr r = pool_.find_by_digest(d);
     if (r == nullptr) continue;
-    bytes += batch_request_bytes(*r);
+    const std::uint64_t size = batch_request_bytes(*r);
+    if (!reply.requests.empty() && bytes + size > config_.batch_max_bytes) break;
+    bytes += size;
     reply.requests.push_back(*r);
   }
   if (reply.requests.empty() || !spend_serve_budget(from, bytes)) return;

@@ -5,9 +5,11 @@
 // archive). Thread-safety: pure functions.
 #include "bft/core/messages.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
+#include "bft/core/config.h"
 #include "codec/codec.h"
 
 namespace bastion::bft {
@@ -108,12 +110,104 @@ Bytes encode_message(const Message& m) {
   return out;
 }
 
+bool allowed_on(MsgType t, Channel c) {
+  switch (t) {
+    case MsgType::kRequest:
+    case MsgType::kStatusQuery:
+      return c == Channel::kFromClient;
+    case MsgType::kReply:
+    case MsgType::kStatusReport:
+      return c == Channel::kToClient;
+    default:
+      return c == Channel::kFromReplica;
+  }
+}
+
+std::uint64_t message_bytes_cap(MsgType t, const Config& c) {
+  // Encoded sizes, from the field layouts above: a varint length costs at most 10 bytes, a
+  // principal at most principal_bytes_max. Generous by a fixed slack; what matters is that each
+  // cap is a function of the configuration, not of what a peer claims.
+  constexpr std::uint64_t kSlack = 256;
+  constexpr std::uint64_t kVarint = 10;
+  constexpr std::uint64_t kHeader = 8 + 8 + 8 + 32 + 1;  // BatchHeader
+  constexpr std::uint64_t kSignature = 64;
+  const std::uint64_t n = c.n;
+  const std::uint64_t principal = kVarint + c.principal_bytes_max;
+  const std::uint64_t request = principal + 8 + 8 + 1 + kVarint + c.request_bytes_max;
+  // A batch holds at most batch_max_bytes of requests, or a single request over that cap.
+  const std::uint64_t batch =
+      kVarint + std::max<std::uint64_t>(c.batch_max_bytes, request) + c.batch_max_requests * 32;
+  const std::uint64_t prepare = 8 + 8 + 32 + 4 + kSignature + 8;
+  const std::uint64_t checkpoint = 8 + 32 + 4 + kSignature;
+  const std::uint64_t proof = 8 + 32 + kVarint + n * checkpoint;
+  const std::uint64_t cert = kHeader + kSignature + kVarint + n * prepare;
+  const std::uint64_t view_change = 8 + proof + kVarint + c.log_window * cert + 4 + kSignature;
+  const std::uint64_t dissemination = kVarint + kDisseminationEntriesMax;
+  std::uint64_t cap = 0;
+  switch (t) {
+    case MsgType::kRequest:
+      cap = 8 + 8 + 1 + kVarint + c.request_bytes_max;
+      break;
+    case MsgType::kReply:
+      cap = c.message_bytes_max;  // results are the application's; the client bounds frames
+      break;
+    case MsgType::kVouch:
+      cap = dissemination * (principal + 8 + 8 + 32);
+      break;
+    case MsgType::kFetchRequests:
+      cap = dissemination * 32;
+      break;
+    case MsgType::kRequests:
+    case MsgType::kPrePrepare:
+    case MsgType::kBatch:
+    case MsgType::kCommitted:
+      cap = kHeader + kSignature + 1 + 4 + batch;
+      break;
+    case MsgType::kPrepare:
+    case MsgType::kCommit:
+      cap = prepare;
+      break;
+    case MsgType::kCheckpoint:
+      cap = checkpoint;
+      break;
+    case MsgType::kCheckpointProof:
+      cap = proof;
+      break;
+    case MsgType::kViewChange:
+      cap = view_change;
+      break;
+    case MsgType::kNewView:
+      cap = 8 + kVarint + n * view_change + 2 * kVarint + c.log_window * (kHeader + kSignature) +
+            4 + kSignature;
+      break;
+    case MsgType::kStateChunk:
+      cap = 8 + 32 + 8 + 8 + kVarint + c.state_chunk_bytes;
+      break;
+    case MsgType::kFetchBatch:
+    case MsgType::kStatus:
+    case MsgType::kFetchState:
+    case MsgType::kStatusQuery:
+    case MsgType::kStatusReport:
+      cap = 128;
+      break;
+  }
+  return std::min<std::uint64_t>(2 + cap + kSlack, c.message_bytes_max);
+}
+
 Result<Message, std::string> decode_message(ByteView bytes) {
   if (bytes.size() < 2) return fail(std::string("message too short"));
   if (bytes[0] != kWireVersion) return fail(std::string("unknown wire version"));
   const std::size_t type = bytes[1];
   if (type == 0 || type > kTypeCount) return fail(std::string("unknown message type"));
   return kDecoders[type - 1](bytes.subspan(2));
+}
+
+Result<Message, std::string> decode_message(ByteView bytes, Channel channel) {
+  if (bytes.size() >= 2 && bytes[1] >= 1 && bytes[1] <= kTypeCount &&
+      !allowed_on(static_cast<MsgType>(bytes[1]), channel)) {
+    return fail(std::string("message type not allowed on this channel"));
+  }
+  return decode_message(bytes);
 }
 
 Bytes pre_prepare_signed_bytes(const BatchHeader& h) { return encode_fields(h); }

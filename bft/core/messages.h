@@ -117,21 +117,21 @@ struct VouchMsg {
   std::vector<VouchEntry> entries;
   template <class A>
   void serialize(A& ar) {
-    ar(entries);
+    ar(codec::at_most(kDisseminationEntriesMax, entries));
   }
 };
 struct FetchRequestsMsg {
   std::vector<Digest> digests;
   template <class A>
   void serialize(A& ar) {
-    ar(digests);
+    ar(codec::at_most(kDisseminationEntriesMax, digests));
   }
 };
 struct RequestsMsg {
   std::vector<Request> requests;
   template <class A>
   void serialize(A& ar) {
-    ar(requests);
+    ar(codec::at_most(kDisseminationEntriesMax, requests));
   }
 };
 
@@ -165,7 +165,7 @@ struct PrePrepareMsg {
   std::vector<Request> batch;
   template <class A>
   void serialize(A& ar) {
-    ar(header, signature, batch);
+    ar(header, signature, codec::at_most(kBatchRequestsMax, batch));
   }
 };
 
@@ -217,7 +217,7 @@ struct CheckpointProofMsg {
   std::vector<CheckpointMsg> checkpoints;
   template <class A>
   void serialize(A& ar) {
-    ar(seq, state_digest, checkpoints);
+    ar(seq, state_digest, codec::at_most(kReplicasMax, checkpoints));
   }
 };
 
@@ -230,7 +230,7 @@ struct PreparedCert {
   std::vector<PrepareMsg> prepares;
   template <class A>
   void serialize(A& ar) {
-    ar(header, primary_signature, prepares);
+    ar(header, primary_signature, codec::at_most(kReplicasMax, prepares));
   }
 };
 
@@ -242,7 +242,7 @@ struct ViewChangeMsg {
   Signature signature{};  // by `replica`, domain kViewChange, over everything above
   template <class A>
   void serialize(A& ar) {
-    ar(new_view, stable, prepared, replica, signature);
+    ar(new_view, stable, codec::at_most(kLogWindowMax, prepared), replica, signature);
   }
 };
 
@@ -257,7 +257,8 @@ struct NewViewMsg {
   Signature signature{};  // domain kNewView, over (view, view_changes, proposals, proposal sigs)
   template <class A>
   void serialize(A& ar) {
-    ar(view, view_changes, proposals, proposal_signatures, replica, signature);
+    ar(view, codec::at_most(kReplicasMax, view_changes), codec::at_most(kLogWindowMax, proposals),
+       codec::at_most(kLogWindowMax, proposal_signatures), replica, signature);
   }
 };
 
@@ -273,7 +274,7 @@ struct BatchMsg {
   std::vector<Request> batch;  // the receiver checks batch_digest(batch) against what it needs
   template <class A>
   void serialize(A& ar) {
-    ar(batch);
+    ar(codec::at_most(kBatchRequestsMax, batch));
   }
 };
 
@@ -366,8 +367,24 @@ using Message =
 MsgType type_of(const Message& m);
 const char* type_name(MsgType t);
 
+// The channel a message arrived on decides which types it may carry: clients send requests and
+// status queries, replicas answer them with replies and status reports, and everything else
+// travels between replicas. Checked before the body is decoded.
+enum class Channel : std::uint8_t { kFromClient, kFromReplica, kToClient };
+bool allowed_on(MsgType t, Channel c);
+
+struct Config;
+// The largest encoding of a message of type t that a correct replica configured like `c` sends
+// (a message type's size is bounded by the protocol: a PREPARE is ~150 bytes, a NEW-VIEW holds
+// at most n VIEW-CHANGEs of at most a log window of certificates each). Larger ones are dropped
+// before decoding.
+std::uint64_t message_bytes_cap(MsgType t, const Config& c);
+
 Bytes encode_message(const Message& m);
+// Any type, for tests and tools.
 Result<Message, std::string> decode_message(ByteView bytes);
+// Only the types allowed on `channel`; others fail before their body is read.
+Result<Message, std::string> decode_message(ByteView bytes, Channel channel);
 
 // The exact bytes each signature covers (canonical encodings with a per-kind layout).
 Bytes pre_prepare_signed_bytes(const BatchHeader& h);

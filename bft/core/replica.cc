@@ -30,6 +30,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "drop.quota",
     "drop.unsolicited",
     "drop.throttled",
+    "signatures.remembered",
     "requests.received",
     "requests.read_only",
     "requests.executed",
@@ -111,6 +112,11 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
   if (!config_.validate().empty()) std::abort();
   view_change_timeout_us_ = config_.view_change_timeout_us;
   for (auto& b : serve_budget_) b = config_.serve_bytes_per_interval;
+  // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
+  verified_max_ = std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n);
+  for (std::size_t t = 1; t < message_caps_.size(); ++t) {
+    message_caps_[t] = message_bytes_cap(static_cast<MsgType>(t), config_);
+  }
 }
 
 // ---- events --------------------------------------------------------------------------------
@@ -122,18 +128,33 @@ void Replica::Impl::on_replica_message(ReplicaId from, ByteView bytes, TimeUs no
     count(Ctr::kDropBadSender);
     return;
   }
-  if (bytes.size() > config_.message_bytes_max) {
-    count(Ctr::kDropTooLarge);
-    return;
-  }
-  auto decoded = decode_message(bytes);
-  if (!decoded) {
-    count(Ctr::kDropMalformed);
-    return;
-  }
-  ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
+  auto decoded = decode_checked(bytes, Channel::kFromReplica);
+  if (!decoded) return;
   dispatch(from, *decoded);
   after_event();
+}
+
+std::optional<Message> Replica::Impl::decode_checked(ByteView bytes, Channel channel) {
+  // The type byte and the size are checked before the body is decoded: a message costs no more
+  // than the largest one of its type a correct peer sends.
+  if (bytes.size() >= 2 && bytes[1] >= 1 && bytes[1] < msg_in_.size()) {
+    const auto type = static_cast<MsgType>(bytes[1]);
+    if (!allowed_on(type, channel)) {
+      count(Ctr::kDropUnexpectedType);
+      return std::nullopt;
+    }
+    if (bytes.size() > message_caps_[bytes[1]]) {
+      count(Ctr::kDropTooLarge);
+      return std::nullopt;
+    }
+  }
+  auto decoded = decode_message(bytes, channel);
+  if (!decoded) {
+    count(Ctr::kDropMalformed);
+    return std::nullopt;
+  }
+  ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
+  return std::move(decoded).value();
 }
 
 void Replica::Impl::dispatch(ReplicaId from, Message& m) {
@@ -187,16 +208,8 @@ void Replica::Impl::on_client_message(const std::string& principal, ByteView byt
     count(Ctr::kDropBadSender);
     return;
   }
-  if (bytes.size() > config_.message_bytes_max) {
-    count(Ctr::kDropTooLarge);
-    return;
-  }
-  auto decoded = decode_message(bytes);
-  if (!decoded) {
-    count(Ctr::kDropMalformed);
-    return;
-  }
-  ++msg_in_[static_cast<std::size_t>(type_of(*decoded))];
+  auto decoded = decode_checked(bytes, Channel::kFromClient);
+  if (!decoded) return;
   if (auto* q = std::get_if<StatusQueryMsg>(&*decoded)) {
     const ReplicaStatus st = status();
     StatusReportMsg report;
@@ -382,6 +395,32 @@ bool Replica::Impl::verify(ReplicaId signer, SignDomain domain, const Bytes& mes
   if (verifier_.verify(signer, domain, message, sig)) return true;
   count(Ctr::kDropBadSignature);
   return false;
+}
+
+bool Replica::Impl::verify_remembered(ReplicaId signer, SignDomain domain, const Bytes& message,
+                                      const Signature& sig) {
+  codec::Blake2b h;
+  h.update(std::string_view("bastion.verified.v1"));
+  const std::array<std::uint8_t, 5> tag = {
+      static_cast<std::uint8_t>(signer), static_cast<std::uint8_t>(signer >> 8),
+      static_cast<std::uint8_t>(signer >> 16), static_cast<std::uint8_t>(signer >> 24),
+      static_cast<std::uint8_t>(domain)};
+  h.update(tag);
+  h.update(sig);
+  h.update(message);
+  const Digest key = h.finish();
+  if (verified_.count(key) != 0) {
+    count(Ctr::kSignaturesRemembered);
+    return true;
+  }
+  if (!verify(signer, domain, message, sig)) return false;
+  if (verified_order_.size() == verified_max_) {
+    verified_.erase(verified_order_.front());
+    verified_order_.pop_front();
+  }
+  verified_.insert(key);
+  verified_order_.push_back(key);
+  return true;
 }
 
 bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {

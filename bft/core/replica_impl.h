@@ -136,6 +136,7 @@ enum class Ctr : std::size_t {
   kDropQuota,
   kDropUnsolicited,
   kDropThrottled,
+  kSignaturesRemembered,
   kRequestsReceived,
   kRequestsReadOnly,
   kRequestsExecuted,
@@ -197,6 +198,12 @@ class Replica::Impl {
   void send_bytes(std::optional<ReplicaId> to, SharedBytes bytes);
   void persist(PersistRecord r);
   bool verify(ReplicaId signer, SignDomain domain, const Bytes& message, const Signature& sig);
+  // verify(), remembering signatures that checked out: certificates and checkpoint proofs travel
+  // again and again (every VIEW-CHANGE and NEW-VIEW repeats them), and a faulty replica sending
+  // VIEW-CHANGEs for view after view must not make its peers verify the same ~1,000 signatures
+  // each time. Only valid signatures are remembered, so a forged one costs one check per message.
+  bool verify_remembered(ReplicaId signer, SignDomain domain, const Bytes& message,
+                         const Signature& sig);
   bool is_primary() const { return config_.primary_of(view_) == config_.self; }
   ReplicaId primary() const { return config_.primary_of(view_); }
   bool in_window(SeqNum seq) const {
@@ -208,6 +215,9 @@ class Replica::Impl {
   // Spends the per-peer serving budget; false (and counted) when it is exhausted.
   bool spend_serve_budget(ReplicaId peer, std::uint64_t bytes);
   void after_event();
+  // Checks the type against the channel and the size against its type's cap, then decodes;
+  // nullopt (counted) when any check fails.
+  std::optional<Message> decode_checked(ByteView bytes, Channel channel);
   void dispatch(ReplicaId from, Message& m);
   void retransmit();
   // True when this replica is behind the others and catching up, i.e. it made progress within
@@ -398,6 +408,11 @@ class Replica::Impl {
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
   std::vector<std::uint64_t> serve_budget_;
+  // Signatures verify_remembered() found valid: digests of (signer, domain, bytes, signature),
+  // the oldest forgotten first beyond verified_max_.
+  std::set<Digest> verified_;  // ordered: no hash flooding by replicas grinding signatures
+  std::deque<Digest> verified_order_;
+  std::size_t verified_max_ = 0;
 
   // ---- timers ----
   TimeUs next_retransmit_us_ = 0;
@@ -409,6 +424,7 @@ class Replica::Impl {
   Output out_;
   std::array<std::uint64_t, static_cast<std::size_t>(Ctr::kCount)> ctr_{};
   std::array<std::uint64_t, std::variant_size_v<Message> + 1> msg_in_{};
+  std::array<std::uint64_t, std::variant_size_v<Message> + 1> message_caps_{};  // by MsgType
   mutable Counters counters_view_;
   bool replaying_ = false;
 };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,14 @@ using SeqNum = std::uint64_t;
 
 // Microseconds. Local clocks (ticks) and agreed batch timestamps use the same unit.
 using TimeUs = std::int64_t;
+
+// Protocol bounds on counts. Decoding refuses a message that claims more (codec::at_most), before
+// it reads an element; Config::validate keeps every configuration inside them.
+inline constexpr std::size_t kReplicasMax = 64;  // n: replica sets are 64-bit masks
+inline constexpr std::size_t kLogWindowMax = std::size_t{1} << 16;
+inline constexpr std::size_t kBatchRequestsMax = std::size_t{1} << 16;
+// Entries per VOUCH and digests per FETCH-REQUESTS (and so requests per REQUESTS).
+inline constexpr std::size_t kDisseminationEntriesMax = 4096;
 
 // A client session: the principal is the authenticated identity of the channel the request came
 // on (never taken from the request bytes); the session is a number the client process picks at

@@ -84,8 +84,8 @@ bool Replica::Impl::verify_prepared_cert(const PreparedCert& c, ViewNum below_vi
   if (h.null_batch && (h.batch_digest != Digest{} || h.timestamp_us != 0)) return false;
   const ReplicaId primary_id = config_.primary_of(h.view);
   if (c.prepares.size() < 2 * config_.f || c.prepares.size() >= config_.n) return false;
-  if (!verify(primary_id, SignDomain::kPrePrepare, pre_prepare_signed_bytes(h),
-              c.primary_signature)) {
+  if (!verify_remembered(primary_id, SignDomain::kPrePrepare, pre_prepare_signed_bytes(h),
+                         c.primary_signature)) {
     return false;
   }
   std::set<ReplicaId> signers;
@@ -95,7 +95,7 @@ bool Replica::Impl::verify_prepared_cert(const PreparedCert& c, ViewNum below_vi
         !signers.insert(p.replica).second) {
       return false;
     }
-    if (!verify(p.replica, SignDomain::kPrepare, prepare_signed_bytes(p), p.signature)) {
+    if (!verify_remembered(p.replica, SignDomain::kPrepare, prepare_signed_bytes(p), p.signature)) {
       return false;
     }
   }

@@ -1,16 +1,25 @@
-// Fuzz target: the Request decoder on arbitrary bytes. It must never crash; an accepted request
+// Fuzz target: the Request decoder on arbitrary bytes. It must never crash nor allocate more than
+// 16 times the input (plus a small constant); an accepted request
 // must re-encode to the same bytes; and executing it against a small engine (as a server would
 // after decoding) must not crash either, whatever the arguments.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
+#include "tests/support/alloc_meter.h"
 #include "tuplespace/engine.h"
 
 using namespace bastion;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto request = ts::decode_request(codec::ByteView(data, size));
+  std::size_t peak = 0;
+  auto request = [&] {
+    testing::AllocPeak meter;
+    auto r = ts::decode_request(codec::ByteView(data, size));
+    peak = meter.bytes();
+    return r;
+  }();
+  if (peak > 16 * size + (64 << 10)) std::abort();
   if (!request) return 0;
   const codec::Bytes again = ts::encode_request(*request);
   if (again.size() != size || !std::equal(again.begin(), again.end(), data)) std::abort();

@@ -133,6 +133,42 @@ TEST(Bounds, ViewChangeFloodKeepsOneMessagePerReplica) {
   EXPECT_EQ(c.replica(1).status().view, 0u);
 }
 
+TEST(Bounds, AViewChangeFloodReusingCertificatesCostsOneSignaturePerMessage) {
+  // A faulty replica sends VIEW-CHANGEs for view after view, each carrying the same full log
+  // window of (valid) certificates: before, every one cost 1 + 3 * 256 signature checks.
+  Cluster c;
+  const Config& config = c.config(1);
+  std::vector<PreparedCert> certs;
+  for (SeqNum seq = 1; seq <= config.log_window; ++seq) {
+    PreparedCert cert;
+    cert.header = BatchHeader{0, seq, 1000 + static_cast<TimeUs>(seq), Digest{7}, false};
+    cert.primary_signature =
+        sign_as(0, SignDomain::kPrePrepare, pre_prepare_signed_bytes(cert.header));
+    for (ReplicaId r : {ReplicaId{1}, ReplicaId{2}}) {
+      PrepareMsg p{0, seq, Digest{7}, r, {}, cert.header.timestamp_us};
+      p.signature = sign_as(r, SignDomain::kPrepare, prepare_signed_bytes(p));
+      cert.prepares.push_back(p);
+    }
+    certs.push_back(cert);
+  }
+  const std::uint64_t before = c.verify_calls();
+  constexpr ViewNum kViews = 50;
+  for (ViewNum v = 1; v <= kViews; ++v) {
+    ViewChangeMsg vc;
+    vc.new_view = v;
+    vc.prepared = certs;
+    vc.replica = 3;
+    vc.signature = sign_as(3, SignDomain::kViewChange, view_change_signed_bytes(vc));
+    c.inject(3, 1, encode_message(vc));
+  }
+  EXPECT_EQ(c.counter(1, "drop.invalid"), 0u);
+  // The first message's certificates, then one signature (the message's own) per message; the
+  // other replicas' traffic adds a few.
+  const std::uint64_t checks = c.verify_calls() - before;
+  EXPECT_LE(checks, 3 * config.log_window + 3 * kViews) << checks;
+  EXPECT_GE(c.counter(1, "signatures.remembered"), (kViews - 1) * 3 * config.log_window);
+}
+
 TEST(Bounds, ForgedProofsAndNewViewsAreRejected) {
   Cluster c;
   // A checkpoint proof signed by one replica only, repeated.

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <array>
+#include <cereal/types/array.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <cstdint>
@@ -6,6 +8,7 @@
 #include <vector>
 
 #include "codec/codec.h"
+#include "tests/support/alloc_meter.h"
 
 namespace bastion::codec {
 namespace {
@@ -61,6 +64,66 @@ TEST(Archive, RejectsNonMinimalVarintAndTrailingBytes) {
   EXPECT_FALSE(decode<std::string>(Bytes{0x01, 'a', 'b'}).ok());
   EXPECT_FALSE(decode<std::string>(Bytes{}).ok());
   EXPECT_FALSE(decode<std::uint64_t>(Bytes{1, 2, 3}).ok());
+}
+
+// Vectors grow as their elements decode: claimed counts cost nothing until the bytes are there,
+// however deep the nesting. Before, each level resized to its claim first (count <= bytes left),
+// so a few levels of vectors of large structs multiplied the input many times over.
+struct Wide {
+  std::array<std::uint64_t, 16> fields{};  // 128 bytes in memory, at least 128 on the wire
+  std::vector<Sample> samples;             // at least 1 byte on the wire
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(fields, samples);
+  }
+};
+
+std::size_t peak_decoding(const Bytes& b) {
+  testing::AllocPeak meter;
+  auto r = decode<std::vector<std::vector<Wide>>>(b);
+  return meter.bytes();
+}
+
+TEST(Archive, ClaimedCountsDoNotAllocateAheadOfTheInput) {
+  constexpr std::size_t kInput = 1 << 20;
+  for (std::uint8_t fill : {std::uint8_t{0}, std::uint8_t{0x7f}, std::uint8_t{0xff}}) {
+    // Outer count, then one inner vector claiming every byte left, then filler.
+    Bytes b;
+    for (int level = 0; level < 2; ++level) {
+      std::uint64_t claim = kInput / 2;
+      while (claim >= 0x80) {
+        b.push_back(static_cast<std::uint8_t>(claim | 0x80));
+        claim >>= 7;
+      }
+      b.push_back(static_cast<std::uint8_t>(claim));
+    }
+    b.resize(kInput, fill);
+    EXPECT_LE(peak_decoding(b), 16 * b.size()) << int{fill};
+  }
+  // Vectors of arithmetic values: the count is checked against the bytes left, in elements.
+  Bytes b{0x80, 0x80, 0x10};  // 2^18 uint64 = 2 MiB claimed
+  b.resize(1 << 18, 0);
+  testing::AllocPeak meter;
+  EXPECT_FALSE(decode<std::vector<std::uint64_t>>(b).ok());
+  EXPECT_LE(meter.bytes(), 4096u);
+}
+
+struct Bounded {
+  std::vector<std::string> names;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(at_most(3, names));
+  }
+};
+
+TEST(Archive, AtMostRefusesACountAboveItsBound) {
+  Bounded ok{{"a", "b", "c"}};
+  Bounded over{{"a", "b", "c", "d"}};
+  EXPECT_EQ(encode(ok), encode(ok.names));  // encoded exactly like the vector
+  EXPECT_TRUE(decode<Bounded>(encode(ok)).ok());
+  auto r = decode<Bounded>(encode(over));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("bound"), std::string::npos) << r.error();
 }
 
 TEST(Archive, DigestMatchesDigestOfEncoding) {
