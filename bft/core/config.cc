@@ -44,6 +44,9 @@ std::string Config::validate() const {
     return "pending request bounds must be positive";
   }
   if (principal_bytes_max == 0) return "principal_bytes_max must be positive";
+  if (pool_entry_ttl_us < request_timeout_us) {
+    return "pool_entry_ttl_us must be at least request_timeout_us";
+  }
   if (serve_bytes_per_interval < std::uint64_t{state_chunk_bytes} + slack) {
     return "serve_bytes_per_interval must hold at least one state chunk";
   }

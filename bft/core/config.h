@@ -63,6 +63,9 @@ struct Config {
   std::uint32_t pending_requests_per_replica_max = 1 << 16;
   std::uint64_t pending_bytes_per_principal_max = std::uint64_t{64} << 20;
   std::uint32_t principal_bytes_max = 256;
+  // A request announced only by other replicas' vouches, that never gathered the 2f+1 that start
+  // its timer, is forgotten this long after it was first announced (its client retransmits).
+  TimeUs pool_entry_ttl_us = 10'000'000;
 
   // Answers to fetches and catch-up (batches, requests, state chunks, committed batches) cost the
   // server bandwidth: each peer gets at most serve_bytes_per_interval of them per

@@ -228,7 +228,7 @@ void Replica::Impl::on_vouch(ReplicaId from, const VouchMsg& m) {
       continue;
     }
     const RequestId id{v.client, v.number};
-    PoolEntry* e = pool_.find_or_create_for_vouch(id, from);
+    PoolEntry* e = pool_.find_or_create_for_vouch(id, from, now_us_);
     if (e == nullptr) {
       count(Ctr::kDropQuota);
       continue;

@@ -31,6 +31,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "drop.unsolicited",
     "drop.throttled",
     "signatures.remembered",
+    "pool.expired",
     "requests.received",
     "requests.read_only",
     "requests.executed",
@@ -251,6 +252,7 @@ void Replica::Impl::on_tick(TimeUs now_us) {
   }
   check_request_timers();
   check_view_timers();
+  count(Ctr::kPoolExpired, pool_.expire(now_us_ - config_.pool_entry_ttl_us));
   after_event();
 }
 

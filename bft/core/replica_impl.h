@@ -137,6 +137,7 @@ enum class Ctr : std::size_t {
   kDropUnsolicited,
   kDropThrottled,
   kSignaturesRemembered,
+  kPoolExpired,
   kRequestsReceived,
   kRequestsReadOnly,
   kRequestsExecuted,

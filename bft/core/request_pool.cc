@@ -8,6 +8,8 @@ namespace bastion::bft {
 RequestPool::RequestPool(const Config& config)
     : n_(config.n),
       per_replica_max_(config.pending_requests_per_replica_max),
+      per_principal_entries_max_(std::uint64_t{config.sessions_per_principal_max} *
+                                 config.client_window),
       per_principal_bytes_max_(config.pending_bytes_per_principal_max),
       charged_per_replica_(config.n, 0) {}
 
@@ -23,14 +25,37 @@ const PoolEntry* RequestPool::find(const RequestId& id) const {
 
 PoolEntry& RequestPool::find_or_create_for_client(const RequestId& id) { return entries_[id]; }
 
-PoolEntry* RequestPool::find_or_create_for_vouch(const RequestId& id, ReplicaId voucher) {
+PoolEntry* RequestPool::find_or_create_for_vouch(const RequestId& id, ReplicaId voucher,
+                                                 TimeUs now_us) {
   auto it = entries_.find(id);
   if (it != entries_.end()) return &it->second;
   if (voucher >= n_ || charged_per_replica_[voucher] >= per_replica_max_) return nullptr;
+  auto [principal, inserted] = vouched_entries_per_principal_.try_emplace(id.client.principal, 0);
+  if (principal->second >= per_principal_entries_max_) return nullptr;
+  ++principal->second;
   ++charged_per_replica_[voucher];
   PoolEntry& e = entries_[id];
   e.charged_replica = voucher;
+  e.created_us = now_us;
+  by_age_.emplace(now_us, id);
   return &e;
+}
+
+std::size_t RequestPool::expire(TimeUs created_before) {
+  std::size_t expired = 0;
+  while (!by_age_.empty() && by_age_.begin()->first < created_before) {
+    const RequestId id = by_age_.begin()->second;
+    by_age_.erase(by_age_.begin());
+    auto it = entries_.find(id);
+    if (it == entries_.end()) continue;
+    const PoolEntry& e = it->second;
+    // Still charged, but no longer aging: this replica holds it for a reason of its own.
+    if (e.from_client || e.own_vouched || e.timer_start_us || e.queued) continue;
+    release(id, it->second);
+    entries_.erase(it);
+    ++expired;
+  }
+  return expired;
 }
 
 bool RequestPool::add_vouch(PoolEntry& e, ReplicaId voucher, const Digest& d) {
@@ -123,7 +148,14 @@ std::optional<std::pair<TimeUs, RequestId>> RequestPool::earliest_timer() const 
 
 void RequestPool::release(const RequestId& id, PoolEntry& e) {
   stop_timer(id, e);
-  if (e.charged_replica) --charged_per_replica_[*e.charged_replica];
+  if (e.charged_replica) {
+    --charged_per_replica_[*e.charged_replica];
+    by_age_.erase({e.created_us, id});
+    auto it = vouched_entries_per_principal_.find(id.client.principal);
+    if (it != vouched_entries_per_principal_.end() && --it->second == 0) {
+      vouched_entries_per_principal_.erase(it);
+    }
+  }
   if (e.charged_bytes > 0) {
     auto it = bytes_per_principal_.find(id.client.principal);
     if (it != bytes_per_principal_.end()) {

@@ -6,8 +6,15 @@
 //
 // Bounds, whatever peers and clients send:
 //   - one entry per RequestId; an entry created by a vouch is charged to the vouching replica
-//     (at most pending_requests_per_replica_max each), one created by a client to nobody (the
-//     client's window and its byte quota bound it);
+//     (at most pending_requests_per_replica_max each) and to the request's principal (at most
+//     sessions_per_principal_max * client_window each, what an honest principal can have in
+//     flight), one created by a client to nobody (the client's window and its byte quota bound
+//     it);
+//   - an entry created by a vouch that this replica never got from the client, never vouched
+//     for itself and that never gathered the 2f+1 vouches that start its timer, is forgotten
+//     pool_entry_ttl_us after its creation (expire()): such a request is never ordered, and if
+//     its client is still there it retransmits. A client that talks to one replica only, or a
+//     faulty replica vouching for invented requests, holds its quotas for that long at most;
 //   - per entry, at most one vouch per replica (its first), so at most n digests are tracked;
 //     request bytes are held only for digests the replica received from the client or that
 //     reached f+1 vouches, and are charged to the principal (pending_bytes_per_principal_max).
@@ -53,7 +60,9 @@ struct PoolEntry {
   std::optional<TimeUs> timer_start_us;
   // In the primary's ready queue.
   bool queued = false;
-  // Accounting.
+  // Accounting. Entries created by a vouch are charged to their voucher and their principal, and
+  // age from created_us.
+  TimeUs created_us = 0;
   std::optional<ReplicaId> charged_replica;
   std::uint64_t charged_bytes = 0;
 };
@@ -67,7 +76,10 @@ class RequestPool {
   // Creates the entry if needed: for a client's request (never refused), or for a vouch (refused
   // with nullptr when the voucher's quota is exhausted).
   PoolEntry& find_or_create_for_client(const RequestId& id);
-  PoolEntry* find_or_create_for_vouch(const RequestId& id, ReplicaId voucher);
+  PoolEntry* find_or_create_for_vouch(const RequestId& id, ReplicaId voucher, TimeUs now_us);
+  // Forgets the entries created by a vouch before `created_before` that nothing here needs
+  // (see the bounds above); returns how many.
+  std::size_t expire(TimeUs created_before);
 
   // Records a replica's vouch; false if it already vouched for this request.
   static bool add_vouch(PoolEntry& e, ReplicaId voucher, const Digest& d);
@@ -105,11 +117,14 @@ class RequestPool {
 
   std::uint32_t n_;
   std::uint32_t per_replica_max_;
+  std::uint64_t per_principal_entries_max_;
   std::uint64_t per_principal_bytes_max_;
   std::map<RequestId, PoolEntry> entries_;
   std::map<Digest, RequestId> by_digest_;
   std::vector<std::uint32_t> charged_per_replica_;
   std::map<std::string, std::uint64_t> bytes_per_principal_;
+  std::map<std::string, std::uint64_t> vouched_entries_per_principal_;
+  std::set<std::pair<TimeUs, RequestId>> by_age_;  // entries created by a vouch
   std::set<std::pair<TimeUs, RequestId>> timers_;
 };
 

@@ -84,6 +84,41 @@ TEST(Bounds, AFaultyReplicaVouchingForInventedRequestsIsCappedByItsQuota) {
   EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
 }
 
+TEST(Bounds, RequestsSentToOneReplicaOnlyAreChargedToTheirPrincipalAndAgeOut) {
+  // Clients that talk to replica 0 or 2 only: the others learn of their requests from one vouch
+  // alone, which never authenticates them. Each principal may hold only what an honest one could
+  // have in flight (sessions * window) of a replica's quota at the others, and the entries age
+  // out, so the vouches for real requests get through again.
+  Cluster c([](Config& cfg) {
+    cfg.sessions_per_principal_max = 4;
+    cfg.client_window = 4;
+    cfg.pending_requests_per_replica_max = 40;
+  });
+  const Config& config = c.config(1);
+  for (int m = 0; m < 6; ++m) {
+    const ReplicaId target = m < 3 ? 0 : 2;
+    for (std::uint64_t session = 0; session < 20; ++session) {
+      for (std::uint64_t number = 1; number <= 4; ++number) {
+        c.send_request("mallory" + std::to_string(m), session, number, "put m 1", false,
+                       std::vector<ReplicaId>{target});
+      }
+    }
+  }
+  c.advance(100'000);
+  EXPECT_LE(size_of(c, 1, "pool.entries"), 80u);
+  EXPECT_GT(c.counter(1, "drop.quota"), 0u);
+  // Alice's request reaches 0 and 2 only: 1 and 3 need both vouches to authenticate it, and the
+  // quotas of 0 and 2 at them are full.
+  c.send_request("alice", 1, 1, "put x 1", false, std::vector<ReplicaId>{0, 2});
+  c.advance(1'000'000);
+  EXPECT_FALSE(c.accepted("alice", 1, 1).has_value());
+  c.advance(config.pool_entry_ttl_us);
+  EXPECT_GT(c.counter(1, "pool.expired"), 0u);
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 1).has_value(); }));
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_EQ(size_of(c, 1, "pool.entries"), 0u);
+}
+
 TEST(Bounds, AClientFloodingOneReplicaIsCappedByItsByteQuota) {
   Cluster c([](Config& cfg) { cfg.pending_bytes_per_principal_max = 64 * 1024; });
   for (std::uint64_t session = 0; session < 2000; ++session) {
