@@ -7,11 +7,12 @@
 //     matches the digest;
 //   - behind the stable checkpoint: a CHECKPOINT-PROOF, then the state in chunks from the proof's
 //     signers, checked as a whole against the proven digest before it is installed; a source whose
-//     state does not verify, or that stops answering, is replaced.
+//     state does not verify, that stops answering, sends a chunk short of full size or falls below
+//     the minimum rate is replaced by one not tried yet.
 // Serving costs bandwidth, so each peer has a byte budget per retransmission interval.
-#include <algorithm>
-
 #include "bft/core/replica_impl.h"
+
+#include <algorithm>
 
 namespace bastion::bft {
 
@@ -199,6 +200,8 @@ void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchP
   std::sort(f.sources.begin(), f.sources.end());
   // Spread fetching replicas over the sources.
   f.source_index = f.sources.empty() ? 0 : config_.self % f.sources.size();
+  f.abandoned.assign(f.sources.size(), false);
+  f.source_start_us = now_us_;
   state_fetch_ = std::move(f);
   if (proof.seq > stable_seq_) {
     stable_seq_ = proof.seq;
@@ -216,17 +219,42 @@ void Replica::Impl::request_state_chunk() {
 }
 
 void Replica::Impl::retry_state_fetch() {
-  if (!state_fetch_) return;
+  if (!state_fetch_ || state_fetch_->sources.empty()) return;
   StateFetch& f = *state_fetch_;
+  // A source must keep up state_transfer_min_bytes_per_s after a grace period: one that answers
+  // just before each timeout would otherwise hold a replica out of service for as long as it
+  // likes (a 4 GiB state a chunk per timeout).
+  const TimeUs elapsed = now_us_ - f.source_start_us - config_.state_transfer_grace_us;
+  if (elapsed > 0 && static_cast<double>(f.buffer.size()) <
+                         static_cast<double>(config_.state_transfer_min_bytes_per_s) *
+                             static_cast<double>(elapsed) / 1e6) {
+    abandon_state_source();
+    return;
+  }
   if (now_us_ - f.sent_us < config_.retransmit_interval_us) return;
   // A lost message is retried with the same source; a silent source is replaced.
   constexpr std::uint32_t kTimeoutsPerSource = 3;
-  if (++f.timeouts >= kTimeoutsPerSource && !f.sources.empty()) {
-    f.source_index = (f.source_index + 1) % f.sources.size();
-    f.timeouts = 0;
-    f.buffer.clear();
-    f.total_bytes = 0;
+  if (++f.timeouts >= kTimeoutsPerSource) {
+    abandon_state_source();
+    return;
   }
+  request_state_chunk();
+}
+
+void Replica::Impl::abandon_state_source() {
+  StateFetch& f = *state_fetch_;
+  count(Ctr::kStateTransferSourceAbandoned);
+  f.abandoned[f.source_index] = true;
+  if (std::all_of(f.abandoned.begin(), f.abandoned.end(), [](bool a) { return a; })) {
+    f.abandoned.assign(f.sources.size(), false);  // every one failed once: all get another try
+  }
+  do {
+    f.source_index = (f.source_index + 1) % f.sources.size();
+  } while (f.abandoned[f.source_index]);
+  f.timeouts = 0;
+  f.buffer.clear();
+  f.total_bytes = 0;
+  f.source_start_us = now_us_;
   request_state_chunk();
 }
 
@@ -271,10 +299,14 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
     count(Ctr::kDropDuplicate);
     return;
   }
+  // Every chunk is full-size (the last one: the rest): a correct source never sends less, and
+  // a source dripping small chunks is abandoned at once.
   if (m.total_bytes == 0 || m.total_bytes > config_.snapshot_bytes_max ||
-      (f.total_bytes != 0 && m.total_bytes != f.total_bytes) || m.data.empty() ||
-      m.data.size() > config_.state_chunk_bytes || m.data.size() > m.total_bytes - m.offset) {
+      (f.total_bytes != 0 && m.total_bytes != f.total_bytes) || m.offset >= m.total_bytes ||
+      m.data.size() !=
+          std::min<std::uint64_t>(config_.state_chunk_bytes, m.total_bytes - m.offset)) {
     count(Ctr::kDropInvalid);
+    abandon_state_source();
     return;
   }
   f.total_bytes = m.total_bytes;
@@ -298,11 +330,7 @@ void Replica::Impl::finish_state_transfer() {
       (install && !install_state(f.buffer, seq))) {
     // The source sent something else than the proven state: skip it.
     count(Ctr::kStateTransferBadState);
-    f.source_index = (f.source_index + 1) % f.sources.size();
-    f.timeouts = 0;
-    f.buffer.clear();
-    f.total_bytes = 0;
-    request_state_chunk();
+    abandon_state_source();
     return;
   }
   StateFetch done = std::move(*state_fetch_);

@@ -33,6 +33,7 @@ std::string Config::validate() const {
   if (clock_skew_max_us < 0) return "clock_skew_max_us must not be negative";
   if (state_chunk_bytes == 0) return "state_chunk_bytes must be positive";
   if (snapshot_bytes_max == 0) return "snapshot_bytes_max must be positive";
+  if (state_transfer_grace_us < 0) return "state_transfer_grace_us must not be negative";
   // A pre-prepare carries up to a batch plus one request over the cap (a lone large request is
   // always proposable); a state chunk must fit too.
   const std::uint64_t slack = 64 * 1024;

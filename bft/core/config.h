@@ -50,9 +50,13 @@ struct Config {
   // batch's and within clock_skew_max_us of its own clock.
   TimeUs clock_skew_max_us = 2'000'000;
 
-  // State transfer: snapshot chunk size, largest snapshot accepted.
+  // State transfer: snapshot chunk size, largest snapshot accepted. A source must deliver at
+  // least state_transfer_min_bytes_per_s once state_transfer_grace_us have passed, or the next
+  // source is tried (each source once before any is tried again).
   std::uint32_t state_chunk_bytes = 1 << 20;
   std::uint64_t snapshot_bytes_max = std::uint64_t{4} << 30;
+  std::uint64_t state_transfer_min_bytes_per_s = 1 << 20;
+  TimeUs state_transfer_grace_us = 5'000'000;
 
   // Bounds on what a replica holds on behalf of others (hostile input). A message larger than
   // message_bytes_max is dropped before decoding. Requests announced only by vouches are charged

@@ -58,6 +58,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "state_transfers",
     "state_transfers.completed",
     "state_transfers.bad_state",
+    "state_transfers.source_abandoned",
     "catch_up.committed_sent",
     "catch_up.committed_executed",
     "fetch.batch_sent",

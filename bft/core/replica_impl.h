@@ -106,10 +106,12 @@ struct StateFetch {
   FetchPurpose purpose = FetchPurpose::kCatchUp;
   std::vector<ReplicaId> sources;  // signers of the proof, other than this replica
   std::size_t source_index = 0;
-  std::uint32_t timeouts = 0;  // consecutive, with the current source
+  std::vector<bool> abandoned;  // per source: failed this transfer; tried again only when all have
+  std::uint32_t timeouts = 0;   // consecutive, with the current source
   std::uint64_t total_bytes = 0;
   Bytes buffer;
   TimeUs sent_us = 0;
+  TimeUs source_start_us = 0;  // when the current source was asked for its first chunk
 };
 
 // Own checkpoint: its state bytes serve state transfer.
@@ -164,6 +166,7 @@ enum class Ctr : std::size_t {
   kStateTransfers,
   kStateTransfersCompleted,
   kStateTransferBadState,
+  kStateTransferSourceAbandoned,
   kCatchUpCommittedSent,
   kCatchUpCommittedExecuted,
   kFetchBatchSent,
@@ -336,6 +339,9 @@ class Replica::Impl {
   void begin_state_transfer(const CheckpointProofMsg& proof, FetchPurpose purpose);
   void request_state_chunk();
   void retry_state_fetch();
+  // Gives up on the current source (silent, too slow, short chunks, or a state that does not
+  // verify) and starts over from the next one not yet abandoned.
+  void abandon_state_source();
   void on_fetch_state(ReplicaId from, const FetchStateMsg& m);
   void on_state_chunk(ReplicaId from, const StateChunkMsg& m);
   void finish_state_transfer();

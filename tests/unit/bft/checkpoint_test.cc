@@ -120,6 +120,47 @@ TEST(Checkpoints, StateTransferSkipsSourcesWhoseStateDoesNotVerify) {
   expect_same_state(c);
 }
 
+// Replica 2 fetches from sources {0, 1, 3}, starting with 3 (2 % 3 = 2).
+TEST(Checkpoints, StateTransferAbandonsASourceDrippingShortChunks) {
+  Cluster c([](Config& cfg) { cfg.state_chunk_bytes = 64; });
+  c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
+  run_requests(c, 1, 30);
+  c.filter = nullptr;
+  // Replica 3 answers every fetch with one byte of the right state.
+  c.rewrite = [](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.type() != MsgType::kStateChunk || e.from != 3) return std::nullopt;
+    StateChunkMsg chunk = std::get<StateChunkMsg>(*decode_message(*e.bytes));
+    chunk.data.resize(1);
+    return std::vector<Envelope>{
+        Envelope{e.from, e.to, std::make_shared<const Bytes>(encode_message(chunk))}};
+  };
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 30); }));
+  EXPECT_EQ(c.counter(2, "state_transfers.completed"), 1u);
+  EXPECT_GE(c.counter(2, "state_transfers.source_abandoned"), 1u);
+  expect_same_state(c);
+}
+
+TEST(Checkpoints, StateTransferAbandonsASourceBelowTheMinimumRate) {
+  // Replica 3 lets one chunk in three through: a chunk per two retransmission intervals, never
+  // three silent ones in a row, so only the rate floor moves on to another source.
+  Cluster c([](Config& cfg) {
+    cfg.state_chunk_bytes = 8;
+    cfg.state_transfer_min_bytes_per_s = 100;
+    cfg.state_transfer_grace_us = 1'000'000;
+  });
+  c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
+  run_requests(c, 1, 30);
+  int chunks = 0;
+  c.filter = [&chunks](const Envelope& e) {
+    return e.type() != MsgType::kStateChunk || e.from != 3 || ++chunks % 3 == 0;
+  };
+  const TimeUs start = c.now();
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 30); }));
+  EXPECT_GE(c.counter(2, "state_transfers.source_abandoned"), 1u);
+  EXPECT_LT(c.now() - start, 3'000'000);
+  expect_same_state(c);
+}
+
 TEST(Checkpoints, StableCheckpointMovesDuringStateTransfer) {
   Cluster c;
   c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
