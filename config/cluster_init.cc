@@ -1,5 +1,6 @@
 #include "config/cluster_init.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,6 +57,27 @@ void make_dir(const std::filesystem::path& p) {
   if (ec) raise(ConfigErrorCode::kIo, p.string() + ": " + ec.message());
 }
 
+// Creates the missing directories of `p` with mode 0700 whatever the umask (they hold private
+// keys); directories that exist keep their mode.
+void make_private_dir(const std::filesystem::path& p) {
+  std::filesystem::path partial;
+  for (const std::filesystem::path& part : p) {
+    partial /= part;
+    if (part.empty() || part == "/" || part == "." || part == "..") continue;
+    std::error_code ec;
+    if (std::filesystem::is_directory(partial, ec)) continue;
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      raise(ConfigErrorCode::kIo, partial.string() + ": " + std::strerror(errno));
+    }
+    if (!std::filesystem::is_directory(partial, ec)) {
+      raise(ConfigErrorCode::kIo, partial.string() + ": not a directory");
+    }
+    if (::chmod(partial.c_str(), 0700) != 0) {
+      raise(ConfigErrorCode::kIo, partial.string() + ": " + std::strerror(errno));
+    }
+  }
+}
+
 // Moves a staged entry into place; never replaces an existing file or non-empty directory.
 void move_into_place(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (std::filesystem::is_directory(from)) {
@@ -71,11 +93,11 @@ void move_into_place(const std::filesystem::path& from, const std::filesystem::p
   }
 }
 
-// Writes an identity directory: cert.pem, key.pem (0600), ca.pem.
+// Writes an identity directory (0700): cert.pem, key.pem (0600), ca.pem.
 void write_identity(const std::filesystem::path& dir, const pki::Cert& ca_cert,
                     const pki::Key& ca_key, const std::string& name, pki::LeafKind kind,
                     bool with_ca, pki::PublicKey* public_key_out) {
-  make_dir(dir);
+  make_private_dir(dir);
   const pki::Key key = check(pki::generate_ed25519_key());
   const pki::Cert cert = check(pki::issue_certificate(ca_cert, ca_key, key, name, kind));
   check(pki::write_certificate(dir / "cert.pem", cert));
@@ -153,7 +175,7 @@ std::filesystem::path init(const InitOptions& o) {
   StagingDir staging(o.out_dir);
   const auto& s = staging.path();
 
-  make_dir(s / "ca");
+  make_private_dir(s / "ca");
   const pki::Key ca_key = check(pki::generate_ed25519_key());
   const pki::Cert ca_cert = check(pki::make_ca_certificate(ca_key, o.name));
   check(pki::write_certificate(s / "ca" / "cert.pem", ca_cert));
@@ -203,7 +225,7 @@ std::filesystem::path add(const std::filesystem::path& cluster_dir, std::string_
   if (std::filesystem::exists(std::filesystem::symlink_status(dest, ec))) {
     raise(ConfigErrorCode::kExists, dest.string() + ": the identity already exists");
   }
-  make_dir(identities);
+  make_private_dir(identities);
   StagingDir staging(identities);
   write_identity(staging.path() / "id", ca_cert, ca_key, name, pki::LeafKind::kClient, true,
                  nullptr);

@@ -6,9 +6,10 @@
 //   replicas/<N>/cert.pem, key.pem    one directory per replica, for that replica's machine
 //   identities/admin/, identities/client1..clientN/   {cert.pem, key.pem (0600), ca.pem}
 // Replica i listens on base_port + i and serves metrics on base_port + 100 + i. No directory holds
-// another party's private key. Everything is generated in a staging directory inside out_dir and
-// moved into place at the end, cluster.toml last; an existing cluster (any of the four entries
-// above already present) is never overwritten.
+// another party's private key. Key files are 0600 and the directories ca/, replicas/ and
+// identities/ (and each one under them) 0700, whatever the umask. Everything is generated in a
+// staging directory inside out_dir and moved into place at the end, cluster.toml last; an existing
+// cluster (any of the four entries above already present) is never overwritten.
 //
 // add_identity issues one more client identity with the CA key of an existing cluster.
 //

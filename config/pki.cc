@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -213,6 +214,46 @@ Result<std::string, std::string> read_small_file(const std::filesystem::path& pa
   return text;
 }
 
+Result<std::string, std::string> read_private_file(const std::filesystem::path& path,
+                                                   std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return fail(path.string() + ": no such file");
+    return fail(path.string() + ": " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return fail(path.string() + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail(path.string() + ": not a file");
+  if (auto r = check_private_mode(path, st.st_mode); !r) return fail(std::move(r).error());
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    return fail(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(path.string() + ": " + std::strerror(errno));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  return text;
+}
+
+Result<Done, std::string> check_private_mode(const std::filesystem::path& path, unsigned mode) {
+  if ((mode & 077) == 0) return Done{};
+  char octal[8];
+  std::snprintf(octal, sizeof(octal), "%04o", mode & 0777);
+  return fail(path.string() + ": mode " + octal +
+              " lets other users read this private key; refusing to use it. Fix: chmod 600 " +
+              path.string());
+}
+
 Result<Cert, std::string> read_certificate(const std::filesystem::path& path) {
   auto text = read_small_file(path);
   if (!text) return fail(std::move(text).error());
@@ -226,7 +267,7 @@ Result<Cert, std::string> read_certificate(const std::filesystem::path& path) {
 }
 
 Result<Key, std::string> read_private_key(const std::filesystem::path& path) {
-  auto text = read_small_file(path);
+  auto text = read_private_file(path);
   if (!text) return fail(std::move(text).error());
   Bio bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
   Key key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);

@@ -7,7 +7,9 @@
 // random 159-bit serial. Identity is the subject common name; hostnames are not used, because a
 // peer is authenticated by its name and, for replicas, by its pinned key.
 //
-// Private keys are written with mode 0600 and O_EXCL: an existing file is never overwritten.
+// Private keys are written with mode 0600 (set with fchmod, whatever the umask) and O_EXCL: an
+// existing file is never overwritten. A private key whose mode grants the group or others any
+// permission is refused on load, with the chmod that fixes it.
 //
 // Thread-safety: functions are independent; OpenSSL 3 is thread-safe for these calls.
 #pragma once
@@ -68,6 +70,12 @@ Result<PublicKey, std::string> parse_public_key_hex(std::string_view hex);
 // Reads a file of at most max_bytes (regular files only: not a fifo or a device).
 Result<std::string, std::string> read_small_file(const std::filesystem::path& path,
                                                  std::size_t max_bytes = 64 * 1024);
+// A private file (a key) of at most max_bytes: a regular file whose mode grants nothing to the
+// group or others, else an error naming the file and the fix (chmod 600 FILE).
+Result<std::string, std::string> read_private_file(const std::filesystem::path& path,
+                                                   std::size_t max_bytes = 64 * 1024);
+// The refusal read_private_file() gives for `mode` (st_mode bits), or Done when it is private.
+Result<Done, std::string> check_private_mode(const std::filesystem::path& path, unsigned mode);
 // Creates a new file (O_EXCL) with the given mode and contents, and syncs it.
 Result<Done, std::string> write_new_file(const std::filesystem::path& path, std::string_view text,
                                          unsigned mode);

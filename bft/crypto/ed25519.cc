@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -50,6 +51,25 @@ Result<std::string, KeyError> read_small_file(const std::filesystem::path& path)
     return fail(error(KeyErrorCode::kIo, path.string() + ": read failed"));
   }
   return text;
+}
+
+// A private key file must grant nothing to the group or others (it is the replica's identity).
+Result<std::string, KeyError> read_private_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_regular_file(status)) {
+    const auto perms = static_cast<unsigned>(status.permissions());
+    if ((perms & 077) != 0) {
+      char octal[8];
+      std::snprintf(octal, sizeof(octal), "%04o", perms & 0777);
+      return fail(error(KeyErrorCode::kIo,
+                        path.string() + ": mode " + octal +
+                            " lets other users read this private key; refusing to use it. Fix: "
+                            "chmod 600 " +
+                            path.string()));
+    }
+  }
+  return read_small_file(path);
 }
 
 std::unique_ptr<BIO, BioFree> memory_bio(std::string_view text) {
@@ -159,7 +179,7 @@ Result<SigningKey, KeyError> SigningKey::from_pem(std::string_view pem) {
 }
 
 Result<SigningKey, KeyError> SigningKey::from_pem_file(const std::filesystem::path& path) {
-  auto text = read_small_file(path);
+  auto text = read_private_file(path);
   if (!text) return fail(std::move(text).error());
   auto key = from_pem(*text);
   sodium_memzero(text->data(), text->size());

@@ -93,7 +93,8 @@ class SigningKey {
  public:
   static SigningKey from_seed(const Seed& seed);
   // Loads an Ed25519 private key from a PEM file (PKCS#8, as OpenSSL writes it). The raw OpenSSL
-  // private key is the 32-byte seed.
+  // private key is the 32-byte seed. A file whose mode grants the group or others any permission
+  // is refused (kIo, with the chmod that fixes it).
   static Result<SigningKey, KeyError> from_pem_file(const std::filesystem::path& path);
   static Result<SigningKey, KeyError> from_pem(std::string_view pem);
   // A fresh random key (tests, tools).

@@ -14,6 +14,9 @@
 //   - truncate() is durable when it returns.
 //   - rename() replaces the target atomically (readers see the old or the new file, never a mix).
 // Paths are plain strings joined with '/'; a directory's entries are names without the directory.
+// Privacy (the real file system; the in-memory one has no modes): files are created 0600 and
+// directories 0700 whatever the umask, and read_all()/open_append() refuse a file the group or
+// others may access, naming the file and the chmod that fixes it (kIo).
 //
 // Thread-safety: posix_file_system() is safe to share between threads; a WritableFile is used by
 // one thread at a time; FaultFileSystem is single-threaded.

@@ -4,6 +4,12 @@
 // strerror(errno). Locks are flock(2) locks on a file, released when the descriptor closes, so a
 // crashed holder never leaves the directory locked.
 //
+// Replica data is private to the account that runs the replica: files are created 0600 and
+// directories 0700 whatever the umask (the mode is set with fchmod/chmod after creation, since the
+// umask narrows the mode given to open/mkdir but may also be one that leaves it wrong), and a file
+// that grants any permission to the group or to others is refused when it is read or reopened,
+// with the command that fixes it.
+//
 // Thread-safety: stateless; safe from any thread. A PosixWritableFile is used by one thread.
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,7 +20,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <system_error>
 
 #include "bft/storage/file_system.h"
 
@@ -26,12 +31,32 @@ StorageError errno_error(const char* what, const std::string& path, int err) {
   return StorageError{code, std::string(what) + " " + path + ": " + std::strerror(err)};
 }
 
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirMode = 0700;
+
 int open_retry(const char* path, int flags, mode_t mode = 0) {
   int fd;
   do {
     fd = ::open(path, flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd;
+}
+
+std::string octal_mode(mode_t mode) {
+  static constexpr char kDigits[] = "01234567";
+  std::string out = "0";
+  for (int shift = 6; shift >= 0; shift -= 3) out.push_back(kDigits[(mode >> shift) & 7]);
+  return out;
+}
+
+// Refuses a file the group or others may access: replica data is private (see the top).
+Result<Done, StorageError> check_private(const std::string& path, const struct stat& st) {
+  if ((st.st_mode & 077) == 0) return Done{};
+  return fail(StorageError{StorageErrc::kIo,
+                           path + ": mode " + octal_mode(st.st_mode & 0777) +
+                               " lets other users read or change replica data; refusing to use it. "
+                               "Fix: chmod 600 " +
+                               path + " (every file of the data directory: chmod -R go= DIR)"});
 }
 
 // Closes a descriptor on scope exit.
@@ -109,9 +134,12 @@ class PosixFileLock final : public FileLock {
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<WritableFile>, StorageError> create(const std::string& path) override {
-    const int fd = open_retry(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return fail(errno_error("create", path, errno));
-    return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(path, fd, 0));
+    FdGuard fd(open_retry(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, kFileMode));
+    if (fd.get() < 0) return fail(errno_error("create", path, errno));
+    // Also narrows a file that existed with a wider mode (O_CREAT keeps an existing file's mode).
+    if (::fchmod(fd.get(), kFileMode) != 0) return fail(errno_error("fchmod", path, errno));
+    return std::unique_ptr<WritableFile>(
+        std::make_unique<PosixWritableFile>(path, fd.release(), 0));
   }
 
   Result<std::unique_ptr<WritableFile>, StorageError> open_append(
@@ -120,6 +148,7 @@ class PosixFileSystem final : public FileSystem {
     if (fd.get() < 0) return fail(errno_error("open", path, errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return fail(errno_error("fstat", path, errno));
+    if (auto r = check_private(path, st); !r) return fail(std::move(r).error());
     const auto size = static_cast<std::uint64_t>(st.st_size);
     return std::unique_ptr<WritableFile>(
         std::make_unique<PosixWritableFile>(path, fd.release(), size));
@@ -130,6 +159,7 @@ class PosixFileSystem final : public FileSystem {
     if (fd.get() < 0) return fail(errno_error("open", path, errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return fail(errno_error("fstat", path, errno));
+    if (auto r = check_private(path, st); !r) return fail(std::move(r).error());
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size > bytes_max) {
       return fail(StorageError{StorageErrc::kInvalidArgument,
@@ -208,18 +238,29 @@ class PosixFileSystem final : public FileSystem {
     return Done{};
   }
 
+  // Creates the missing directories of the path, each 0700; existing ones are left as they are.
   Result<Done, StorageError> create_dir(const std::string& dir) override {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      return fail(StorageError{StorageErrc::kIo, "create directory " + dir + ": " + ec.message()});
+    std::filesystem::path partial;
+    for (const std::filesystem::path& part : std::filesystem::path(dir)) {
+      partial /= part;
+      if (part.empty() || part == "/" || part == "." || part == "..") continue;
+      const std::string p = partial.string();
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+      if (::mkdir(p.c_str(), kDirMode) != 0) {
+        const int err = errno;
+        if (err == EEXIST && ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+        return fail(errno_error("create directory", p, err));
+      }
+      if (::chmod(p.c_str(), kDirMode) != 0) return fail(errno_error("chmod", p, errno));
     }
     return Done{};
   }
 
   Result<std::unique_ptr<FileLock>, StorageError> lock(const std::string& path) override {
-    FdGuard fd(open_retry(path.c_str(), O_RDWR | O_CREAT, 0644));
+    FdGuard fd(open_retry(path.c_str(), O_RDWR | O_CREAT, kFileMode));
     if (fd.get() < 0) return fail(errno_error("open", path, errno));
+    if (::fchmod(fd.get(), kFileMode) != 0) return fail(errno_error("fchmod", path, errno));
     int rc;
     do {
       rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);

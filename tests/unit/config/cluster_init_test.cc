@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <set>
+#include <vector>
 
 #include "config/cluster_config.h"
 #include "config/identity.h"
@@ -59,6 +60,59 @@ TEST_F(ClusterInit, WritesEveryFileWithPrivateKeysOwnerOnly) {
   for (const auto& e : fs::directory_iterator(out())) {
     EXPECT_NE(e.path().filename().string().rfind(".bastion-init", 0), 0u) << e.path();
   }
+}
+
+// Modes do not depend on the umask: 0 (nothing masked) and 022 (the usual default) alike.
+TEST(ClusterInitModes, KeysAre0600AndTheirDirectories0700WhateverTheUmask) {
+  for (const mode_t mask : {mode_t{0}, mode_t{022}}) {
+    const mode_t previous = ::umask(mask);
+    testing::TempDir dir;
+    InitOptions o;
+    o.out_dir = dir.path() / "cluster";
+    o.clients = 1;
+    o.base_port = 17000;
+    auto r = init_cluster(o);
+    auto added = r.ok() ? add_identity(o.out_dir, "later") : r;
+    ::umask(previous);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(added.ok()) << added.error().message;
+    const fs::path out = o.out_dir;
+    std::vector<fs::path> key_dirs = {out / "ca", out / "replicas", out / "identities"};
+    for (int i = 0; i < 4; ++i) key_dirs.push_back(out / "replicas" / std::to_string(i));
+    for (const char* id : {"admin", "client1", "later"})
+      key_dirs.push_back(out / "identities" / id);
+    for (const fs::path& d : key_dirs) {
+      EXPECT_EQ(mode_of(d), 0700u) << d << " umask " << mask;
+      if (d.filename() != "replicas" && d.filename() != "identities") {
+        EXPECT_EQ(mode_of(d / "key.pem"), 0600u) << d << " umask " << mask;
+      }
+    }
+  }
+}
+
+TEST_F(ClusterInit, AKeyOthersMayReadIsRefusedWithTheFix) {
+  const fs::path key = out() / "identities" / "client1" / "key.pem";
+  fs::permissions(key, fs::perms(0644));
+  auto r = pki::read_private_key(key);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find(key.string() + ": mode 0644"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("chmod 600 " + key.string()), std::string::npos) << r.error();
+  auto identity = load_identity(out() / "identities" / "client1");
+  ASSERT_FALSE(identity.ok());
+  EXPECT_NE(identity.error().message.find("chmod 600"), std::string::npos);
+  // Group access alone is refused too; the fix works.
+  fs::permissions(key, fs::perms(0640));
+  EXPECT_FALSE(pki::read_private_key(key).ok());
+  fs::permissions(key, fs::perms(0600));
+  EXPECT_TRUE(pki::read_private_key(key).ok());
+  EXPECT_TRUE(load_identity(out() / "identities" / "client1").ok());
+
+  // The CA key too, when an identity is added.
+  fs::permissions(out() / "ca" / "key.pem", fs::perms(0604));
+  auto added = add_identity(out(), "newcomer");
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.error().message.find("chmod 600"), std::string::npos) << added.error().message;
+  EXPECT_FALSE(fs::exists(out() / "identities" / "newcomer"));
 }
 
 TEST_F(ClusterInit, CertificatesVerifyAgainstTheCaWithTheRightNames) {

@@ -5,6 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -133,6 +136,32 @@ TEST(Ed25519, RejectsNonEd25519AndGarbagePem) {
   EXPECT_EQ(SigningKey::from_pem(std::string(data, static_cast<std::size_t>(len))).error().code,
             KeyErrorCode::kNotEd25519);
   EXPECT_EQ(SigningKey::from_pem_file("/nonexistent/key.pem").error().code, KeyErrorCode::kIo);
+}
+
+TEST(Ed25519, APemFileOthersMayReadIsRefused) {
+  char dir_template[] = "/tmp/bastion-crypto-test.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  const std::filesystem::path file = dir / "key.pem";
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+      EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free);
+  ASSERT_TRUE(pkey);
+  {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "w"), BIO_free);
+    ASSERT_TRUE(bio);
+    ASSERT_EQ(
+        PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr), 1);
+  }
+  std::filesystem::permissions(file, std::filesystem::perms(0644));
+  auto refused = SigningKey::from_pem_file(file);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, KeyErrorCode::kIo);
+  EXPECT_NE(refused.error().message.find(file.string() + ": mode 0644"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("chmod 600 " + file.string()), std::string::npos);
+  std::filesystem::permissions(file, std::filesystem::perms(0600));
+  EXPECT_TRUE(SigningKey::from_pem_file(file).ok());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Ed25519, MovedFromKeyIsZeroedAndMoveTargetWorks) {
