@@ -5,6 +5,32 @@
 
 namespace bastion::bft {
 
+void ReadyQueue::push_back(const RequestId& id) {
+  auto& queue = by_principal_[id.client.principal];
+  if (queue.empty()) turns_.push_back(id.client.principal);
+  queue.push_back(id);
+  ++size_;
+}
+
+void ReadyQueue::pop_front() {
+  std::string principal = std::move(turns_.front());
+  turns_.pop_front();
+  auto it = by_principal_.find(principal);
+  it->second.pop_front();
+  --size_;
+  if (it->second.empty()) {
+    by_principal_.erase(it);
+  } else {
+    turns_.push_back(std::move(principal));
+  }
+}
+
+void ReadyQueue::clear() {
+  by_principal_.clear();
+  turns_.clear();
+  size_ = 0;
+}
+
 RequestPool::RequestPool(const Config& config)
     : n_(config.n),
       per_replica_max_(config.pending_requests_per_replica_max),

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,6 +66,26 @@ struct PoolEntry {
   TimeUs created_us = 0;
   std::optional<ReplicaId> charged_replica;
   std::uint64_t charged_bytes = 0;
+};
+
+// The primary's queue of requests ready to propose, served round-robin by principal (Aardvark's
+// fair batching): a principal flooding the primary gets one slot in each turn, like every other
+// principal with requests waiting, rather than the whole batch. Within a principal, FIFO.
+class ReadyQueue {
+ public:
+  void push_back(const RequestId& id);
+  bool empty() const { return turns_.empty(); }
+  std::size_t size() const { return size_; }
+  // The next request to propose; empty() must be false.
+  const RequestId& front() const { return by_principal_.at(turns_.front()).front(); }
+  // Removes front() and moves its principal to the end of the turn order.
+  void pop_front();
+  void clear();
+
+ private:
+  std::map<std::string, std::deque<RequestId>> by_principal_;
+  std::deque<std::string> turns_;  // principals with requests queued, in turn order
+  std::size_t size_ = 0;
 };
 
 class RequestPool {
