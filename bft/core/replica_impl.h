@@ -405,6 +405,7 @@ class Replica::Impl {
   RequestPool pool_;
   std::multimap<SeqNum, Request> waiting_reads_;  // by barrier seq
   std::map<ClientKey, std::uint32_t> waiting_reads_per_client_;
+  std::map<std::string, std::uint32_t> waiting_reads_per_principal_;
   ReadyQueue ready_;
   std::vector<VouchEntry> outgoing_vouches_;      // to the primary, at the end of this event
   std::vector<VouchEntry> outgoing_vouches_all_;  // to every replica, at the end of this event

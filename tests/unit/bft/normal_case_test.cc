@@ -366,6 +366,26 @@ TEST(ReadOnly, TooManyWaitingReadsFallBackToOrdered) {
   for (const Reply& r : replies) EXPECT_EQ(r.msg.status, int(ReplyStatus::kNotReadOnly));
 }
 
+TEST(ReadOnly, OnePrincipalTakesAtMostAQuarterOfTheReadQueue) {
+  // Before, a principal opening sessions could fill the whole shared queue and push every other
+  // client's reads to the ordered path.
+  Cluster c([](Config& cfg) { cfg.read_queue_max = 40; });
+  c.filter = [](const Envelope& e) { return e.type() != MsgType::kCommit; };
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  for (std::uint64_t session = 1; session <= 10; ++session) {
+    for (std::uint64_t k = 1; k <= 4; ++k) c.send_request("mallory", session, k, "get x", true);
+  }
+  c.send_request("bob", 1, 1, "get x", true);
+  c.deliver();
+  EXPECT_EQ(c.replica(1).debug_sizes().at("reads.waiting"), 10u + 1u);
+  EXPECT_TRUE(c.replies_for("bob", 1, 1).empty());  // waiting, not refused
+  EXPECT_EQ(c.replies_for("mallory", 10, 4).size(), c.n());
+  for (const Reply& r : c.replies_for("mallory", 10, 4)) {
+    EXPECT_EQ(r.msg.status, int(ReplyStatus::kNotReadOnly));
+  }
+}
+
 TEST(NormalCase, WorksWithFTwo) {
   Cluster c(2);
   for (std::uint64_t k = 1; k <= 10; ++k)
