@@ -52,11 +52,14 @@ std::string octal_mode(mode_t mode) {
 // Refuses a file the group or others may access: replica data is private (see the top).
 Result<Done, StorageError> check_private(const std::string& path, const struct stat& st) {
   if ((st.st_mode & 077) == 0) return Done{};
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   return fail(StorageError{StorageErrc::kIo,
                            path + ": mode " + octal_mode(st.st_mode & 0777) +
                                " lets other users read or change replica data; refusing to use it. "
                                "Fix: chmod 600 " +
-                               path + " (every file of the data directory: chmod -R go= DIR)"});
+                               path + " (every file of the data directory: chmod -R go= " + dir +
+                               ")"});
 }
 
 // Closes a descriptor on scope exit.
