@@ -5,7 +5,9 @@
 // Logs go to stderr, one line per notable event (docs/operations.md lists them). Exit status:
 //   0  stopped by SIGTERM/SIGINT after flushing its storage and closing its connections;
 //   1  it could not run: data directory unusable, port taken, storage failure while running;
-//   2  bad command line or configuration (the message names the file, the key and the problem).
+//   2  bad command line or configuration (the message names the file, the key and the problem),
+//      also when it stops because its cluster file's execution settings differ from the other
+//      replicas' (server/execution_settings.h).
 // A second signal during shutdown ends the process at once (the signal's default action).
 #include <signal.h>
 
@@ -74,8 +76,8 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
   }
 
   int status = 0;
-  node.on_fatal([&](const bastion::server::NodeError&) {
-    status = 1;
+  node.on_fatal([&](const bastion::server::NodeError& error) {
+    status = bastion::server::exit_code(error.code);
     boost::system::error_code ignored;
     signals.cancel(ignored);
     signals.clear(ignored);

@@ -78,7 +78,8 @@ Result<std::unique_ptr<Ed25519Signer>, config::ConfigError> load_signer(
     const auto code = key.error().code == crypto::KeyErrorCode::kIo
                           ? config::ConfigErrorCode::kFile
                           : config::ConfigErrorCode::kInvalidValue;
-    return fail(error_at(cluster, key_name, code, r.key.string() + ": " + key.error().message));
+    // The message names the file already.
+    return fail(error_at(cluster, key_name, code, key.error().message));
   }
   if (key->verify_key().bytes() != r.public_key) {
     return fail(error_at(cluster, key_name, config::ConfigErrorCode::kKeyMismatch,

@@ -58,11 +58,12 @@ std::string status_json(const NodeSnapshot& s) {
   std::string out = fmt::format(
       "{{\"replica\":{},\"listen\":{},\"view\":{},\"primary\":{},\"view_changing\":{},"
       "\"last_executed\":{},\"stable_checkpoint\":{},\"agreed_time_us\":{},"
-      "\"checkpoint_digest\":\"{}\",\"fetching_state\":{},\"in_memory\":{},\"uptime_ms\":{},"
-      "\"client_connections\":{},\"links\":[",
+      "\"checkpoint_digest\":\"{}\",\"execution_settings_digest\":\"{}\",\"fetching_state\":{},"
+      "\"in_memory\":{},\"uptime_ms\":{},\"client_connections\":{},\"links\":[",
       r.id, json_string(s.listen), r.view, r.primary, json_bool(r.view_changing), r.last_executed,
       r.stable_checkpoint, r.agreed_time_us, hex(r.last_checkpoint_digest),
-      json_bool(r.fetching_state), json_bool(s.in_memory), s.uptime_ms, s.client_connections);
+      hex(s.execution_settings_digest), json_bool(r.fetching_state), json_bool(s.in_memory),
+      s.uptime_ms, s.client_connections);
   for (std::size_t i = 0; i < s.links.size(); ++i) {
     const net::LinkStatus& l = s.links[i];
     out +=

@@ -55,7 +55,8 @@ struct NodeSnapshot {
   std::uint64_t routed_sessions = 0;
   std::uint64_t client_connections = 0;
   std::int64_t uptime_ms = 0;
-  std::string listen;  // host:port the replica serves on
+  std::string listen;                       // host:port the replica serves on
+  bft::Digest execution_settings_digest{};  // execution_settings.h
 };
 
 }  // namespace bastion::server

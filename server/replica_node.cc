@@ -20,6 +20,7 @@
 #include "bft/storage/replica_storage.h"
 #include "server/checkpoint_capture.h"
 #include "server/client_routes.h"
+#include "server/execution_settings.h"
 #include "server/http_server.h"
 #include "server/node_crypto.h"
 #include "server/node_metrics.h"
@@ -116,6 +117,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void publish();
   void observe_status();
   void log_links(const std::vector<net::LinkStatus>& links);
+  void check_execution_settings();
   void fail_storage(const bft::storage::StorageError& error);
   void shut_down();
 
@@ -164,6 +166,8 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   std::chrono::steady_clock::time_point last_stats_at_{};
   bft::storage::StorageStats final_storage_stats_;
   std::function<void(const NodeError&)> on_fatal_;
+  // checkpoints.divergent as last seen: a rise means a repair began (check_execution_settings).
+  std::uint64_t divergent_seen_ = 0;
 };
 
 // ---- start and stop -----------------------------------------------------------------------------
@@ -193,9 +197,15 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (!verifier) return fail(NodeError{NodeErrc::kConfig, verifier.error().message});
   signer_ = std::move(*signer);
   verifier_ = std::move(*verifier);
-  app_ = std::make_unique<TupleSpaceApp>(AppSettings{
+  AppSettings app_settings{
       cluster_.admins, cluster_.groups,
-      policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max}});
+      policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max}};
+  app_settings.settings_digest = execution_settings_digest(settings_.protocol, app_settings);
+  log_->info(
+      "execution settings digest {} (admins, groups, policy budgets and the protocol limits that "
+      "change execution: every replica must have the same)",
+      codec::to_hex(app_settings.settings_digest));
+  app_ = std::make_unique<TupleSpaceApp>(app_settings);
 
   bft::PersistedState recovered;
   bool have_recovered = false;
@@ -241,6 +251,13 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   last_stats_at_ = started_at_;
   replica_->start(now(), have_recovered ? &recovered : nullptr);
   last_status_ = replica_->status();
+  if (auto before = app_->take_adopted_settings()) {
+    log_->warn(
+        "the recovered state was written under other execution settings (digest {}, now {}): the "
+        "cluster file changed since this replica's last checkpoint. If the other replicas do not "
+        "run the same settings, this replica stops at its next checkpoint",
+        codec::to_hex(*before), codec::to_hex(app_->settings_digest()));
+  }
   const config::ReplicaConfig& self = cluster_.replicas[id_];
   const std::string host =
       settings_.transport.listen_host.empty() ? self.host : settings_.transport.listen_host;
@@ -447,6 +464,8 @@ void ReplicaNode::Impl::flush() {
   }
   status_queries_.clear();
   observe_status();
+  check_execution_settings();
+  if (!running_) return;
   arm_tick();
 }
 
@@ -554,6 +573,41 @@ void ReplicaNode::Impl::observe_status() {
   last_status_ = s;
 }
 
+// A snapshot made under other execution settings is refused while the replica repairs a
+// checkpoint its own execution got wrong (2f+1 others proved another state for it): their state
+// then differs because their settings do, and installing it would only diverge again. Otherwise
+// (a catch-up, possibly to a checkpoint from before a change of settings on every replica) it is
+// adopted, with a warning. The core reports a repair only by counting it, and installs state only
+// after fetching it from peers, so the switch is always made before the install.
+void ReplicaNode::Impl::check_execution_settings() {
+  const bft::Counters& counters = replica_->counters();
+  const auto divergent = counters.find("checkpoints.divergent");
+  const std::uint64_t seen = divergent == counters.end() ? 0 : divergent->second;
+  if (seen != divergent_seen_) {
+    divergent_seen_ = seen;
+    app_->set_foreign_settings(ForeignSettings::kRefuse);
+  } else if (!last_status_.fetching_state) {
+    app_->set_foreign_settings(ForeignSettings::kAdopt);
+  }
+  if (auto adopted = app_->take_adopted_settings()) {
+    log_->warn(
+        "installed a checkpoint made under other execution settings (digest {}, this replica's "
+        "{}); if the other replicas still run those, this replica stops at its next checkpoint",
+        codec::to_hex(*adopted), codec::to_hex(app_->settings_digest()));
+  }
+  if (const auto& theirs = app_->settings_conflict()) {
+    const std::string message =
+        "cluster file differs from the other replicas (execution settings digest " +
+        codec::to_hex(app_->settings_digest()) + ", theirs " + codec::to_hex(*theirs) +
+        "): admins, [groups], [policy] or the [protocol] limits that change execution are not "
+        "the same on every replica; stopping. Make the files agree (docs/operations.md, "
+        "\"Execution settings\") and restart";
+    log_->critical("{}", message);
+    stop();
+    if (on_fatal_) on_fatal_(NodeError{NodeErrc::kConfig, message});
+  }
+}
+
 // ---- reporting ----------------------------------------------------------------------------------
 
 NodeSnapshot ReplicaNode::Impl::snapshot() const {
@@ -573,7 +627,10 @@ NodeSnapshot ReplicaNode::Impl::snapshot() const {
   if (signer_) s.signer = signer_->stats();
   if (verifier_) s.verifier = verifier_->stats();
   if (capture_) s.capture = capture_->stats();
-  if (app_) s.policy = app_->policy_counters();
+  if (app_) {
+    s.policy = app_->policy_counters();
+    s.execution_settings_digest = app_->settings_digest();
+  }
   s.routed_sessions = routes_.sessions();
   s.client_connections = s.transport.client_connections_open;
   s.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

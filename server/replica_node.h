@@ -18,6 +18,13 @@
 // A storage failure stops the node and drops every held send (the core's votes would otherwise
 // outrun the disk); on_fatal is told, and a restart recovers what was durable.
 //
+// Execution settings (execution_settings.h): start() logs their digest, which the application
+// writes into every snapshot. While the core repairs a checkpoint its own execution got wrong,
+// the application refuses a state made under another digest; the node then stops like stop() and
+// tells on_fatal (kConfig) "cluster file differs from the other replicas (execution settings
+// digest X, theirs Y)". A state under another digest restored from its own disk or installed by a
+// catch-up is adopted with a warning (the settings may have changed on every replica).
+//
 // Time: the core compares the primary's batch timestamps with its own clock, across replicas, so
 // its clock must mean the same on every machine: CLOCK_REALTIME in microseconds (keep replicas
 // NTP-synchronised within protocol.clock_skew_max_ms). The node never lets it go backwards: after

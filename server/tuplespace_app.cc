@@ -1,9 +1,16 @@
 #include "server/tuplespace_app.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
 namespace bastion::server {
 namespace {
+
+// Snapshot format 1 (see tuplespace_app.h).
+constexpr std::uint8_t kSnapshotMarker = 0xA5;
+constexpr std::uint8_t kSnapshotVersion = 1;
+constexpr std::size_t kSnapshotHeaderBytes = 2 + std::tuple_size_v<bft::Digest>;
 
 std::int64_t to_ms(bft::TimeUs us) { return us / 1000; }
 
@@ -22,7 +29,8 @@ std::vector<bft::Completion> to_bft(std::vector<ts::Completion> completions) {
 }  // namespace
 
 TupleSpaceApp::TupleSpaceApp(const AppSettings& settings)
-    : principals_(settings.admins, settings.groups),
+    : settings_digest_(settings.settings_digest),
+      principals_(settings.admins, settings.groups),
       policy_(engine_, principals_, settings.policy_limits, bottom_),
       access_(engine_, principals_, policy_) {}
 
@@ -68,15 +76,45 @@ void TupleSpaceApp::session_evicted(const bft::ClientKey& client) {
   (void)engine_.cancel_session(client.principal, client.session);
 }
 
-bft::Bytes TupleSpaceApp::snapshot() const { return engine_.snapshot(); }
+bft::Bytes TupleSpaceApp::snapshot_header() const {
+  bft::Bytes out{kSnapshotMarker, kSnapshotVersion};
+  out.insert(out.end(), settings_digest_.begin(), settings_digest_.end());
+  return out;
+}
 
-bft::Digest TupleSpaceApp::digest() const { return engine_.digest(); }
+bft::Bytes TupleSpaceApp::snapshot() const {
+  bft::Bytes out = snapshot_header();
+  engine_.append_snapshot(out);
+  return out;
+}
+
+bft::Digest TupleSpaceApp::digest() const {
+  codec::Blake2b hasher;
+  hasher.update(snapshot_header());
+  engine_.hash_snapshot(hasher);
+  return hasher.finish();
+}
 
 bool TupleSpaceApp::restore(bft::ByteView snapshot) {
-  auto restored = ts::Engine::restore(snapshot);
+  std::optional<bft::Digest> theirs;
+  bft::ByteView engine_bytes = snapshot;
+  if (!snapshot.empty() && snapshot[0] == kSnapshotMarker) {
+    if (snapshot.size() < kSnapshotHeaderBytes || snapshot[1] != kSnapshotVersion) return false;
+    bft::Digest d;
+    std::copy_n(snapshot.begin() + 2, d.size(), d.begin());
+    theirs = d;
+    engine_bytes = snapshot.subspan(kSnapshotHeaderBytes);
+  }
+  const bool foreign = theirs && *theirs != settings_digest_;
+  if (foreign && foreign_ == ForeignSettings::kRefuse) {
+    conflict_ = theirs;
+    return false;
+  }
+  auto restored = ts::Engine::restore(engine_bytes);
   if (!restored) return false;
   engine_ = std::move(*restored);
   policy_.forget();
+  if (foreign) adopted_ = theirs;
   return true;
 }
 

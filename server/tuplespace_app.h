@@ -9,10 +9,30 @@
 //
 // Time: bft gives agreed times in microseconds; the tuple space counts milliseconds.
 //
+// Snapshot format 1 of the application (what snapshot() writes; digest() is BLAKE2b of it):
+//   u8 0xA5             a first byte no engine snapshot has (they begin with their version, 1 or
+//                       2), so the older format stays readable
+//   u8 1                the application's snapshot version
+//   32 bytes            the execution-settings digest of the replica that wrote it
+//                       (execution_settings.h), so that checkpoint digests cover those settings
+//   the engine snapshot (tuplespace/engine_snapshot.cc)
+// Builds before format 1 wrote the engine snapshot alone; restore() still reads it (there is then
+// no settings digest to compare).
+//
+// A snapshot written under other execution settings than this replica's is adopted or refused
+// according to set_foreign_settings(): the driver refuses it while the replica repairs a
+// checkpoint its own execution got wrong (the others' state was made under other settings: the
+// cluster files differ, and repairing would only diverge again), and adopts it otherwise (a
+// state restored from its own disk after the operator changed the file on every replica, or a
+// catch-up to a checkpoint taken before such a change). Either way the other digest is reported.
+//
 // Thread-safety: none; owned by the thread that owns the Replica.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bft/core/state_machine.h"
@@ -24,10 +44,20 @@
 
 namespace bastion::server {
 
+// Every field but settings_digest changes execution, and must be in execution_settings_digest().
 struct AppSettings {
   std::vector<std::string> admins;
   policy::Principals::Groups groups;
   policy::Limits policy_limits;
+  // execution_settings_digest() of this replica (execution_settings.h), written into every
+  // snapshot. Tests that run one configuration may leave it zero.
+  bft::Digest settings_digest{};
+};
+
+// What restore() does with a snapshot that carries another execution-settings digest.
+enum class ForeignSettings : std::uint8_t {
+  kAdopt,   // install it, and report its digest in take_adopted_settings()
+  kRefuse,  // refuse it (restore() returns false), and report its digest in settings_conflict()
 };
 
 class TupleSpaceApp final : public bft::StateMachine {
@@ -50,9 +80,22 @@ class TupleSpaceApp final : public bft::StateMachine {
   const ts::Engine& engine() const { return engine_; }
   const policy::PolicyLayer::Counters& policy_counters() const { return policy_.counters(); }
 
+  const bft::Digest& settings_digest() const { return settings_digest_; }
+  // kAdopt until changed.
+  void set_foreign_settings(ForeignSettings mode) { foreign_ = mode; }
+  // The digest of the last snapshot refused for its settings, if any (it stays set).
+  const std::optional<bft::Digest>& settings_conflict() const { return conflict_; }
+  // The digest of the last snapshot adopted despite other settings, once; then nullopt.
+  std::optional<bft::Digest> take_adopted_settings() { return std::exchange(adopted_, {}); }
+
  private:
   ts::Context context(const bft::Request& request) const;
+  bft::Bytes snapshot_header() const;
 
+  bft::Digest settings_digest_;
+  ForeignSettings foreign_ = ForeignSettings::kAdopt;
+  std::optional<bft::Digest> conflict_;
+  std::optional<bft::Digest> adopted_;
   ts::Engine engine_;
   policy::Principals principals_;
   ts::EngineLayer bottom_{engine_};

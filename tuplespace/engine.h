@@ -78,10 +78,15 @@ class Engine {
 
   // Canonical, versioned encoding of the whole state; restore() of it gives an equal Engine.
   codec::Bytes snapshot() const;
+  // snapshot()'s bytes appended to `out`, for a caller that puts them behind a header of its own
+  // without copying a large state again.
+  void append_snapshot(codec::Bytes& out) const;
   // Rebuilds an Engine from a snapshot, validating everything (code malformed on failure).
   static Result<Engine, Error> restore(codec::ByteView bytes);
   // BLAKE2b-256 of snapshot(), computed without building it.
   codec::Digest digest() const;
+  // Feeds snapshot()'s bytes to `hasher` without building them (a digest over a header and them).
+  void hash_snapshot(codec::Blake2b& hasher) const;
 
   // What a policy script may learn of a space (policy/): the tuples matching `tmpl` that are
   // visible at `now`, whatever their access lists, oldest first. Counts matches up to

@@ -207,18 +207,24 @@ void Engine::load_state(codec::BoundedInputArchive& ar) {
 
 codec::Bytes Engine::snapshot() const {
   codec::Bytes out;
+  append_snapshot(out);
+  return out;
+}
+
+void Engine::append_snapshot(codec::Bytes& out) const {
   codec::OutputArchive ar{codec::VectorSink(out)};
   save_state(ar);
-  return out;
 }
 
 codec::Digest Engine::digest() const {
   codec::Blake2b hasher;
-  {
-    codec::HashingOutputArchive ar{codec::HashSink(hasher)};
-    save_state(ar);
-  }
+  hash_snapshot(hasher);
   return hasher.finish();
+}
+
+void Engine::hash_snapshot(codec::Blake2b& hasher) const {
+  codec::HashingOutputArchive ar{codec::HashSink(hasher)};
+  save_state(ar);
 }
 
 Result<Engine, Error> Engine::restore(codec::ByteView bytes) {

@@ -186,6 +186,21 @@ TEST_F(BastiondTest, ServesThenStopsCleanlyOnSigterm) {
       << status;
   EXPECT_NE(http_get(r.metrics_port, "/metrics").find("bastion_view{replica=\"2\"} 0"),
             std::string::npos);
+  // The execution-settings digest, in the log and on /status, the same value.
+  const std::string logged = "execution settings digest ";
+  const auto at = d.log().find(logged);
+  ASSERT_NE(at, std::string::npos) << d.log();
+  const std::string digest = d.log().substr(at + logged.size(), 64);
+  EXPECT_NE(status.find("\"execution_settings_digest\":\"" + digest + "\""), std::string::npos)
+      << status;
+  // Private data: the replica's directory and files are its own.
+  const auto data = dir_.config().data_dir / "replica-2";
+  EXPECT_EQ(std::filesystem::status(data).permissions(), std::filesystem::perms::owner_all);
+  for (const auto& e : std::filesystem::directory_iterator(data)) {
+    EXPECT_EQ(e.status().permissions(),
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << e.path();
+  }
 
   d.signal(SIGTERM);
   const auto exit_status = d.wait(20s);

@@ -68,6 +68,20 @@ class ClusterTest : public ::testing::Test {
     return s0.last_executed > 0;
   }
 
+  // Inserts tuples into "jobs", one at a time, until replica `id` stopped and told its on_fatal
+  // handler (which sets `fatal_called` on the node's thread); false if it never did.
+  bool load_until_stopped(TestClient& client, bft::ReplicaId id, const bool& fatal_called) {
+    for (int i = 0; i < 200; ++i) {
+      const auto out =
+          client.invoke(ts::Out{"jobs", TestClient::spec("(\"load\", " + std::to_string(i) + ")")});
+      if (TestClient::reply_of(out) != ts::Reply(ts::Ack{})) return false;
+      if (nodes_[id]->call([&](ReplicaNode& n) { return !n.running() && fatal_called; })) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   ClusterDir dir_;
   std::unique_ptr<NodeThread> nodes_[4];
 };
@@ -224,6 +238,10 @@ TEST_F(ClusterTest, ServesMetricsAndStatus) {
   EXPECT_NE(status.find("application/json"), std::string::npos);
   EXPECT_NE(status.find("\"replica\":2"), std::string::npos);
   EXPECT_NE(status.find("\"view_changing\":false"), std::string::npos);
+  const bft::Digest settings =
+      nodes_[2]->call([](ReplicaNode& n) { return n.snapshot().execution_settings_digest; });
+  EXPECT_NE(status.find("\"execution_settings_digest\":\"" + hex(settings) + "\""),
+            std::string::npos);
   EXPECT_NE(status.find("\"state\":\"connected\""), std::string::npos);
   EXPECT_NE(get("/nothing").find("404"), std::string::npos);
   EXPECT_NE(get("/metrics/x").find("404"), std::string::npos);
@@ -274,6 +292,138 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::Out{"jobs", TestClient::spec("(2)")})),
             ts::Reply(ts::Ack{}));
   nodes_[1].reset();  // before `fs`
+}
+
+// ---- execution settings ------------------------------------------------------------------------
+
+// Replica 3's cluster file names one more admin: the same ordered requests would not execute the
+// same there. The first checkpoint it computes itself (checkpoints carry the settings digest)
+// disagrees with the others'; instead of repairing and diverging again, it stops with an error
+// naming the cause and both digests, and the others go on. (If it starts behind, it may first
+// adopt the others' state by a catch-up, then diverge at its next checkpoint.)
+TEST_F(ClusterTest, AReplicaWhoseAdminsDifferStopsInsteadOfDiverging) {
+  for (bft::ReplicaId id = 0; id < 3; ++id) start(id);
+  config::ClusterConfig odd = dir_.config();
+  odd.admins.push_back("client1");
+  auto node = NodeThread::start(odd, 3, test_options());
+  ASSERT_TRUE(node.ok()) << node.error().message;
+  nodes_[3] = std::move(*node);
+  NodeError fatal;
+  bool fatal_called = false;
+  nodes_[3]->call([&](ReplicaNode& n) {
+    n.on_fatal([&](const NodeError& e) {
+      fatal = e;
+      fatal_called = true;
+    });
+    return 0;
+  });
+  const auto settings = [&](bft::ReplicaId id) {
+    return nodes_[id]->call([](ReplicaNode& n) { return n.snapshot().execution_settings_digest; });
+  };
+  const bft::Digest ours = settings(0);
+  const bft::Digest odd_one = settings(3);
+  ASSERT_NE(ours, odd_one);
+  EXPECT_EQ(settings(1), ours);
+
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  ASSERT_TRUE(load_until_stopped(admin, 3, fatal_called));
+  EXPECT_EQ(fatal.code, NodeErrc::kConfig);
+  EXPECT_EQ(exit_code(fatal.code), 2);
+  const std::string cause =
+      "cluster file differs from the other replicas (execution settings digest " + hex(odd_one) +
+      ", theirs " + hex(ours) + ")";
+  EXPECT_NE(fatal.message.find(cause), std::string::npos) << fatal.message;
+  // It diverged at a checkpoint and refused the others' state for it.
+  const NodeSnapshot s3 = nodes_[3]->call([](ReplicaNode& n) { return n.snapshot(); });
+  EXPECT_GE(s3.core.count("checkpoints.divergent") ? s3.core.at("checkpoints.divergent") : 0u, 1u);
+  EXPECT_GE(
+      s3.core.count("state_transfers.bad_state") ? s3.core.at("state_transfers.bad_state") : 0u,
+      1u);
+
+  // The three others serve on (a quorum of 2f + 1) and make checkpoints without it.
+  const bft::SeqNum stable_before = status(0).stable_checkpoint;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(TestClient::reply_of(
+                  admin.invoke(ts::Out{"jobs", TestClient::spec("(" + std::to_string(i) + ")")})),
+              ts::Reply(ts::Ack{}));
+  }
+  EXPECT_TRUE(wait_until([&] { return status(0).stable_checkpoint > stable_before; }));
+}
+
+// The same replica restarted from its own disk with the other file: its recovered state is
+// adopted (the operator may have changed every replica's file), and the next checkpoint it
+// disagrees on stops it.
+TEST_F(ClusterTest, AReplicaRestartedWithOtherSettingsStopsAtItsNextCheckpoint) {
+  start_all();
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(TestClient::reply_of(
+                  admin.invoke(ts::Out{"jobs", TestClient::spec("(" + std::to_string(i) + ")")})),
+              ts::Reply(ts::Ack{}));
+  }
+  ASSERT_TRUE(wait_until([&] { return converged() && status(3).stable_checkpoint >= 4; }));
+  nodes_[3].reset();
+
+  config::ClusterConfig odd = dir_.config();
+  odd.groups["ops"] = {"client2"};
+  auto node = NodeThread::start(odd, 3, test_options());
+  ASSERT_TRUE(node.ok()) << node.error().message;
+  nodes_[3] = std::move(*node);
+  bool fatal_called = false;
+  std::string message;
+  nodes_[3]->call([&](ReplicaNode& n) {
+    n.on_fatal([&](const NodeError& e) {
+      message = e.message;
+      fatal_called = true;
+    });
+    return n.running();
+  });
+  ASSERT_TRUE(load_until_stopped(admin, 3, fatal_called));
+  EXPECT_NE(message.find("cluster file differs from the other replicas"), std::string::npos)
+      << message;
+}
+
+// Changing the execution settings of every replica, with the cluster stopped, is how settings
+// change: each replica adopts its own recovered state, and they agree again from then on.
+TEST_F(ClusterTest, SettingsChangedOnEveryReplicaTogetherAreAdopted) {
+  start_all();
+  TestClient admin(dir_.config(), "admin", 1);
+  ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(TestClient::reply_of(
+                  admin.invoke(ts::Out{"jobs", TestClient::spec("(" + std::to_string(i) + ")")})),
+              ts::Reply(ts::Ack{}));
+  }
+  ASSERT_TRUE(wait_until([&] { return converged() && status(0).stable_checkpoint >= 4; }));
+  for (bft::ReplicaId id = 0; id < 4; ++id) nodes_[id].reset();
+
+  dir_.config().admins.push_back("client1");
+  start_all();
+  std::vector<bool> fatal(4, false);
+  for (bft::ReplicaId id = 0; id < 4; ++id) {
+    nodes_[id]->call([&fatal, id](ReplicaNode& n) {
+      n.on_fatal([&fatal, id](const NodeError&) { fatal[id] = true; });
+      return 0;
+    });
+  }
+  // client1 is an admin now, on every replica.
+  TestClient client(dir_.config(), "client1", 9);
+  ASSERT_EQ(TestClient::reply_of(client.invoke(ts::SpaceCreate{"more", {}})), ts::Reply(ts::Ack{}));
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(TestClient::reply_of(
+                  client.invoke(ts::Out{"more", TestClient::spec("(" + std::to_string(i) + ")")})),
+              ts::Reply(ts::Ack{}));
+  }
+  ASSERT_TRUE(wait_until([&] { return converged() && status(0).stable_checkpoint >= 12; }));
+  for (bft::ReplicaId id = 0; id < 4; ++id) {
+    EXPECT_TRUE(nodes_[id]->call([](ReplicaNode& n) { return n.running(); })) << id;
+    EXPECT_FALSE(fatal[id]) << id;
+    const NodeSnapshot s = nodes_[id]->call([](ReplicaNode& n) { return n.snapshot(); });
+    EXPECT_EQ(s.core.count("checkpoints.divergent") ? s.core.at("checkpoints.divergent") : 0u, 0u)
+        << id;
+  }
 }
 
 // Not a test: throughput of a local cluster under load, and where the io threads spend time.
@@ -389,6 +539,19 @@ TEST(NodeStartTest, KeyThatIsNotTheReplicasIsAConfigError) {
   EXPECT_EQ(r.error().code, NodeErrc::kConfig);
   EXPECT_EQ(exit_code(r.error().code), 2);
   EXPECT_NE(r.error().message.find("cluster.toml: replicas[0].key: "), std::string::npos)
+      << r.error().message;
+}
+
+TEST(NodeStartTest, KeyOthersMayReadIsAConfigError) {
+  ClusterDir dir;
+  const auto key = dir.config().replicas[0].key;
+  std::filesystem::permissions(key, std::filesystem::perms(0644));
+  boost::asio::io_context io;
+  ReplicaNode node(io, dir.config(), 0, test_options());
+  auto r = node.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, NodeErrc::kConfig);
+  EXPECT_NE(r.error().message.find("chmod 600 " + key.string()), std::string::npos)
       << r.error().message;
 }
 

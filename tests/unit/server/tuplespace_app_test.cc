@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "server/tuplespace_app.h"
+
+#include <algorithm>
+#include <optional>
 #include "tuplespace/text.h"
 
 namespace bastion::server {
@@ -134,6 +137,103 @@ TEST(AppPolicy, ConfidentialSpacesAreRefused) {
   o.confidential = true;
   EXPECT_EQ(code(app.execute(request("admin", 1, ts::SpaceCreate{"secret", o}))),
             ts::ErrorCode::kUnsupported);
+}
+
+// ---- snapshots and execution settings ----------------------------------------------------------
+
+bft::Digest digest_of_byte(std::uint8_t b) {
+  bft::Digest d;
+  d.fill(b);
+  return d;
+}
+
+// The same requests executed under two settings digests.
+struct TwoApps {
+  explicit TwoApps(std::uint8_t a_byte = 1, std::uint8_t b_byte = 2)
+      : a(AppSettings{{"admin"}, {}, {}, digest_of_byte(a_byte)}),
+        b(AppSettings{{"admin"}, {}, {}, digest_of_byte(b_byte)}) {
+    for (TupleSpaceApp* app : {&a, &b}) {
+      app->begin_batch(1'000'000);
+      app->execute(request("admin", 1, ts::SpaceCreate{"jobs", {}}));
+      app->execute(request("bob", 1, ts::Out{"jobs", spec("(\"x\", 1)")}));
+    }
+  }
+  TupleSpaceApp a;
+  TupleSpaceApp b;
+};
+
+TEST(AppSnapshot, CarriesTheSettingsDigestAheadOfTheEngineSnapshot) {
+  TwoApps apps;
+  const bft::Bytes snap = apps.a.snapshot();
+  ASSERT_GT(snap.size(), 34u);
+  EXPECT_EQ(snap[0], 0xA5);
+  EXPECT_EQ(snap[1], 1);
+  bft::Digest carried;
+  std::copy_n(snap.begin() + 2, carried.size(), carried.begin());
+  EXPECT_EQ(carried, digest_of_byte(1));
+  EXPECT_EQ(bft::Bytes(snap.begin() + 34, snap.end()), apps.a.engine().snapshot());
+  EXPECT_EQ(apps.a.digest(), codec::blake2b(snap));
+  // The same state under other settings: another snapshot, another digest.
+  EXPECT_EQ(apps.a.engine().digest(), apps.b.engine().digest());
+  EXPECT_NE(apps.a.snapshot(), apps.b.snapshot());
+  EXPECT_NE(apps.a.digest(), apps.b.digest());
+  EXPECT_EQ(apps.b.digest(), codec::blake2b(apps.b.snapshot()));
+}
+
+TEST(AppSnapshot, ForeignSettingsAreAdoptedOrRefusedAsTold) {
+  TwoApps apps;
+  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(2)});
+  // Adopted (the default): installed, and reported once.
+  ASSERT_TRUE(c.restore(apps.a.snapshot()));
+  EXPECT_EQ(c.engine().digest(), apps.a.engine().digest());
+  EXPECT_EQ(c.take_adopted_settings(), std::optional<bft::Digest>(digest_of_byte(1)));
+  EXPECT_EQ(c.take_adopted_settings(), std::nullopt);
+  EXPECT_FALSE(c.settings_conflict().has_value());
+  // Its own snapshots go on carrying its own settings.
+  EXPECT_EQ(c.snapshot(), apps.b.snapshot());
+
+  // Refused: nothing changes, and the other digest is kept for the operator.
+  apps.a.execute(request("bob", 2, ts::Out{"jobs", spec("(\"y\", 2)")}));
+  c.set_foreign_settings(ForeignSettings::kRefuse);
+  const bft::Digest before = c.digest();
+  EXPECT_FALSE(c.restore(apps.a.snapshot()));
+  EXPECT_EQ(c.digest(), before);
+  EXPECT_EQ(c.settings_conflict(), std::optional<bft::Digest>(digest_of_byte(1)));
+  EXPECT_EQ(c.take_adopted_settings(), std::nullopt);
+  // A snapshot under its own settings is still installed.
+  ASSERT_TRUE(c.restore(apps.b.snapshot()));
+  EXPECT_EQ(c.digest(), apps.b.digest());
+}
+
+TEST(AppSnapshot, ReadsTheOlderFormatWithoutASettingsDigest) {
+  TwoApps apps;
+  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(2)});
+  c.set_foreign_settings(ForeignSettings::kRefuse);
+  // Before format 1 the application's snapshot was the engine's alone.
+  ASSERT_TRUE(c.restore(apps.a.engine().snapshot()));
+  EXPECT_EQ(c.engine().digest(), apps.a.engine().digest());
+  EXPECT_EQ(c.take_adopted_settings(), std::nullopt);
+  EXPECT_FALSE(c.settings_conflict().has_value());
+  EXPECT_EQ(c.snapshot(), apps.b.snapshot());
+}
+
+TEST(AppSnapshot, MalformedHeadersAreRefused) {
+  TwoApps apps;
+  const bft::Bytes good = apps.a.snapshot();
+  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(1)});
+  EXPECT_FALSE(c.restore(bft::Bytes{}));
+  EXPECT_FALSE(c.restore(bft::Bytes{0xA5}));
+  EXPECT_FALSE(c.restore(bft::Bytes(good.begin(), good.begin() + 20)));
+  EXPECT_FALSE(c.restore(bft::Bytes(good.begin(), good.begin() + 34)));  // no engine snapshot
+  bft::Bytes other_version = good;
+  other_version[1] = 2;
+  EXPECT_FALSE(c.restore(other_version));
+  bft::Bytes trailing = good;
+  trailing.push_back(0);
+  EXPECT_FALSE(c.restore(trailing));
+  EXPECT_FALSE(c.settings_conflict().has_value());
+  ASSERT_TRUE(c.restore(good));
+  EXPECT_EQ(c.digest(), apps.a.digest());
 }
 
 TEST_F(AppTest, EvictedSessionLosesItsWaiters) {
