@@ -198,8 +198,11 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   signer_ = std::move(*signer);
   verifier_ = std::move(*verifier);
   AppSettings app_settings{
-      cluster_.admins, cluster_.groups,
-      policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max}};
+      cluster_.admins,
+      cluster_.groups,
+      policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max},
+      {},
+      {}};
   app_settings.settings_digest = execution_settings_digest(settings_.protocol, app_settings);
   log_->info(
       "execution settings digest {} (admins, groups, policy budgets and the protocol limits that "

@@ -30,9 +30,12 @@ std::vector<bft::Completion> to_bft(std::vector<ts::Completion> completions) {
 
 TupleSpaceApp::TupleSpaceApp(const AppSettings& settings)
     : settings_digest_(settings.settings_digest),
+      engine_limits_(settings.engine_limits),
       principals_(settings.admins, settings.groups),
       policy_(engine_, principals_, settings.policy_limits, bottom_),
-      access_(engine_, principals_, policy_) {}
+      access_(engine_, principals_, policy_) {
+  engine_.set_limits(engine_limits_);
+}
 
 ts::Context TupleSpaceApp::context(const bft::Request& request) const {
   return ts::Context{request.client.principal, request.client.session, request.number,
@@ -113,6 +116,7 @@ bool TupleSpaceApp::restore(bft::ByteView snapshot) {
   auto restored = ts::Engine::restore(engine_bytes);
   if (!restored) return false;
   engine_ = std::move(*restored);
+  engine_.set_limits(engine_limits_);
   policy_.forget();
   if (foreign) adopted_ = theirs;
   return true;

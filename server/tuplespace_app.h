@@ -52,6 +52,7 @@ struct AppSettings {
   // execution_settings_digest() of this replica (execution_settings.h), written into every
   // snapshot. Tests that run one configuration may leave it zero.
   bft::Digest settings_digest{};
+  ts::EngineLimits engine_limits;  // bytes per principal and in all, over every space
 };
 
 // What restore() does with a snapshot that carries another execution-settings digest.
@@ -64,7 +65,11 @@ class TupleSpaceApp final : public bft::StateMachine {
  public:
   explicit TupleSpaceApp(const AppSettings& settings);
   explicit TupleSpaceApp(const std::vector<std::string>& admins)
-      : TupleSpaceApp(AppSettings{admins, {}, {}}) {}
+      : TupleSpaceApp([&] {
+          AppSettings s;
+          s.admins = admins;
+          return s;
+        }()) {}
   TupleSpaceApp(const TupleSpaceApp&) = delete;  // the layers point at the members
   TupleSpaceApp& operator=(const TupleSpaceApp&) = delete;
 
@@ -93,6 +98,7 @@ class TupleSpaceApp final : public bft::StateMachine {
   bft::Bytes snapshot_header() const;
 
   bft::Digest settings_digest_;
+  ts::EngineLimits engine_limits_;  // set again on every restored engine
   ForeignSettings foreign_ = ForeignSettings::kAdopt;
   std::optional<bft::Digest> conflict_;
   std::optional<bft::Digest> adopted_;

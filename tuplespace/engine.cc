@@ -14,6 +14,35 @@ namespace bastion::ts {
 
 using detail::SlotId;
 
+namespace {
+
+// What a tuple is charged (EngineLimits): its encoding, its access lists' names, and the fixed
+// overhead of an entry.
+std::uint64_t tuple_charge(std::size_t encoded_bytes, const std::vector<std::string>& readers,
+                           const std::vector<std::string>& removers) {
+  std::uint64_t bytes = encoded_bytes + kEntryOverheadBytes;
+  for (const auto* list : {&readers, &removers}) {
+    for (const std::string& name : *list) bytes += name.size();
+  }
+  return bytes;
+}
+
+std::uint64_t tuple_charge(std::size_t encoded_bytes, const detail::Acl* acl) {
+  static const std::vector<std::string> kNone;
+  return acl == nullptr ? tuple_charge(encoded_bytes, kNone, kNone)
+                        : tuple_charge(encoded_bytes, acl->readers, acl->removers);
+}
+
+}  // namespace
+
+std::uint64_t Engine::charge_of(const detail::TupleStore::Slot& slot) {
+  return tuple_charge(slot.encoded_bytes, slot.acl.get());
+}
+
+std::uint64_t Engine::charge_of(const TupleSpec& spec) {
+  return tuple_charge(encoded_size(spec.tuple), spec.readers, spec.removers);
+}
+
 Engine::Engine() = default;
 Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
@@ -195,6 +224,7 @@ void Engine::insert(Space& s, std::string_view client, std::int64_t now, const T
 SlotId Engine::store_tuple(Space& s, std::uint64_t seq, codec::ByteView encoding,
                            std::int64_t expiry_ms, std::string_view owner,
                            std::unique_ptr<detail::Acl> acl) {
+  charge(owner, tuple_charge(encoding.size(), acl.get()));
   const SlotId id = s.store.insert(seq, encoding);
   detail::TupleStore::Slot& slot = s.store.at(id);
   slot.expiry_ms = expiry_ms;
@@ -209,6 +239,7 @@ void Engine::remove_tuple(Space& s, SlotId id) {
   detail::TupleStore::Slot& slot = s.store.at(id);
   if (slot.expiry_ms != kNever) expiries_.erase({slot.expiry_ms, slot.seq, &s, id});
   detail::Owner* owner = slot.owner;
+  uncharge(owner->first, charge_of(slot));
   --owner->second.tuples;
   s.store.erase(id);
   release(s, owner);
@@ -226,6 +257,8 @@ void Engine::add_waiter(Space& s, Waiter waiter) {
   waiters_by_key_.emplace(waiter.key, WaiterRef{&s, arrival});
   if (waiter.deadline_ms != kNever) deadlines_.insert({waiter.deadline_ms, arrival, &s});
   ++acquire(s, waiter.key.client)->second.waiters;
+  waiter.charge = codec::encode(waiter.tmpl).size() + kEntryOverheadBytes;
+  charge(waiter.key.client, waiter.charge);
   s.waiters.emplace(arrival, std::move(waiter));
 }
 
@@ -236,6 +269,7 @@ void Engine::finish_waiter(Space& s, std::uint64_t arrival, Reply reply,
   Waiter& w = it->second;
   if (w.deadline_ms != kNever) deadlines_.erase({w.deadline_ms, arrival, &s});
   waiters_by_key_.erase(w.key);
+  uncharge(w.key.client, w.charge);
   detail::Owner* owner = acquire(s, w.key.client);
   --owner->second.waiters;
   release(s, owner);
@@ -251,9 +285,49 @@ void Engine::delete_space(Space& s, std::vector<Completion>& out) {
   for (SlotId id : s.store.slots_by_seq()) {
     const auto& slot = s.store.at(id);
     if (slot.expiry_ms != kNever) expiries_.erase({slot.expiry_ms, slot.seq, &s, id});
+    uncharge(slot.owner->first, charge_of(slot));
   }
   const std::string name = s.name;
   spaces_.erase(name);  // destroys s
+}
+
+std::uint64_t Engine::bytes_of(std::string_view principal) const {
+  auto it = bytes_by_principal_.find(principal);
+  return it != bytes_by_principal_.end() ? it->second : 0;
+}
+
+std::optional<Error> Engine::check_bytes(std::string_view client, std::uint64_t bytes) const {
+  const std::uint64_t own = bytes_of(client);
+  if (own + bytes > limits_.bytes_per_principal_max) {
+    return make_error(ErrorCode::kQuotaExceeded,
+                      "client '" + std::string(client) + "' holds " + std::to_string(own) +
+                          " bytes of tuples and waiting requests; adding " + std::to_string(bytes) +
+                          " exceeds the per-client limit of " +
+                          std::to_string(limits_.bytes_per_principal_max));
+  }
+  if (state_bytes_ + bytes > limits_.state_bytes_max) {
+    return make_error(ErrorCode::kQuotaExceeded,
+                      "the tuple space holds " + std::to_string(state_bytes_) + " bytes; adding " +
+                          std::to_string(bytes) + " exceeds its limit of " +
+                          std::to_string(limits_.state_bytes_max));
+  }
+  return std::nullopt;
+}
+
+void Engine::charge(std::string_view client, std::uint64_t bytes) {
+  auto it = bytes_by_principal_.find(client);
+  if (it == bytes_by_principal_.end())
+    it = bytes_by_principal_.emplace(std::string(client), 0).first;
+  it->second += bytes;
+  state_bytes_ += bytes;
+}
+
+void Engine::uncharge(std::string_view client, std::uint64_t bytes) {
+  auto it = bytes_by_principal_.find(client);
+  BASTION_TS_CHECK(it != bytes_by_principal_.end() && it->second >= bytes);
+  it->second -= bytes;
+  if (it->second == 0) bytes_by_principal_.erase(it);
+  state_bytes_ -= bytes;
 }
 
 detail::Owner* Engine::acquire(Space& s, std::string_view client) {

@@ -50,6 +50,20 @@ inline constexpr std::uint8_t kSnapshotVersion = 2;
 // "No lease" / "no deadline" in snapshots and in the state.
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
+// Bounds on the whole state, beyond each space's own options (set from the cluster file; part of
+// the execution settings every replica must share). A stored tuple is charged its encoding, its
+// access-list names and kEntryOverheadBytes to the principal that inserted it; a waiting rd/in its
+// template's encoding and kEntryOverheadBytes to the principal waiting.
+struct EngineLimits {
+  // One principal's charge over every space.
+  std::uint64_t bytes_per_principal_max = std::uint64_t{256} << 20;
+  // Everyone's charge: keeps the snapshot below what state transfer carries (the replication
+  // layer's snapshot_bytes_max, 4 GiB by default), with room for the encoding's own overhead.
+  std::uint64_t state_bytes_max = std::uint64_t{3} << 30;
+  friend bool operator==(const EngineLimits&, const EngineLimits&) = default;
+};
+inline constexpr std::uint64_t kEntryOverheadBytes = 64;
+
 class Engine {
  public:
   Engine();
@@ -102,8 +116,15 @@ class Engine {
   Probe probe(std::string_view space, const Template& tmpl, std::int64_t now,
               std::uint64_t match_max, std::uint64_t examine_max, bool want_first) const;
 
+  // Replaces the limits; what is already stored stays (a restored state is never refused for
+  // them), only further inserts and waits are checked.
+  void set_limits(const EngineLimits& limits) { limits_ = limits; }
+  const EngineLimits& limits() const { return limits_; }
+
   // ---- introspection (not part of the replicated interface) ----
   std::int64_t now_ms() const { return now_ms_; }
+  std::uint64_t state_bytes() const { return state_bytes_; }
+  std::uint64_t bytes_of(std::string_view principal) const;
   const SpaceOptions* space_options(std::string_view space) const;
   std::size_t tuple_count(std::string_view space) const;  // stored, including not yet purged
   std::size_t waiter_count(std::string_view space) const;
@@ -117,6 +138,7 @@ class Engine {
     Template tmpl;
     detail::CompiledTemplate compiled;
     std::int64_t deadline_ms = kNever;
+    std::uint64_t charge = 0;  // bytes charged to key.client (EngineLimits)
   };
   struct Space {
     std::string name;
@@ -209,6 +231,14 @@ class Engine {
   // Removes a waiter and reports `reply` to it.
   void finish_waiter(Space& s, std::uint64_t arrival, Reply reply, std::vector<Completion>& out);
   void delete_space(Space& s, std::vector<Completion>& out);
+  // What a tuple is charged: stored (from its slot), or about to be (from its spec; access-list
+  // names counted before duplicates are dropped, so never less than once stored).
+  static std::uint64_t charge_of(const detail::TupleStore::Slot& slot);
+  static std::uint64_t charge_of(const TupleSpec& spec);
+  // Would `bytes` more charged to `client` fit EngineLimits? (quota error otherwise)
+  std::optional<Error> check_bytes(std::string_view client, std::uint64_t bytes) const;
+  void charge(std::string_view client, std::uint64_t bytes);
+  void uncharge(std::string_view client, std::uint64_t bytes);
   static detail::Owner* acquire(Space& s, std::string_view client);
   static void release(Space& s, detail::Owner* owner);
 
@@ -221,6 +251,10 @@ class Engine {
   std::set<ExpiryEntry> expiries_;
   std::set<DeadlineEntry> deadlines_;
   std::map<WaiterKey, WaiterRef> waiters_by_key_;
+  // The charges of EngineLimits, derived from the state (restore recomputes them).
+  EngineLimits limits_;
+  std::map<std::string, std::uint64_t, std::less<>> bytes_by_principal_;
+  std::uint64_t state_bytes_ = 0;
   std::int64_t now_ms_ = 0;
   std::uint64_t next_seq_ = 1;      // seq of the next stored tuple
   std::uint64_t next_arrival_ = 1;  // arrival number of the next waiter

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "codec/codec.h"
 #include "tuplespace/engine.h"
 
 namespace bastion::ts {
@@ -47,6 +48,12 @@ MaybeError check_template(const SpaceOptions& o, const Template& tmpl) {
   if (tmpl.size() > o.fields_max) {
     return too_large("template of " + num(tmpl.size()) + " fields exceeds the space limit of " +
                      num(o.fields_max));
+  }
+  // A template is never larger than the largest tuple it could match exactly.
+  const std::size_t bytes = codec::encode(tmpl).size();
+  if (bytes > o.tuple_bytes_max) {
+    return too_large("template of " + num(bytes) + " bytes exceeds the space limit of " +
+                     num(o.tuple_bytes_max));
   }
   return std::nullopt;
 }
@@ -231,6 +238,7 @@ Reply Engine::run(Call& call, const Out& op) {
   if (s == nullptr) return no_space(op.space);
   if (auto e = check_spec(s->options, op.entry, call.now)) return *e;
   if (auto e = check_quota(*s, call.ctx.client, 1, 1)) return *e;
+  if (auto e = check_bytes(call.ctx.client, charge_of(op.entry))) return *e;
   insert(*s, call.ctx.client, call.now, op.entry, call.completions);
   return Ack{};
 }
@@ -248,6 +256,9 @@ Reply Engine::run(Call& call, const OutAll& op) {
   // though waiting in requests might take some of them.
   const std::uint64_t n = op.entries.size();
   if (auto e = check_quota(*s, call.ctx.client, n, n)) return *e;
+  std::uint64_t bytes = 0;
+  for (const TupleSpec& spec : op.entries) bytes += charge_of(spec);
+  if (auto e = check_bytes(call.ctx.client, bytes)) return *e;
   for (const TupleSpec& spec : op.entries) {
     insert(*s, call.ctx.client, call.now, spec, call.completions);
   }
@@ -264,6 +275,7 @@ Reply Engine::run(Call& call, const Cas& op) {
     return CasResult{false, detail::decode_stored(s->store.at(*id).encoding())};
   }
   if (auto e = check_quota(*s, call.ctx.client, 1, 1)) return *e;
+  if (auto e = check_bytes(call.ctx.client, charge_of(op.entry))) return *e;
   insert(*s, call.ctx.client, call.now, op.entry, call.completions);
   return CasResult{true, {}};
 }
@@ -285,6 +297,12 @@ Reply Engine::run(Call& call, const Replace& op) {
     return quota("client '" + call.ctx.client + "' holds " + num(own) + " tuples in space '" +
                  s->name + "'; adding 1 exceeds the per-client limit of " +
                  num(s->options.tuples_per_client_max));
+  }
+  // The removed tuple's charge is credited to its owner first.
+  const std::uint64_t credit = freed == 1 ? charge_of(slot) : 0;
+  const std::uint64_t debit = charge_of(op.entry);
+  if (debit > credit) {
+    if (auto e = check_bytes(call.ctx.client, debit - credit)) return *e;
   }
   Tuple removed = detail::decode_stored(slot.encoding());
   remove_tuple(*s, *id);
@@ -350,6 +368,9 @@ Reply Engine::wait_or_take(Call& call, const std::string& space, const Template&
     return quota("client '" + call.ctx.client + "' has " + num(waiting) +
                  " waiting requests in space '" + s->name + "'; the limit is " +
                  num(s->options.waiters_per_client_max));
+  }
+  if (auto e = check_bytes(call.ctx.client, codec::encode(tmpl).size() + kEntryOverheadBytes)) {
+    return *e;
   }
   Waiter w;
   w.arrival = next_arrival_++;

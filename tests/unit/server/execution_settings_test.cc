@@ -13,7 +13,7 @@ namespace {
 
 struct Settings {
   bft::Config protocol;
-  AppSettings app{{"admin", "ops-lead"}, {{"ops", {"olga", "oscar"}}}, {}, {}};
+  AppSettings app{{"admin", "ops-lead"}, {{"ops", {"olga", "oscar"}}}, {}, {}, {}};
 
   codec::Digest digest() const { return execution_settings_digest(protocol, app); }
 };
@@ -45,6 +45,9 @@ TEST(ExecutionSettings, EverySettingThatChangesExecutionChangesTheDigest) {
        }},
       {"policy instructions", [](Settings& s) { s.app.policy_limits.instructions_max = 1000; }},
       {"policy memory", [](Settings& s) { s.app.policy_limits.memory_bytes_max = 1 << 20; }},
+      {"bytes per principal",
+       [](Settings& s) { s.app.engine_limits.bytes_per_principal_max = 1 << 20; }},
+      {"state bytes", [](Settings& s) { s.app.engine_limits.state_bytes_max = 1 << 30; }},
   };
   for (const auto& [what, change] : changes) {
     Settings s;

@@ -249,6 +249,56 @@ TEST_F(EngineTest, TupleQuotasPerSpaceAndPerClient) {
   out("s", tup({5}), 0, "alice");
 }
 
+TEST_F(EngineTest, BytesArePerPrincipalOverEverySpaceAndBoundedInAll) {
+  // Before, only counts were bounded: 100,000 tuples of 64 KiB per client per space, 6.4 GB, past
+  // what a snapshot carries.
+  EngineLimits limits;
+  limits.bytes_per_principal_max = 4096;
+  limits.state_bytes_max = 5000;
+  engine.set_limits(limits);
+  create("a");
+  create("b");
+  const Tuple big = tup({std::string(900, 'x')});
+  const std::uint64_t each = encoded_size(big) + kEntryOverheadBytes;
+  std::uint64_t stored = 0;
+  for (const char* space : {"a", "b", "a", "b"}) {
+    out(space, big, 0, "mallory");
+    stored += each;
+  }
+  EXPECT_EQ(engine.bytes_of("mallory"), stored);
+  // Over the per-principal limit, whichever space.
+  const Outcome over = run("mallory", Out{"b", spec(big)});
+  EXPECT_EQ(code(over), ErrorCode::kQuotaExceeded);
+  EXPECT_NE(message(over.reply).find("per-client limit of 4096"), std::string::npos);
+  // Waiting requests are charged too.
+  const Outcome wait = run("mallory", Rd{"a", tmpl(std::string(900, 'y')), 0});
+  EXPECT_EQ(code(wait), ErrorCode::kQuotaExceeded);
+  // Another principal has its own share, until the whole state is full.
+  out("a", big, 0, "bob");
+  const Outcome full = run("carol", Out{"a", spec(big)});
+  EXPECT_EQ(code(full), ErrorCode::kQuotaExceeded);
+  EXPECT_NE(message(full.reply).find("exceeds its limit of 5000"), std::string::npos);
+  // Removing gives the bytes back, and so does deleting a space; a restored state has the same
+  // charges.
+  EXPECT_EQ(found(run("carol", Inp{"a", tmpl(std::string(900, 'x'))}).reply), big);
+  EXPECT_EQ(engine.bytes_of("mallory"), stored - each);
+  auto restored = Engine::restore(engine.snapshot());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->bytes_of("mallory"), engine.bytes_of("mallory"));
+  EXPECT_EQ(restored->state_bytes(), engine.state_bytes());
+  ASSERT_EQ(code(run(SpaceDelete{"b"})), ErrorCode::kOk);
+  EXPECT_EQ(engine.bytes_of("mallory"), each);
+  EXPECT_EQ(engine.state_bytes(), 2 * each);
+}
+
+TEST_F(EngineTest, TemplatesAreNoLargerThanTheSpacesTuples) {
+  SpaceOptions o;
+  o.tuple_bytes_max = 100;
+  create("s", o);
+  EXPECT_EQ(code(run(Rdp{"s", tmpl(std::string(200, 'x'))})), ErrorCode::kTooLarge);
+  EXPECT_EQ(code(run(Rd{"s", tmpl(std::string(200, 'x')), 0})), ErrorCode::kTooLarge);
+}
+
 TEST_F(EngineTest, OutAllIsAllOrNothing) {
   SpaceOptions o;
   o.tuples_max = 4;

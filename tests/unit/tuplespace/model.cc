@@ -53,6 +53,12 @@ std::optional<ErrorCode> template_problem(const SpaceOptions& o, const Template&
     if (p.is_value() && !p.value().valid()) return ErrorCode::kInvalidArgument;
   }
   if (t.size() > o.fields_max) return ErrorCode::kTooLarge;
+  // The template's encoding: the field count (LEB128), then per field a value's own encoding,
+  // one byte for `*`, two for a typed wildcard.
+  std::size_t bytes = 1;
+  for (std::size_t n = t.size(); n >= 0x80; n >>= 7) ++bytes;
+  for (const Pattern& p : t) bytes += p.is_value() ? p.value().encoded_size() : p.is_any() ? 1 : 2;
+  if (bytes > o.tuple_bytes_max) return ErrorCode::kTooLarge;
   return std::nullopt;
 }
 
