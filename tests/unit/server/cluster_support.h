@@ -81,7 +81,9 @@ class TestClient {
   TestClient(const config::ClusterConfig& cluster, const std::string& identity,
              std::uint64_t session)
       : transport_(io_, options(cluster, identity)),
-        core_(bft::ClientConfig{cluster.n(), cluster.f, session}) {
+        // Read-only replies get a generous wait: under sanitizers on a busy machine 100 ms is not
+        // always enough, and the tests check which path answered.
+        core_(bft::ClientConfig{cluster.n(), cluster.f, session, 200'000, 2'000'000, 2'000'000}) {
     transport_.on_frame([this](bft::ReplicaId from, bft::ByteView frame) {
       if (frame.size() > 1 && frame[1] == static_cast<std::uint8_t>(bft::MsgType::kStatusReport)) {
         auto m = bft::decode_message(frame);
