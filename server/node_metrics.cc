@@ -202,7 +202,9 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.total(closed, closed_help, {{"reason", "idle_timeout"}}, d(t.idle_timeouts));
   m.total(closed, closed_help, {{"reason", "client_limit"}}, d(t.refused_client_limit));
   m.total(closed, closed_help, {{"reason", "principal_limit"}}, d(t.refused_principal_limit));
-  m.total(closed, closed_help, {{"reason", "handshake_backlog"}}, d(t.refused_handshake_backlog));
+  m.total(closed, closed_help, {{"reason", "first_bytes_timeout"}}, d(t.first_bytes_timeouts));
+  m.total(closed, closed_help, {{"reason", "handshake_evicted"}}, d(t.evicted_handshakes));
+  m.total(closed, closed_help, {{"reason", "source_limit"}}, d(t.refused_source_limit));
   m.total(closed, closed_help, {{"reason", "replica_replaced"}}, d(t.replica_connections_replaced));
   const std::string opened = "bastion_transport_connections_total";
   const std::string opened_help = "Connections established, by side";
@@ -214,6 +216,9 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
           d(t.connections_open));
   m.gauge("bastion_transport_connections_open", "Live connections", {{"kind", "client"}},
           d(t.client_connections_open));
+  m.gauge("bastion_transport_handshakes_in_progress",
+          "Accepted connections whose TLS handshake has not completed", {},
+          d(t.handshakes_in_progress));
   std::uint64_t up = 0;
   for (const net::LinkStatus& l : s.links) up += l.state == net::LinkState::kConnected ? 1 : 0;
   m.gauge("bastion_links_connected", "Outgoing links to other replicas that are up", {}, d(up));

@@ -36,19 +36,35 @@ void Connection::set_limits(std::size_t frame_max_bytes, std::size_t send_queue_
 }
 
 void Connection::start_inbound() {
-  // The deadline covers the whole handshake; a peer that sends nothing is closed by it.
-  timer_.expires_after(std::chrono::milliseconds(settings_.handshake_timeout_ms));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec && !self->established()) self->close(CloseReason::kHandshakeTimeout);
-  });
+  // A squatter that never speaks is closed early; a peer that has spoken keeps the whole
+  // handshake deadline, counted from the accept.
+  started_ = Clock::now();
+  const std::uint32_t first_ms =
+      std::min(settings_.first_bytes_timeout_ms, settings_.handshake_timeout_ms);
+  arm_deadline(started_ + std::chrono::milliseconds(first_ms),
+               first_ms < settings_.handshake_timeout_ms ? CloseReason::kFirstBytesTimeout
+                                                         : CloseReason::kHandshakeTimeout);
+  stream_.lowest_layer().async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this()](const error_code& ec) { self->on_first_bytes(ec); });
+}
+
+void Connection::on_first_bytes(const error_code& ec) {
+  if (closed()) return;
+  if (ec) {
+    close(CloseReason::kPeerClosed);
+    return;
+  }
+  // Readable also means EOF: then the handshake fails at once, which is what we want.
+  arm_deadline(started_ + std::chrono::milliseconds(settings_.handshake_timeout_ms),
+               CloseReason::kHandshakeTimeout);
   handshake();
 }
 
 void Connection::start_outbound(std::vector<tcp::endpoint> endpoints) {
-  timer_.expires_after(std::chrono::milliseconds(settings_.handshake_timeout_ms));
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (!ec && !self->established()) self->close(CloseReason::kHandshakeTimeout);
-  });
+  started_ = Clock::now();
+  arm_deadline(started_ + std::chrono::milliseconds(settings_.handshake_timeout_ms),
+               CloseReason::kHandshakeTimeout);
   asio::async_connect(stream_.lowest_layer(), endpoints,
                       [self = shared_from_this()](const error_code& ec, const tcp::endpoint&) {
                         if (self->closed()) return;
@@ -59,6 +75,17 @@ void Connection::start_outbound(std::vector<tcp::endpoint> endpoints) {
                         }
                         self->handshake();
                       });
+}
+
+void Connection::arm_deadline(Clock::time_point at, CloseReason reason) {
+  deadline_ = at;
+  deadline_reason_ = reason;
+  timer_.expires_at(at);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->established() || self->closed()) return;
+    if (Clock::now() < self->deadline_) return;  // moved later since this wait was armed
+    self->close(self->deadline_reason_);
+  });
 }
 
 void Connection::handshake() {
@@ -243,6 +270,12 @@ void Connection::finish(CloseReason reason) {
       break;
     case CloseReason::kHandshakeTimeout:
       ++stats.handshake_timeouts;
+      break;
+    case CloseReason::kFirstBytesTimeout:
+      ++stats.first_bytes_timeouts;
+      break;
+    case CloseReason::kEvicted:
+      ++stats.evicted_handshakes;
       break;
     case CloseReason::kOversizedFrame:
       ++stats.oversized_frames;

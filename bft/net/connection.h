@@ -3,11 +3,13 @@
 // (internal header; the transports own connections).
 //
 // Life cycle: created by a transport for an accepted socket (inbound) or to dial a replica
-// (outbound) -> handshake within handshake_timeout_ms (connect included), during which the peer's
-// certificate is classified by PeerRules inside the TLS verify callback, so a refused peer fails
-// the handshake itself -> established: frames flow both ways; every keepalive_ms/2 a tick sends a
-// keep-alive if nothing was written for keepalive_ms and closes the channel if nothing was read
-// for 3 x keepalive_ms -> closed, exactly once, with a CloseReason.
+// (outbound) -> an inbound connection first waits for the peer's first byte, for at most
+// first_bytes_timeout_ms -> handshake, finished within handshake_timeout_ms of the accept or of
+// the dial (connect included), during which the peer's certificate is classified by PeerRules
+// inside the TLS verify callback, so a refused peer fails the handshake itself -> established:
+// frames flow both ways; every keepalive_ms/2 a tick sends a keep-alive if nothing was written for
+// keepalive_ms and closes the channel if nothing was read for 3 x keepalive_ms -> closed, exactly
+// once, with a CloseReason.
 //
 // Ownership: asynchronous operations hold a shared_ptr to their connection, so it lives until
 // the last completes. The owner (a transport) is told of establishment, frames and the close;
@@ -31,9 +33,11 @@
 namespace bastion::net {
 
 enum class CloseReason : std::uint8_t {
-  kPeerClosed,        // EOF or a network error
-  kHandshakeFailed,   // TLS or certificate checks failed
-  kHandshakeTimeout,  // connect + handshake took too long
+  kPeerClosed,         // EOF or a network error
+  kHandshakeFailed,    // TLS or certificate checks failed
+  kHandshakeTimeout,   // connect + handshake took too long
+  kFirstBytesTimeout,  // accepted, and the peer sent nothing
+  kEvicted,            // still handshaking when the slots were full and a newer one came
   kOversizedFrame,
   kIdleTimeout,
   kRefused,   // over a connection limit, or not wanted
@@ -61,6 +65,7 @@ struct ConnectionSettings {
   std::size_t send_queue_max_bytes = 0;  // frames queued towards the peer
   std::uint32_t keepalive_ms = 1000;
   std::uint32_t handshake_timeout_ms = 5000;
+  std::uint32_t first_bytes_timeout_ms = 1000;  // inbound only; capped by handshake_timeout_ms
   std::size_t write_chunk_bytes = 64u << 10;
   std::size_t read_buffer_bytes = 16u << 10;
   std::size_t read_retain_bytes = 0;  // a drained read buffer up to this size is kept
@@ -99,9 +104,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t queued_bytes() const { return queue_.queued_bytes(); }
 
  private:
+  // kConnecting: dialing (outbound) or waiting for the peer's first byte (inbound).
   enum class State : std::uint8_t { kConnecting, kHandshaking, kEstablished, kClosed };
   using Clock = std::chrono::steady_clock;
 
+  // Closes the connection with `reason` if it is not established by `at`. Re-arming moves the
+  // deadline; a wait that already fired for an earlier one finds it moved and does nothing.
+  void arm_deadline(Clock::time_point at, CloseReason reason);
+  void on_first_bytes(const error_code& ec);
   void handshake();
   void on_handshake(const error_code& ec);
   bool on_verify(bool preverified, asio::ssl::verify_context& ctx);
@@ -135,6 +145,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool write_posted_ = false;  // a write() is posted behind the current handlers
   bool heard_ = false;
+  Clock::time_point started_;  // accepted or dialed: the handshake deadline counts from here
+  Clock::time_point deadline_;
+  CloseReason deadline_reason_ = CloseReason::kHandshakeTimeout;
   Clock::time_point last_read_;
   Clock::time_point last_write_;
 };

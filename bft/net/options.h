@@ -37,11 +37,22 @@ struct TransportLimits {
   std::size_t client_send_queue_max_bytes = 8u << 20;
   std::uint32_t client_connections_max = 4096;
   std::uint32_t client_connections_per_principal_max = 64;
-  // Accepted connections still in their TLS handshake; more are closed at once (bounds the
-  // memory and CPU a flood of half-open connections can take).
+  // Accepted connections still in their TLS handshake, in all and from one source address (an
+  // IPv4 address or an IPv6 /64). These bound the memory and CPU a flood of half-open
+  // connections can take, but never lock anyone out: a newcomer that finds the slots full makes
+  // room by closing the OLDEST handshake in progress (of its source, or of all), so a peer that
+  // speaks at once gets in even while a flood from its own address holds every slot.
   std::uint32_t handshakes_in_progress_max = 256;
+  std::uint32_t handshakes_per_source_max = 128;
+  // Connections from one source address: handshakes in progress plus established client
+  // connections (replica peers are not counted once authenticated). Over it, the source's oldest
+  // handshake makes room; with none, the newcomer is refused before TLS.
+  std::uint32_t connections_per_source_max = 1024;
   std::uint32_t keepalive_ms = 1000;  // idle for this long: send a keep-alive; silent 3x: close
   std::uint32_t handshake_timeout_ms = 5000;  // connect + TLS handshake
+  // An accepted connection that has sent no byte for this long is closed (at most
+  // handshake_timeout_ms; a peer that dials speaks at once, a squatter never does).
+  std::uint32_t first_bytes_timeout_ms = 1000;
   std::uint32_t reconnect_min_ms = 50;
   std::uint32_t reconnect_max_ms = 5000;
   std::size_t write_chunk_bytes = 64u << 10;  // coalesced bytes per TLS write

@@ -8,6 +8,11 @@
 // certificate authentication against the cluster CA; a peer's identity is its certificate's
 // common name, and "replica-<N>" is believed only with N's pinned key (see peer.h). Messages
 // are length-framed (frame.h); per-peer send queues are bounded in bytes and drop when full.
+// Before authentication a connection is bounded in time (first_bytes_timeout_ms,
+// handshake_timeout_ms) and in number, in all and per source address; full handshake slots are
+// freed by closing the oldest handshake, never by refusing the newcomer, so silent sockets cannot
+// lock clients or a restarting replica out (options.h). Replica peers are admitted whatever the
+// client limits.
 //
 // Threading: everything runs on the io_context given to the constructor, which the owner runs on
 // one thread (the daemon drives the replication core on the same thread). Every method must be

@@ -30,10 +30,15 @@ struct TransportStats {
   std::uint64_t oversized_frames = 0;    // a peer announced a frame above its limit
   std::uint64_t handshake_failures = 0;  // TLS failed: no, wrong-CA, expired or badly named cert
   std::uint64_t handshake_timeouts = 0;
+  std::uint64_t first_bytes_timeouts = 0;  // accepted, then silent past first_bytes_timeout_ms
+  // Handshakes in progress closed to make room for a newer connection (the slots were full).
+  std::uint64_t evicted_handshakes = 0;
   std::uint64_t idle_timeouts = 0;            // peer silent for 3 x keepalive
   std::uint64_t refused_client_limit = 0;     // too many client connections
   std::uint64_t refused_principal_limit = 0;  // too many connections of one principal
-  std::uint64_t refused_handshake_backlog = 0;
+  // Accepted sockets closed before TLS: their address holds connections_per_source_max
+  // established client connections.
+  std::uint64_t refused_source_limit = 0;
   std::uint64_t replica_connections_replaced = 0;  // an older incoming link from the same replica
   std::uint64_t accept_errors = 0;
 
@@ -44,6 +49,7 @@ struct TransportStats {
 
   std::uint64_t connections_open = 0;         // gauge: every live connection
   std::uint64_t client_connections_open = 0;  // gauge
+  std::uint64_t handshakes_in_progress = 0;   // gauge: accepted, handshake not yet complete
 };
 
 // The outgoing link to one replica (for `bastion status` and the daemon's status page).

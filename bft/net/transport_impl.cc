@@ -22,6 +22,10 @@ std::string_view reason_text(CloseReason r) {
       return "TLS handshake failed";
     case CloseReason::kHandshakeTimeout:
       return "connect or handshake timed out";
+    case CloseReason::kFirstBytesTimeout:
+      return "peer sent nothing";
+    case CloseReason::kEvicted:
+      return "handshake evicted by newer connections";
     case CloseReason::kOversizedFrame:
       return "peer sent an oversized frame";
     case CloseReason::kIdleTimeout:
@@ -37,6 +41,18 @@ std::string_view reason_text(CloseReason r) {
 }
 
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+
+// The unit of the per-source limits: an IPv4 address, or the /64 network of an IPv6 one (one
+// host commonly owns a whole /64). An IPv4-mapped IPv6 address counts as its IPv4 address.
+asio::ip::address source_of(const tcp::endpoint& peer) {
+  const asio::ip::address a = peer.address();
+  if (a.is_v4()) return a;
+  const asio::ip::address_v6 v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), std::uint8_t{0});
+  return asio::ip::address_v6(bytes);
+}
 
 }  // namespace
 
@@ -89,6 +105,7 @@ ConnectionSettings TransportImpl::settings(std::size_t frame_max_bytes, std::siz
   s.send_queue_max_bytes = queue_max_bytes;
   s.keepalive_ms = setup_.limits.keepalive_ms;
   s.handshake_timeout_ms = setup_.limits.handshake_timeout_ms;
+  s.first_bytes_timeout_ms = setup_.limits.first_bytes_timeout_ms;
   s.write_chunk_bytes = setup_.limits.write_chunk_bytes;
   s.read_buffer_bytes = setup_.limits.read_buffer_bytes;
   s.read_retain_bytes = read_retain_bytes;
@@ -166,12 +183,15 @@ void TransportImpl::stop() {
   connections_.clear();
   inbound_replica_.clear();
   client_connections_by_principal_.clear();
+  handshakes_.clear();
+  sources_.clear();
   for (auto& c : all) {
     c->detach();
     c->close(CloseReason::kStopped);
   }
   stats_.connections_open = 0;
   stats_.client_connections_open = 0;
+  stats_.handshakes_in_progress = 0;
 }
 
 void TransportImpl::accept() {
@@ -192,8 +212,13 @@ void TransportImpl::on_accept(const error_code& ec, tcp::socket socket) {
     });
     return;
   }
-  if (inbound_handshakes_ >= setup_.limits.handshakes_in_progress_max) {
-    ++stats_.refused_handshake_backlog;
+  error_code remote_ec;
+  const tcp::endpoint remote = socket.remote_endpoint(remote_ec);
+  if (remote_ec) {  // gone already
+    error_code ignored;
+    socket.close(ignored);
+  } else if (const asio::ip::address source = source_of(remote); !make_room_for_handshake(source)) {
+    ++stats_.refused_source_limit;
     error_code ignored;
     socket.close(ignored);
   } else {
@@ -203,11 +228,67 @@ void TransportImpl::on_accept(const error_code& ec, tcp::socket socket) {
         settings(setup_.limits.client_frame_max_bytes, setup_.limits.client_send_queue_max_bytes,
                  0),
         this);
-    connections_.emplace(id, Entry{conn, false, true, false});
-    ++inbound_handshakes_;
+    connections_.emplace(id, Entry{conn, false, true, false, source});
+    handshakes_.insert(id);
+    sources_[source].handshakes.insert(id);
+    stats_.handshakes_in_progress = handshakes_.size();
     conn->start_inbound();
   }
   accept();
+}
+
+bool TransportImpl::make_room_for_handshake(const asio::ip::address& source) {
+  const auto& l = setup_.limits;
+  const std::size_t per_source_max = std::max<std::uint32_t>(1, l.handshakes_per_source_max);
+  const std::size_t connections_max = std::max<std::uint32_t>(1, l.connections_per_source_max);
+  const std::size_t all_max = std::max<std::uint32_t>(1, l.handshakes_in_progress_max);
+  // Each eviction removes one handshake from the sets, so these loops end.
+  for (auto it = sources_.find(source); it != sources_.end(); it = sources_.find(source)) {
+    const Source& s = it->second;
+    if (s.handshakes.size() < per_source_max && s.handshakes.size() + s.clients < connections_max) {
+      break;
+    }
+    if (s.handshakes.empty()) return false;  // all established clients: nothing to evict
+    evict_handshake(*s.handshakes.begin());
+  }
+  while (handshakes_.size() >= all_max) evict_handshake(*handshakes_.begin());
+  return true;
+}
+
+void TransportImpl::evict_handshake(ConnectionId id) {
+  auto it = connections_.find(id);
+  if (it != connections_.end()) {
+    auto conn = it->second.conn;         // alive until the close path has run
+    conn->close(CloseReason::kEvicted);  // on_connection_closed ends the handshake's accounting
+  }
+  // Never left behind, whatever the close path did: make_room_for_handshake loops on these.
+  if (auto left = connections_.find(id); left != connections_.end()) {
+    end_handshake(id, left->second);
+  } else if (handshakes_.erase(id) != 0) {
+    for (auto& [address, source] : sources_) source.handshakes.erase(id);
+    std::erase_if(sources_, [](const auto& kv) {
+      return kv.second.handshakes.empty() && kv.second.clients == 0;
+    });
+    stats_.handshakes_in_progress = handshakes_.size();
+  }
+}
+
+void TransportImpl::end_handshake(ConnectionId id, Entry& e) {
+  if (!e.handshaking) return;
+  e.handshaking = false;
+  handshakes_.erase(id);
+  stats_.handshakes_in_progress = handshakes_.size();
+  auto s = sources_.find(e.source);
+  if (s == sources_.end()) return;
+  s->second.handshakes.erase(id);
+  if (s->second.handshakes.empty() && s->second.clients == 0) sources_.erase(s);
+}
+
+void TransportImpl::release_source_client(const Entry& e) {
+  auto s = sources_.find(e.source);
+  if (s == sources_.end()) return;
+  if (s->second.clients > 0) --s->second.clients;
+  if (s->second.handshakes.empty() && s->second.clients == 0) sources_.erase(s);
 }
 
 void TransportImpl::dial(ReplicaId id) {
@@ -247,7 +328,7 @@ void TransportImpl::dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endp
       settings(setup_.limits.replica_frame_max_bytes, setup_.limits.replica_send_queue_max_bytes,
                replica_retain_bytes()),
       this);
-  connections_.emplace(conn_id, Entry{conn, false, false, false});
+  connections_.emplace(conn_id, Entry{conn, false, false, false, {}});
   link.conn = conn;
   conn->start_outbound(std::move(endpoints));
 }
@@ -299,6 +380,7 @@ bool TransportImpl::admit_inbound(Connection& c, Entry& e) {
   }
   ++count;
   ++stats_.client_connections_open;
+  ++sources_[e.source].clients;  // its handshake was charged to the source until now
   e.counted_client = true;
   c.set_limits(limits.client_frame_max_bytes, limits.client_send_queue_max_bytes, 0);
   return true;
@@ -309,8 +391,7 @@ void TransportImpl::on_connection_established(Connection& c) {
   if (it == connections_.end()) return;
   Entry& e = it->second;
   if (c.direction() == Connection::Direction::kInbound) {
-    e.handshaking = false;
-    --inbound_handshakes_;
+    end_handshake(c.id(), e);
     if (!admit_inbound(c, e)) {
       c.close(CloseReason::kRefused);
       return;
@@ -346,12 +427,13 @@ void TransportImpl::on_connection_frame(Connection& c, ByteView frame) {
 void TransportImpl::on_connection_closed(Connection& c, CloseReason reason) {
   auto it = connections_.find(c.id());
   if (it == connections_.end()) return;
-  const Entry e = it->second;  // keeps the connection alive until this function returns
+  Entry e = it->second;  // keeps the connection alive until this function returns
   connections_.erase(it);
   if (e.established) --stats_.connections_open;
   if (c.direction() == Connection::Direction::kInbound) {
-    if (e.handshaking) --inbound_handshakes_;
+    end_handshake(c.id(), e);
     if (e.counted_client) {
+      release_source_client(e);
       --stats_.client_connections_open;
       auto p = client_connections_by_principal_.find(c.peer().name);
       if (p != client_connections_by_principal_.end() && --p->second == 0) {

@@ -4,6 +4,12 @@
 // (reconnecting with back-off), tracks every live connection by id, enforces the limits on
 // accepted connections, and forwards frames and disconnects to the owner's handlers.
 //
+// Accepted connections are charged to their source (an IPv4 address, or the /64 of an IPv6 one)
+// while they handshake, and afterwards if they are clients. When a newcomer finds the handshake
+// slots of its source or of the whole transport full, the oldest handshake in progress there is
+// closed to make room (never the newcomer): connection ids grow with time, so "oldest" is the
+// smallest id in an ordered set.
+//
 // Lifetime: always held by shared_ptr; every pending asynchronous operation holds one too, so the
 // object outlives its last completion even if the facade is destroyed first. After stop() no
 // handler is called again and every socket and timer is closed, so io_context::run() returns.
@@ -15,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -84,8 +91,15 @@ class TransportImpl final : public ConnectionOwner,
   struct Entry {
     std::shared_ptr<Connection> conn;
     bool established = false;
-    bool handshaking = false;     // inbound, counted in inbound_handshakes_
-    bool counted_client = false;  // holds a slot in the client limits
+    bool handshaking = false;     // inbound, in handshakes_ and its source's handshakes
+    bool counted_client = false;  // holds a slot in the client limits and its source's count
+    asio::ip::address source;     // inbound: where it came from (see source_of)
+  };
+  // What one source address holds: its handshakes in progress (ordered: oldest first) and its
+  // established client connections. Erased when both are empty.
+  struct Source {
+    std::set<ConnectionId> handshakes;
+    std::uint32_t clients = 0;
   };
 
   Result<Done, std::string> listen();
@@ -100,6 +114,12 @@ class TransportImpl final : public ConnectionOwner,
   // Replica links carry batches: keep a read buffer for a typical one rather than reallocate.
   std::size_t replica_retain_bytes() const;
   bool admit_inbound(Connection& c, Entry& e);
+  // Makes room for one more handshake from `source`, closing the oldest ones in its way; false
+  // when the source is full of established client connections and the newcomer must be refused.
+  bool make_room_for_handshake(const asio::ip::address& source);
+  void evict_handshake(ConnectionId id);
+  void end_handshake(ConnectionId id, Entry& e);
+  void release_source_client(const Entry& e);
 
   asio::io_context& io_;
   Setup setup_;
@@ -117,7 +137,8 @@ class TransportImpl final : public ConnectionOwner,
   std::unordered_map<ConnectionId, Entry> connections_;
   std::map<ReplicaId, ConnectionId> inbound_replica_;  // newest accepted connection per replica
   std::unordered_map<std::string, std::uint32_t> client_connections_by_principal_;
-  std::uint32_t inbound_handshakes_ = 0;
+  std::set<ConnectionId> handshakes_;  // inbound, handshake in progress, oldest first
+  std::map<asio::ip::address, Source> sources_;
   ConnectionId next_connection_id_ = 1;
   TransportStats stats_;
 };
