@@ -305,6 +305,14 @@ void parse_transport_section(Section& s, const ProtocolSettings& p, TransportSet
   t.keepalive_ms = s.bounded<std::uint32_t>("keepalive_ms", t.keepalive_ms, 10, 600'000);
   t.handshake_timeout_ms =
       s.bounded<std::uint32_t>("handshake_timeout_ms", t.handshake_timeout_ms, 10, 600'000);
+  t.first_bytes_timeout_ms =
+      s.bounded<std::uint32_t>("first_bytes_timeout_ms", t.first_bytes_timeout_ms, 10, 600'000);
+  t.handshakes_in_progress_max = s.bounded<std::uint32_t>(
+      "handshakes_in_progress_max", t.handshakes_in_progress_max, 1, 1'000'000);
+  t.handshakes_per_source_max = s.bounded<std::uint32_t>("handshakes_per_source_max",
+                                                         t.handshakes_per_source_max, 1, 1'000'000);
+  t.connections_per_source_max = s.bounded<std::uint32_t>(
+      "connections_per_source_max", t.connections_per_source_max, 1, 1'000'000);
   t.send_queue_max_bytes = s.bounded<std::uint64_t>("send_queue_max_bytes", t.send_queue_max_bytes,
                                                     64 * 1024, 16 * kGiB);
   t.client_send_queue_max_bytes = s.bounded<std::uint64_t>(
@@ -319,6 +327,11 @@ void parse_transport_section(Section& s, const ProtocolSettings& p, TransportSet
     s.invalid("reconnect_max_ms", std::to_string(t.reconnect_max_ms) +
                                       " is smaller than reconnect_min_ms (" +
                                       std::to_string(t.reconnect_min_ms) + ")");
+  }
+  if (t.first_bytes_timeout_ms > t.handshake_timeout_ms) {
+    s.invalid("first_bytes_timeout_ms", std::to_string(t.first_bytes_timeout_ms) +
+                                            " is larger than handshake_timeout_ms (" +
+                                            std::to_string(t.handshake_timeout_ms) + ")");
   }
   // A queue that cannot hold one frame would drop every large message.
   if (t.send_queue_max_bytes < p.frame_max_bytes) {
@@ -460,8 +473,9 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   parse_protocol_section(protocol, out.protocol);
   Section transport(
       ctx, subtable(top, "transport", false), "transport",
-      {"keepalive_ms", "handshake_timeout_ms", "send_queue_max_bytes",
-       "client_send_queue_max_bytes", "client_connections_max",
+      {"keepalive_ms", "handshake_timeout_ms", "first_bytes_timeout_ms",
+       "handshakes_in_progress_max", "handshakes_per_source_max", "connections_per_source_max",
+       "send_queue_max_bytes", "client_send_queue_max_bytes", "client_connections_max",
        "client_connections_per_principal_max", "reconnect_min_ms", "reconnect_max_ms"});
   parse_transport_section(transport, out.protocol, out.transport);
   parse_replicas(top, ctx, out.dir, out);

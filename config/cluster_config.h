@@ -69,6 +69,13 @@ struct ProtocolSettings {
 struct TransportSettings {
   std::uint32_t keepalive_ms = 1000;  // idle channels send a keep-alive; silent 3x this: closed
   std::uint32_t handshake_timeout_ms = 5000;
+  std::uint32_t first_bytes_timeout_ms = 1000;  // an accepted socket silent this long: closed
+  // Handshakes in progress at once, in all and from one source address; over either, the
+  // oldest is closed to make room for the newcomer.
+  std::uint32_t handshakes_in_progress_max = 256;
+  std::uint32_t handshakes_per_source_max = 128;
+  // Handshakes plus established client connections from one source address.
+  std::uint32_t connections_per_source_max = 1024;
   std::uint64_t send_queue_max_bytes = 64ull << 20;        // per replica peer
   std::uint64_t client_send_queue_max_bytes = 8ull << 20;  // per client connection
   std::uint32_t client_connections_max = 4096;

@@ -97,6 +97,10 @@ Result<NodeSettings, config::ConfigError> node_settings(const config::ClusterCon
   l.client_connections_per_principal_max = t.client_connections_per_principal_max;
   l.keepalive_ms = t.keepalive_ms;
   l.handshake_timeout_ms = t.handshake_timeout_ms;
+  l.first_bytes_timeout_ms = t.first_bytes_timeout_ms;
+  l.handshakes_in_progress_max = t.handshakes_in_progress_max;
+  l.handshakes_per_source_max = t.handshakes_per_source_max;
+  l.connections_per_source_max = t.connections_per_source_max;
   l.reconnect_min_ms = t.reconnect_min_ms;
   l.reconnect_max_ms = t.reconnect_max_ms;
 

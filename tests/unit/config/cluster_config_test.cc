@@ -102,6 +102,33 @@ TEST_F(ClusterConfigTest, TuningSectionsOverrideDefaults) {
   EXPECT_EQ(r->transport.client_connections_max, 10u);
 }
 
+TEST_F(ClusterConfigTest, HandshakeLimitsAreSettable) {
+  auto defaults = parse_cluster_config(text_, "cluster.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->transport.first_bytes_timeout_ms, 1000u);
+  EXPECT_EQ(defaults->transport.handshakes_in_progress_max, 256u);
+  EXPECT_EQ(defaults->transport.handshakes_per_source_max, 128u);
+  EXPECT_EQ(defaults->transport.connections_per_source_max, 1024u);
+  const std::string text = text_ +
+                           "[transport]\nfirst_bytes_timeout_ms = 300\n"
+                           "handshakes_in_progress_max = 64\nhandshakes_per_source_max = 8\n"
+                           "connections_per_source_max = 100\n";
+  auto r = parse_cluster_config(text, "cluster.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->transport.first_bytes_timeout_ms, 300u);
+  EXPECT_EQ(r->transport.handshakes_in_progress_max, 64u);
+  EXPECT_EQ(r->transport.handshakes_per_source_max, 8u);
+  EXPECT_EQ(r->transport.connections_per_source_max, 100u);
+  EXPECT_EQ(error_of(text_ + "[transport]\nhandshake_timeout_ms = 500\n"
+                             "first_bytes_timeout_ms = 600\n",
+                     ConfigErrorCode::kInvalidValue),
+            "cluster.toml: transport.first_bytes_timeout_ms: 600 is larger than "
+            "handshake_timeout_ms (500)");
+  EXPECT_EQ(error_of(text_ + "[transport]\nhandshakes_per_source_max = 0\n",
+                     ConfigErrorCode::kInvalidValue),
+            "cluster.toml: transport.handshakes_per_source_max: 0 is out of range (1..1000000)");
+}
+
 TEST_F(ClusterConfigTest, GroupsAndPolicyBudgets) {
   const std::string text = text_ +
                            "[groups]\nops = [\"alice\", \"bob\"]\nreaders = []\n"

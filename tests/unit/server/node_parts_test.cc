@@ -189,6 +189,10 @@ TEST(NodeSettingsTest, MapsTheClusterFileOntoCoreAndTransport) {
   c.protocol.request_timeout_ms = 1500;
   c.protocol.clock_skew_max_ms = 700;
   c.transport.keepalive_ms = 333;
+  c.transport.first_bytes_timeout_ms = 444;
+  c.transport.handshakes_in_progress_max = 55;
+  c.transport.handshakes_per_source_max = 7;
+  c.transport.connections_per_source_max = 66;
   auto s = node_settings(c, 2);
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->protocol.n, 4u);
@@ -207,6 +211,10 @@ TEST(NodeSettingsTest, MapsTheClusterFileOntoCoreAndTransport) {
   EXPECT_EQ(s->transport.replicas[3].public_key, c.replicas[3].public_key);
   EXPECT_EQ(s->transport.tls.key, c.replicas[2].key);
   EXPECT_EQ(s->transport.limits.keepalive_ms, 333u);
+  EXPECT_EQ(s->transport.limits.first_bytes_timeout_ms, 444u);
+  EXPECT_EQ(s->transport.limits.handshakes_in_progress_max, 55u);
+  EXPECT_EQ(s->transport.limits.handshakes_per_source_max, 7u);
+  EXPECT_EQ(s->transport.limits.connections_per_source_max, 66u);
   EXPECT_EQ(s->data_dir, c.data_dir / "replica-2");
   EXPECT_EQ(s->batch_bytes_requested, 0u);
 }
