@@ -48,9 +48,10 @@ std::string Config::validate() const {
   if (pool_entry_ttl_us < request_timeout_us) {
     return "pool_entry_ttl_us must be at least request_timeout_us";
   }
-  if (serve_bytes_per_interval < std::uint64_t{state_chunk_bytes} + slack) {
-    return "serve_bytes_per_interval must hold at least one state chunk";
+  if (serve_burst_bytes < std::uint64_t{state_chunk_bytes} + slack) {
+    return "serve_burst_bytes must hold at least one state chunk";
   }
+  if (serve_bytes_per_s == 0) return "serve_bytes_per_s must be positive";
   if (catch_up_batches_max == 0) return "catch_up_batches_max must be positive";
   if (read_queue_max == 0) return "read_queue_max must be positive";
   return {};

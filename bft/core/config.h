@@ -71,10 +71,12 @@ struct Config {
   // its timer, is forgotten this long after it was first announced (its client retransmits).
   TimeUs pool_entry_ttl_us = 10'000'000;
 
-  // Answers to fetches and catch-up (batches, requests, state chunks, committed batches) cost the
-  // server bandwidth: each peer gets at most serve_bytes_per_interval of them per
-  // retransmit_interval_us, and at most catch_up_batches_max committed batches per STATUS.
-  std::uint64_t serve_bytes_per_interval = std::uint64_t{64} << 20;
+  // Answers to fetches and catch-up (batches, requests, state chunks, committed batches, relayed
+  // NEW-VIEWs) cost the server bandwidth: each peer has a token bucket of serve_burst_bytes,
+  // refilled at serve_bytes_per_s, and gets at most catch_up_batches_max committed batches per
+  // STATUS.
+  std::uint64_t serve_bytes_per_s = std::uint64_t{32} << 20;
+  std::uint64_t serve_burst_bytes = std::uint64_t{8} << 20;
   std::uint32_t catch_up_batches_max = 32;
 
   // Read-only requests wait until everything this replica had prepared when they arrived is

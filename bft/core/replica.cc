@@ -108,12 +108,12 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       table_(config_),
       pool_(config_),
       peer_status_(config_.n),
-      serve_budget_(config_.n, 0) {
+      serve_budget_(config_.n) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
   if (!config_.validate().empty()) std::abort();
   view_change_timeout_us_ = config_.view_change_timeout_us;
-  for (auto& b : serve_budget_) b = config_.serve_bytes_per_interval;
+  for (auto& b : serve_budget_) b.tokens = static_cast<double>(config_.serve_burst_bytes);
   // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
   verified_max_ = std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n);
   for (std::size_t t = 1; t < message_caps_.size(); ++t) {
@@ -281,7 +281,6 @@ Output Replica::Impl::take_output() { return std::exchange(out_, Output{}); }
 // ---- periodic work -------------------------------------------------------------------------
 
 void Replica::Impl::retransmit() {
-  for (auto& b : serve_budget_) b = config_.serve_bytes_per_interval;
   send_status();
   if (view_changing_) {
     auto own = view_changes_.find(config_.self);
@@ -427,11 +426,19 @@ bool Replica::Impl::verify_remembered(ReplicaId signer, SignDomain domain, const
 }
 
 bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {
-  if (peer >= config_.n || serve_budget_[peer] < bytes) {
+  if (peer >= config_.n) return false;
+  ServeBucket& b = serve_budget_[peer];
+  if (now_us_ > b.refilled_us) {
+    const double refill = static_cast<double>(config_.serve_bytes_per_s) *
+                          static_cast<double>(now_us_ - b.refilled_us) / 1e6;
+    b.tokens = std::min(static_cast<double>(config_.serve_burst_bytes), b.tokens + refill);
+    b.refilled_us = now_us_;
+  }
+  if (b.tokens < static_cast<double>(bytes)) {
     count(Ctr::kDropThrottled);
     return false;
   }
-  serve_budget_[peer] -= bytes;
+  b.tokens -= static_cast<double>(bytes);
   return true;
 }
 

@@ -415,7 +415,11 @@ class Replica::Impl {
 
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
-  std::vector<std::uint64_t> serve_budget_;
+  struct ServeBucket {
+    double tokens = 0;  // bytes
+    TimeUs refilled_us = 0;
+  };
+  std::vector<ServeBucket> serve_budget_;  // per peer
   // Signatures verify_remembered() found valid: digests of (signer, domain, bytes, signature),
   // the oldest forgotten first beyond verified_max_.
   std::set<Digest> verified_;  // ordered: no hash flooding by replicas grinding signatures

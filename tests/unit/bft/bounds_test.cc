@@ -204,6 +204,35 @@ TEST(Bounds, AViewChangeFloodReusingCertificatesCostsOneSignaturePerMessage) {
   EXPECT_GE(c.counter(1, "signatures.remembered"), (kViews - 1) * 3 * config.log_window);
 }
 
+TEST(Bounds, AnswersToAPeerAreRateLimitedByATokenBucket) {
+  // Before, the budget refilled in full every retransmission interval: 64 MiB per 200 ms.
+  Cluster c([](Config& cfg) {
+    cfg.state_chunk_bytes = 1024;
+    cfg.serve_burst_bytes = 80 * 1024;
+    cfg.serve_bytes_per_s = 100 * 1024;
+  });
+  for (std::uint64_t k = 1; k <= 70; ++k) {
+    c.send_request("alice", 1, k, "put x" + std::to_string(k) + " " + std::string(100, 'v'));
+    c.deliver();
+  }
+  const SeqNum stable = c.replica(1).status().stable_checkpoint;
+  ASSERT_GT(stable, 0u);
+  std::uint64_t served = 0;
+  c.filter = [&](const Envelope& e) {
+    if (e.type() == MsgType::kStateChunk && e.from == 1) served += e.bytes->size();
+    return true;
+  };
+  // Replica 3 asks for the first chunk again and again, for two simulated seconds.
+  const TimeUs start = c.now();
+  while (c.now() - start < 2'000'000) {
+    for (int i = 0; i < 50; ++i) c.inject(3, 1, encode_message(FetchStateMsg{stable, 0}));
+    c.advance(10'000);
+  }
+  EXPECT_GT(c.counter(1, "drop.throttled"), 0u);
+  EXPECT_LE(served, 80u * 1024 + 2 * 100 * 1024 + 2048);
+  EXPECT_GE(served, 2 * 100 * 1024);
+}
+
 TEST(Bounds, ForgedProofsAndNewViewsAreRejected) {
   Cluster c;
   // A checkpoint proof signed by one replica only, repeated.

@@ -93,7 +93,7 @@ TEST(ExecutionSettings, TimersBatchingAndTheReplicasOwnIdDoNotCount) {
   s.protocol.clock_skew_max_us = 4;
   s.protocol.state_chunk_bytes = 1024;
   s.protocol.message_bytes_max = 1 << 20;
-  s.protocol.serve_bytes_per_interval = 1;
+  s.protocol.serve_bytes_per_s = 1;
   s.app.settings_digest.fill(9);  // the digest itself is no input
   EXPECT_EQ(s.digest(), base);
 }
