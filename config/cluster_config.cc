@@ -361,6 +361,14 @@ void parse_policy_section(Section& s, PolicySettings& p) {
       s.bounded<std::uint64_t>("memory_bytes_max", p.memory_bytes_max, 64 * 1024, 1ull << 30);
 }
 
+void parse_tuplespace_section(Section& s, TupleSpaceSettings& t) {
+  // state_bytes_max stays below the 4 GiB a state transfer carries.
+  t.state_bytes_max =
+      s.bounded<std::uint64_t>("state_bytes_max", t.state_bytes_max, 1ull << 20, 3ull << 30);
+  t.bytes_per_client_max =
+      s.bounded<std::uint64_t>("bytes_per_client_max", t.bytes_per_client_max, 4096, 3ull << 30);
+}
+
 ReplicaConfig parse_replica(Section& s, const std::filesystem::path& dir) {
   ReplicaConfig r;
   const std::int64_t id = s.required(s.integer("id"), "id");
@@ -455,7 +463,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   ClusterConfig out;
   out.file = file;
   out.dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  Section top(ctx, root, "", {"cluster", "groups", "policy", "protocol", "transport", "replicas"});
+  Section top(ctx, root, "",
+              {"cluster", "groups", "policy", "tuplespace", "protocol", "transport", "replicas"});
   Section cluster(ctx, subtable(top, "cluster", true), "cluster",
                   {"name", "f", "ca_cert", "admins", "default_identity", "data_dir", "in_memory"});
   parse_cluster_section(cluster, out.dir, out);
@@ -465,6 +474,9 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   Section policy(ctx, subtable(top, "policy", false), "policy",
                  {"instructions_max", "memory_bytes_max"});
   parse_policy_section(policy, out.policy);
+  Section tuplespace(ctx, subtable(top, "tuplespace", false), "tuplespace",
+                     {"bytes_per_client_max", "state_bytes_max"});
+  parse_tuplespace_section(tuplespace, out.tuplespace);
   Section protocol(
       ctx, subtable(top, "protocol", false), "protocol",
       {"checkpoint_interval", "batch_max_requests", "batch_max_bytes", "batch_delay_us",

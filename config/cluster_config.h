@@ -90,6 +90,13 @@ struct PolicySettings {
   std::uint64_t memory_bytes_max = 8ull << 20;
 };
 
+// [tuplespace]: bytes of tuples and waiting requests, per client over every space and in all
+// (ts::EngineLimits).
+struct TupleSpaceSettings {
+  std::uint64_t bytes_per_client_max = 256ull << 20;
+  std::uint64_t state_bytes_max = 3ull << 30;
+};
+
 // One [[replicas]] entry; replicas[i].id == i after parsing.
 struct ReplicaConfig {
   std::uint32_t id = 0;
@@ -117,6 +124,7 @@ struct ClusterConfig {
   ProtocolSettings protocol;
   TransportSettings transport;
   PolicySettings policy;
+  TupleSpaceSettings tuplespace;
   std::vector<ReplicaConfig> replicas;  // indexed by id
 
   std::uint32_t n() const { return static_cast<std::uint32_t>(replicas.size()); }

@@ -202,7 +202,8 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
       cluster_.groups,
       policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max},
       {},
-      {}};
+      ts::EngineLimits{cluster_.tuplespace.bytes_per_client_max,
+                       cluster_.tuplespace.state_bytes_max}};
   app_settings.settings_digest = execution_settings_digest(settings_.protocol, app_settings);
   log_->info(
       "execution settings digest {} (admins, groups, policy budgets and the protocol limits that "

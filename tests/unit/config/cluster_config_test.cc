@@ -164,6 +164,22 @@ TEST_F(ClusterConfigTest, GroupsAndPolicyBudgets) {
             "\"instructions_max\"?)");
 }
 
+TEST_F(ClusterConfigTest, TupleSpaceByteLimits) {
+  auto r = parse_cluster_config(
+      text_ + "[tuplespace]\nbytes_per_client_max = 1048576\nstate_bytes_max = 104857600\n",
+      "cluster.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->tuplespace.bytes_per_client_max, 1048576u);
+  EXPECT_EQ(r->tuplespace.state_bytes_max, 104857600u);
+  auto defaults = parse_cluster_config(text_, "cluster.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->tuplespace.state_bytes_max, 3ull << 30);
+  EXPECT_EQ(error_of(text_ + "[tuplespace]\nstate_bytes_max = 4294967296\n",
+                     ConfigErrorCode::kInvalidValue),
+            "cluster.toml: tuplespace.state_bytes_max: 4294967296 is out of range "
+            "(1048576..3221225472)");
+}
+
 TEST_F(ClusterConfigTest, BadPort) {
   EXPECT_EQ(error_of(replace(text_, "port = 7002", "port = 70000"), ConfigErrorCode::kInvalidValue),
             "cluster.toml: replicas[2].port: 70000 is not a valid port");
