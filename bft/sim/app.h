@@ -41,6 +41,15 @@ class Workload {
   // For a Byzantine client: two or more payloads it sends under the same request number to
   // different replicas. All must fall in the same model partition.
   virtual std::vector<Bytes> equivocation(std::uint32_t client) = 0;
+  // For a Byzantine client's floods: an operation the model counts as a read (is_read), so that
+  // whether it took effect changes nothing a correct client can observe; `blocking`: one that
+  // waits in the application (with a long timeout, or none). By default a payload the
+  // application refuses.
+  virtual WorkloadOp harmless(std::uint32_t client, bool blocking) {
+    (void)client;
+    (void)blocking;
+    return {};
+  }
 };
 
 // A sequential specification. States are opaque bytes (compared and hashed as bytes).

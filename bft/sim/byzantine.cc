@@ -8,6 +8,14 @@ namespace bastion::bft::sim {
 namespace {
 
 constexpr std::size_t kReplayBufferMax = 128;
+constexpr std::size_t kBatchesRemembered = 8;
+// What kLargeGarbage may send in one run (each message goes to one peer): a few messages at
+// their cap, enough to exercise the size checks and the bounded decoder without making the run
+// about copying megabytes.
+constexpr std::uint64_t kLargeBytesPerRun = 6 << 20;
+// Messages a Byzantine replica receives are decoded (to learn views, certificates, batches)
+// only below this size.
+constexpr std::size_t kLearnBytesMax = 1 << 16;
 
 SharedBytes share(Bytes b) { return std::make_shared<const Bytes>(std::move(b)); }
 
@@ -26,7 +34,19 @@ ByzantineFilter::ByzantineFilter(ReplicaId self, const Config& config, ByzProfil
       profile_(std::move(profile)),
       signer_(key),
       rng_(std::move(rng)),
-      clients_(clients) {}
+      clients_(clients) {
+  if (has(ByzBehaviour::kSlowPrimary)) {
+    // Just under the request timeout: long enough to cut throughput by an order of magnitude,
+    // short enough that the backups' request timers (started when they see 2f+1 vouches, a
+    // little after the primary) do not fire.
+    pace_us_ = static_cast<TimeUs>(static_cast<double>(config_.request_timeout_us) *
+                                   (0.6 + 0.3 * rng_.unit()));
+  }
+  if (has(ByzBehaviour::kLargeGarbage)) large_bytes_left_ = kLargeBytesPerRun;
+  learns_ = has(ByzBehaviour::kViewChangeFlood) || has(ByzBehaviour::kWrongRequests) ||
+            has(ByzBehaviour::kWrongBatch) || has(ByzBehaviour::kWrongCommitted) ||
+            has(ByzBehaviour::kWrongStatus) || has(ByzBehaviour::kLargeGarbage);
+}
 
 bool ByzantineFilter::has(ByzBehaviour b) const {
   return std::find(profile_.behaviours.begin(), profile_.behaviours.end(), b) !=
@@ -56,8 +76,50 @@ void ByzantineFilter::remember(const SharedBytes& bytes, bool reply, std::uint32
   replay_buffer_.push_back(Remembered{bytes, reply, client});
 }
 
+void ByzantineFilter::send_to_one(const SharedBytes& bytes, std::vector<ByzSend>& out) {
+  const auto j = static_cast<ReplicaId>((self_ + 1 + rng_.index(config_.n - 1)) % config_.n);
+  out.push_back(ByzSend{false, j, bytes, 0});
+}
+
 void ByzantineFilter::observe(const SharedBytes& bytes, bool from_client) {
-  if (!from_client) remember(bytes, false, 0);
+  if (from_client) return;
+  remember(bytes, false, 0);
+  if (!learns_ || bytes->size() < 2 || bytes->size() > kLearnBytesMax) return;
+  const auto type = static_cast<MsgType>((*bytes)[1]);
+  if (type != MsgType::kPrePrepare && type != MsgType::kViewChange && type != MsgType::kNewView &&
+      type != MsgType::kCheckpointProof) {
+    return;
+  }
+  if (auto m = decode_message(*bytes)) learn(*m);
+}
+
+void ByzantineFilter::learn(const Message& msg) {
+  auto keep_batch = [&](const std::vector<Request>& b) {
+    if (b.empty()) return;
+    if (batches_.size() >= kBatchesRemembered) batches_.pop_front();
+    batches_.push_back(b);
+  };
+  if (const auto* pp = std::get_if<PrePrepareMsg>(&msg)) {
+    view_seen_ = std::max(view_seen_, pp->header.view);
+    keep_batch(pp->batch);
+  } else if (const auto* b = std::get_if<BatchMsg>(&msg)) {
+    keep_batch(b->batch);
+  } else if (const auto* c = std::get_if<CommittedMsg>(&msg)) {
+    committed_ = *c;
+    if (c->batch) keep_batch(*c->batch);
+  } else if (const auto* st = std::get_if<StatusMsg>(&msg)) {
+    status_ = *st;
+    view_seen_ = std::max(view_seen_, st->view);
+  } else if (const auto* vc = std::get_if<ViewChangeMsg>(&msg)) {
+    view_seen_ = std::max(view_seen_, vc->new_view);
+    if (!view_change_ || vc->stable.seq >= view_change_->stable.seq) view_change_ = *vc;
+  } else if (const auto* nv = std::get_if<NewViewMsg>(&msg)) {
+    view_seen_ = std::max(view_seen_, nv->view);
+  } else if (const auto* proof = std::get_if<CheckpointProofMsg>(&msg)) {
+    if (!proof_ || proof->seq > proof_->seq) proof_ = *proof;
+  } else if (const auto* p = std::get_if<PrepareMsg>(&msg)) {
+    view_seen_ = std::max(view_seen_, p->view);
+  }
 }
 
 void ByzantineFilter::resign(PrePrepareMsg& pp) {
@@ -127,6 +189,11 @@ bool ByzantineFilter::mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m,
       delay_us = static_cast<TimeUs>(rng_.uniform(200'000, 3'000'000));
     }
   }
+  if (pace_us_ > 0) {
+    // Every pre-prepare, whatever the intensity: the attack is in its regularity.
+    ++mutations_;
+    delay_us = std::max(delay_us, pace_us_);
+  }
 
   if (!m.to && roll(ByzBehaviour::kEquivocate)) {
     // Two versions, each to a random part of the backups.
@@ -158,14 +225,16 @@ bool ByzantineFilter::mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m,
 
 void ByzantineFilter::outgoing(const OutMessage& m, std::vector<ByzSend>& out) {
   remember(m.bytes, false, 0);
-  if (has(ByzBehaviour::kSilence) && rng_.chance(profile_.intensity)) {
+  if (active_ && has(ByzBehaviour::kSilence) && rng_.chance(profile_.intensity)) {
     ++mutations_;
     return;
   }
   auto decoded = decode_message(*m.bytes);
-  if (decoded) {
+  if (decoded && learns_) learn(*decoded);
+  if (decoded && active_) {
     Message& msg = *decoded;
     bool rewritten = false;
+    TimeUs delay_us = 0;
     if (auto* pp = std::get_if<PrePrepareMsg>(&msg)) {
       if (mutate_pre_prepare(*pp, m, out)) return;
     } else if (auto* p = std::get_if<PrepareMsg>(&msg)) {
@@ -219,12 +288,16 @@ void ByzantineFilter::outgoing(const OutMessage& m, std::vector<ByzSend>& out) {
         return;
       }
     }
-    if (rewritten) {
-      const auto bytes = share(encode_message(msg));
+    bool drop = false;
+    if (!rewritten) rewritten = mutate_dissemination(msg);
+    if (!rewritten) rewritten = mutate_catch_up(msg, delay_us, drop);
+    if (drop) return;
+    if (rewritten || delay_us > 0) {
+      const auto bytes = rewritten ? share(encode_message(msg)) : m.bytes;
       if (m.to) {
-        out.push_back(ByzSend{false, *m.to, bytes, 0});
+        out.push_back(ByzSend{false, *m.to, bytes, delay_us});
       } else {
-        send_to_all(bytes, 0, out);
+        send_to_all(bytes, delay_us, out);
       }
       return;
     }
@@ -239,6 +312,10 @@ void ByzantineFilter::outgoing(const OutMessage& m, std::vector<ByzSend>& out) {
 void ByzantineFilter::reply(std::uint32_t client, const std::string& principal,
                             const SharedBytes& bytes, std::vector<ByzSend>& out) {
   remember(bytes, true, client);
+  if (!active_) {
+    out.push_back(ByzSend{true, client, bytes, 0});
+    return;
+  }
   if (has(ByzBehaviour::kSilence) && rng_.chance(profile_.intensity)) {
     ++mutations_;
     return;
@@ -304,6 +381,7 @@ Bytes ByzantineFilter::garbage() {
 }
 
 void ByzantineFilter::act(std::vector<ByzSend>& out) {
+  if (!active_) return;
   if (roll(ByzBehaviour::kGarbage)) {
     const auto bytes = share(garbage());
     if (clients_ > 0 && rng_.chance(0.3)) {
@@ -325,6 +403,10 @@ void ByzantineFilter::act(std::vector<ByzSend>& out) {
       }
     }
   }
+  lie_dissemination(out);
+  lie_catch_up(out);
+  if (roll(ByzBehaviour::kViewChangeFlood)) flood_view_changes(out);
+  if (large_bytes_left_ > 0 && roll(ByzBehaviour::kLargeGarbage)) large_garbage(out);
 }
 
 }  // namespace bastion::bft::sim

@@ -9,6 +9,12 @@
 //
 // The replica's core keeps believing what it sent, which is how a Byzantine replica behaves
 // from the point of view of the others; the simulator excludes it from the safety checks.
+// Behaviours that must last (a primary pacing its pre-prepares, timestamps at the edge of the
+// skew) keep the core consistent instead: the first only delays what the core sends, the second
+// is a clock the simulator gives the replica (ahead of the slowest correct clock by the skew).
+//
+// Until set_active(true) (the simulator's fault-free warm-up) the filter passes everything
+// through unchanged and only watches: it remembers what it needs to lie later.
 //
 // Thread-safety: none; one simulation thread.
 #pragma once
@@ -63,18 +69,34 @@ class ByzantineFilter {
   void set_stale_read(StaleRead f) { stale_read_ = std::move(f); }
   // Everything the replica receives, remembered for replays.
   void observe(const SharedBytes& bytes, bool from_client);
-  // Spontaneous misbehaviour (garbage, replays); called periodically.
+  // Spontaneous misbehaviour (garbage, replays, lies, floods); called periodically.
   void act(std::vector<ByzSend>& out);
+  void set_active(bool active) { active_ = active; }
 
   std::uint64_t mutations() const { return mutations_; }
+  // How long kSlowPrimary holds each pre-prepare.
+  TimeUs pace_us() const { return pace_us_; }
 
  private:
   bool roll(ByzBehaviour b);
   void send_to_all(const SharedBytes& bytes, TimeUs delay_us, std::vector<ByzSend>& out);
+  void send_to_one(const SharedBytes& bytes, std::vector<ByzSend>& out);
   void remember(const SharedBytes& bytes, bool reply, std::uint32_t client);
+  void learn(const Message& m);
   bool mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m, std::vector<ByzSend>& out);
+  bool mutate_dissemination(Message& msg);
+  bool mutate_catch_up(Message& msg, TimeUs& delay_us, bool& drop);
+  void wrong_committed(CommittedMsg& c);
   void resign(PrePrepareMsg& pp);
   Bytes garbage();
+  // Spontaneous lies (act()).
+  ClientKey invented_client();
+  Request altered(Request r);
+  std::vector<Request> altered_batch(std::vector<Request> batch);
+  void lie_dissemination(std::vector<ByzSend>& out);
+  void lie_catch_up(std::vector<ByzSend>& out);
+  void flood_view_changes(std::vector<ByzSend>& out);
+  void large_garbage(std::vector<ByzSend>& out);
 
   ReplicaId self_;
   Config config_;
@@ -90,6 +112,20 @@ class ByzantineFilter {
   std::deque<Remembered> replay_buffer_;  // bounded
   StaleRead stale_read_;
   std::uint64_t mutations_ = 0;
+  bool active_ = true;
+  TimeUs pace_us_ = 0;
+  // What it saw, to lie plausibly: the highest view, its last status, recent batches and
+  // requests, the latest committed claim and view change (its own or a peer's), the latest
+  // stable checkpoint proof.
+  ViewNum view_seen_ = 0;
+  ViewNum flood_view_ = 0;
+  std::optional<StatusMsg> status_;
+  std::deque<std::vector<Request>> batches_;  // bounded
+  std::optional<CommittedMsg> committed_;
+  std::optional<ViewChangeMsg> view_change_;
+  std::optional<CheckpointProofMsg> proof_;
+  std::uint64_t large_bytes_left_ = 0;  // budget of kLargeGarbage for the run
+  bool learns_ = false;                 // a behaviour needs learn()
 };
 
 }  // namespace bastion::bft::sim

@@ -6,7 +6,10 @@
 // (b) Validity/integrity: every request a correct replica executes was issued by a client (its
 //     digest was sent by some client, correct or Byzantine), and each (client, number) executes
 //     at one sequence number only at each correct replica (re-execution of the same batch after a
-//     restart is the same execution, not a second one).
+//     restart is the same execution, not a second one). Except for principals that use more
+//     sessions than a replica keeps (a Byzantine client churning sessions): an evicted session's
+//     numbers are forgotten, and its old requests may execute again (docs/protocol.md, "Client
+//     table"); that harms nobody but the principal itself.
 // Byzantine replicas are not checked: they may claim anything.
 //
 // Thread-safety: none; one simulation thread.
@@ -30,6 +33,8 @@ class SafetyChecker {
 
   void issued(const Request& r) { issued_.insert(request_digest(r)); }
   bool was_issued(const Digest& d) const { return issued_.contains(d); }
+  // `principal` opens more sessions than sessions_per_principal_max: (b)'s "once" does not hold.
+  void churns_sessions(const std::string& principal) { churning_.insert(principal); }
 
   // Replica `r` (correct) executed batch `e`; `batch` is what its application saw for it.
   void executed(ReplicaId r, const Executed& e, const AppBatch& batch, TimeUs now_us);
@@ -52,6 +57,7 @@ class SafetyChecker {
   std::map<SeqNum, Seen> by_seq_;
   std::vector<std::map<std::pair<ClientKey, std::uint64_t>, SeqNum>> executed_at_;
   std::set<Digest> issued_;
+  std::set<std::string> churning_;
   std::vector<std::string> failures_;
 };
 

@@ -370,6 +370,14 @@ std::vector<Bytes> KvWorkload::equivocation(std::uint32_t client) {
   return {kv_cas(key, seen(client, key), fresh_value(client)), kv_put(key, fresh_value(client))};
 }
 
+WorkloadOp KvWorkload::harmless(std::uint32_t /*client*/, bool blocking) {
+  const std::string& key = rng_.pick(keys_);
+  if (!blocking) return {kv_get(key), false};
+  // A value nobody writes: the waiter stays until its timeout, beyond most runs.
+  const TimeUs timeout_us = static_cast<TimeUs>(rng_.uniform(5'000'000, kKvTimeoutUsMax));
+  return {kv_wait(key, "byz.never", timeout_us), false};
+}
+
 AppPlugin kv_app_plugin() {
   AppPlugin p;
   p.name = "kv";

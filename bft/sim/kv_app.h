@@ -136,13 +136,15 @@ class KvModel final : public SequentialModel {
 };
 
 // Random operations over a few keys, with unique written values (which keeps the checker's
-// search small) and cas/wait arguments drawn from values seen.
+// search small) and cas/wait arguments drawn from values seen. The flooding Byzantine client's
+// requests (harmless()) are gets, and waits of 5..60 s for a value nobody writes.
 class KvWorkload final : public Workload {
  public:
   KvWorkload(Rng rng, std::uint32_t clients);
   WorkloadOp next_op(std::uint32_t client) override;
   void observe(std::uint32_t client, const WorkloadOp& op, const Bytes& result) override;
   std::vector<Bytes> equivocation(std::uint32_t client) override;
+  WorkloadOp harmless(std::uint32_t client, bool blocking) override;
 
  private:
   std::string fresh_value(std::uint32_t client);

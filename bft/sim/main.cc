@@ -38,7 +38,13 @@ void print_result(const std::string& program, const sim::SimOptions& o, const si
               << " crashes=" << s.crashes << " provisional=" << s.provisional
               << " core_errors=" << s.core_errors << " byz_mutations=" << s.byzantine_mutations
               << " state_transfers=" << s.state_transfers << " abstained=" << s.abstained
-              << " heal=" << s.heal_us / 1000 << "ms end=" << s.end_us / 1000 << "ms\n";
+              << " heal=" << s.heal_us / 1000 << "ms end=" << s.end_us / 1000 << "ms"
+              << " warmup_ops=" << s.warmup_ops << " warmup_p50=" << s.warmup_latency_us / 1000
+              << "ms tail_ops=" << s.tail_ops << " tail_p50=" << s.tail_latency_us / 1000
+              << "ms tailc_ops=" << s.tail_correct_primary_ops
+              << " tailc_p50=" << s.tail_correct_primary_latency_us / 1000
+              << "ms T=" << s.request_timeout_us / 1000
+              << "ms rt=" << s.retransmit_interval_us / 1000 << "ms\n";
   }
   if (r.passed()) return;
   std::cout << "FAIL seed " << o.seed << ": " << first_line(r.failures.front())
@@ -76,6 +82,8 @@ int main(int argc, char** argv) {
   cli.add_option("--faults", faults,
                  "fault classes to toggle, e.g. -crashes,-partitions,+drops,-equivocate");
   cli.add_option("--jobs", jobs, "seeds run in parallel")->check(CLI::Range(1, 64));
+  cli.add_flag("--strict-throughput", base.throughput_strict,
+               "the throughput check also counts operations ordered by Byzantine primaries");
   cli.add_flag("--verbose", base.verbose, "print every event and full failure reports");
   cli.add_flag("--stats", stats, "print one line of numbers per seed");
   cli.add_option("--trace-tail", trace_tail, "on failure, print the last K events");

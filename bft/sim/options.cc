@@ -24,8 +24,31 @@ constexpr Named kBehaviours[] = {
     {ByzBehaviour::kGarbage, "garbage"},
     {ByzBehaviour::kReplay, "replay"},
     {ByzBehaviour::kStaleRead, "stale-read"},
+    {ByzBehaviour::kWrongVouch, "wrong-vouch"},
+    {ByzBehaviour::kWrongRequests, "wrong-requests"},
+    {ByzBehaviour::kWrongBatch, "wrong-batch"},
+    {ByzBehaviour::kWrongCommitted, "wrong-committed"},
+    {ByzBehaviour::kWrongStatus, "wrong-status"},
+    {ByzBehaviour::kLargeGarbage, "large-garbage"},
+    {ByzBehaviour::kViewChangeFlood, "view-change-flood"},
+    {ByzBehaviour::kSlowState, "slow-state"},
+    {ByzBehaviour::kEdgeTimestamp, "edge-timestamp"},
+    {ByzBehaviour::kSlowPrimary, "slow-primary"},
 };
 static_assert(sizeof kBehaviours / sizeof kBehaviours[0] == kByzBehaviourCount);
+
+struct NamedClient {
+  ByzClientBehaviour b;
+  const char* name;
+};
+constexpr NamedClient kClientBehaviours[] = {
+    {ByzClientBehaviour::kEquivocate, "client-equivocate"},
+    {ByzClientBehaviour::kOneReplica, "client-one-replica"},
+    {ByzClientBehaviour::kFlood, "client-flood"},
+    {ByzClientBehaviour::kChurn, "client-churn"},
+    {ByzClientBehaviour::kWaiters, "client-waiters"},
+};
+static_assert(sizeof kClientBehaviours / sizeof kClientBehaviours[0] == kByzClientBehaviourCount);
 
 std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> out;
@@ -44,6 +67,19 @@ const char* behaviour_name(ByzBehaviour b) {
     if (n.b == b) return n.name;
   }
   return "?";
+}
+
+const char* client_behaviour_name(ByzClientBehaviour b) {
+  for (const auto& n : kClientBehaviours) {
+    if (n.b == b) return n.name;
+  }
+  return "?";
+}
+
+std::set<ByzClientBehaviour> all_client_behaviours() {
+  std::set<ByzClientBehaviour> out;
+  for (const auto& n : kClientBehaviours) out.insert(n.b);
+  return out;
 }
 
 std::set<ByzBehaviour> all_behaviours() {
@@ -91,6 +127,17 @@ bool FaultMenu::apply(const std::string& list, std::string& error) {
       *flag = on;
       continue;
     }
+    bool client = false;
+    for (const auto& n : kClientBehaviours) {
+      if (item != n.name) continue;
+      client = true;
+      if (on) {
+        client_behaviours.insert(n.b);
+      } else {
+        client_behaviours.erase(n.b);
+      }
+    }
+    if (client) continue;
     // A behaviour name toggles it in the Byzantine menu.
     std::set<ByzBehaviour> one;
     if (!parse_behaviours(item, one) || one.empty()) {
@@ -123,6 +170,8 @@ std::string FaultMenu::describe() const {
   }
   s << "; byzantine behaviours:";
   for (ByzBehaviour b : behaviours) s << " " << behaviour_name(b);
+  s << "; byzantine client behaviours:";
+  for (ByzClientBehaviour b : client_behaviours) s << " " << client_behaviour_name(b);
   return s.str();
 }
 
@@ -131,6 +180,7 @@ std::string SimOptions::repro_args() const {
   s << "--seed " << seed << " --f " << f << " --clients " << clients << " --steps " << steps;
   if (byzantine) s << " --byzantine";
   if (app != "kv") s << " --app " << app;
+  if (throughput_strict) s << " --strict-throughput";
   const FaultMenu defaults;
   std::string toggles;
   auto add = [&](const char* name, bool now, bool def) {
@@ -149,6 +199,9 @@ std::string SimOptions::repro_args() const {
   add("byzantine-clients", faults.byzantine_clients, defaults.byzantine_clients);
   for (const auto& n : kBehaviours) {
     add(n.name, faults.behaviours.contains(n.b), defaults.behaviours.contains(n.b));
+  }
+  for (const auto& n : kClientBehaviours) {
+    add(n.name, faults.client_behaviours.contains(n.b), defaults.client_behaviours.contains(n.b));
   }
   if (!toggles.empty()) s << " --faults " << toggles;
   return s.str();

@@ -22,6 +22,10 @@
 namespace bastion::bft::sim {
 namespace {
 
+// The throughput check needs enough operations on both sides to compare medians.
+constexpr std::size_t kThroughputWarmupOpsMin = 5;
+constexpr std::size_t kThroughputTailOpsMin = 8;
+
 enum class EventKind : std::uint8_t {
   kReplicaMsg,     // a: from replica, b: to replica
   kClientMsg,      // a: client, b: to replica
@@ -37,8 +41,10 @@ enum class EventKind : std::uint8_t {
   kByzAct,         // a: replica
   kProbe,          // a: probe index
   kCheck,
-  kDiskSync,     // a: replica, token: the driver syncs what it appended
-  kCaptureDone,  // a: replica, b: its incarnation, token: capture id, bytes: state (null: failed)
+  kDiskSync,      // a: replica, token: the driver syncs what it appended
+  kCaptureDone,   // a: replica, b: its incarnation, token: capture id, bytes: state (null: failed)
+  kWarmupEnd,     // faults and Byzantine behaviours start
+  kByzClientAct,  // a: client (a Byzantine client's floods, session churn and waiters)
 };
 
 const char* kind_name(EventKind k) {
@@ -75,6 +81,10 @@ const char* kind_name(EventKind k) {
       return "disk-sync";
     case EventKind::kCaptureDone:
       return "capture-done";
+    case EventKind::kWarmupEnd:
+      return "warmup-end";
+    case EventKind::kByzClientAct:
+      return "byzantine-client-act";
   }
   return "?";
 }
@@ -151,10 +161,18 @@ struct ClientHost {
     WorkloadOp op;
     std::size_t history = 0;
     TimeUs invoke_us = 0;
+    bool waited = false;  // the application held it (a provisional kPending reply came)
   };
   std::optional<Current> current;
-  // Byzantine client: what each replica receives for the current number (nullopt: nothing).
+  // Byzantine client: what each replica receives for the current number (nullopt: nothing),
+  // its behaviours, the replica it favours (kOneReplica), and its extra sessions (floods, churn,
+  // waiters) with the next request number of each.
   std::vector<std::optional<SharedBytes>> byz_sends;
+  std::vector<ByzClientBehaviour> byz_behaviours;
+  ReplicaId one_replica = 0;
+  std::map<std::uint64_t, std::uint64_t> byz_sessions;
+  std::uint64_t next_byz_session = 0;
+  bool flooder = false;  // the second Byzantine client (floods, churn, waiters)
   std::uint64_t tick_token = 0;
   std::optional<TimeUs> tick_at;
 };
@@ -232,6 +250,12 @@ class Simulation::Impl {
   void schedule_client_tick(ClientHost& c);
   void client_completed(ClientHost& c, ClientCompletion& done);
   void client_send(ClientHost& c, const ClientSend& s);
+  bool byz_client_has(const ClientHost& c, ByzClientBehaviour b) const;
+  void choose_byzantine_client(ClientHost& c);
+  void byz_client_act(ClientHost& c);
+  void byz_client_send_raw(ClientHost& c, std::uint64_t session, const WorkloadOp& op, bool one);
+  void end_warmup();
+  void set_edge_clocks();
 
   // Checks.
   void periodic_check();
@@ -239,9 +263,19 @@ class Simulation::Impl {
   bool workload_done() const;
   bool converged() const;
   void final_checks();
+  // Measures the warm-up's and the tail's latencies (RunStats) and, if `judge`, checks them.
+  void check_throughput(bool judge);
   std::vector<std::string> describe_cluster() const;
   void fail(std::string what) { checker_.fail(std::move(what)); }
   bool correct(ReplicaId r) const { return !replicas_[r].byz; }
+  // A Byzantine replica is the primary of a view a correct replica is in (in the normal case),
+  // or a correct replica is alone in a view change: throughput is the Byzantine replicas' to set
+  // (the throughput check counts such operations only when strict).
+  bool degraded() const;
+  // Samples degraded() (at every invocation, response and periodic check).
+  void note_degraded() {
+    if (degraded()) last_degraded_us_ = now_us_;
+  }
 
   SimOptions options_;
   const AppPlugin* app_;
@@ -274,6 +308,8 @@ class Simulation::Impl {
   std::uint64_t next_seq_ = 0;
   TimeUs now_us_ = 0;
   TimeUs heal_us_ = 0;
+  TimeUs warmup_us_ = 0;
+  bool warm_ = false;  // the warm-up is over
   bool healed_ = false;
   bool stop_ = false;
   std::optional<TimeUs> converge_start_us_;
@@ -281,6 +317,14 @@ class Simulation::Impl {
 
   SafetyChecker checker_;
   std::vector<HistoryOp> history_;
+  // Correct clients' completed operations, in world time.
+  struct Latency {
+    TimeUs invoke_us = 0;
+    TimeUs response_us = 0;
+    bool degraded = false;  // degraded() held at some sample during the operation
+  };
+  std::vector<Latency> latencies_;
+  TimeUs last_degraded_us_ = -1;
   RunStats stats_;
   std::deque<std::string> trace_;
   Simulation* outer_ = nullptr;
@@ -299,7 +343,7 @@ Simulation::Impl::Impl(SimOptions options)
       client_rng_(rng_.fork()),
       keys_(derive_sim_keys(options_.seed, n_)),
       verifier_(keys_),
-      network_(n_ + options_.clients + 1, rng_.fork()),
+      network_(n_ + options_.clients + 2, rng_.fork()),
       correct_clients_(options_.clients),
       checker_(n_) {
   assert(app_ != nullptr);
@@ -312,9 +356,10 @@ Simulation::Impl::Impl(SimOptions options)
     replicas_[r].signer = std::make_unique<SimSigner>(keys_[r]);
   }
   choose_clocks();
-  heal_us_ = static_cast<TimeUs>(
-      plan_rng_.uniform(static_cast<std::uint64_t>(options_.fault_phase_min_us),
-                        static_cast<std::uint64_t>(options_.fault_phase_max_us)));
+  warmup_us_ = options_.warmup_us;
+  heal_us_ = warmup_us_ + static_cast<TimeUs>(plan_rng_.uniform(
+                              static_cast<std::uint64_t>(options_.fault_phase_min_us),
+                              static_cast<std::uint64_t>(options_.fault_phase_max_us)));
   // Latencies well below the protocol's timers; losses and reordering only in the fault phase.
   const FaultMenu& m = options_.faults;
   faulty_params_.latency_min_us = static_cast<TimeUs>(plan_rng_.uniform(50, 1'000));
@@ -380,7 +425,10 @@ void Simulation::Impl::make_byzantine(ReplicaId r, ByzProfile profile) {
 
 void Simulation::Impl::choose_byzantine() {
   for (auto& [r, profile] : scripted_byz_) arm_byzantine(replicas_[r], std::move(profile));
-  if (!options_.byzantine || !options_.random_faults) return;
+  if (!options_.byzantine || !options_.random_faults) {
+    set_edge_clocks();
+    return;
+  }
   std::vector<ByzBehaviour> menu(options_.faults.behaviours.begin(),
                                  options_.faults.behaviours.end());
   if (menu.empty()) return;
@@ -408,6 +456,7 @@ void Simulation::Impl::choose_byzantine() {
         "client-" + std::to_string(byz_rng_.index(std::max<std::uint32_t>(1, options_.clients)));
     arm_byzantine(replicas_[r], std::move(p));
   }
+  set_edge_clocks();
 }
 
 void Simulation::Impl::partition(std::vector<std::uint8_t> replica_sides, TimeUs from,
@@ -435,7 +484,8 @@ void Simulation::Impl::plan_random_faults() {
       PartitionPlan p;
       p.sides.resize(endpoints);
       for (auto& s : p.sides) s = static_cast<std::uint8_t>(g.index(2));
-      const TimeUs from = static_cast<TimeUs>(g.uniform(0, static_cast<std::uint64_t>(heal_us_)));
+      const TimeUs from = static_cast<TimeUs>(
+          g.uniform(static_cast<std::uint64_t>(warmup_us_), static_cast<std::uint64_t>(heal_us_)));
       p.until_us = from + static_cast<TimeUs>(g.uniform(50'000, 1'500'000));
       partitions_.push_back(std::move(p));
       push(from, EventKind::kPartition, 0, 0, partitions_.size() - 1);
@@ -445,7 +495,8 @@ void Simulation::Impl::plan_random_faults() {
     const auto count = g.index(options_.f + 2);
     for (std::size_t i = 0; i < count; ++i) {
       const auto r = static_cast<ReplicaId>(g.index(n_));
-      const TimeUs at = static_cast<TimeUs>(g.uniform(0, static_cast<std::uint64_t>(heal_us_)));
+      const TimeUs at = static_cast<TimeUs>(
+          g.uniform(static_cast<std::uint64_t>(warmup_us_), static_cast<std::uint64_t>(heal_us_)));
       const bool torn = m.torn_writes && g.chance(0.3);
       push(at, EventKind::kCrash, r, torn ? 1 : 0);
       const TimeUs back = at + static_cast<TimeUs>(g.uniform(10'000, 2'000'000));
@@ -469,8 +520,11 @@ void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recov
 }
 
 void Simulation::Impl::start_clients() {
-  const std::uint32_t byz_clients =
-      options_.byzantine && options_.random_faults && options_.faults.byzantine_clients ? 1 : 0;
+  const std::uint32_t byz_clients = options_.byzantine && options_.random_faults &&
+                                            options_.faults.byzantine_clients &&
+                                            !options_.faults.client_behaviours.empty()
+                                        ? 2
+                                        : 0;
   const std::uint32_t total = options_.clients + byz_clients;
   clients_.resize(total);
   const std::uint32_t per_client = options_.steps / std::max<std::uint32_t>(1, options_.clients);
@@ -479,6 +533,7 @@ void Simulation::Impl::start_clients() {
     ClientHost& c = clients_[i];
     c.index = i;
     c.byzantine = i >= options_.clients;
+    c.flooder = i > options_.clients;
     c.principal = c.byzantine ? "client-byz-" + std::to_string(i - options_.clients)
                               : "client-" + std::to_string(i);
     c.config.n = n_;
@@ -491,8 +546,39 @@ void Simulation::Impl::start_clients() {
     c.ops_left = c.byzantine ? UINT32_MAX : per_client + (i < extra ? 1 : 0);
     c.byz_sends.resize(n_);
     client_by_principal_[c.principal] = i;
-    push(static_cast<TimeUs>(client_rng_.uniform(1, 50'000)), EventKind::kClientOp, i);
+    // The Byzantine clients start misbehaving when the warm-up ends.
+    const auto start = static_cast<TimeUs>(client_rng_.uniform(1, 50'000));
+    if (!c.byzantine) {
+      push(start, EventKind::kClientOp, i);
+    } else if (!c.flooder) {
+      choose_byzantine_client(c);
+      push(warmup_us_ + start, EventKind::kClientOp, i);
+    } else {
+      // Same behaviours as the first; floods, churn and waiters are this one's part, under a
+      // principal of its own: its many sessions evict each other, never the first one's, whose
+      // equivocating operations the history holds to "at most once".
+      c.byz_behaviours = clients_[i - 1].byz_behaviours;
+      c.one_replica = clients_[i - 1].one_replica;
+      c.next_byz_session = c.config.session + 1'000;
+      checker_.churns_sessions(c.principal);
+      push(warmup_us_ + start, EventKind::kByzClientAct, i);
+    }
   }
+}
+
+void Simulation::Impl::choose_byzantine_client(ClientHost& c) {
+  const std::vector<ByzClientBehaviour> menu(options_.faults.client_behaviours.begin(),
+                                             options_.faults.client_behaviours.end());
+  const auto count = 1 + byz_rng_.index(3);
+  for (std::size_t j = 0; j < count; ++j) {
+    const ByzClientBehaviour b = byz_rng_.pick(menu);
+    if (!byz_client_has(c, b)) c.byz_behaviours.push_back(b);
+  }
+  c.one_replica = static_cast<ReplicaId>(byz_rng_.index(n_));
+}
+
+bool Simulation::Impl::byz_client_has(const ClientHost& c, ByzClientBehaviour b) const {
+  return std::find(c.byz_behaviours.begin(), c.byz_behaviours.end(), b) != c.byz_behaviours.end();
 }
 
 // ---- event queue --------------------------------------------------------------------------------
@@ -662,6 +748,16 @@ void Simulation::Impl::dispatch(const Event& e) {
       if (!h.core || e.token != h.sync_token) return;
       h.sync_scheduled = false;
       sync_disk(h);
+      return;
+    }
+    case EventKind::kWarmupEnd:
+      end_warmup();
+      return;
+    case EventKind::kByzClientAct: {
+      if (workload_done()) return;
+      byz_client_act(clients_[e.a]);
+      push(now_us_ + static_cast<TimeUs>(client_rng_.uniform(50'000, 300'000)),
+           EventKind::kByzClientAct, e.a);
       return;
     }
     case EventKind::kCaptureDone: {
@@ -842,6 +938,7 @@ void Simulation::Impl::remember_read_only(ReplicaHost& h, const Event& e) {
 void Simulation::Impl::arm_byzantine(ReplicaHost& h, ByzProfile profile) {
   h.byz = std::make_unique<ByzantineFilter>(h.id, h.config, std::move(profile), keys_[h.id],
                                             byz_rng_.fork(), options_.clients);
+  h.byz->set_active(warm_);
   if (!h.byz->has(ByzBehaviour::kStaleRead)) return;
   h.byz->set_stale_read([this, &h](const std::string& principal, std::uint64_t session,
                                    std::uint64_t number) -> std::optional<Bytes> {
@@ -850,6 +947,33 @@ void Simulation::Impl::arm_byzantine(ReplicaHost& h, ByzProfile profile) {
     return h.stale_app->execute_read_only(
         Request{ClientKey{principal, session}, number, true, it->second});
   });
+}
+
+void Simulation::Impl::end_warmup() {
+  warm_ = true;
+  if (!healed_) network_.set_params(faulty_params_);
+  for (ReplicaHost& h : replicas_) {
+    if (h.byz) h.byz->set_active(true);
+  }
+}
+
+// kEdgeTimestamp: the replica's clock is the slowest correct clock plus the skew bound, minus a
+// hair (and drifts no faster than it), so its timestamps are always just inside what every
+// correct backup accepts.
+void Simulation::Impl::set_edge_clocks() {
+  std::optional<TimeUs> offset;
+  std::optional<std::int64_t> drift;
+  for (const ReplicaHost& h : replicas_) {
+    if (h.byz) continue;
+    offset = std::min(offset.value_or(h.clock.offset_us), h.clock.offset_us);
+    drift = std::min(drift.value_or(h.clock.drift_ppm), h.clock.drift_ppm);
+  }
+  for (ReplicaHost& h : replicas_) {
+    if (!h.byz || !h.byz->has(ByzBehaviour::kEdgeTimestamp)) continue;
+    h.clock.offset_us = offset.value_or(0) + base_config_.clock_skew_max_us -
+                        static_cast<TimeUs>(byz_rng_.uniform(1, 1'000));
+    h.clock.drift_ppm = drift.value_or(0);
+  }
 }
 
 void Simulation::Impl::byz_act(ReplicaHost& h) {
@@ -880,15 +1004,20 @@ void Simulation::Impl::client_next_op(ClientHost& c, std::uint64_t token) {
       c.current.reset();
     }
     if (c.current || workload_done()) return;
+    const bool equivocate = byz_client_has(c, ByzClientBehaviour::kEquivocate);
+    const bool one_replica = byz_client_has(c, ByzClientBehaviour::kOneReplica);
+    if (!equivocate && !one_replica) return;  // its misbehaviour is all in byz_client_act()
     std::vector<Bytes> variants = workload_->equivocation(c.index);
     const std::uint64_t group = next_group_++;
     const std::uint64_t number = c.core->submit(variants[0], false, now_us_);
-    // Either a subset of replicas gets one payload, or each replica gets one of the variants.
-    const bool partial = client_rng_.chance(0.5);
+    // Either a subset of replicas gets one payload (kOneReplica: one replica only), or each
+    // replica gets one of the variants.
+    const bool partial = !equivocate || client_rng_.chance(0.5);
+    const bool only_one = one_replica && (!equivocate || client_rng_.chance(0.5));
     for (ReplicaId j = 0; j < n_; ++j) {
       std::optional<SharedBytes> send;
       if (partial) {
-        if (client_rng_.chance(0.6)) {
+        if (only_one ? j == c.one_replica : client_rng_.chance(0.6)) {
           send =
               share(encode_message(ClientRequestMsg{c.config.session, number, false, variants[0]}));
         }
@@ -920,9 +1049,55 @@ void Simulation::Impl::client_next_op(ClientHost& c, std::uint64_t token) {
                std::to_string(number) + (op.read_only ? " read-only " : " ") +
                model_->describe_op(op.payload));
   }
+  note_degraded();
   c.current = ClientHost::Current{number, std::move(op), history_.size() - 1, now_us_};
   ++stats_.ops_issued;
   drain_client(c);
+}
+
+// A Byzantine client's misbehaviour besides its equivocating operations: floods of reads in
+// several sessions, new sessions all the time, blocking reads parked in the application. All of
+// them are reads (SequentialModel::is_read), so they stay out of the history: whether they took
+// effect changes nothing the correct clients can observe.
+void Simulation::Impl::byz_client_act(ClientHost& c) {
+  const bool one = byz_client_has(c, ByzClientBehaviour::kOneReplica);
+  if (byz_client_has(c, ByzClientBehaviour::kFlood)) {
+    const auto burst = client_rng_.uniform(2, 16);
+    for (std::uint64_t i = 0; i < burst; ++i) {
+      const std::uint64_t session = c.config.session + 1 + client_rng_.index(3);
+      byz_client_send_raw(c, session, workload_->harmless(c.index, false),
+                          one && client_rng_.chance(0.5));
+    }
+  }
+  if (byz_client_has(c, ByzClientBehaviour::kChurn)) {
+    const std::uint64_t session = c.next_byz_session++;
+    const auto count = 1 + client_rng_.index(3);
+    for (std::size_t i = 0; i < count; ++i) {
+      byz_client_send_raw(c, session, workload_->harmless(c.index, false), false);
+    }
+  }
+  if (byz_client_has(c, ByzClientBehaviour::kWaiters)) {
+    const auto count = 1 + client_rng_.index(3);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint64_t session = c.config.session + 4 + client_rng_.index(2);
+      byz_client_send_raw(c, session, workload_->harmless(c.index, true),
+                          one && client_rng_.chance(0.3));
+    }
+  }
+}
+
+void Simulation::Impl::byz_client_send_raw(ClientHost& c, std::uint64_t session,
+                                           const WorkloadOp& op, bool one) {
+  std::uint64_t number = ++c.byz_sessions[session];
+  if (client_rng_.chance(0.05)) number += client_rng_.uniform(64, 1'000);  // past its window
+  checker_.issued(Request{ClientKey{c.principal, session}, number, false, op.payload});
+  const auto bytes = share(encode_message(ClientRequestMsg{session, number, false, op.payload}));
+  for (ReplicaId j = 0; j < n_; ++j) {
+    if (one && j != c.one_replica) continue;
+    for (TimeUs d : network_.fate(n_ + c.index, j)) {
+      push(now_us_ + d, EventKind::kClientMsg, c.index, j, 0, bytes);
+    }
+  }
 }
 
 void Simulation::Impl::client_send(ClientHost& c, const ClientSend& s) {
@@ -961,6 +1136,7 @@ void Simulation::Impl::client_completed(ClientHost& c, ClientCompletion& done) {
   if (done.status == ReplyStatus::kPending) {
     // Provisional: the request is ordered and waits in the application; it stays in flight.
     ++stats_.provisional;
+    c.current->waited = true;
     return;
   }
   if (c.byzantine) {
@@ -981,6 +1157,13 @@ void Simulation::Impl::client_completed(ClientHost& c, ClientCompletion& done) {
     HistoryOp& h = history_[c.current->history];
     h.response_us = now_us_;
     h.result = done.result;
+    // An operation that waited in the application takes as long as its wait: not a measure of
+    // ordering.
+    note_degraded();
+    if (!c.current->waited) {
+      latencies_.push_back(
+          Latency{c.current->invoke_us, now_us_, last_degraded_us_ >= c.current->invoke_us});
+    }
     if (options_.verbose || options_.trace_tail > 0) {
       std::string from;
       for (const auto& [replica, result] : done.replies) from += " r" + std::to_string(replica);
@@ -1012,6 +1195,26 @@ void Simulation::Impl::schedule_client_tick(ClientHost& c) {
 namespace {
 std::uint64_t memory_bound(const std::string& name, const Config& c, std::uint64_t principals);
 }  // namespace
+
+bool Simulation::Impl::degraded() const {
+  // The views of the correct replicas in the normal case say who orders; a correct replica in a
+  // view change while f+1 correct replicas are in the normal case is alone in it (docs/protocol.md,
+  // "View change": it stays out until the others move on), and the rest of the quorum is then a
+  // Byzantine replica's to give or withhold.
+  std::uint32_t normal = 0;
+  bool changing = false;
+  for (const ReplicaHost& h : replicas_) {
+    if (h.byz || !h.core) continue;
+    const ReplicaStatus st = h.core->status();
+    if (st.view_changing) {
+      changing = true;
+      continue;
+    }
+    ++normal;
+    if (replicas_[base_config_.primary_of(st.view)].byz) return true;
+  }
+  return changing && normal >= options_.f + 1;
+}
 
 bool Simulation::Impl::workload_done() const {
   for (std::uint32_t i = 0; i < correct_clients_; ++i) {
@@ -1083,6 +1286,7 @@ void Simulation::Impl::periodic_check() {
     return;
   }
   check_memory();
+  note_degraded();
   for (std::uint32_t i = 0; i < correct_clients_; ++i) {
     const ClientHost& c = clients_[i];
     if (!c.current) continue;
@@ -1116,6 +1320,63 @@ void Simulation::Impl::periodic_check() {
       fail(s.str());
       stop_ = true;
     }
+  }
+}
+
+namespace {
+TimeUs median(std::vector<TimeUs> v) {
+  if (v.empty()) return 0;
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+}  // namespace
+
+// The healthy tail against the warm-up: a correct client has one operation outstanding and
+// thinks briefly between operations, so the correct clients' throughput is set by their
+// operations' latency. See docs/simulation.md ("The checks", throughput).
+void Simulation::Impl::check_throughput(bool judge) {
+  stats_.request_timeout_us = base_config_.request_timeout_us;
+  stats_.retransmit_interval_us = base_config_.retransmit_interval_us;
+  if (warmup_us_ == 0) return;
+  std::vector<TimeUs> warm;
+  std::vector<TimeUs> tail;
+  std::vector<TimeUs> tail_correct;
+  for (const Latency& l : latencies_) {
+    if (l.response_us <= warmup_us_) {
+      warm.push_back(l.response_us - l.invoke_us);
+    } else if (l.invoke_us >= heal_us_) {
+      tail.push_back(l.response_us - l.invoke_us);
+      if (!l.degraded) tail_correct.push_back(l.response_us - l.invoke_us);
+    }
+  }
+  stats_.warmup_ops = warm.size();
+  stats_.tail_ops = tail.size();
+  stats_.warmup_latency_us = median(warm);
+  stats_.tail_latency_us = median(tail);
+  stats_.tail_correct_primary_ops = tail_correct.size();
+  stats_.tail_correct_primary_latency_us = median(tail_correct);
+  const std::size_t judged = options_.throughput_strict ? tail.size() : tail_correct.size();
+  const TimeUs latency_us =
+      options_.throughput_strict ? stats_.tail_latency_us : stats_.tail_correct_primary_latency_us;
+  if (!judge || options_.throughput_ratio_max <= 0 || warm.size() < kThroughputWarmupOpsMin ||
+      judged < kThroughputTailOpsMin) {
+    return;
+  }
+  const auto bound = static_cast<TimeUs>(std::max(
+      options_.throughput_ratio_max * static_cast<double>(stats_.warmup_latency_us),
+      options_.throughput_timeout_fraction * static_cast<double>(base_config_.request_timeout_us)));
+  if (latency_us > bound) {
+    std::ostringstream s;
+    s << "throughput: the correct clients' median operation latency after the heal (t=" << heal_us_
+      << "us) is " << latency_us << "us over " << judged << " operations"
+      << (options_.throughput_strict
+              ? ""
+              : " with correct primaries and every correct replica taking part")
+      << ", above the bound of " << bound << "us (the larger of " << options_.throughput_ratio_max
+      << " times the warm-up's median, " << stats_.warmup_latency_us << "us over " << warm.size()
+      << " operations, and " << options_.throughput_timeout_fraction << " of the request timeout)";
+    fail(s.str());
   }
 }
 
@@ -1200,6 +1461,11 @@ std::vector<std::string> Simulation::Impl::describe_cluster() const {
     std::ostringstream s;
     s << "client " << c.index << " (" << c.principal << "/" << c.config.session << ")"
       << (c.byzantine ? " BYZANTINE" : "") << " ops left " << c.ops_left;
+    if (c.byzantine) {
+      s << " behaviours:";
+      for (ByzClientBehaviour b : c.byz_behaviours) s << " " << client_behaviour_name(b);
+      if (byz_client_has(c, ByzClientBehaviour::kOneReplica)) s << " (to r" << c.one_replica << ")";
+    }
     if (c.current) s << " waiting on #" << c.current->number << " since " << c.current->invoke_us;
     s << " counters:";
     for (const auto& [name, v] : c.core->counters()) s << " " << name << "=" << v;
@@ -1219,10 +1485,17 @@ RunResult Simulation::Impl::run(Simulation& outer) {
     r.failures.push_back("harness: invalid configuration: " + err);
     return r;
   }
+  warmup_us_ = std::min(warmup_us_, heal_us_);
+  warm_ = warmup_us_ == 0;
   start_clients();
   choose_byzantine();
   if (options_.random_faults) plan_random_faults();
-  network_.set_params(faulty_params_);
+  if (warm_) {
+    network_.set_params(faulty_params_);
+  } else {
+    network_.set_params(healthy_params_);
+    push(warmup_us_, EventKind::kWarmupEnd);
+  }
   push(heal_us_, EventKind::kHeal);
   push(100'000, EventKind::kCheck);
   for (ReplicaHost& h : replicas_) {
@@ -1246,6 +1519,7 @@ RunResult Simulation::Impl::run(Simulation& outer) {
     if (!checker_.failures().empty()) break;
   }
   if (checker_.failures().empty()) final_checks();
+  check_throughput(checker_.failures().empty());
 
   RunResult result;
   result.failures = checker_.failures();

@@ -16,7 +16,9 @@
 // loss, crashed replicas restart; Byzantine replicas stay Byzantine, at most f). Checked on every
 // run (see checks.h, linearizability.h): agreement, validity/integrity, linearizability of the
 // client history, liveness (every correct client's request completes within liveness_bound_us of
-// the later of its invocation and the end of the fault phase), convergence (correct replicas
+// the later of its invocation and the end of the fault phase), throughput (the correct clients'
+// median latency after the heal against a fault-free warm-up at the start of the run, see
+// SimOptions::warmup_us), convergence (correct replicas
 // reach the same last executed sequence number once the workload is done) and that correct
 // replicas at the same sequence number hold the same application state.
 //
@@ -60,6 +62,16 @@ struct RunStats {
   std::uint64_t abstained = 0;  // prepares restarted replicas withheld (recovery.abstained)
   TimeUs heal_us = 0;
   TimeUs end_us = 0;
+  // The throughput check: correct operations completed in the warm-up, invoked after the heal,
+  // and the median latency of each.
+  std::uint64_t warmup_ops = 0;
+  std::uint64_t tail_ops = 0;
+  TimeUs warmup_latency_us = 0;
+  TimeUs tail_latency_us = 0;
+  std::uint64_t tail_correct_primary_ops = 0;
+  TimeUs tail_correct_primary_latency_us = 0;
+  TimeUs request_timeout_us = 0;
+  TimeUs retransmit_interval_us = 0;
   std::map<std::string, std::uint64_t> sizes_max;  // Replica::debug_sizes(), max over the run
 };
 

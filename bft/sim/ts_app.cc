@@ -178,6 +178,21 @@ std::vector<Bytes> TsWorkload::equivocation(std::uint32_t client) {
           other};
 }
 
+WorkloadOp TsWorkload::harmless(std::uint32_t /*client*/, bool blocking) {
+  const Place place = pick_place();
+  if (!blocking) {
+    if (rng_.chance(0.5)) return {encode(ts::Rdp{place.first, pick_template(place)}), false};
+    return {encode(ts::RdAll{place.first, pick_template(place), rng_.uniform(1, 3)}), false};
+  }
+  // A waiting rd never takes a tuple (a waiting in would): it may wake on a real key's tuple, or
+  // wait on a key nobody writes, for a long time or forever (timeout 0).
+  const std::uint64_t timeout_ms = rng_.chance(0.3) ? 0 : rng_.uniform(5'000, 60'000);
+  if (rng_.chance(0.5))
+    return {encode(ts::Rd{place.first, pick_template(place), timeout_ms}), false};
+  const ts::Template nobody{ts::Pattern(ts::Value(std::string("kbyz"))), ts::Pattern::any()};
+  return {encode(ts::Rd{place.first, nobody, timeout_ms}), false};
+}
+
 AppPlugin ts_app_plugin() {
   AppPlugin p;
   p.name = "tuplespace";

@@ -14,7 +14,10 @@
 // the run, templates ("k<i>", *), ("k<i>", ?int), ("k<i>", n seen before) and their 3-field
 // forms. Short leases (30..1500 ms) and waits (20..800 ms) make agreed time matter; long leases
 // (a day) never expire in a run. Access lists name correct clients only (see ts_model.h).
-// The Byzantine client's alternatives are out/out, cas/out, inp/out and replace/out on one key.
+// The Byzantine client's alternatives are out/out, cas/out, inp/out and replace/out on one key;
+// the flooding Byzantine client's requests are rdp and bounded rdAll, and rd waiting 5..60 s or
+// forever on a real key or on "kbyz", which nobody writes (harmless(): a waiting rd never takes
+// a tuple).
 //
 // Forbidden attempts. The same draws on a policy space include operations its policy refuses:
 // odd clients changing "k0" and reading everything of a key with an unbounded rdAll, insertions
@@ -44,6 +47,7 @@ class TsWorkload final : public Workload {
   WorkloadOp next_op(std::uint32_t client) override;
   void observe(std::uint32_t client, const WorkloadOp& op, const Bytes& result) override;
   std::vector<Bytes> equivocation(std::uint32_t client) override;
+  WorkloadOp harmless(std::uint32_t client, bool blocking) override;
 
   const std::vector<std::string>& spaces() const { return spaces_; }
 
