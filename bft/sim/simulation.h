@@ -72,6 +72,7 @@ struct RunStats {
   TimeUs tail_correct_primary_latency_us = 0;
   TimeUs request_timeout_us = 0;
   TimeUs retransmit_interval_us = 0;
+  TimeUs capture_delay_max_us = 0;
   std::map<std::string, std::uint64_t> sizes_max;  // Replica::debug_sizes(), max over the run
 };
 
