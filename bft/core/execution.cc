@@ -105,7 +105,6 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
           }
           ExecuteResult result = app_.execute(r);
           count(Ctr::kRequestsExecuted);
-          pool_.principal_progressed(r.client.principal, now_us_);
           if (result.result) {
             send_reply(r.client, r.number, ReplyStatus::kOk, *result.result, false);
           } else {

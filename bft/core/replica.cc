@@ -506,7 +506,6 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["pool.bodies"] = pool_.body_count();
   sizes["pool.held_bytes"] = pool_.held_bytes();
   sizes["pool.timers"] = pool_.timer_count();
-  sizes["pool.timed"] = pool_.timed_count();
   sizes["pool.ready"] = ready_.size();
   sizes["fetch.requests"] = request_fetches_.size();
   sizes["fetch.batches"] = batch_fetches_.size();

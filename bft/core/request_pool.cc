@@ -76,7 +76,7 @@ std::size_t RequestPool::expire(TimeUs created_before) {
     if (it == entries_.end()) continue;
     const PoolEntry& e = it->second;
     // Still charged, but no longer aging: this replica holds it for a reason of its own.
-    if (e.from_client || e.own_vouched || e.timed || e.queued) continue;
+    if (e.from_client || e.own_vouched || e.timer_start_us || e.queued) continue;
     release(id, it->second);
     entries_.erase(it);
     ++expired;
@@ -147,43 +147,29 @@ RequestPtr RequestPool::find_by_digest(const Digest& d) const {
 }
 
 void RequestPool::start_timer(const RequestId& id, PoolEntry& e, TimeUs now_us) {
-  if (e.timed) return;
-  e.timed = true;
-  ++timed_entries_;
-  auto [it, started] = timers_.try_emplace(id.client.principal, PrincipalTimer{now_us, 0});
-  if (started) timers_by_start_.emplace(now_us, id.client.principal);
-  ++it->second.entries;
+  if (e.timer_start_us) return;
+  e.timer_start_us = now_us;
+  timers_.emplace(now_us, id);
 }
 
 void RequestPool::stop_timer(const RequestId& id, PoolEntry& e) {
-  if (!e.timed) return;
-  e.timed = false;
-  --timed_entries_;
-  auto it = timers_.find(id.client.principal);
-  if (--it->second.entries > 0) return;
-  timers_by_start_.erase({it->second.start_us, it->first});
-  timers_.erase(it);
-}
-
-void RequestPool::principal_progressed(const std::string& principal, TimeUs now_us) {
-  auto it = timers_.find(principal);
-  if (it == timers_.end()) return;
-  timers_by_start_.erase({it->second.start_us, principal});
-  it->second.start_us = now_us;
-  timers_by_start_.emplace(now_us, principal);
+  if (!e.timer_start_us) return;
+  timers_.erase({*e.timer_start_us, id});
+  e.timer_start_us.reset();
 }
 
 void RequestPool::restart_timers(TimeUs now_us) {
-  timers_by_start_.clear();
-  for (auto& [principal, timer] : timers_) {
-    timer.start_us = now_us;
-    timers_by_start_.emplace(now_us, principal);
+  std::set<std::pair<TimeUs, RequestId>> restarted;
+  for (const auto& [t, id] : timers_) {
+    entries_.at(id).timer_start_us = now_us;
+    restarted.emplace(now_us, id);
   }
+  timers_ = std::move(restarted);
 }
 
-std::optional<std::pair<TimeUs, std::string>> RequestPool::earliest_timer() const {
-  if (timers_by_start_.empty()) return std::nullopt;
-  return *timers_by_start_.begin();
+std::optional<std::pair<TimeUs, RequestId>> RequestPool::earliest_timer() const {
+  if (timers_.empty()) return std::nullopt;
+  return *timers_.begin();
 }
 
 void RequestPool::release(const RequestId& id, PoolEntry& e) {

@@ -57,8 +57,8 @@ struct PoolEntry {
   std::vector<std::pair<ReplicaId, Digest>> vouches;
   // Request bytes held, by digest.
   std::vector<std::pair<Digest, RequestPtr>> bodies;
-  // Counted in its principal's request timer: 2f+1 replicas vouched for one digest.
-  bool timed = false;
+  // Request timer: started when 2f+1 replicas vouched for one digest.
+  std::optional<TimeUs> timer_start_us;
   // In the primary's ready queue.
   bool queued = false;
   // Accounting. Entries created by a vouch are charged to their voucher and their principal, and
@@ -115,20 +115,11 @@ class RequestPool {
   bool store_body(const RequestId& id, PoolEntry& e, const Digest& d, RequestPtr request);
   RequestPtr find_by_digest(const Digest& d) const;
 
-  // Request timers, one per principal (docs/protocol.md, "Request timers"). A principal's timer
-  // runs while this replica holds requests of it that 2f+1 replicas vouched for and that have not
-  // executed, and restarts whenever a request of the principal executes. A correct primary serves
-  // the principals round-robin (ReadyQueue), so each principal with requests waiting executes
-  // one at least every turn: a principal that floods delays only its own requests and cannot
-  // make a correct primary look slow, whatever order its requests reach each replica in.
   void start_timer(const RequestId& id, PoolEntry& e, TimeUs now_us);
   void stop_timer(const RequestId& id, PoolEntry& e);
-  // A request of the principal executed.
-  void principal_progressed(const std::string& principal, TimeUs now_us);
   // Restarts every running timer at now_us (new view).
   void restart_timers(TimeUs now_us);
-  // When the earliest running timer started, and its principal.
-  std::optional<std::pair<TimeUs, std::string>> earliest_timer() const;
+  std::optional<std::pair<TimeUs, RequestId>> earliest_timer() const;
 
   void erase(const RequestId& id);
   // Erases the client's entries with number <= `number`.
@@ -141,7 +132,6 @@ class RequestPool {
   std::uint64_t body_count() const { return by_digest_.size(); }
   std::uint64_t held_bytes() const;
   std::size_t timer_count() const { return timers_.size(); }
-  std::uint64_t timed_count() const { return timed_entries_; }
 
  private:
   void release(const RequestId& id, PoolEntry& e);
@@ -156,13 +146,7 @@ class RequestPool {
   std::map<std::string, std::uint64_t> bytes_per_principal_;
   std::map<std::string, std::uint64_t> vouched_entries_per_principal_;
   std::set<std::pair<TimeUs, RequestId>> by_age_;  // entries created by a vouch
-  struct PrincipalTimer {
-    TimeUs start_us = 0;
-    std::uint64_t entries = 0;  // its timed entries
-  };
-  std::map<std::string, PrincipalTimer> timers_;
-  std::set<std::pair<TimeUs, std::string>> timers_by_start_;
-  std::uint64_t timed_entries_ = 0;
+  std::set<std::pair<TimeUs, RequestId>> timers_;
 };
 
 }  // namespace bastion::bft

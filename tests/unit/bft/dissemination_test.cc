@@ -2,11 +2,9 @@
 // sending requests to some replicas only, or different requests under one number.
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <map>
 #include <set>
 
-#include "bft/core/request_pool.h"
 #include "tests/unit/bft/harness.h"
 #include "tests/unit/bft/test_util.h"
 
@@ -39,76 +37,6 @@ TEST(FairBatching, AFloodingPrincipalGetsOneTurnLikeEveryOther) {
     }
   }
   EXPECT_LE(mallory_before.size(), 2 * 8u);
-}
-
-TEST(RequestTimers, OnePerPrincipalRestartedWhenOneOfItsRequestsExecutes) {
-  // Mallory's 50 requests wait their turns behind each other: while one of them executes every
-  // turn, her timer never expires, and Alice's runs on its own.
-  Config cfg;
-  cfg.request_timeout_us = 100;
-  RequestPool pool(cfg);
-  auto start = [&](const std::string& principal, std::uint64_t session, TimeUs now) {
-    const RequestId id{ClientKey{principal, session}, 1};
-    pool.start_timer(id, pool.find_or_create_for_client(id), now);
-  };
-  auto stop = [&](const std::string& principal, std::uint64_t session) {
-    const RequestId id{ClientKey{principal, session}, 1};
-    pool.stop_timer(id, *pool.find(id));
-  };
-  for (std::uint64_t s = 0; s < 50; ++s) start("mallory", s, 0);
-  start("alice", 0, 10);
-  EXPECT_EQ(pool.timer_count(), 2u);
-  EXPECT_EQ(pool.timed_count(), 51u);
-  EXPECT_EQ(pool.earliest_timer(), std::make_pair(TimeUs{0}, std::string("mallory")));
-  stop("mallory", 0);
-  pool.principal_progressed("mallory", 90);
-  EXPECT_EQ(pool.earliest_timer(), std::make_pair(TimeUs{10}, std::string("alice")));
-  stop("alice", 0);
-  pool.principal_progressed("alice", 95);
-  EXPECT_EQ(pool.earliest_timer(), std::make_pair(TimeUs{90}, std::string("mallory")));
-  // Another start for a principal whose timer runs does not restart it.
-  start("mallory", 100, 150);
-  EXPECT_EQ(pool.earliest_timer(), std::make_pair(TimeUs{90}, std::string("mallory")));
-  pool.restart_timers(200);
-  EXPECT_EQ(pool.earliest_timer(), std::make_pair(TimeUs{200}, std::string("mallory")));
-  for (std::uint64_t s = 1; s < 50; ++s) stop("mallory", s);
-  stop("mallory", 100);
-  EXPECT_FALSE(pool.earliest_timer().has_value());
-  EXPECT_EQ(pool.timed_count(), 0u);
-}
-
-TEST(RequestTimers, AFloodWaitingItsTurnsTriggersNoViewChange) {
-  // The primary's pre-prepares reach the backups one every 40 ms and the timeout is 200 ms:
-  // Mallory's 30 requests take 1.2 s to drain, most of them waiting far longer than a timeout,
-  // but one of hers executes every turn.
-  Cluster c([](Config& cfg) {
-    cfg.pipeline_max = 1;
-    cfg.batch_max_requests = 1;
-    cfg.request_timeout_us = 200'000;
-  });
-  std::deque<Envelope> delayed;
-  c.rewrite = [&](const Envelope& e) -> std::optional<std::vector<Envelope>> {
-    if (e.from != 0 || e.type() != MsgType::kPrePrepare) return std::nullopt;
-    delayed.push_back(e);
-    return std::vector<Envelope>{};
-  };
-  for (std::uint64_t session = 1; session <= 30; ++session) {
-    c.send_request("mallory", session, 1, "put m " + std::to_string(session));
-  }
-  c.send_request("alice", 1, 1, "put a 1");
-  c.deliver();
-  for (int step = 0; step < 100 && !c.accepted("mallory", 30, 1); ++step) {
-    c.advance(40'000);
-    for (int i = 0; i < 3 && !delayed.empty(); ++i) {
-      c.inject(0, delayed.front().to, *delayed.front().bytes);
-      delayed.pop_front();
-    }
-    c.deliver();
-  }
-  EXPECT_TRUE(c.accepted("alice", 1, 1).has_value());
-  EXPECT_TRUE(c.accepted("mallory", 30, 1).has_value());
-  EXPECT_EQ(total(c, "request_timeouts"), 0u);
-  EXPECT_EQ(total(c, "view_changes"), 0u);
 }
 
 TEST(Vouches, RequestSentToOneBackupIsNeverOrderedAndTriggersNoViewChange) {
