@@ -37,6 +37,12 @@ struct Config {
   // view_change_timeout_us moves on to the next view, with the timeout doubled each time
   // (capped at view_change_timeout_max_us), reset after a view is established.
   TimeUs request_timeout_us = 500'000;
+  // A slow primary (docs/protocol.md, "A slow primary"): a backup that waits for the primary's
+  // next pre-prepare while requests wait and the pipeline has room, twice in a row for longer
+  // than slow_primary_factor times its own recent pre-prepare-to-execution time plus
+  // batch_delay_us and vouch_defer_us (at least request_timeout_us / 10, at most
+  // request_timeout_us), starts a view change. 0 turns the check off.
+  std::uint32_t slow_primary_factor = 4;
   TimeUs view_change_timeout_us = 1'000'000;
   TimeUs view_change_timeout_max_us = 30'000'000;
   // Own messages not yet answered are retransmitted this often (lossy networks).

@@ -391,15 +391,65 @@ void Replica::Impl::rebuild_ready_queue() {
 void Replica::Impl::check_request_timers() {
   if (view_changing_ || is_primary()) return;
   auto earliest = pool_.earliest_timer();
-  if (!earliest || now_us_ - earliest->first < config_.request_timeout_us) return;
+  if (!earliest) return;
+  const bool timed_out = now_us_ - earliest->first >= config_.request_timeout_us;
+  if (!timed_out && !slow_primary()) return;
   if (lagging()) {
     // The request is probably ordered already and this replica has not caught up: its own delay,
     // not the primary's. Look again after catching up.
     pool_.restart_timers(now_us_);
     return;
   }
-  count(Ctr::kRequestTimeouts);
+  count(timed_out ? Ctr::kRequestTimeouts : Ctr::kSlowPrimaryTimeouts);
   start_view_change(view_ + 1);
+}
+
+// ---- the slow-primary check ------------------------------------------------------------------
+
+TimeUs Replica::Impl::slow_primary_bound() const {
+  const TimeUs expected = agreement_us_.value_or(0) * config_.slow_primary_factor +
+                          config_.batch_delay_us + config_.vouch_defer_us;
+  return std::clamp(expected, config_.request_timeout_us / 10, config_.request_timeout_us);
+}
+
+std::optional<TimeUs> Replica::Impl::primary_gap() const {
+  // Requests wait (a principal's timer runs) and the primary has had room to propose the next
+  // seq: how long since it could have, and has not.
+  if (!room_since_us_) return std::nullopt;
+  const auto earliest = pool_.earliest_timer();
+  if (!earliest) return std::nullopt;
+  return now_us_ - std::max({earliest->first, *room_since_us_, last_pre_prepare_us_});
+}
+
+bool Replica::Impl::slow_primary() const {
+  // The second slow gap in a row: one pre-prepare lost on the way (a retransmission interval)
+  // is forgiven, a primary that holds its pre-prepares is not.
+  if (config_.slow_primary_factor == 0 || !agreement_us_ || slow_gaps_ == 0) return false;
+  const std::optional<TimeUs> gap = primary_gap();
+  return gap && *gap >= slow_primary_bound();
+}
+
+void Replica::Impl::note_primary_gap() {
+  const std::optional<TimeUs> gap = primary_gap();
+  if (gap && agreement_us_ && *gap >= slow_primary_bound()) {
+    ++slow_gaps_;
+  } else {
+    slow_gaps_ = 0;
+  }
+}
+
+void Replica::Impl::track_primary_room() {
+  // Seen from here: the primary can propose view_high_seq_ + 1 when that seq is in the window
+  // and fewer than pipeline_max batches are in flight. A backup behind in execution sees less
+  // room than the primary has, which only makes it slower to suspect.
+  const SeqNum next = std::max(view_high_seq_, last_executed_) + 1;
+  const bool room = !view_changing_ && !is_primary() && in_window(next) &&
+                    next - 1 - last_executed_ < config_.pipeline_max;
+  if (!room) {
+    room_since_us_.reset();
+  } else if (!room_since_us_) {
+    room_since_us_ = now_us_;
+  }
 }
 
 void Replica::Impl::forget_executed_requests() {

@@ -298,6 +298,12 @@ void Replica::Impl::accept_pre_prepare(SeqNum seq, Slot& s, const BatchHeader& h
                                        const Signature& sig, BatchPtr body) {
   s.header = h;
   s.header_signature = sig;
+  s.accepted_us = now_us_;
+  if (seq > view_high_seq_) {
+    note_primary_gap();
+    view_high_seq_ = seq;
+    last_pre_prepare_us_ = now_us_;
+  }
   PrePrepareMsg record{h, sig, {}};
   if (body != nullptr) {
     assign_batch(seq, *body);

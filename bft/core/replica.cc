@@ -53,6 +53,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "new_views",
     "view_change.timeouts",
     "request_timeouts",
+    "slow_primary.timeouts",
     "deadline_timeouts",
     "view_change.joins",
     "state_transfers",
@@ -274,6 +275,7 @@ void Replica::Impl::after_event() {
   flush_vouches();
   maybe_propose();
   flush_vouches();
+  track_primary_room();
 }
 
 Output Replica::Impl::take_output() { return std::exchange(out_, Output{}); }
@@ -351,7 +353,13 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
     if (t > now_us_ && t < *best) best = t;
   };
   if (!view_changing_) {
-    if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
+    if (auto t = pool_.earliest_timer()) {
+      consider(t->first + config_.request_timeout_us);
+      if (room_since_us_) {
+        consider(std::max({t->first, *room_since_us_, last_pre_prepare_us_}) +
+                 slow_primary_bound());
+      }
+    }
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
     if (auto d = app_.next_deadline_us(); d && *d > agreed_time_us_) {
       if (is_primary()) {

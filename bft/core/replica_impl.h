@@ -70,7 +70,8 @@ struct Slot {
   std::uint64_t prepares_verified = 0;
   std::map<ReplicaId, CommitMsg> commits;  // first per replica, any digest
   bool prepared = false;
-  TimeUs voted_us = 0;  // when this replica last sent a vote for the slot (0: restored)
+  TimeUs voted_us = 0;     // when this replica last sent a vote for the slot (0: restored)
+  TimeUs accepted_us = 0;  // when this replica accepted the pre-prepare (0: not in this view)
   // ---- across views ----
   std::optional<PreparedCert> cert;         // prepared certificate of the highest view
   std::optional<BatchHeader> committed;     // the header this seq committed with
@@ -161,6 +162,7 @@ enum class Ctr : std::size_t {
   kNewViews,
   kViewChangeTimeouts,
   kRequestTimeouts,
+  kSlowPrimaryTimeouts,
   kDeadlineTimeouts,
   kViewJoins,
   kStateTransfers,
@@ -257,6 +259,11 @@ class Replica::Impl {
   void maybe_enqueue(const RequestId& id, PoolEntry& e);
   void rebuild_ready_queue();
   void check_request_timers();
+  std::optional<TimeUs> primary_gap() const;
+  bool slow_primary() const;
+  void note_primary_gap();
+  TimeUs slow_primary_bound() const;
+  void track_primary_room();
   void forget_executed_requests();
 
   // ---- normal_case.cc ----
@@ -430,6 +437,15 @@ class Replica::Impl {
   TimeUs next_retransmit_us_ = 0;
   std::optional<TimeUs> batch_wait_until_us_;
   TimeUs last_proposal_us_ = 0;
+  // The slow-primary check (check_request_timers): the highest seq whose pre-prepare this replica
+  // accepted in the current view and when (or when the view was installed), since when the
+  // primary has had room to propose (pipeline and window), the smoothed time from accepting a
+  // pre-prepare to executing it here, and how many pre-prepares in a row came after a slow gap.
+  SeqNum view_high_seq_ = 0;
+  TimeUs last_pre_prepare_us_ = 0;
+  std::optional<TimeUs> room_since_us_;
+  std::optional<TimeUs> agreement_us_;
+  std::uint32_t slow_gaps_ = 0;  // pre-prepares in a row that ended a slow gap
   TimeUs last_progress_us_ = 0;  // last time execution advanced or state transfer made progress
 
   // ---- output and accounting ----

@@ -32,6 +32,7 @@ void Replica::Impl::enter_view(ViewNum new_view) {
     s.prepares.clear();
     s.prepares_verified = 0;
     s.voted_us = 0;
+    s.accepted_us = 0;
     s.commits.clear();
     s.prepared = false;
   }
@@ -346,6 +347,9 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
   }
   const SeqNum max_s = nv.proposals.empty() ? p.min_s : nv.proposals.back().seq;
   if (is_primary()) next_seq_ = std::max(max_s, stable_seq_) + 1;
+  view_high_seq_ = std::max(max_s, stable_seq_);
+  last_pre_prepare_us_ = now_us_;
+  slow_gaps_ = 0;
   pool_.restart_timers(now_us_);
   rebuild_ready_queue();
   held_dirty_ = true;

@@ -39,6 +39,44 @@ TEST(FairBatching, AFloodingPrincipalGetsOneTurnLikeEveryOther) {
   EXPECT_LE(mallory_before.size(), 2 * 8u);
 }
 
+TEST(SlowPrimary, OneHoldingItsPrePreparesIsReplacedLongBeforeTheRequestTimeout) {
+  // After ten requests at the usual pace the primary holds each pre-prepare 800 ms, just under
+  // the 1 s request timeout. The backups forgive the first slow gap (a lost message looks the
+  // same) and change view at the second, 100 ms into it.
+  Cluster c([](Config& cfg) { cfg.request_timeout_us = 1'000'000; });
+  for (std::uint64_t n = 1; n <= 10; ++n) {
+    c.send_request("alice", 1, n, "put x " + std::to_string(n));
+    ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, n).has_value(); }));
+  }
+  std::deque<std::pair<TimeUs, Envelope>> held;
+  c.rewrite = [&](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.from != 0 || e.type() != MsgType::kPrePrepare) return std::nullopt;
+    held.emplace_back(c.now() + 800'000, e);
+    return std::vector<Envelope>{};
+  };
+  const TimeUs slow_from = c.now();
+  std::uint64_t next = 11;
+  c.send_request("alice", 1, next, "put x 11");
+  while (c.replica(1).status().view == 0 && c.now() - slow_from < 5'000'000) {
+    c.advance(10'000);
+    while (!held.empty() && held.front().first <= c.now()) {
+      c.inject(0, held.front().second.to, *held.front().second.bytes);
+      held.pop_front();
+    }
+    c.deliver();
+    if (c.accepted("alice", 1, next)) {
+      ++next;
+      c.send_request("alice", 1, next, "put x " + std::to_string(next));
+    }
+  }
+  EXPECT_GE(c.replica(1).status().view, 1u);
+  EXPECT_LT(c.now() - slow_from, 1'200'000);
+  EXPECT_GT(total(c, "slow_primary.timeouts"), 0u);
+  EXPECT_EQ(total(c, "request_timeouts"), 0u);
+  c.rewrite = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, next).has_value(); }));
+}
+
 TEST(Vouches, RequestSentToOneBackupIsNeverOrderedAndTriggersNoViewChange) {
   Cluster c;
   c.send_request("mallory", 1, 1, "put x 1", false, std::vector<ReplicaId>{2});
