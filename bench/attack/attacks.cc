@@ -504,8 +504,12 @@ ts::SpaceOptions open_space_options() {
   return o;
 }
 
+// big-tuples (prefill = false): the measured phase is the filling itself.
+// fill-and-park (prefill = true): start() fills to the quota first (unmeasured, at most 120 s),
+// and the measured phase is the parking.
 class FillAndPark final : public Attack {
  public:
+  explicit FillAndPark(bool prefill) : prefill_(prefill) {}
   ~FillAndPark() override { stop(); }
 
   void start(const AttackEnv& env) override {
@@ -522,6 +526,10 @@ class FillAndPark final : public Attack {
     }
     client_ = std::move(*c);
     stop_ = false;
+    if (prefill_) {
+      fill(std::chrono::steady_clock::now() + 120s);
+      prefilled_ = tuples_.load();
+    }
     thread_ = std::thread([this] { run(); });
   }
 
@@ -538,9 +546,13 @@ class FillAndPark final : public Attack {
   std::string note() const override {
     if (!error_.empty()) return "could not connect: " + error_;
     std::ostringstream s;
-    s << tuples_ << " tuples of 512 KiB stored (" << (tuples_ * kTupleBytes >> 20) << " MiB), "
-      << fill_refused_ << " outs refused (" << fill_error_ << "), " << waiters_
-      << " rd's sent to park, " << park_refused_ << " refused (" << park_error_ << ")";
+    s << tuples_ << " tuples of 512 KiB stored (" << (tuples_ * kTupleBytes >> 20) << " MiB";
+    if (prefill_) s << ", " << prefilled_ << " of them before the measured phase";
+    s << "), " << fill_refused_ << " outs refused (" << fill_error_ << ")";
+    if (prefill_) {
+      s << ", " << waiters_ << " rd's sent to park, " << park_refused_ << " refused ("
+        << park_error_ << ")";
+    }
     return s.str();
   }
 
@@ -550,16 +562,19 @@ class FillAndPark final : public Attack {
   static constexpr std::size_t kInFlight = 8;
   static constexpr std::size_t kWave = 256;
 
-  void run() {
+  // Outs of 512 KiB, kInFlight at a time, until `deadline`, stop() or a quota refusal.
+  void fill(std::chrono::steady_clock::time_point deadline) {
     const std::string blob(kTupleBytes, 'x');
-    std::int64_t key = 0;
-    // Fill until the quotas refuse three outs in a row.
+    // Fill until the quotas refuse an out (other refusals are counted too, three in a row end
+    // the filling).
     int refused_in_a_row = 0;
-    while (!stop_ && refused_in_a_row < 3) {
+    bool quota = false;
+    while (!stop_ && refused_in_a_row < 3 && !quota &&
+           std::chrono::steady_clock::now() < deadline) {
       std::vector<std::future<Expected<Done>>> wave;
       for (std::size_t i = 0; i < kInFlight; ++i) {
         wave.push_back(client_->out_async(
-            kSpace, ts::Tuple{ts::Value("fill"), ts::Value(key++), ts::Value(ts::Blob{blob})}));
+            kSpace, ts::Tuple{ts::Value("fill"), ts::Value(key_++), ts::Value(ts::Blob{blob})}));
       }
       for (auto& f : wave) {
         auto r = f.get();
@@ -570,8 +585,17 @@ class FillAndPark final : public Attack {
           ++fill_refused_;
           ++refused_in_a_row;
           fill_error_ = std::string(errc_name(r.error().code));
+          quota = quota || r.error().code == Errc::kQuotaExceeded;
         }
       }
+    }
+  }
+
+  void run() {
+    if (!prefill_) {
+      fill(std::chrono::steady_clock::time_point::max());
+      while (!stop_) std::this_thread::sleep_for(20ms);
+      return;
     }
     // Park blocking reads that never match (waiting for ever) until refused. A parked read's
     // future never becomes ready; those that do were refused or failed.
@@ -599,6 +623,9 @@ class FillAndPark final : public Attack {
     // The parked futures are dropped unresolved: the space's deletion ends the waits.
   }
 
+  bool prefill_;
+  std::uint64_t prefilled_ = 0;
+  std::int64_t key_ = 0;
   Client* admin_ = nullptr;
   std::unique_ptr<Client> client_;
   std::string error_;
@@ -691,15 +718,16 @@ std::unique_ptr<Attack> make_attack(const std::string& name) {
   if (name == "oversized-replica") return std::make_unique<OversizedFrames>(true);
   if (name == "handshake-flood") return std::make_unique<HandshakeFlood>();
   if (name == "one-replica-junk") return std::make_unique<OneReplicaJunk>();
-  if (name == "fill-and-park") return std::make_unique<FillAndPark>();
+  if (name == "big-tuples") return std::make_unique<FillAndPark>(false);
+  if (name == "fill-and-park") return std::make_unique<FillAndPark>(true);
   if (name == "client-flood") return std::make_unique<ClientFlood>();
   return nullptr;
 }
 
 const std::vector<std::string>& traffic_attacks() {
-  static const std::vector<std::string> kNames = {"oversized-client", "oversized-replica",
-                                                  "handshake-flood",  "one-replica-junk",
-                                                  "fill-and-park",    "client-flood"};
+  static const std::vector<std::string> kNames = {
+      "oversized-client", "oversized-replica", "handshake-flood", "one-replica-junk",
+      "big-tuples",       "fill-and-park",     "client-flood"};
   return kNames;
 }
 

@@ -11,8 +11,11 @@
 //                      a TLS ClientHello and stop, reopened as the replicas close them;
 //   one-replica-junk   client1 sends requests with junk payloads to one backup only, as fast as
 //                      its connection takes them, over 64 sessions;
-//   fill-and-park      client1 fills a space with 512 KiB tuples, then parks blocking rd's
-//                      whose templates never match, until the quotas refuse it;
+//   big-tuples         client1 writes 512 KiB tuples, 8 at a time, into a space of its own (what
+//                      a client filling a space costs the others while it fills);
+//   fill-and-park      client1 first fills a space with 512 KiB tuples up to its quota (before
+//                      the measured phase), then parks blocking rd's that wait for ever on
+//                      templates that never match, until the quotas refuse them;
 //   client-flood       client2 runs 256 closed-loop clients of outs in a space of its own.
 //
 // Everything is loopback. Every byte sent is meant to be hostile; nothing here is a client to

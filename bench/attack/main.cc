@@ -49,6 +49,7 @@
 #include "bench/attack/attacks.h"
 #include "bench/attack/local_cluster.h"
 #include "bench/cluster/driver.h"
+#include "bench/cluster/replica_metrics.h"
 #include "bench/cluster/report.h"
 #include "bench/cluster/workload.h"
 #include "client/client.h"
@@ -238,6 +239,27 @@ std::string errors_text(const std::map<std::string, std::uint64_t>& errors) {
   return out;
 }
 
+// What the replicas' own metrics say of the attack phase: view changes, signature work, drops.
+std::string activity_note(const std::map<std::uint32_t, MetricValues>& before,
+                          const std::map<std::uint32_t, MetricValues>& after) {
+  double drops = 0;
+  for (const auto& [id, values] : after) {
+    auto was = before.find(id);
+    if (was == before.end()) continue;
+    for (const auto& [key, value] : values) {
+      if (key.rfind("bastion_drops_total", 0) != 0) continue;
+      auto old = was->second.find(key);
+      drops += value - (old == was->second.end() ? 0 : old->second);
+    }
+  }
+  const auto activity = activity_between(before, after);
+  if (!activity) return fmt::format("replicas dropped {:.0f} messages", drops);
+  return fmt::format(
+      "replicas: {:.0f} view change(s), {:.1f}% of their time signing and verifying, {:.0f} "
+      "messages dropped",
+      activity->view_changes, 100 * activity->crypto_share, drops);
+}
+
 // The replica restarted with --byzantine, and for the drip a second one that must catch up.
 struct ByzantinePlan {
   std::string mode;
@@ -281,10 +303,12 @@ Row run_attack(const std::string& name, const Options& o, LocalCluster& cluster,
     attack->start(AttackEnv{&cluster, primary, &honest.client()});
   }
   std::this_thread::sleep_for(500ms);
+  const auto metrics_before = scrape_replicas(config);
   MemorySampler memory(replica_pids(cluster));
   row.attack = honest.measure(o.duration_s);
   memory.stop();
   row.peak_mib = memory.peak_mib();
+  const std::string activity = activity_note(metrics_before, scrape_replicas(config));
 
   std::string note;
   if (attack) {
@@ -316,6 +340,7 @@ Row run_attack(const std::string& name, const Options& o, LocalCluster& cluster,
       cluster.start(i);
     }
   }
+  note += "; " + activity;
   if (!row.attack.errors.empty()) note += "; honest errors: " + errors_text(row.attack.errors);
   row.note = note;
   row.recovered = honest.wait_serving(60s);
@@ -442,11 +467,12 @@ int main(int argc, char** argv) {
   using bastion::bench::Options;
   Options o;
   CLI::App app{"bastion-attack: honest clients' throughput under attack, beside a baseline"};
-  app.add_option("--attacks", o.attacks,
-                 "comma-separated: oversized-client, oversized-replica, handshake-flood, "
-                 "one-replica-junk, fill-and-park, client-flood, byzantine-slow-primary, "
-                 "byzantine-view-change-flood, byzantine-state-transfer-drip, "
-                 "byzantine-timestamp-push (default all)");
+  app.add_option(
+      "--attacks", o.attacks,
+      "comma-separated: oversized-client, oversized-replica, handshake-flood, "
+      "one-replica-junk, big-tuples, fill-and-park, client-flood, byzantine-slow-primary, "
+      "byzantine-view-change-flood, byzantine-state-transfer-drip, "
+      "byzantine-timestamp-push (default all)");
   app.add_option("--duration", o.duration_s, "seconds per phase (default 5)")
       ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--clients", o.clients, "honest closed-loop clients (default 16)")
