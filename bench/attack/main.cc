@@ -272,10 +272,15 @@ ByzantinePlan plan_for(const std::string& attack, std::uint32_t primary) {
   p.mode = attack.substr(std::string("byzantine-").size());
   if (p.mode == "slow-primary" || p.mode == "timestamp-push") {
     p.faulty = primary;
+  } else if (p.mode == "state-transfer-drip") {
+    // A fetching replica w asks the signers of the stable proof other than itself, sorted,
+    // starting at index w mod their number (bft/core/catch_up.cc): with all four replicas up
+    // that is replica w + 1 mod 4. Both are backups, so the primary keeps ordering.
+    p.wiped = (primary + 1) % LocalCluster::kReplicas;
+    p.faulty = (primary + 2) % LocalCluster::kReplicas;
   } else {
     p.faulty = (primary + 1) % LocalCluster::kReplicas;
   }
-  if (p.mode == "state-transfer-drip") p.wiped = (primary + 2) % LocalCluster::kReplicas;
   return p;
 }
 
@@ -325,12 +330,14 @@ Row run_attack(const std::string& name, const Options& o, LocalCluster& cluster,
         for (const auto& [k, v] : it->second) {
           if (k.rfind(key, 0) == 0) return fmt::format("{:.0f}", v);
         }
-        return "?";
+        return "0";  // counters are published once they are not zero
       };
-      note += "; replica " + std::to_string(*plan->wiped) +
-              " restarted empty: fetching_state=" + value(*plan->wiped, "bastion_fetching_state") +
-              ", last executed " + value(*plan->wiped, "bastion_last_executed") + " vs " +
-              value(primary, "bastion_last_executed") + " on the primary";
+      note +=
+          "; replica " + std::to_string(*plan->wiped) +
+          " restarted empty: fetching_state=" + value(*plan->wiped, "bastion_fetching_state") +
+          ", last executed " + value(*plan->wiped, "bastion_last_executed") + " vs " +
+          value(primary, "bastion_last_executed") + " on the primary; the dripping replica sent " +
+          value(plan->faulty, "bastion_messages_out_total{type=\"state_chunk\"") + " state chunks";
     }
     cluster.start(plan->faulty);  // correct again
   }
