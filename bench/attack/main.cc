@@ -192,6 +192,26 @@ class Honest {
     return {acked.size(), missing};
   }
 
+  // A tuple with a lease, for measuring how long it really lives; false if the out failed.
+  bool insert_lease_probe(Millis lease) {
+    auto r = client_->out(space_, ts::Tuple{ts::Value("lease-probe")}, Insert{lease, {}, {}});
+    if (r) probe_acked_ = Clock::now();
+    return r.ok();
+  }
+  // Seconds from the probe's acknowledgement until a read no longer finds it (polled every 50
+  // ms until `deadline`), or nullopt if it was still there.
+  std::optional<double> lease_probe_lifetime(Clock::time_point deadline) {
+    const ts::Template probe{ts::Pattern(ts::Value("lease-probe"))};
+    while (Clock::now() < deadline) {
+      auto r = client_->rdp(space_, probe, CallOptions{Millis(5000)});
+      if (r && !*r) {
+        return std::chrono::duration<double>(Clock::now() - probe_acked_).count();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return std::nullopt;
+  }
+
   // True once an out is answered (the cluster serves again), within `timeout`.
   bool wait_serving(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -207,6 +227,7 @@ class Honest {
   Workload workload_;
   std::unique_ptr<Client> client_;
   std::vector<ClientState> states_;
+  Clock::time_point probe_acked_{};
 };
 
 std::uint32_t current_primary(Client& client) {
@@ -293,8 +314,13 @@ Row run_attack(const std::string& name, const Options& o, LocalCluster& cluster,
 
   std::unique_ptr<Attack> attack;
   std::optional<ByzantinePlan> plan;
+  // timestamp-push: a lease inserted under the correct primary, long enough to end while the
+  // pushing one orders (its agreed time runs ahead: the lease ends early by that much).
+  const Millis lease(static_cast<std::int64_t>(1000 * o.duration_s) + 6000);
+  bool lease_probe = false;
   if (name.rfind("byzantine-", 0) == 0) {
     plan = plan_for(name, primary);
+    if (plan->mode == "timestamp-push") lease_probe = honest.insert_lease_probe(lease);
     cluster.start(plan->faulty, {"--byzantine", plan->mode});
     if (plan->wiped) {
       cluster.stop(*plan->wiped);
@@ -338,6 +364,14 @@ Row run_attack(const std::string& name, const Options& o, LocalCluster& cluster,
           ", last executed " + value(*plan->wiped, "bastion_last_executed") + " vs " +
           value(primary, "bastion_last_executed") + " on the primary; the dripping replica sent " +
           value(plan->faulty, "bastion_messages_out_total{type=\"state_chunk\"") + " state chunks";
+    }
+    if (lease_probe) {
+      const auto lived = honest.lease_probe_lifetime(Clock::now() + lease + 10s);
+      note +=
+          fmt::format("; a tuple with a lease of {:.1f} s inserted under the correct primary {}",
+                      static_cast<double>(lease.count()) / 1000,
+                      lived ? fmt::format("lived {:.2f} s", *lived)
+                            : std::string("was still there 10 s after its lease"));
     }
     cluster.start(plan->faulty);  // correct again
   }
