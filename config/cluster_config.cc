@@ -463,8 +463,9 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   ClusterConfig out;
   out.file = file;
   out.dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  Section top(ctx, root, "",
-              {"cluster", "groups", "policy", "tuplespace", "protocol", "transport", "replicas"});
+  Section top(
+      ctx, root, "",
+      {"cluster", "groups", "policy", "tuplespace", "protocol", "transport", "test", "replicas"});
   Section cluster(ctx, subtable(top, "cluster", true), "cluster",
                   {"name", "f", "ca_cert", "admins", "default_identity", "data_dir", "in_memory"});
   parse_cluster_section(cluster, out.dir, out);
@@ -490,6 +491,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
        "send_queue_max_bytes", "client_send_queue_max_bytes", "client_connections_max",
        "client_connections_per_principal_max", "reconnect_min_ms", "reconnect_max_ms"});
   parse_transport_section(transport, out.protocol, out.transport);
+  Section test(ctx, subtable(top, "test", false), "test", {"allow_byzantine"});
+  out.test.allow_byzantine = test.boolean("allow_byzantine").value_or(false);
   parse_replicas(top, ctx, out.dir, out);
   return out;
 }

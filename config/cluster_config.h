@@ -97,6 +97,12 @@ struct TupleSpaceSettings {
   std::uint64_t state_bytes_max = 3ull << 30;
 };
 
+// [test]: switches for measurements and tests only, never for a production cluster.
+struct TestSettings {
+  // bastiond --byzantine MODE (server/byzantine.h) is refused unless this is true.
+  bool allow_byzantine = false;
+};
+
 // One [[replicas]] entry; replicas[i].id == i after parsing.
 struct ReplicaConfig {
   std::uint32_t id = 0;
@@ -125,6 +131,7 @@ struct ClusterConfig {
   TransportSettings transport;
   PolicySettings policy;
   TupleSpaceSettings tuplespace;
+  TestSettings test;
   std::vector<ReplicaConfig> replicas;  // indexed by id
 
   std::uint32_t n() const { return static_cast<std::uint32_t>(replicas.size()); }

@@ -1,6 +1,10 @@
 // bastiond: runs one replica of a Bastion cluster (a ReplicaNode) until SIGTERM or SIGINT.
 //
 //   bastiond --cluster DIR/cluster.toml --id N [--log-level LEVEL] [--in-memory]
+//            [--byzantine MODE]
+//
+// --byzantine (TEST ONLY, server/byzantine.h) makes the replica misbehave for measurements; it is
+// refused (exit 2) unless the cluster file sets [test] allow_byzantine = true.
 //
 // Logs go to stderr, one line per notable event (docs/operations.md lists them). Exit status:
 //   0  stopped by SIGTERM/SIGINT after flushing its storage and closing its connections;
@@ -21,9 +25,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/cluster_config.h"
+#include "server/byzantine.h"
 #include "server/replica_node.h"
 
 namespace {
@@ -34,6 +40,7 @@ struct Args {
   std::string log_level = "info";
   bool in_memory = false;
   std::uint64_t checkpoint_fork_min_bytes = bastion::server::NodeOptions{}.capture_fork_min_bytes;
+  std::string byzantine;  // empty: a correct replica
 };
 
 const char* signal_name(int signal) {
@@ -59,6 +66,22 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
     log->critical("{}", cluster.error().message);
     return 2;
   }
+  std::optional<bastion::server::ByzantineMode> byzantine;
+  if (!args.byzantine.empty()) {
+    byzantine = bastion::server::parse_byzantine_mode(args.byzantine);
+    if (!byzantine) {
+      log->critical("--byzantine: unknown mode '{}' (one of {})", args.byzantine,
+                    bastion::server::byzantine_mode_names());
+      return 2;
+    }
+    if (!cluster->test.allow_byzantine) {
+      log->critical(
+          "{}: --byzantine {} needs [test] allow_byzantine = true in the cluster file (a "
+          "misbehaving replica is for measurements only)",
+          cluster->file.string(), args.byzantine);
+      return 2;
+    }
+  }
   log->info("starting replica {} of cluster '{}' (n = {}, f = {}) from {}", args.id, cluster->name,
             cluster->n(), cluster->f, cluster->file.string());
 
@@ -67,6 +90,7 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
   options.logger = log;
   if (args.in_memory) options.in_memory = true;
   options.capture_fork_min_bytes = args.checkpoint_fork_min_bytes;
+  options.byzantine = byzantine;
   bastion::server::ReplicaNode node(io, std::move(*cluster), args.id, std::move(options));
   // Registered before start(): a signal that arrives while starting is handled once running.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -102,6 +126,10 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-fork-min-bytes", args.checkpoint_fork_min_bytes,
                  "encode checkpoint states in a forked child once they reach this size (default "
                  "1048576; 0: always)");
+  app.add_option("--byzantine", args.byzantine,
+                 "TEST ONLY: misbehave as MODE (slow-primary, view-change-flood, "
+                 "state-transfer-drip, timestamp-push); needs [test] allow_byzantine = true in "
+                 "the cluster file");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -75,6 +75,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
         clock_(options_.clock ? options_.clock : realtime_us),
         tick_timer_(io),
         publish_timer_(io),
+        byzantine_timer_(io),
         routes_(kSessionsPerConnectionMax),
         metrics_(std::make_shared<NodeMetrics>(id)),
         board_(std::make_shared<StatusBoard>()) {}
@@ -110,6 +111,11 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
     std::vector<bft::OutReply> replies;
   };
   void send(HeldSends& sends);
+  void send_message(const std::optional<bft::ReplicaId>& to, const bft::SharedBytes& bytes);
+  // TEST ONLY (--byzantine): sends through the filter, later when it says so, and its own acts.
+  void send_byzantine(const bft::OutMessage& m);
+  void send_later(ByzantineSend s);
+  void arm_byzantine();
   void on_durable(const SyncDone& done);
   void on_tick_timer();
   void arm_tick();
@@ -142,6 +148,10 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   bool tick_armed_ = false;
   bft::TimeUs tick_deadline_us_ = 0;
   asio::steady_timer publish_timer_;
+  std::unique_ptr<ByzantineFilter> byzantine_;  // TEST ONLY: null unless --byzantine
+  asio::steady_timer byzantine_timer_;
+  std::map<std::uint64_t, std::shared_ptr<asio::steady_timer>> delayed_;  // by send number
+  std::uint64_t delayed_next_ = 0;
   bool flush_posted_ = false;
   bool running_ = false;
   bft::TimeUs last_now_us_ = 0;
@@ -184,6 +194,13 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (const std::string why = settings_.protocol.validate(); !why.empty()) {
     return fail(NodeError{NodeErrc::kConfig, cluster_.file.string() + ": protocol: " + why});
   }
+  if (options_.byzantine && !cluster_.test.allow_byzantine) {
+    return fail(NodeError{NodeErrc::kConfig,
+                          cluster_.file.string() + ": --byzantine " +
+                              byzantine_mode_name(*options_.byzantine) +
+                              " needs [test] allow_byzantine = true in the cluster file (a "
+                              "misbehaving replica is for measurements only)"});
+  }
   if (settings_.batch_bytes_requested != 0) {
     log_->warn(
         "protocol.batch_max_bytes {} lowered to {} so that a batch plus one request fits "
@@ -197,6 +214,15 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (!verifier) return fail(NodeError{NodeErrc::kConfig, verifier.error().message});
   signer_ = std::move(*signer);
   verifier_ = std::move(*verifier);
+  if (options_.byzantine) {
+    byzantine_ =
+        std::make_unique<ByzantineFilter>(*options_.byzantine, id_, settings_.protocol, *signer_);
+    if (const bft::TimeUs offset = byzantine_->clock_offset_us(); offset > 0) {
+      clock_ = [base = clock_, offset] { return base() + offset; };
+    }
+    log_->warn("TEST ONLY: this replica misbehaves on purpose (--byzantine {})",
+               byzantine_mode_name(*options_.byzantine));
+  }
   AppSettings app_settings{
       cluster_.admins,
       cluster_.groups,
@@ -276,6 +302,7 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   last_stats_ = snapshot();
   publish();
   arm_publish();
+  if (byzantine_) arm_byzantine();
   return Done{};
 }
 
@@ -367,6 +394,9 @@ void ReplicaNode::Impl::shut_down() {
   tick_timer_.cancel();
   tick_armed_ = false;
   publish_timer_.cancel();
+  byzantine_timer_.cancel();
+  for (auto& [number, timer] : delayed_) timer->cancel();
+  delayed_.clear();
   held_.clear();
   if (transport_) transport_->stop();
   http_.reset();  // closes scrapers' connections too
@@ -406,6 +436,7 @@ void ReplicaNode::Impl::on_frame(const net::Peer& peer, net::ConnectionId connec
   if (!running_) return;
   if (peer.is_replica()) {
     ++driver_.replica_frames_in;
+    if (byzantine_) byzantine_->observe(frame);
     replica_->on_replica_message(peer.replica_id, frame, now());
   } else {
     ++driver_.client_frames_in;
@@ -515,20 +546,70 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   }
 }
 
-void ReplicaNode::Impl::send(HeldSends& sends) {
-  const std::size_t others = settings_.protocol.n - 1;
-  for (const bft::OutMessage& m : sends.messages) {
-    const std::uint8_t type = m.bytes && m.bytes->size() > 1 ? (*m.bytes)[1] : 0;
-    if (m.to) {
-      if (transport_->send_to_replica(*m.to, m.bytes)) {
-        ++driver_.messages_out[type];
-      } else {
-        ++driver_.messages_refused;
-      }
+void ReplicaNode::Impl::send_message(const std::optional<bft::ReplicaId>& to,
+                                     const bft::SharedBytes& bytes) {
+  const std::uint8_t type = bytes && bytes->size() > 1 ? (*bytes)[1] : 0;
+  if (to) {
+    if (transport_->send_to_replica(*to, bytes)) {
+      ++driver_.messages_out[type];
     } else {
-      const std::size_t taken = transport_->broadcast(m.bytes);
-      driver_.messages_out[type] += taken;
-      driver_.messages_refused += others - std::min(others, taken);
+      ++driver_.messages_refused;
+    }
+  } else {
+    const std::size_t others = settings_.protocol.n - 1;
+    const std::size_t taken = transport_->broadcast(bytes);
+    driver_.messages_out[type] += taken;
+    driver_.messages_refused += others - std::min(others, taken);
+  }
+}
+
+void ReplicaNode::Impl::send_byzantine(const bft::OutMessage& m) {
+  std::vector<ByzantineSend> sends;
+  byzantine_->outgoing(m, sends);
+  for (ByzantineSend& s : sends) {
+    if (s.delay_us > 0) {
+      send_later(std::move(s));
+    } else {
+      send_message(s.to, s.bytes);
+    }
+  }
+}
+
+void ReplicaNode::Impl::send_later(ByzantineSend s) {
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  const std::uint64_t number = delayed_next_++;
+  delayed_.emplace(number, timer);
+  timer->expires_after(std::chrono::microseconds(s.delay_us));
+  timer->async_wait([weak = weak_from_this(), number, s = std::move(s)](const error_code& ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || !self->running_) return;
+    self->delayed_.erase(number);
+    self->send_message(s.to, s.bytes);
+  });
+}
+
+void ReplicaNode::Impl::arm_byzantine() {
+  const bft::TimeUs interval_us = byzantine_->act_interval_us();
+  if (interval_us <= 0) return;
+  byzantine_timer_.expires_after(std::chrono::microseconds(interval_us));
+  byzantine_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self || !self->running_) return;
+    std::vector<ByzantineSend> sends;
+    self->byzantine_->act(sends);
+    for (const ByzantineSend& s : sends) self->send_message(s.to, s.bytes);
+    self->arm_byzantine();
+  });
+}
+
+void ReplicaNode::Impl::send(HeldSends& sends) {
+  for (const bft::OutMessage& m : sends.messages) {
+    if (byzantine_) {
+      send_byzantine(m);
+    } else {
+      send_message(m.to, m.bytes);
     }
   }
   for (const bft::OutReply& r : sends.replies) {

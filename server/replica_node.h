@@ -56,6 +56,7 @@
 #include "bft/net/options.h"
 #include "codec/result.h"
 #include "config/cluster_config.h"
+#include "server/byzantine.h"
 #include "server/node_snapshot.h"
 
 namespace boost::asio {
@@ -101,6 +102,9 @@ struct NodeOptions {
   // Adjustments after the cluster file is applied (tests: short timeouts, fast reconnects).
   std::function<void(bft::Config&)> tune_protocol;
   std::function<void(net::ReplicaTransportOptions&)> tune_transport;
+  // TEST ONLY: misbehave (server/byzantine.h). start() refuses it (kConfig) unless the cluster
+  // file sets [test] allow_byzantine = true.
+  std::optional<ByzantineMode> byzantine;
 };
 
 class ReplicaNode {

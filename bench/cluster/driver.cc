@@ -14,6 +14,7 @@ void Recorder::merge(const Recorder& other) {
   for (const auto& [name, count] : other.errors) errors[name] += count;
   refills += other.refills;
   sent += other.sent;
+  acked_writes.insert(acked_writes.end(), other.acked_writes.begin(), other.acked_writes.end());
 }
 
 Driver::Driver(Client& client, std::vector<ClientState*> states, const Window& window,
@@ -44,6 +45,9 @@ void Driver::on_reply(std::size_t lane, Expected<ts::Reply> reply) {
   Lane& l = lanes_[lane];
   const StepResult result = l.state->finish(l.step, std::move(reply));
   const Clock::time_point end = window_->end();
+  if (result.ok && (l.step.kind == StepKind::kOut || l.step.kind == StepKind::kCas)) {
+    recorder_.acked_writes.emplace_back(l.state->client(), l.step.key);
+  }
   if (now >= window_->start() && now < end) {
     if (!result.ok) {
       ++recorder_.errors[result.error];

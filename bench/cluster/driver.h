@@ -26,6 +26,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/cluster/workload.h"
@@ -63,6 +64,8 @@ struct Recorder {
   std::map<std::string, std::uint64_t> errors;                    // by name, in the window
   std::uint64_t refills = 0;                                      // completed in the window
   std::uint64_t sent = 0;                                         // every request, whole run
+  // (client, key) of every out and cas acknowledged, whole run: what must never be lost.
+  std::vector<std::pair<std::int64_t, std::int64_t>> acked_writes;
 
   void merge(const Recorder& other);
 };

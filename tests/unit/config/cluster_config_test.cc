@@ -164,6 +164,19 @@ TEST_F(ClusterConfigTest, GroupsAndPolicyBudgets) {
             "\"instructions_max\"?)");
 }
 
+TEST_F(ClusterConfigTest, TestTableAllowsByzantineOnlyWhenSet) {
+  auto defaults = parse_cluster_config(text_, "cluster.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->test.allow_byzantine);
+  auto on = parse_cluster_config(text_ + "[test]\nallow_byzantine = true\n", "cluster.toml");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->test.allow_byzantine);
+  EXPECT_EQ(error_of(text_ + "[test]\nallow_byzantin = true\n", ConfigErrorCode::kUnknownKey)
+                .rfind("cluster.toml: test.allow_byzantin: unknown key", 0),
+            0u);
+  error_of(text_ + "[test]\nallow_byzantine = 1\n", ConfigErrorCode::kWrongType);
+}
+
 TEST_F(ClusterConfigTest, TupleSpaceByteLimits) {
   auto r = parse_cluster_config(
       text_ + "[tuplespace]\nbytes_per_client_max = 1048576\nstate_bytes_max = 104857600\n",

@@ -140,6 +140,43 @@ TEST_F(BastiondTest, MissingFileUnknownIdAndBadUsageExitWithTwo) {
   EXPECT_EQ(run({"--cluster", dir_.file().string(), "--id", "0", "--log-level", "loud"}), 2);
 }
 
+// --byzantine is for measurements: refused unless the cluster file allows it (issue 9).
+TEST_F(BastiondTest, ByzantineIsRefusedWithoutTheClusterFileSwitch) {
+  EXPECT_EQ(run({"--cluster", dir_.file().string(), "--id", "0", "--byzantine", "slow-primary"}),
+            2);
+  EXPECT_NE(output_.find("--byzantine slow-primary needs [test] allow_byzantine = true"),
+            std::string::npos)
+      << output_;
+  EXPECT_EQ(output_.find("serving"), std::string::npos) << output_;
+
+  const auto off = variant("off.toml", "in_memory = false\n",
+                           "in_memory = false\n\n[test]\nallow_byzantine = false\n");
+  EXPECT_EQ(run({"--cluster", off, "--id", "0", "--byzantine", "view-change-flood"}), 2);
+  EXPECT_NE(output_.find("allow_byzantine = true"), std::string::npos) << output_;
+
+  const auto on = variant("on.toml", "in_memory = false\n",
+                          "in_memory = false\n\n[test]\nallow_byzantine = true\n");
+  EXPECT_EQ(run({"--cluster", on, "--id", "0", "--byzantine", "no-such-mode"}), 2);
+  EXPECT_NE(output_.find("unknown mode 'no-such-mode'"), std::string::npos) << output_;
+}
+
+TEST_F(BastiondTest, ByzantineStartsWhenTheClusterFileAllowsIt) {
+  const auto on = variant("on.toml", "in_memory = false\n",
+                          "in_memory = false\n\n[test]\nallow_byzantine = true\n");
+  Daemon d({"--cluster", on, "--id", "1", "--byzantine", "timestamp-push"}, log_path());
+  ASSERT_TRUE(
+      wait_until([&] { return d.log().find("replica 1 serving") != std::string::npos; }, 20s))
+      << d.log();
+  EXPECT_NE(d.log().find("TEST ONLY: this replica misbehaves on purpose (--byzantine "
+                         "timestamp-push)"),
+            std::string::npos)
+      << d.log();
+  d.signal(SIGTERM);
+  const auto exit_status = d.wait(20s);
+  ASSERT_TRUE(exit_status.has_value()) << d.log();
+  EXPECT_EQ(*exit_status, 0) << d.log();
+}
+
 TEST_F(BastiondTest, UnusableDataDirectoryExitsWithOne) {
   write_file(dir_.file().parent_path() / "blocker", "not a directory\n");
   const auto file = variant("blocked.toml", "data_dir = \"data\"", "data_dir = \"blocker/data\"");
