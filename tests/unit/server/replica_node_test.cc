@@ -236,6 +236,9 @@ TEST_F(ClusterTest, ServesMetricsAndStatus) {
   EXPECT_NE(metrics.find("bastion_storage_sync_seconds_count"), std::string::npos);
   EXPECT_NE(metrics.find("bastion_view{replica=\"2\"} 0"), std::string::npos);
   EXPECT_NE(metrics.find("bastion_pool_entries{replica=\"2\",container="), std::string::npos);
+  EXPECT_NE(metrics.find("bastion_held_bytes{replica=\"2\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("bastion_client_reads_paused{replica=\"2\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("bastion_backpressure_total{replica=\"2\"} 0"), std::string::npos);
 
   std::string status;
   ASSERT_TRUE(wait_until([&] {
@@ -246,6 +249,7 @@ TEST_F(ClusterTest, ServesMetricsAndStatus) {
   EXPECT_NE(status.find("application/json"), std::string::npos);
   EXPECT_NE(status.find("\"replica\":2"), std::string::npos);
   EXPECT_NE(status.find("\"view_changing\":false"), std::string::npos);
+  EXPECT_NE(status.find("\"client_reads_paused\":false"), std::string::npos);
   const bft::Digest settings =
       nodes_[2]->call([](ReplicaNode& n) { return n.snapshot().execution_settings_digest; });
   EXPECT_NE(status.find("\"execution_settings_digest\":\"" + hex(settings) + "\""),
