@@ -582,11 +582,14 @@ void ReplicaNode::Impl::on_durable(const SyncDone& done) {
   apply_backpressure();
 }
 
-// Only client reads pause. What replicas can make us hold is bounded by the protocol (the log
-// window, a checkpoint's records), while pausing their links would stall agreement for every
-// client of the cluster and could look like a slow replica to the others (view changes). The
-// disk drains by itself, so durability alone always brings the bytes back down: every
-// on_durable() calls this, and a paused node resumes without any frame having to arrive.
+// Only client reads pause: they are what this replica's clients make it hold (replies to
+// retransmissions and read-only requests, batches of their requests while primary). Replica links
+// carry the cluster's ordering: pausing them would not make the others order less, only stall
+// this replica (the PREPAREs and COMMITs it needs to execute and reply arrive on them) and make it
+// look faulty to the others (view changes). A backup whose disk is slower than the
+// others' ordering still accumulates their records; the gauge shows it (docs/operations.md,
+// "Back-pressure"). The disk drains by itself, so durability alone brings the bytes back down:
+// every on_durable() calls this, and a paused node resumes without any frame having to arrive.
 void ReplicaNode::Impl::apply_backpressure() {
   const std::uint64_t held = held_send_bytes_ + unsynced_bytes_;
   driver_.held_bytes = held;
