@@ -306,10 +306,10 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   nodes_[1].reset();  // before `fs`
 }
 
-// A slow disk under a client flood: replica 1's syncs take a second while a writer keeps
-// batches in flight, and a client floods replica 1 with retransmissions of an executed request
-// whose reply is large. Each is answered from the client table at once, but the reply waits behind
-// the turns held for the disk; without back-pressure the held replies grow with the flood. Over
+// A slow disk under a client flood: replica 1's syncs take 3 s while a writer keeps batches in
+// flight, and a client floods replica 1 with retransmissions of an executed request whose reply
+// is large. Each is answered from the client table at once, but the reply waits behind the turns
+// held for the disk; without back-pressure the held replies grow with the flood. Over
 // transport.held_bytes_max replica 1 stops reading clients, so what it holds stays within the
 // bound plus what one read of requests brings. Once the disk is fast again it reads again, the
 // cluster goes on, and every acknowledged write is there.
@@ -345,7 +345,7 @@ TEST_F(ClusterTest, SlowDiskPausesClientReadsAndBoundsWhatIsHeld) {
   const bft::SharedBytes executed = flooder.last_sent();
   ASSERT_TRUE(wait_until([&] { return converged(); }));
 
-  fs.set_sync_delay(1000ms);
+  fs.set_sync_delay(3000ms);
   std::atomic<bool> writing{true};
   std::vector<int> acked;
   std::thread writer([&] {
@@ -356,6 +356,8 @@ TEST_F(ClusterTest, SlowDiskPausesClientReadsAndBoundsWhatIsHeld) {
       if (out && out->status == bft::ReplyStatus::kOk) acked.push_back(i);
     }
   });
+  // Once replica 1 holds something for its disk, every reply it makes waits behind it.
+  ASSERT_TRUE(wait_until([&] { return snapshot().driver.held_bytes > 0; }));
   const std::uint64_t sent = flooder.flood(1, executed, 2s);
   writing = false;
   writer.join();
