@@ -383,13 +383,13 @@ TEST_F(TransportTest, SlowClientCannotGrowTheReplicasMemory) {
 // on, a paused client is not closed for its silence, and a client that connects meanwhile is
 // paused too. On resume everything arrives, in order.
 TEST_F(TransportTest, PausedClientReadsPushBackAndResume) {
-  // Everyone sends keep-alives every 200 ms: a peer silent for 600 ms is closed.
+  // Everyone sends keep-alives every 500 ms: a peer silent for 1.5 s is closed.
   ReplicaTransportOptions o0 = cluster().replica_options(0);
   ReplicaTransportOptions o1 = cluster().replica_options(1);
   ClientTransportOptions c1 = cluster().client_options("client1");
   ClientTransportOptions c2 = cluster().client_options("client2");
-  o0.limits.keepalive_ms = o1.limits.keepalive_ms = 200;
-  c1.limits.keepalive_ms = c2.limits.keepalive_ms = 200;
+  o0.limits.keepalive_ms = o1.limits.keepalive_ms = 500;
+  c1.limits.keepalive_ms = c2.limits.keepalive_ms = 500;
   Node a(io_, o0);
   Node b(io_, o1);
   a.start();
@@ -416,7 +416,7 @@ TEST_F(TransportTest, PausedClientReadsPushBackAndResume) {
   ASSERT_TRUE(run_until(io_, [&] { return b.connected_to(0); }));
   EXPECT_TRUE(b.transport.send_to_replica(0, frame_of("from replica 1")));
   EXPECT_TRUE(a.transport.send_to_connection(conn, frame_of("reply")));
-  run_for(io_, 1500ms);  // 7 keep-alive periods
+  run_for(io_, 2s);  // 4 keep-alive periods
   ASSERT_EQ(a.received.size(), 2u);
   EXPECT_EQ(a.received[1].text, "from replica 1");
   EXPECT_EQ(replies, std::vector<std::string>{"reply"});
@@ -424,7 +424,8 @@ TEST_F(TransportTest, PausedClientReadsPushBackAndResume) {
   EXPECT_LT(client.stats().frames_out, 1u + kFrames);  // TCP pushed back
 
   a.transport.pause_client_reads(false);
-  ASSERT_TRUE(run_until(io_, [&] { return a.received.size() == 3u + kFrames; }));
+  ASSERT_TRUE(run_until(
+      io_, [&] { return a.received.size() == 3u + kFrames; }, 30s));
   int next = 0;
   for (const Received& r : a.received) {
     if (r.peer.name == "client1" && r.text != "hello") {
