@@ -317,6 +317,8 @@ void parse_transport_section(Section& s, const ProtocolSettings& p, TransportSet
                                                     64 * 1024, 16 * kGiB);
   t.client_send_queue_max_bytes = s.bounded<std::uint64_t>(
       "client_send_queue_max_bytes", t.client_send_queue_max_bytes, 64 * 1024, 16 * kGiB);
+  t.held_bytes_max =
+      s.bounded<std::uint64_t>("held_bytes_max", t.held_bytes_max, 64 * 1024, 16 * kGiB);
   t.client_connections_max =
       s.bounded<std::uint32_t>("client_connections_max", t.client_connections_max, 1, 1'000'000);
   t.client_connections_per_principal_max = s.bounded<std::uint32_t>(
@@ -489,7 +491,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
       {"keepalive_ms", "handshake_timeout_ms", "first_bytes_timeout_ms",
        "handshakes_in_progress_max", "handshakes_per_source_max", "connections_per_source_max",
        "send_queue_max_bytes", "client_send_queue_max_bytes", "client_connections_max",
-       "client_connections_per_principal_max", "reconnect_min_ms", "reconnect_max_ms"});
+       "client_connections_per_principal_max", "reconnect_min_ms", "reconnect_max_ms",
+       "held_bytes_max"});
   parse_transport_section(transport, out.protocol, out.transport);
   Section test(ctx, subtable(top, "test", false), "test", {"allow_byzantine"});
   out.test.allow_byzantine = test.boolean("allow_byzantine").value_or(false);

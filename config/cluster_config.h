@@ -78,6 +78,9 @@ struct TransportSettings {
   std::uint32_t connections_per_source_max = 1024;
   std::uint64_t send_queue_max_bytes = 64ull << 20;        // per replica peer
   std::uint64_t client_send_queue_max_bytes = 8ull << 20;  // per client connection
+  // Bytes a replica holds for a slow disk (sends waiting for their records, records not yet
+  // durable); over it, client connections stop being read until half of it drains.
+  std::uint64_t held_bytes_max = 64ull << 20;
   std::uint32_t client_connections_max = 4096;
   std::uint32_t client_connections_per_principal_max = 64;
   std::uint32_t reconnect_min_ms = 50;

@@ -171,6 +171,16 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.total("bastion_turns_total", "Event bursts whose effects were carried out", {}, d(dr.turns));
   m.total("bastion_persist_records_total", "Records made durable", {}, d(dr.persist_records));
   m.total("bastion_ticks_total", "Timer ticks", {}, d(dr.ticks));
+  m.gauge("bastion_held_bytes",
+          "Bytes waiting for the disk: sends held for their records, records not yet durable", {},
+          d(dr.held_bytes));
+  m.gauge("bastion_held_bytes_peak", "The most bytes that ever waited for the disk", {},
+          d(dr.held_bytes_peak));
+  m.total("bastion_backpressure_total",
+          "Times client reads were paused because too many bytes waited for the disk", {},
+          d(dr.client_read_pauses));
+  m.gauge("bastion_client_reads_paused", "1 while client connections are not read (back-pressure)",
+          {}, dr.client_reads_paused ? 1 : 0);
 
   const bft::storage::StorageStats& st = s.storage;
   m.total("bastion_storage_syncs_total", "Log syncs that wrote something", {}, d(st.syncs));

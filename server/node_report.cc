@@ -59,11 +59,13 @@ std::string status_json(const NodeSnapshot& s) {
       "{{\"replica\":{},\"listen\":{},\"view\":{},\"primary\":{},\"view_changing\":{},"
       "\"last_executed\":{},\"stable_checkpoint\":{},\"agreed_time_us\":{},"
       "\"checkpoint_digest\":\"{}\",\"execution_settings_digest\":\"{}\",\"fetching_state\":{},"
-      "\"in_memory\":{},\"uptime_ms\":{},\"client_connections\":{},\"links\":[",
+      "\"in_memory\":{},\"uptime_ms\":{},\"client_connections\":{},\"held_bytes\":{},"
+      "\"client_reads_paused\":{},\"links\":[",
       r.id, json_string(s.listen), r.view, r.primary, json_bool(r.view_changing), r.last_executed,
       r.stable_checkpoint, r.agreed_time_us, hex(r.last_checkpoint_digest),
       hex(s.execution_settings_digest), json_bool(r.fetching_state), json_bool(s.in_memory),
-      s.uptime_ms, s.client_connections);
+      s.uptime_ms, s.client_connections, s.driver.held_bytes,
+      json_bool(s.driver.client_reads_paused));
   for (std::size_t i = 0; i < s.links.size(); ++i) {
     const net::LinkStatus& l = s.links[i];
     out +=

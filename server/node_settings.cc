@@ -106,6 +106,7 @@ Result<NodeSettings, config::ConfigError> node_settings(const config::ClusterCon
   l.reconnect_min_ms = t.reconnect_min_ms;
   l.reconnect_max_ms = t.reconnect_max_ms;
 
+  s.held_bytes_max = t.held_bytes_max;
   s.data_dir = replica_data_dir(cluster, id);
   s.in_memory = cluster.in_memory;
   return s;

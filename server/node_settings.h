@@ -32,6 +32,8 @@ struct NodeSettings {
   net::ReplicaTransportOptions transport;
   std::filesystem::path data_dir;
   bool in_memory = false;
+  // Back-pressure: over this many bytes waiting for the disk, client reads pause (replica_node.h).
+  std::uint64_t held_bytes_max = 0;
   // The batch cap of the cluster file, when it had to be lowered to fit a frame (0: unchanged).
   std::uint64_t batch_bytes_requested = 0;
 };

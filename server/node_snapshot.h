@@ -37,6 +37,13 @@ struct DriverStats {
   std::uint64_t replies_refused = 0;     // the connection is gone or its queue is full
   std::uint64_t status_reports_sent = 0;
   std::uint64_t ticks = 0;
+  // Back-pressure (replica_node.h): bytes waiting for the disk (held sends and records not yet
+  // durable), the most there ever were, how many times client reads were paused, and whether
+  // they are now.
+  std::uint64_t held_bytes = 0;
+  std::uint64_t held_bytes_peak = 0;
+  std::uint64_t client_read_pauses = 0;
+  bool client_reads_paused = false;
 };
 
 struct NodeSnapshot {

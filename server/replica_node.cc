@@ -109,6 +109,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
     std::uint64_t ticket = 0;  // storage ticket of the turn's records (0: none)
     std::vector<bft::OutMessage> messages;
     std::vector<bft::OutReply> replies;
+    std::uint64_t bytes = 0;  // of the messages and replies
   };
   void send(HeldSends& sends);
   void send_message(const std::optional<bft::ReplicaId>& to, const bft::SharedBytes& bytes);
@@ -117,6 +118,8 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void send_later(ByzantineSend s);
   void arm_byzantine();
   void on_durable(const SyncDone& done);
+  // Pauses client reads while more than held_bytes_max wait for the disk, resumes at half.
+  void apply_backpressure();
   void on_tick_timer();
   void arm_tick();
   void arm_publish();
@@ -163,6 +166,11 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   // after its own records and those of every earlier turn are durable.
   std::deque<HeldSends> held_;
   std::uint64_t durable_ticket_ = 0;
+  // What waits for the disk, in bytes (back-pressure): the held sends', and the records handed to
+  // the storage thread and not yet durable, by ticket.
+  std::uint64_t held_send_bytes_ = 0;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> unsynced_;  // (ticket, record bytes)
+  std::uint64_t unsynced_bytes_ = 0;
 
   ClientRoutes routes_;
   // Status queries of the current burst: (principal, nonce) -> connection. Cleared every flush.
@@ -398,6 +406,9 @@ void ReplicaNode::Impl::shut_down() {
   for (auto& [number, timer] : delayed_) timer->cancel();
   delayed_.clear();
   held_.clear();
+  held_send_bytes_ = 0;
+  unsynced_.clear();
+  unsynced_bytes_ = 0;
   if (transport_) transport_->stop();
   http_.reset();  // closes scrapers' connections too
   http_port_ = 0;
@@ -509,7 +520,12 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   // 1. The storage thread makes the turn's records durable (turns that arrive during a sync
   // share the next one) while the io thread goes on.
   driver_.persist_records += out.persist.size();
+  const std::uint64_t record_bytes = settings_.in_memory ? 0 : encoded_bytes(out.persist);
   const std::uint64_t ticket = storage_->submit(std::move(out.persist), out.sync);
+  if (ticket != 0) {
+    unsynced_.emplace_back(ticket, record_bytes);
+    unsynced_bytes_ += record_bytes;
+  }
 
   // 2. The messages and the replies, in turn order, once the records are durable if the core
   // demands it (Output::sync); otherwise as soon as every earlier turn's have gone.
@@ -517,8 +533,12 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   if (held_.empty() && sends.ticket <= durable_ticket_) {
     send(sends);
   } else {
+    for (const bft::OutMessage& m : sends.messages) sends.bytes += m.bytes ? m.bytes->size() : 0;
+    for (const bft::OutReply& r : sends.replies) sends.bytes += r.bytes ? r.bytes->size() : 0;
+    held_send_bytes_ += sends.bytes;
     held_.push_back(std::move(sends));
   }
+  apply_backpressure();
 
   // Status reports answer queries of this burst and depend on nothing durable.
   for (const bft::OutStatusReport& r : out.status_reports) {
@@ -631,9 +651,40 @@ void ReplicaNode::Impl::on_durable(const SyncDone& done) {
   driver_.sync_ns += done.sync_ns;
   driver_.sync_ns_max = std::max(driver_.sync_ns_max, done.sync_ns);
   metrics_->observe_sync(static_cast<double>(done.sync_ns) / 1e9);
+  while (!unsynced_.empty() && unsynced_.front().first <= durable_ticket_) {
+    unsynced_bytes_ -= unsynced_.front().second;
+    unsynced_.pop_front();
+  }
   while (!held_.empty() && held_.front().ticket <= durable_ticket_) {
     send(held_.front());
+    held_send_bytes_ -= held_.front().bytes;
     held_.pop_front();
+  }
+  apply_backpressure();
+}
+
+// Only client reads pause: they are what this replica's clients make it hold (replies to
+// retransmissions and read-only requests, batches of their requests while primary). Replica links
+// carry the cluster's ordering: pausing them would not make the others order less, only stall
+// this replica (the PREPAREs and COMMITs it needs to execute and reply arrive on them) and make it
+// look faulty to the others (view changes). A backup whose disk is slower than the
+// others' ordering still accumulates their records; the gauge shows it (docs/operations.md,
+// "Back-pressure"). The disk drains by itself, so durability alone brings the bytes back down:
+// every on_durable() calls this, and a paused node resumes without any frame having to arrive.
+void ReplicaNode::Impl::apply_backpressure() {
+  const std::uint64_t held = held_send_bytes_ + unsynced_bytes_;
+  driver_.held_bytes = held;
+  driver_.held_bytes_peak = std::max(driver_.held_bytes_peak, held);
+  if (!driver_.client_reads_paused && held > settings_.held_bytes_max) {
+    driver_.client_reads_paused = true;
+    ++driver_.client_read_pauses;
+    transport_->pause_client_reads(true);
+    log_->debug("client reads paused: {} bytes wait for the disk (transport.held_bytes_max {})",
+                held, settings_.held_bytes_max);
+  } else if (driver_.client_reads_paused && held <= settings_.held_bytes_max / 2) {
+    driver_.client_reads_paused = false;
+    transport_->pause_client_reads(false);
+    log_->debug("client reads resumed: {} bytes wait for the disk", held);
   }
 }
 

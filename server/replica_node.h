@@ -15,6 +15,11 @@
 //          (Output::sync: prepared certificates, views, checkpoints) only once the turn's
 //          records are durable; the io thread goes on reading and processing meanwhile;
 //   - a timer armed at Replica::next_tick_us() drives on_tick.
+// Back-pressure: the bytes waiting for the disk (held sends, and records handed to the storage
+// thread and not yet durable) are counted; over transport.held_bytes_max the node stops reading
+// client connections (the transport pauses them, so TCP pushes back on the clients) and resumes
+// once they fall to half. Replica links are always read (see apply_backpressure() for why), and
+// durability alone brings the count down, so a paused node never waits for a frame to resume.
 // A storage failure stops the node and drops every held send (the core's votes would otherwise
 // outrun the disk); on_fatal is told, and a restart recovers what was durable.
 //

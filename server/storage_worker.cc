@@ -5,10 +5,23 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "bft/storage/log_entry.h"
+
 namespace bastion::server {
 
 namespace asio = boost::asio;
 using bft::storage::StorageError;
+
+std::uint64_t encoded_bytes(const std::vector<bft::PersistRecord>& records) {
+  std::uint64_t bytes = 0;
+  bft::Bytes scratch;
+  for (const bft::PersistRecord& r : records) {
+    scratch.clear();
+    bft::storage::encode_entry(r, scratch);
+    bytes += scratch.size();
+  }
+  return bytes;
+}
 
 StorageWorker::StorageWorker(asio::io_context& io,
                              std::unique_ptr<bft::storage::ReplicaStorage> storage,

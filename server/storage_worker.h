@@ -42,6 +42,10 @@ struct SyncDone {
   std::uint64_t sync_ns = 0;  // time spent appending and syncing them
 };
 
+// The bytes `records` take as the log encodes them (encoding them once more); a checkpoint's state
+// is not counted (it is shared with the core, never copied), only its reference.
+std::uint64_t encoded_bytes(const std::vector<bft::PersistRecord>& records);
+
 class StorageWorker {
  public:
   using DurableHandler = std::function<void(const SyncDone&)>;

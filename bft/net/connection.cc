@@ -135,7 +135,7 @@ void Connection::on_handshake(const error_code& ec) {
   if (owner_ != nullptr) owner_->on_connection_established(*this);
   if (closed()) return;  // the owner refused it
   arm_tick();
-  read();
+  deliver();
   write();
 }
 
@@ -151,7 +151,7 @@ void Connection::on_tick() {
   if (!established()) return;
   const auto now = Clock::now();
   const auto keepalive = std::chrono::milliseconds(settings_.keepalive_ms);
-  if (now - last_read_ >= 3 * keepalive) {
+  if (!reading_paused_ && now - last_read_ >= 3 * keepalive) {
     close(CloseReason::kIdleTimeout);
     return;
   }
@@ -163,6 +163,7 @@ void Connection::on_tick() {
 }
 
 void Connection::read() {
+  reading_ = true;
   const auto space = reader_.prepare();
   stream_.async_read_some(
       asio::buffer(space.data(), space.size()),
@@ -170,6 +171,7 @@ void Connection::read() {
 }
 
 void Connection::on_read(const error_code& ec, std::size_t bytes) {
+  reading_ = false;
   if (closed()) return;
   if (ec) {
     close(CloseReason::kPeerClosed);
@@ -184,10 +186,17 @@ void Connection::on_read(const error_code& ec, std::size_t bytes) {
     owner_->on_connection_heard(*this);
     if (closed()) return;
   }
-  for (;;) {
+  deliver();
+}
+
+void Connection::deliver() {
+  while (!reading_paused_ && !reading_) {
     ByteView frame;
     const auto status = reader_.next(frame);
-    if (status == FrameReader::Status::kNeedMore) break;
+    if (status == FrameReader::Status::kNeedMore) {
+      read();
+      return;
+    }
     if (status == FrameReader::Status::kOversized) {
       close(CloseReason::kOversizedFrame);
       return;
@@ -201,7 +210,16 @@ void Connection::on_read(const error_code& ec, std::size_t bytes) {
     owner_->on_connection_frame(*this, frame);
     if (closed()) return;  // the owner (or its callback) closed us
   }
-  read();
+}
+
+void Connection::set_reading_paused(bool paused) {
+  if (paused == reading_paused_) return;
+  reading_paused_ = paused;
+  if (paused || !established()) return;
+  last_read_ = Clock::now();  // the silence while paused was ours
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->closed()) self->deliver();
+  });
 }
 
 Connection::SendResult Connection::send(Frame frame) {

@@ -11,6 +11,11 @@
 // keepalive_ms and closes the channel if nothing was read for 3 x keepalive_ms -> closed, exactly
 // once, with a CloseReason.
 //
+// Reading may be paused (back-pressure): no frame is delivered and no read is issued until it
+// resumes, so the kernel's buffers fill and TCP stops the peer's writes. A read already in flight
+// completes into the buffer; its frames wait for the resume. Writes and keep-alives go on, and a
+// paused connection is not closed for its silence.
+//
 // Ownership: asynchronous operations hold a shared_ptr to their connection, so it lives until
 // the last completes. The owner (a transport) is told of establishment, frames and the close;
 // detach() cuts that link, after which the connection never calls its owner again.
@@ -90,6 +95,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   SendResult send(Frame frame);
   void close(CloseReason reason);
   void detach() { owner_ = nullptr; }
+  // Pauses or resumes reading (see above). A resume delivers the buffered frames after the
+  // handlers that are ready now, never from inside this call.
+  void set_reading_paused(bool paused);
   // Applied once the peer is known (inbound connections learn what the peer is at handshake).
   void set_limits(std::size_t frame_max_bytes, std::size_t send_queue_max_bytes,
                   std::size_t read_retain_bytes);
@@ -119,6 +127,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_tick();
   void read();
   void on_read(const error_code& ec, std::size_t bytes);
+  // Hands the buffered frames to the owner, then reads more; stops while paused.
+  void deliver();
   void write();
   void on_write(const error_code& ec, std::size_t bytes);
   void finish(CloseReason reason);
@@ -145,6 +155,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool write_posted_ = false;  // a write() is posted behind the current handlers
   bool heard_ = false;
+  bool reading_ = false;  // an async read is in flight
+  bool reading_paused_ = false;
   Clock::time_point started_;  // accepted or dialed: the handshake deadline counts from here
   Clock::time_point deadline_;
   CloseReason deadline_reason_ = CloseReason::kHandshakeTimeout;

@@ -35,6 +35,7 @@ bool ReplicaTransport::send_to_connection(ConnectionId connection, const Frame& 
 void ReplicaTransport::close_connection(ConnectionId connection) {
   impl_->close_connection(connection);
 }
+void ReplicaTransport::pause_client_reads(bool paused) { impl_->pause_client_reads(paused); }
 std::vector<LinkStatus> ReplicaTransport::links() const { return impl_->links(); }
 TransportStats ReplicaTransport::stats() const { return impl_->stats(); }
 std::uint16_t ReplicaTransport::local_port() const { return impl_->local_port(); }

@@ -74,6 +74,10 @@ class ReplicaTransport {
   // Back on the connection a frame came from: replies to clients.
   bool send_to_connection(ConnectionId connection, const Frame& frame);
   void close_connection(ConnectionId connection);
+  // Back-pressure: while paused, client connections (and those established meanwhile) stop
+  // reading their sockets after the frames already read, so TCP pushes back on the clients;
+  // replies and keep-alives still go out. Replica connections always read.
+  void pause_client_reads(bool paused);
 
   std::vector<LinkStatus> links() const;
   TransportStats stats() const;

@@ -399,6 +399,7 @@ void TransportImpl::on_connection_established(Connection& c) {
     e.established = true;
     ++stats_.connections_accepted;
     ++stats_.connections_open;
+    if (client_reads_paused_ && !c.peer().is_replica()) c.set_reading_paused(true);
     return;
   }
   e.established = true;
@@ -409,6 +410,13 @@ void TransportImpl::on_connection_established(Connection& c) {
   link.status.last_error.clear();
   set_link_state(link, LinkState::kConnected);
   if (on_link) on_link(link.address.id, true);
+}
+
+void TransportImpl::pause_client_reads(bool paused) {
+  client_reads_paused_ = paused;
+  for (auto& [id, e] : connections_) {
+    if (e.established && !e.conn->peer().is_replica()) e.conn->set_reading_paused(paused);
+  }
 }
 
 void TransportImpl::on_connection_heard(Connection& c) {

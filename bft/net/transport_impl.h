@@ -67,6 +67,8 @@ class TransportImpl final : public ConnectionOwner,
   std::size_t broadcast(const Frame& frame);
   bool send_to_connection(ConnectionId id, const Frame& frame);
   void close_connection(ConnectionId id);
+  // Pauses or resumes reading on every client connection, and on those established meanwhile.
+  void pause_client_reads(bool paused);
 
   std::vector<LinkStatus> links() const;
   const TransportStats& stats() const { return stats_; }
@@ -132,6 +134,7 @@ class TransportImpl final : public ConnectionOwner,
   std::uint16_t local_port_ = 0;
   bool started_ = false;
   bool stopped_ = false;
+  bool client_reads_paused_ = false;
 
   std::map<ReplicaId, Link> links_;
   std::unordered_map<ConnectionId, Entry> connections_;

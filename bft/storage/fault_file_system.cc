@@ -2,6 +2,7 @@
 #include "bft/storage/fault_file_system.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace bastion::bft::storage {
 namespace {
@@ -48,6 +49,7 @@ class FaultFileSystem::File final : public WritableFile {
   Result<Done, StorageError> sync() override {
     if (generation_ != fs_.generation_) return fail(dead_handle("sync"));
     if (auto err = fs_.injected_failure("fdatasync", path_)) return fail(std::move(*err));
+    std::this_thread::sleep_for(fs_.sync_delay());
     inode_->durable_size = inode_->data.size();
     ++fs_.syncs_;
     return Done{};
@@ -114,6 +116,14 @@ void FaultFileSystem::fail_after(std::uint64_t ok_calls) {
 void FaultFileSystem::set_failure_probability(double p) {
   std::lock_guard lock(fault_mutex_);
   failure_probability_ = p;
+}
+void FaultFileSystem::set_sync_delay(std::chrono::milliseconds delay) {
+  std::lock_guard lock(fault_mutex_);
+  sync_delay_ = delay;
+}
+std::chrono::milliseconds FaultFileSystem::sync_delay() {
+  std::lock_guard lock(fault_mutex_);
+  return sync_delay_;
 }
 void FaultFileSystem::heal() {
   std::lock_guard lock(fault_mutex_);

@@ -14,13 +14,16 @@
 // Fault injection: fail_after(n) makes every mutating call after the next n fail (until heal());
 // set_failure_probability(p) fails each mutating call with probability p. A failed append
 // writes a random prefix of its bytes (a short write); a failed sync makes nothing durable.
+// set_sync_delay(d) makes every file sync() sleep for d first (a slow disk).
 // Randomness comes from the seed given at construction, so a run is reproducible.
 //
 // Thread-safety: one thread uses the file system and everything it hands out, and the
-// FaultFileSystem outlives them; fail_after(), set_failure_probability() and heal() may be called
-// from any thread (a test arms faults while a replica's storage thread writes).
+// FaultFileSystem outlives them; fail_after(), set_failure_probability(),
+// set_sync_delay() and heal() may be called from any thread (a test arms faults while a replica's
+// storage thread writes).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -52,7 +55,8 @@ class FaultFileSystem final : public FileSystem {
   // Every mutating call after the next `ok_calls` fails with kIo, until heal().
   void fail_after(std::uint64_t ok_calls);
   void set_failure_probability(double p);
-  void heal();
+  void set_sync_delay(std::chrono::milliseconds delay);
+  void heal();  // ends injected failures (not the sync delay)
 
   // Inspection and tampering, for tests.
   std::optional<Bytes> file(const std::string& path) const;
@@ -96,6 +100,7 @@ class FaultFileSystem final : public FileSystem {
 
   // A failure to inject into the next mutating call, if any.
   std::optional<StorageError> injected_failure(const char* what, const std::string& path);
+  std::chrono::milliseconds sync_delay();
   Result<Done, StorageError> check_dir_of(const std::string& path) const;
   void tear(Inode& inode, CrashMode mode);
 
@@ -106,9 +111,10 @@ class FaultFileSystem final : public FileSystem {
   std::map<std::string, std::vector<DirOp>> pending_;      // dir -> unsynced operations
   std::set<std::string> dirs_;
   std::set<std::string> locks_;
-  std::mutex fault_mutex_;  // guards the two fault settings below
+  std::mutex fault_mutex_;  // guards the three fault settings below
   std::optional<std::uint64_t> ok_calls_left_;
   double failure_probability_ = 0;
+  std::chrono::milliseconds sync_delay_{0};
   std::uint64_t syncs_ = 0;
   std::uint64_t dir_syncs_ = 0;
 };

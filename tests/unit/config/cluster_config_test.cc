@@ -129,6 +129,18 @@ TEST_F(ClusterConfigTest, HandshakeLimitsAreSettable) {
             "cluster.toml: transport.handshakes_per_source_max: 0 is out of range (1..1000000)");
 }
 
+TEST_F(ClusterConfigTest, HeldBytesBoundIsSettable) {
+  auto defaults = parse_cluster_config(text_, "cluster.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->transport.held_bytes_max, 64ull << 20);
+  auto r = parse_cluster_config(text_ + "[transport]\nheld_bytes_max = 1048576\n", "cluster.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->transport.held_bytes_max, 1048576u);
+  EXPECT_EQ(
+      error_of(text_ + "[transport]\nheld_bytes_max = 1024\n", ConfigErrorCode::kInvalidValue),
+      "cluster.toml: transport.held_bytes_max: 1024 is out of range (65536..17179869184)");
+}
+
 TEST_F(ClusterConfigTest, GroupsAndPolicyBudgets) {
   const std::string text = text_ +
                            "[groups]\nops = [\"alice\", \"bob\"]\nreaders = []\n"

@@ -4,6 +4,8 @@
 // hang.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "bft/net/client_transport.h"
 #include "bft/net/replica_transport.h"
 #include "config/pki.h"
@@ -374,6 +376,67 @@ TEST_F(TransportTest, SlowClientCannotGrowTheReplicasMemory) {
   }
   EXPECT_GT(r0.transport.stats().drops_queue_full, 0u);
   EXPECT_LT(sent, 1024u);
+}
+
+// Back-pressure: paused client connections deliver nothing and stop reading, so the client's
+// frames wait in the socket buffers and its own queue; replica links, replies and keep-alives go
+// on, a paused client is not closed for its silence, and a client that connects meanwhile is
+// paused too. On resume everything arrives, in order.
+TEST_F(TransportTest, PausedClientReadsPushBackAndResume) {
+  // Everyone sends keep-alives every 500 ms: a peer silent for 1.5 s is closed.
+  ReplicaTransportOptions o0 = cluster().replica_options(0);
+  ReplicaTransportOptions o1 = cluster().replica_options(1);
+  ClientTransportOptions c1 = cluster().client_options("client1");
+  ClientTransportOptions c2 = cluster().client_options("client2");
+  o0.limits.keepalive_ms = o1.limits.keepalive_ms = 500;
+  c1.limits.keepalive_ms = c2.limits.keepalive_ms = 500;
+  Node a(io_, o0);
+  Node b(io_, o1);
+  a.start();
+  b.start();
+  ClientTransport client(io_, c1);
+  std::vector<std::string> replies;
+  client.on_frame([&](ReplicaId, ByteView f) { replies.push_back(text_of(f)); });
+  ASSERT_TRUE(client.start().ok());
+  ASSERT_TRUE(run_until(
+      io_, [&] { return b.connected_to(0) && client.links()[0].state == LinkState::kConnected; }));
+  client.send_to_replica(0, frame_of("hello"));
+  ASSERT_TRUE(run_until(io_, [&] { return a.received.size() == 1; }));
+  const ConnectionId conn = a.received[0].connection;
+
+  a.transport.pause_client_reads(true);
+  constexpr int kFrames = 400;  // 25 MiB: more than loopback's socket buffers take
+  const std::string payload(64 * 1024, 'p');
+  for (int i = 0; i < kFrames; ++i)
+    client.send_to_replica(0, frame_of(std::to_string(i) + payload));
+  ClientTransport late(io_, c2);
+  ASSERT_TRUE(late.start().ok());
+  ASSERT_TRUE(run_until(io_, [&] { return late.links()[0].state == LinkState::kConnected; }));
+  late.send_to_replica(0, frame_of("late"));
+  ASSERT_TRUE(run_until(io_, [&] { return b.connected_to(0); }));
+  EXPECT_TRUE(b.transport.send_to_replica(0, frame_of("from replica 1")));
+  EXPECT_TRUE(a.transport.send_to_connection(conn, frame_of("reply")));
+  run_for(io_, 2s);  // 4 keep-alive periods
+  ASSERT_EQ(a.received.size(), 2u);
+  EXPECT_EQ(a.received[1].text, "from replica 1");
+  EXPECT_EQ(replies, std::vector<std::string>{"reply"});
+  EXPECT_EQ(a.transport.stats().idle_timeouts, 0u);
+  EXPECT_LT(client.stats().frames_out, 1u + kFrames);  // TCP pushed back
+
+  a.transport.pause_client_reads(false);
+  ASSERT_TRUE(run_until(
+      io_, [&] { return a.received.size() == 3u + kFrames; }, 30s));
+  int next = 0;
+  for (const Received& r : a.received) {
+    if (r.peer.name == "client1" && r.text != "hello") {
+      EXPECT_EQ(r.text, std::to_string(next++) + payload);
+    }
+  }
+  EXPECT_EQ(next, kFrames);
+  EXPECT_EQ(std::count_if(a.received.begin(), a.received.end(),
+                          [](const Received& r) { return r.text == "late"; }),
+            1);
+  EXPECT_EQ(a.transport.stats().idle_timeouts, 0u);
 }
 
 TEST_F(TransportTest, KeepalivesKeepIdleLinksUpAndSilentPeersAreClosed) {

@@ -151,12 +151,13 @@ class TestClient {
   // Keeps `window` requests in flight for `duration`, each new one made by make_op(i); returns
   // how many completed with kOk.
   std::uint64_t run_load(const std::function<ts::Request(std::uint64_t)>& make_op,
-                         std::size_t window, std::chrono::milliseconds duration) {
+                         std::size_t window, std::chrono::milliseconds duration,
+                         bool read_only = false) {
     std::uint64_t submitted = 0, done = 0;
     const auto deadline = std::chrono::steady_clock::now() + duration;
     while (std::chrono::steady_clock::now() < deadline) {
       while (core_.in_flight() < window) {
-        core_.submit(ts::encode_request(make_op(submitted++)), false, steady_us());
+        core_.submit(ts::encode_request(make_op(submitted++)), read_only, steady_us());
       }
       pump();
       for (const auto& c : completions_) done += c.status == bft::ReplyStatus::kOk ? 1 : 0;
@@ -168,6 +169,23 @@ class TestClient {
       }
     }
     return done;
+  }
+
+  // The frame of the last request sent, to replay it.
+  bft::SharedBytes last_sent() const { return last_sent_; }
+
+  // Sends `frame` to replica `to` again and again for `duration`, as fast as the transport takes
+  // it (a client flooding retransmissions); returns how many times it was taken.
+  std::uint64_t flood(bft::ReplicaId to, const bft::SharedBytes& frame,
+                      std::chrono::milliseconds duration) {
+    std::uint64_t taken = 0;
+    const auto deadline = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (int i = 0; i < 64; ++i) taken += transport_.send_to_replica(to, frame) ? 1 : 0;
+      if (io_.stopped()) io_.restart();
+      io_.poll();
+    }
+    return taken;
   }
 
   // The tuple-space reply of a completed request (fails the test on anything else).
@@ -204,6 +222,7 @@ class TestClient {
   void pump() {
     bft::ClientOutput out = core_.take_output();
     for (const bft::ClientSend& s : out.sends) {
+      last_sent_ = s.bytes;
       if (s.to) {
         transport_.send_to_replica(*s.to, s.bytes);
       } else {
@@ -218,6 +237,7 @@ class TestClient {
   bft::ClientCore core_;
   std::vector<bft::ClientCompletion> completions_;
   std::vector<bft::StatusReportMsg> reports_;
+  bft::SharedBytes last_sent_;
 };
 
 }  // namespace bastion::server::testing

@@ -193,6 +193,7 @@ TEST(NodeSettingsTest, MapsTheClusterFileOntoCoreAndTransport) {
   c.transport.handshakes_in_progress_max = 55;
   c.transport.handshakes_per_source_max = 7;
   c.transport.connections_per_source_max = 66;
+  c.transport.held_bytes_max = 1u << 20;
   auto s = node_settings(c, 2);
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->protocol.n, 4u);
@@ -215,6 +216,7 @@ TEST(NodeSettingsTest, MapsTheClusterFileOntoCoreAndTransport) {
   EXPECT_EQ(s->transport.limits.handshakes_in_progress_max, 55u);
   EXPECT_EQ(s->transport.limits.handshakes_per_source_max, 7u);
   EXPECT_EQ(s->transport.limits.connections_per_source_max, 66u);
+  EXPECT_EQ(s->held_bytes_max, 1u << 20);
   EXPECT_EQ(s->data_dir, c.data_dir / "replica-2");
   EXPECT_EQ(s->batch_bytes_requested, 0u);
 }
