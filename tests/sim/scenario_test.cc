@@ -210,24 +210,21 @@ TEST(Scenario, PrimaryAtTheEdgeOfTheSkewIsAccepted) {
 // A primary pacing its pre-prepares just under the request timeout is never suspected: the
 // throughput check sees the collapse only when it counts Byzantine primaries (strict), which the
 // core cannot pass yet (it has no expected-throughput check; docs/simulation.md).
-TEST(Scenario, SlowPrimaryCollapsesThroughput) {
+TEST(Scenario, SlowPrimaryIsReplaced) {
+  // A primary that holds every pre-prepare ~0.9 of the request timeout (never timed out) is
+  // voted out by the slow-primary check, and the correct clients' latency recovers, even counting
+  // what it ordered (strict).
   for (bool strict : {false, true}) {
-    SimOptions o = scripted(31);  // a pace of ~0.9 of the request timeout that is never caught
+    SimOptions o = scripted(31);
     o.warmup_us = 300'000;
     o.throughput_strict = strict;
     Simulation sim(o);
     sim.make_byzantine(0, ByzProfile{{ByzBehaviour::kSlowPrimary}, 1.0, ""});
     sim.set_heal_time(300'000);
     auto r = sim.run();
-    EXPECT_EQ(r.stats.view, 0u) << report(r);
+    EXPECT_GE(r.stats.view, 1u) << report(r);
     EXPECT_GE(r.stats.warmup_ops, 5u);
-    EXPECT_GT(r.stats.tail_latency_us, 4 * r.stats.warmup_latency_us);
-    if (!strict) {
-      EXPECT_TRUE(r.passed()) << report(r);
-    } else {
-      ASSERT_FALSE(r.passed());
-      EXPECT_EQ(r.failures.front().rfind("throughput", 0), 0u) << r.failures.front();
-    }
+    EXPECT_TRUE(r.passed()) << report(r);
   }
 }
 
