@@ -413,7 +413,7 @@ TimeUs Replica::Impl::slow_primary_bound() const {
 }
 
 std::optional<TimeUs> Replica::Impl::primary_gap() const {
-  // Requests wait (a principal's timer runs) and the primary has had room to propose the next
+  // Requests wait (a request timer runs) and the primary has had room to propose the next
   // seq: how long since it could have, and has not.
   if (!room_since_us_) return std::nullopt;
   const auto earliest = pool_.earliest_timer();
