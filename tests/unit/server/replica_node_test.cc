@@ -45,11 +45,16 @@ NodeOptions test_options() {
 
 class ClusterTest : public ::testing::Test {
  protected:
-  void start_all() {
-    for (bft::ReplicaId id = 0; id < 4; ++id) start(id);
+  // Replica 1 on `disk_of_1` when given (a faulty or slow file system).
+  void start_all(bft::storage::FaultFileSystem* disk_of_1 = nullptr) {
+    for (bft::ReplicaId id = 0; id < 4; ++id) {
+      NodeOptions o = test_options();
+      if (id == 1 && disk_of_1 != nullptr) o.file_system = disk_of_1;
+      ASSERT_NO_FATAL_FAILURE(start(id, o));
+    }
   }
-  void start(bft::ReplicaId id) {
-    auto node = NodeThread::start(dir_.config(), id, test_options());
+  void start(bft::ReplicaId id, const NodeOptions& o = test_options()) {
+    auto node = NodeThread::start(dir_.config(), id, o);
     ASSERT_TRUE(node.ok()) << node.error().message;
     nodes_[id] = std::move(*node);
   }
@@ -264,13 +269,7 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   bft::storage::FaultFileSystem fs(7);
   NodeError fatal;
   bool fatal_called = false;
-  for (bft::ReplicaId id = 0; id < 4; ++id) {
-    NodeOptions o = test_options();
-    if (id == 1) o.file_system = &fs;
-    auto node = NodeThread::start(dir_.config(), id, o);
-    ASSERT_TRUE(node.ok()) << node.error().message;
-    nodes_[id] = std::move(*node);
-  }
+  ASSERT_NO_FATAL_FAILURE(start_all(&fs));
   nodes_[1]->call([&](ReplicaNode& n) {
     n.on_fatal([&](const NodeError& e) {
       fatal = e;
@@ -323,13 +322,7 @@ TEST_F(ClusterTest, SlowDiskPausesClientReadsAndBoundsWhatIsHeld) {
     std::unique_ptr<NodeThread>& node;
     ~StopFirst() { node.reset(); }
   } stop_first{nodes_[1]};
-  for (bft::ReplicaId id = 0; id < 4; ++id) {
-    NodeOptions o = test_options();
-    if (id == 1) o.file_system = &fs;
-    auto node = NodeThread::start(dir_.config(), id, o);
-    ASSERT_TRUE(node.ok()) << node.error().message;
-    nodes_[id] = std::move(*node);
-  }
+  ASSERT_NO_FATAL_FAILURE(start_all(&fs));
   const auto snapshot = [&] {
     return nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
   };
