@@ -412,13 +412,19 @@ TimeUs Replica::Impl::slow_primary_bound() const {
   return std::clamp(expected, config_.request_timeout_us / 10, config_.request_timeout_us);
 }
 
-std::optional<TimeUs> Replica::Impl::primary_gap() const {
+std::optional<TimeUs> Replica::Impl::primary_gap_start() const {
   // Requests wait (a request timer runs) and the primary has had room to propose the next
-  // seq: how long since it could have, and has not.
+  // seq: since when it could have, and has not.
   if (!room_since_us_) return std::nullopt;
   const auto earliest = pool_.earliest_timer();
   if (!earliest) return std::nullopt;
-  return now_us_ - std::max({earliest->first, *room_since_us_, last_pre_prepare_us_});
+  return std::max({earliest->first, *room_since_us_, last_pre_prepare_us_});
+}
+
+std::optional<TimeUs> Replica::Impl::primary_gap() const {
+  const std::optional<TimeUs> start = primary_gap_start();
+  if (!start) return std::nullopt;
+  return now_us_ - *start;
 }
 
 bool Replica::Impl::slow_primary() const {

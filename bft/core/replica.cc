@@ -353,13 +353,8 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
     if (t > now_us_ && t < *best) best = t;
   };
   if (!view_changing_) {
-    if (auto t = pool_.earliest_timer()) {
-      consider(t->first + config_.request_timeout_us);
-      if (room_since_us_) {
-        consider(std::max({t->first, *room_since_us_, last_pre_prepare_us_}) +
-                 slow_primary_bound());
-      }
-    }
+    if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
+    if (auto gap_start = primary_gap_start()) consider(*gap_start + slow_primary_bound());
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
     if (auto d = app_.next_deadline_us(); d && *d > agreed_time_us_) {
       if (is_primary()) {

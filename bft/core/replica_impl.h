@@ -259,6 +259,7 @@ class Replica::Impl {
   void maybe_enqueue(const RequestId& id, PoolEntry& e);
   void rebuild_ready_queue();
   void check_request_timers();
+  std::optional<TimeUs> primary_gap_start() const;
   std::optional<TimeUs> primary_gap() const;
   bool slow_primary() const;
   void note_primary_gap();
