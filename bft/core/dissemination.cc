@@ -436,10 +436,15 @@ bool Replica::Impl::slow_primary() const {
 }
 
 void Replica::Impl::note_primary_gap() {
-  const std::optional<TimeUs> gap = primary_gap();
-  if (gap && agreement_us_ && *gap >= slow_primary_bound()) {
+  const std::optional<TimeUs> start = primary_gap_start();
+  if (!start) {
+    slow_gaps_ = 0;
+  } else if (agreement_us_ && now_us_ - *start >= slow_primary_bound()) {
     ++slow_gaps_;
-  } else {
+  } else if (*start > last_pre_prepare_us_) {
+    // A fast answer to new work or new room. A fast gap that began at the previous pre-prepare
+    // is the rest of a burst: a primary that releases held batches together must not wipe the
+    // slow gap before the burst with the fast ones inside it.
     slow_gaps_ = 0;
   }
 }
