@@ -279,6 +279,10 @@ void parse_protocol_section(Section& s, ProtocolSettings& p) {
       s.bounded<std::uint32_t>("view_change_timeout_ms", p.view_change_timeout_ms, 10, 600'000);
   p.clock_skew_max_ms =
       s.bounded<std::uint32_t>("clock_skew_max_ms", p.clock_skew_max_ms, 1, 600'000);
+  p.agreed_time_slack_ms =
+      s.bounded<std::uint32_t>("agreed_time_slack_ms", p.agreed_time_slack_ms, 1, 600'000);
+  p.agreed_time_window_ms =
+      s.bounded<std::uint32_t>("agreed_time_window_ms", p.agreed_time_window_ms, 2, 3'600'000);
   p.frame_max_bytes =
       s.bounded<std::uint64_t>("frame_max_bytes", p.frame_max_bytes, 64 * 1024, 1024 * kMiB);
   p.client_frame_max_bytes = s.bounded<std::uint64_t>("client_frame_max_bytes",
@@ -480,11 +484,11 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& file) {
   Section tuplespace(ctx, subtable(top, "tuplespace", false), "tuplespace",
                      {"bytes_per_client_max", "state_bytes_max"});
   parse_tuplespace_section(tuplespace, out.tuplespace);
-  Section protocol(
-      ctx, subtable(top, "protocol", false), "protocol",
-      {"checkpoint_interval", "batch_max_requests", "batch_max_bytes", "batch_delay_us",
-       "pipeline_max", "request_timeout_ms", "view_change_timeout_ms", "clock_skew_max_ms",
-       "frame_max_bytes", "client_frame_max_bytes"});
+  Section protocol(ctx, subtable(top, "protocol", false), "protocol",
+                   {"checkpoint_interval", "batch_max_requests", "batch_max_bytes",
+                    "batch_delay_us", "pipeline_max", "request_timeout_ms",
+                    "view_change_timeout_ms", "clock_skew_max_ms", "agreed_time_slack_ms",
+                    "agreed_time_window_ms", "frame_max_bytes", "client_frame_max_bytes"});
   parse_protocol_section(protocol, out.protocol);
   Section transport(
       ctx, subtable(top, "transport", false), "transport",

@@ -61,6 +61,8 @@ struct ProtocolSettings {
   std::uint32_t request_timeout_ms = 2000;  // before backups suspect the primary
   std::uint32_t view_change_timeout_ms = 4000;
   std::uint32_t clock_skew_max_ms = 2000;          // accepted skew of the primary's timestamp
+  std::uint32_t agreed_time_slack_ms = 100;        // agreed time's gain on a backup's clock...
+  std::uint32_t agreed_time_window_ms = 10'000;    // ...per half of this window
   std::uint64_t frame_max_bytes = 16 << 20;        // largest frame between replicas
   std::uint64_t client_frame_max_bytes = 1 << 20;  // largest frame from a client
 };

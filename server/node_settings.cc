@@ -52,6 +52,8 @@ Result<NodeSettings, config::ConfigError> node_settings(const config::ClusterCon
   c.view_change_timeout_us = bft::TimeUs{p.view_change_timeout_ms} * 1000;
   c.view_change_timeout_max_us = std::max(c.view_change_timeout_max_us, c.view_change_timeout_us);
   c.clock_skew_max_us = bft::TimeUs{p.clock_skew_max_ms} * 1000;
+  c.agreed_time_slack_us = bft::TimeUs{p.agreed_time_slack_ms} * 1000;
+  c.agreed_time_window_us = bft::TimeUs{p.agreed_time_window_ms} * 1000;
   // Entries only vouched for are forgotten well after any request could have been ordered.
   c.pool_entry_ttl_us = std::max(c.pool_entry_ttl_us, 5 * c.request_timeout_us);
   c.message_bytes_max = p.frame_max_bytes;

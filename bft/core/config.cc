@@ -31,6 +31,9 @@ std::string Config::validate() const {
     return "view_change_timeout_max_us must be at least view_change_timeout_us";
   }
   if (clock_skew_max_us < 0) return "clock_skew_max_us must not be negative";
+  if (agreed_time_slack_us <= 0 || agreed_time_window_us <= 0) {
+    return "agreed_time_slack_us and agreed_time_window_us must be positive";
+  }
   if (state_chunk_bytes == 0) return "state_chunk_bytes must be positive";
   if (snapshot_bytes_max == 0) return "snapshot_bytes_max must be positive";
   if (state_transfer_grace_us < 0) return "state_transfer_grace_us must not be negative";

@@ -53,8 +53,13 @@ struct Config {
   TimeUs vouch_defer_us = 20'000;
 
   // Agreed time: a backup accepts a batch timestamp only if it is greater than the previous
-  // batch's and within clock_skew_max_us of its own clock.
+  // batch's and within clock_skew_max_us of its own clock. It waits before accepting one that
+  // runs ahead of its clock by more than agreed_time_slack_us beyond the lowest offset it saw
+  // over the last half to whole agreed_time_window_us (TimePace): agreed time gains on a correct
+  // clock at most the slack per half window.
   TimeUs clock_skew_max_us = 2'000'000;
+  TimeUs agreed_time_slack_us = 100'000;
+  TimeUs agreed_time_window_us = 10'000'000;
 
   // State transfer: snapshot chunk size, largest snapshot accepted. A source must deliver at
   // least state_transfer_min_bytes_per_s once state_transfer_grace_us have passed, or the next

@@ -429,8 +429,10 @@ std::optional<TimeUs> Replica::Impl::primary_gap() const {
 
 bool Replica::Impl::slow_primary() const {
   // The second slow gap in a row: one pre-prepare lost on the way (a retransmission interval)
-  // is forgiven, a primary that holds its pre-prepares is not.
-  if (config_.slow_primary_factor == 0 || !agreement_us_ || slow_gaps_ == 0) return false;
+  // is forgiven, a primary that holds its pre-prepares is not. Nor is one whose pre-prepare
+  // waits here for agreed time's pace: its clock runs ahead of the pace by more than the slack.
+  if (config_.slow_primary_factor == 0 || !agreement_us_) return false;
+  if (slow_gaps_ == 0 && !pace_wait_until_us_) return false;
   const std::optional<TimeUs> gap = primary_gap();
   return gap && *gap >= slow_primary_bound();
 }

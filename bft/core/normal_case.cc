@@ -165,7 +165,8 @@ bool Replica::Impl::propose_one() {
   BatchHeader h;
   h.view = view_;
   h.seq = seq;
-  h.timestamp_us = std::max(now_us_, *floor + 1);
+  h.timestamp_us = std::max(time_pace_.stamp(now_us_), *floor + 1);
+  time_pace_.note(now_us_, h.timestamp_us);
   h.batch_digest = batch->digest;
   const Signature sig = signer_.sign(SignDomain::kPrePrepare, pre_prepare_signed_bytes(h));
 
@@ -288,8 +289,19 @@ Replica::Impl::HeldOutcome Replica::Impl::try_accept_held(SeqNum seq, Slot& s) {
       return HeldOutcome::kWaiting;
     }
   }
+  if (const std::optional<TimeUs> limit = time_pace_.limit(now_us_);
+      limit && held.header.timestamp_us > *limit) {
+    // Agreed time would gain on this replica's clock faster than its pace allows: wait until
+    // the clock has caught up enough (within the skew, checked on arrival).
+    const TimeUs due = now_us_ + (held.header.timestamp_us - *limit);
+    pace_wait_until_us_ = std::min(pace_wait_until_us_.value_or(due), due);
+    if (!s.held->paced) count(Ctr::kTimestampsPaced);
+    s.held->paced = true;
+    return HeldOutcome::kWaiting;
+  }
   HeldPrePrepare accepted = std::move(*s.held);
   s.held.reset();
+  time_pace_.note(now_us_, accepted.header.timestamp_us);
   accept_pre_prepare(seq, s, accepted.header, accepted.signature, std::move(accepted.body));
   return HeldOutcome::kAccepted;
 }

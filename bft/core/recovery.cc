@@ -18,6 +18,9 @@ void Replica::Impl::start(TimeUs now_us, const PersistedState* recovered) {
   started_ = true;
   view_entered_us_ = now_us;
   next_retransmit_us_ = now_us;  // announce ourselves (STATUS) at the first tick
+  // Agreed time starts out paced by this replica's own clock: a faulty first primary (or the
+  // first after this replica restarts) cannot jump by the whole skew.
+  time_pace_.note(now_us, now_us);
   if (recovered == nullptr) {
     init_fresh_state();
     // Durable before anything is sent: a later restart always finds records, so it knows it

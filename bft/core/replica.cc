@@ -26,6 +26,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "drop.duplicate",
     "drop.conflict",
     "drop.timestamp",
+    "timestamps.paced",
     "drop.request_window",
     "drop.quota",
     "drop.unsolicited",
@@ -107,6 +108,7 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       signer_(signer),
       verifier_(verifier),
       table_(config_),
+      time_pace_(config_.agreed_time_slack_us, config_.agreed_time_window_us),
       pool_(config_),
       peer_status_(config_.n),
       serve_budget_(config_.n) {
@@ -259,6 +261,10 @@ void Replica::Impl::on_tick(TimeUs now_us) {
 }
 
 void Replica::Impl::after_event() {
+  if (pace_wait_until_us_ && now_us_ >= *pace_wait_until_us_) {
+    pace_wait_until_us_.reset();
+    held_dirty_ = true;
+  }
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
   if (ask_for_more_) {
@@ -356,6 +362,7 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
     if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
     if (auto gap_start = primary_gap_start()) consider(*gap_start + slow_primary_bound());
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
+    if (pace_wait_until_us_) consider(*pace_wait_until_us_);
     if (auto d = app_.next_deadline_us(); d && *d > agreed_time_us_) {
       if (is_primary()) {
         consider(*d);

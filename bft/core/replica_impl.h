@@ -35,6 +35,7 @@
 #include "bft/core/client_table.h"
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
+#include "bft/core/time_pace.h"
 
 namespace bastion::bft {
 
@@ -57,6 +58,7 @@ struct HeldPrePrepare {
   BatchHeader header;
   Signature signature{};
   BatchPtr body;
+  bool paced = false;  // waited for agreed time's pace (counted once)
 };
 
 struct Slot {
@@ -135,6 +137,7 @@ enum class Ctr : std::size_t {
   kDropDuplicate,
   kDropConflict,
   kDropTimestamp,
+  kTimestampsPaced,
   kDropRequestWindow,
   kDropQuota,
   kDropUnsolicited,
@@ -393,6 +396,8 @@ class Replica::Impl {
   SeqNum next_seq_ = 1;                   // primary: next seq to assign
   std::map<RequestId, SeqNum> assigned_;  // requests in accepted batches of this view
   std::set<SeqNum> held_seqs_;
+  TimePace time_pace_;
+  std::optional<TimeUs> pace_wait_until_us_;  // a held pre-prepare waits for agreed time's pace
   bool held_dirty_ = false;  // something changed that may unblock held pre-prepares
   std::map<SeqNum, BatchFetch> batch_fetches_;
 

@@ -397,6 +397,10 @@ void Simulation::Impl::choose_config() {
   c.retransmit_interval_us = static_cast<TimeUs>(g.uniform(100'000, 300'000));
   c.vouch_defer_us = g.chance(0.2) ? 0 : static_cast<TimeUs>(g.uniform(1'000, 60'000));
   c.clock_skew_max_us = static_cast<TimeUs>(g.uniform(500'000, 2'000'000));
+  // Wider than the network's delay variation (reordering adds up to 150 ms), so that a correct
+  // primary is not held for its messages' delays.
+  c.agreed_time_slack_us = static_cast<TimeUs>(g.uniform(200'000, 500'000));
+  c.agreed_time_window_us = static_cast<TimeUs>(g.uniform(2'000'000, 20'000'000));
   c.state_chunk_bytes = static_cast<std::uint32_t>(64 + g.index(4096));
   c.snapshot_bytes_max = 1 << 24;
   base_config_ = c;
@@ -410,11 +414,15 @@ void Simulation::Impl::choose_config() {
 
 void Simulation::Impl::choose_clocks() {
   if (!options_.faults.clock_skew) return;
-  // Offsets within a quarter of the skew bound; drift of at most 100 ppm adds < 1% of it over a
-  // run, so two correct clocks never differ by more than clock_skew_max_us.
+  // Offsets within a quarter of the skew bound and of the agreed-time slack (correct clocks are
+  // assumed that close for a correct primary never to be held: docs/protocol.md, "Agreed time");
+  // drift of at most 100 ppm adds < 1% of it over a run, so two correct clocks never differ by
+  // more than clock_skew_max_us.
+  const TimeUs spread =
+      std::min(base_config_.clock_skew_max_us, base_config_.agreed_time_slack_us) / 4;
   for (ReplicaHost& h : replicas_) {
-    h.clock.offset_us = static_cast<TimeUs>(
-        plan_rng_.uniform(0, static_cast<std::uint64_t>(base_config_.clock_skew_max_us / 4)));
+    h.clock.offset_us =
+        static_cast<TimeUs>(plan_rng_.uniform(0, static_cast<std::uint64_t>(spread)));
     h.clock.drift_ppm = plan_rng_.uniform_signed(-100, 100);
   }
 }
@@ -1432,6 +1440,8 @@ std::vector<std::string> Simulation::Impl::describe_cluster() const {
       << " view_change_timeout_us=" << k.view_change_timeout_us
       << " retransmit_interval_us=" << k.retransmit_interval_us
       << " vouch_defer_us=" << k.vouch_defer_us << " clock_skew_max_us=" << k.clock_skew_max_us
+      << " agreed_time_slack_us=" << k.agreed_time_slack_us
+      << " agreed_time_window_us=" << k.agreed_time_window_us
       << " capture_delay_max_us=" << capture_delay_max_us_
       << " capture_failure=" << capture_failure_ << "; heal at " << heal_us_ << "us";
   out.push_back(cfg.str());
@@ -1586,6 +1596,7 @@ TimeUs Simulation::now_us() const { return impl_->now(); }
 bool Simulation::up(ReplicaId r) const { return impl_->host(r).core != nullptr; }
 bool Simulation::byzantine(ReplicaId r) const { return impl_->host(r).byz != nullptr; }
 ReplicaStatus Simulation::status(ReplicaId r) const { return impl_->host(r).core->status(); }
+TimeUs Simulation::clock_us(ReplicaId r) const { return impl_->host(r).clock.local(now_us()); }
 Counters Simulation::counters(ReplicaId r) const {
   const auto& h = impl_->host(r);
   return h.core ? h.core->counters() : h.last_counters;

@@ -117,6 +117,7 @@ class Simulation {
   bool up(ReplicaId r) const;
   bool byzantine(ReplicaId r) const;
   ReplicaStatus status(ReplicaId r) const;  // of a replica that is up
+  TimeUs clock_us(ReplicaId r) const;       // the replica's local clock now
   // A copy: Replica::counters() may rebuild its map on every call.
   Counters counters(ReplicaId r) const;
   Digest app_digest(ReplicaId r) const;

@@ -188,6 +188,8 @@ TEST(NodeSettingsTest, MapsTheClusterFileOntoCoreAndTransport) {
   c.protocol.checkpoint_interval = 32;
   c.protocol.request_timeout_ms = 1500;
   c.protocol.clock_skew_max_ms = 700;
+  c.protocol.agreed_time_slack_ms = 250;
+  c.protocol.agreed_time_window_ms = 8000;
   c.transport.keepalive_ms = 333;
   c.transport.first_bytes_timeout_ms = 444;
   c.transport.handshakes_in_progress_max = 55;
@@ -203,6 +205,8 @@ TEST(NodeSettingsTest, MapsTheClusterFileOntoCoreAndTransport) {
   EXPECT_EQ(s->protocol.log_window, 128u);
   EXPECT_EQ(s->protocol.request_timeout_us, 1'500'000);
   EXPECT_EQ(s->protocol.clock_skew_max_us, 700'000);
+  EXPECT_EQ(s->protocol.agreed_time_slack_us, 250'000);
+  EXPECT_EQ(s->protocol.agreed_time_window_us, 8'000'000);
   EXPECT_EQ(s->protocol.message_bytes_max, c.protocol.frame_max_bytes);
   EXPECT_EQ(s->protocol.request_bytes_max, c.protocol.client_frame_max_bytes);
   EXPECT_TRUE(s->protocol.validate().empty());
