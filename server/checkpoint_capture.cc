@@ -1,5 +1,6 @@
 #include "server/checkpoint_capture.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -103,7 +104,8 @@ ForkCapture::~ForkCapture() {
 
 std::optional<bft::CapturedState> ForkCapture::capture(std::uint64_t id, bft::SeqNum seq,
                                                        const std::function<bft::Bytes()>& encode) {
-  const bool small = stats_.last_bytes < options_.fork_min_bytes;
+  const std::uint64_t hint = options_.state_bytes_hint ? options_.state_bytes_hint() : 0;
+  const bool small = std::max(stats_.last_bytes, hint) < options_.fork_min_bytes;
   if (small || fallback_next_ || running_ >= options_.children_max ||
       !fork_child(id, seq, encode)) {
     fallback_next_ = false;

@@ -10,11 +10,13 @@
 // a pipe (and the state file to the data directory), and exits; a reader thread collects them and
 // posts the result to the io thread, which hands it to Replica::on_checkpoint_captured().
 //
-// On the spot instead when: the previous state was below `fork_min_bytes` (a fork and a thread
-// hop cost more than encoding a few MB); `children_max` children are still running; fork() or
-// pipe() fail; or the previous child failed. A child that dies, or whose output is short, is
-// reported as a failure (the core captures again if nothing executed since, or fetches the proven
-// bytes; see bft/core/state_capture.h).
+// On the spot instead when: the state is below `fork_min_bytes` (a fork and a thread hop cost
+// more than encoding a few MB), by the larger of the previous state's size and the application's
+// own count of the bytes it holds now (`state_bytes_hint`: a state that grew by tens of MB within
+// one checkpoint interval, say by large tuples, must not be encoded on the io thread);
+// `children_max` children are still running; fork() or pipe() fail; or the previous child failed. A
+// child that dies, or whose output is short, is reported as a failure (the core captures again if
+// nothing executed since, or fetches the proven bytes; see bft/core/state_capture.h).
 //
 // The child keeps only stdio and its pipe open (never the replica's sockets: a replica restarted
 // after a SIGKILL must be able to bind its port), ignores SIGINT and SIGTERM (a Ctrl-C to the
@@ -60,6 +62,9 @@ class ForkCapture final : public bft::StateCapture {
     // Size of the state before the first capture (a replica restarted from a large state forks
     // from its first checkpoint on).
     std::uint64_t initial_state_bytes = 0;
+    // The application's estimate of its state's size now, asked on the io thread at each
+    // capture (unset: the previous state's size alone decides).
+    std::function<std::uint64_t()> state_bytes_hint;
     std::uint32_t children_max = 3;
     std::uint64_t state_bytes_max = std::uint64_t{4} << 30;  // longer output is a failure
     // The replica's data directory: the child also writes the checkpoint's state file there,

@@ -253,6 +253,7 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (options_.file_system == nullptr) {  // a test's fake file system lives in this process only
     ForkCapture::Options co;
     co.fork_min_bytes = options_.capture_fork_min_bytes;
+    co.state_bytes_hint = [this] { return app_->engine().state_bytes(); };
     co.state_bytes_max = settings_.protocol.snapshot_bytes_max;
     if (have_recovered && recovered.stable_state) {
       co.initial_state_bytes = recovered.stable_state->state->size();

@@ -79,6 +79,8 @@ class TupleSpaceApp final : public bft::StateMachine {
   std::optional<bft::TimeUs> next_deadline_us() const override;
   void session_evicted(const bft::ClientKey& client) override;
   bft::Bytes snapshot() const override;
+  void append_snapshot(bft::Bytes& out) const override;
+  std::uint64_t snapshot_bytes_hint() const override;
   bft::Digest digest() const override;
   bool restore(bft::ByteView snapshot) override;
 

@@ -141,13 +141,19 @@ bool Replica::Impl::propose_one() {
       }
     }
     const std::uint64_t size = batch_request_bytes(*body);
-    if (!requests.empty() && bytes + size > config_.batch_max_bytes) break;
+    if (!requests.empty() && bytes + size > config_.batch_max_bytes) {
+      // Too large for what is left: the others' requests may still fit; this one goes first
+      // in the next batch (ReadyQueue::end_batch()).
+      ready_.defer_front();
+      continue;
+    }
     ready_.pop_front();
     e->queued = false;
     requests.push_back(*body);
     digests.push_back(d);
     bytes += size;
   }
+  ready_.end_batch();
   if (requests.empty()) {
     // Idle, but the application waits on time (leases, timeouts): an empty batch moves agreed
     // time forward. One at a time is enough.

@@ -310,12 +310,21 @@ void Replica::Impl::retransmit() {
       if (s.voted_us != 0 && now_us_ - s.voted_us < config_.retransmit_interval_us) continue;
       if (is_primary() && !s.committed) {
         // Peers that missed a pre-prepare cannot prepare it; committed ones reach them by
-        // catch-up instead.
+        // catch-up instead. Only to the backups whose PREPARE has not come: one that prepared
+        // has the pre-prepare, and with large requests a batch slow to commit was sent again
+        // to every backup every interval (half of a primary's traffic under large tuples).
         BatchPtr body = find_body(s, s.header->batch_digest);
         if (body == nullptr && !s.header->null_batch) continue;
-        PrePrepareMsg pp{*s.header, s.header_signature, {}};
-        if (body != nullptr) pp.batch = body->requests;
-        broadcast(pp);
+        std::optional<SharedBytes> pp_bytes;
+        for (ReplicaId r = 0; r < config_.n; ++r) {
+          if (r == config_.self || s.prepares.contains(r)) continue;
+          if (!pp_bytes) {
+            PrePrepareMsg pp{*s.header, s.header_signature, {}};
+            if (body != nullptr) pp.batch = body->requests;
+            pp_bytes = std::make_shared<const Bytes>(encode_message(pp));
+          }
+          send_bytes(r, *pp_bytes);
+        }
       }
       auto own_prepare = s.prepares.find(config_.self);
       if (own_prepare != s.prepares.end()) broadcast(own_prepare->second);

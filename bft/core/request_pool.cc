@@ -25,9 +25,21 @@ void ReadyQueue::pop_front() {
   }
 }
 
+void ReadyQueue::defer_front() {
+  deferred_.push_back(std::move(turns_.front()));
+  turns_.pop_front();
+}
+
+void ReadyQueue::end_batch() {
+  turns_.insert(turns_.begin(), std::make_move_iterator(deferred_.begin()),
+                std::make_move_iterator(deferred_.end()));
+  deferred_.clear();
+}
+
 void ReadyQueue::clear() {
   by_principal_.clear();
   turns_.clear();
+  deferred_.clear();
   size_ = 0;
 }
 

@@ -71,20 +71,31 @@ struct PoolEntry {
 // The primary's queue of requests ready to propose, served round-robin by principal (Aardvark's
 // fair batching): a principal flooding the primary gets one slot in each turn, like every other
 // principal with requests waiting, rather than the whole batch. Within a principal, FIFO.
+//
+// A principal whose next request does not fit in what is left of a batch's bytes is set aside
+// for that batch (defer_front()), so that the other principals' small requests still fill it,
+// and goes first in the next one (end_batch()): a principal sending large requests cannot cut
+// every batch short after one request of each of the others.
 class ReadyQueue {
  public:
   void push_back(const RequestId& id);
+  // No principal with a turn in the current batch (deferred ones are not counted).
   bool empty() const { return turns_.empty(); }
   std::size_t size() const { return size_; }
   // The next request to propose; empty() must be false.
   const RequestId& front() const { return by_principal_.at(turns_.front()).front(); }
   // Removes front() and moves its principal to the end of the turn order.
   void pop_front();
+  // Takes front()'s principal out of the turns of the current batch, its requests kept.
+  void defer_front();
+  // The deferred principals take the first turns again, in the order they were deferred.
+  void end_batch();
   void clear();
 
  private:
   std::map<std::string, std::deque<RequestId>> by_principal_;
-  std::deque<std::string> turns_;  // principals with requests queued, in turn order
+  std::deque<std::string> turns_;      // principals with requests queued, in turn order
+  std::vector<std::string> deferred_;  // set aside for the current batch
   std::size_t size_ = 0;
 };
 

@@ -62,6 +62,15 @@ class StateMachine {
 
   // Canonical encoding of the whole state; digest() is BLAKE2b of exactly these bytes.
   virtual Bytes snapshot() const = 0;
+  // Appends snapshot()'s bytes to `out`. A checkpoint encodes the whole state: a state machine
+  // with a large state overrides this to encode in place, rather than into a buffer of its own
+  // that is then copied (each copy into new memory costs page faults as well as the copy).
+  virtual void append_snapshot(Bytes& out) const {
+    const Bytes s = snapshot();
+    out.insert(out.end(), s.begin(), s.end());
+  }
+  // An estimate of snapshot()'s size, to reserve the buffer it is encoded into (0: unknown).
+  virtual std::uint64_t snapshot_bytes_hint() const { return 0; }
   virtual Digest digest() const = 0;
   // Replaces the state with a snapshot (hostile input: validate). False if malformed.
   virtual bool restore(ByteView snapshot) = 0;

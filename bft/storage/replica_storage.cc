@@ -83,6 +83,11 @@ Result<std::unique_ptr<WritableFile>, StorageError> ReplicaStorage::Impl::write_
   return file;
 }
 
+namespace {
+// Larger group buffers (a burst of records) are freed rather than kept.
+constexpr std::size_t kSpareGroupBufferMax = std::size_t{16} << 20;
+}  // namespace
+
 void ReplicaStorage::Impl::start_group() {
   PendingGroup g;
   if (active.file->size() >= options.segment_bytes_target) {
@@ -96,6 +101,8 @@ void ReplicaStorage::Impl::start_group() {
     g.salt = active.salt;
     g.file_offset = active.file->size();
     g.group_offset = g.file_offset;
+    g.appended = std::move(spare_group_buffer);
+    g.appended.clear();
   }
   pending.emplace(std::move(g));
 }
@@ -169,6 +176,7 @@ Result<Done, StorageError> ReplicaStorage::Impl::sync() {
     if (auto r = active.file->append(g.appended); !r) return fail_storage(std::move(r).error());
     if (auto r = active.file->sync(); !r) return fail_storage(std::move(r).error());
     written = g.appended.size();
+    if (g.appended.capacity() <= kSpareGroupBufferMax) spare_group_buffer = std::move(g.appended);
   }
   pending.reset();
   log_bytes += written;

@@ -39,6 +39,46 @@ TEST(FairBatching, AFloodingPrincipalGetsOneTurnLikeEveryOther) {
   EXPECT_LE(mallory_before.size(), 2 * 8u);
 }
 
+TEST(FairBatching, ALargeRequestDoesNotCutTheBatchShortForTheOthers) {
+  // Mallory's requests take most of a batch's bytes each. Her second one does not fit after the
+  // first: it is set aside for that batch, Alice's small requests fill the rest, and it goes
+  // first in the next batch. Before, the batch ended there, and Alice got one request per batch.
+  Cluster c([](Config& cfg) {
+    cfg.pipeline_max = 1;
+    cfg.batch_max_bytes = 1000;
+  });
+  const std::string big(700, 'x');
+  for (std::uint64_t session = 0; session < 8; ++session) {
+    c.send_request("mallory", session, 1, "put m" + std::to_string(session) + " " + big);
+  }
+  for (std::uint64_t session = 0; session < 8; ++session) {
+    c.send_request("alice", session, 1, "put a" + std::to_string(session) + " 1");
+  }
+  ASSERT_TRUE(c.run_until([&] {
+    for (std::uint64_t session = 0; session < 8; ++session) {
+      if (!c.accepted("alice", session, 1)) return false;
+    }
+    return true;
+  }));
+  // Alice's eight ride along the first of Mallory's batches (a few may go before all are ready);
+  // before, each of Mallory's large requests ended its batch after one of Alice's.
+  std::size_t mallory_before = 0;
+  std::size_t alice_done = 0;
+  for (const auto& [client, number] : c.app(0).history) {
+    if (alice_done == 8) break;
+    if (client.principal == "alice") ++alice_done;
+    if (client.principal == "mallory") ++mallory_before;
+  }
+  EXPECT_LE(mallory_before, 4u);
+  ASSERT_TRUE(c.run_until([&] {
+    for (std::uint64_t session = 0; session < 8; ++session) {
+      if (!c.accepted("mallory", session, 1)) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(c.app(0).history.size(), 16u);
+}
+
 TEST(SlowPrimary, OneHoldingItsPrePreparesIsReplacedLongBeforeTheRequestTimeout) {
   // After ten requests at the usual pace the primary holds each pre-prepare 800 ms, just under
   // the 1 s request timeout. The backups forgive the first slow gap (a lost message looks the

@@ -99,6 +99,26 @@ TEST(ForkCaptureTest, SmallStatesAreCapturedOnTheSpot) {
   EXPECT_EQ(capture.stats().forked, 0u);
 }
 
+TEST(ForkCaptureTest, AStateThatGrewSinceTheLastCaptureIsForkedByTheApplicationsCount) {
+  // The previous state was small, but the application now holds 32 MiB (a client wrote large
+  // tuples within one checkpoint interval): encoding that on the io thread stalled the replica.
+  boost::asio::io_context io;
+  CaptureResults results;
+  ForkCapture::Options o;  // fork_min_bytes 1 MiB, previous state 0
+  o.state_bytes_hint = [] { return std::uint64_t{32} << 20; };
+  ForkCapture capture(io, o, [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
+    results.done.emplace_back(id, std::move(r));
+  });
+  const bft::Bytes state(1000, 3);
+  ASSERT_EQ(capture.capture(1, 4, [&] { return state; }), std::nullopt);  // forked
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1u);
+  ASSERT_TRUE(results.done[0].second.has_value());
+  EXPECT_EQ(*results.done[0].second->state, state);
+  EXPECT_EQ(capture.stats().forked, 1u);
+  EXPECT_EQ(capture.stats().on_the_spot, 0u);
+}
+
 TEST(ForkCaptureTest, AFailedChildIsReportedAndTheNextCaptureIsOnTheSpot) {
   boost::asio::io_context io;
   CaptureResults results;
