@@ -397,10 +397,15 @@ void Simulation::Impl::choose_config() {
   c.retransmit_interval_us = static_cast<TimeUs>(g.uniform(100'000, 300'000));
   c.vouch_defer_us = g.chance(0.2) ? 0 : static_cast<TimeUs>(g.uniform(1'000, 60'000));
   c.clock_skew_max_us = static_cast<TimeUs>(g.uniform(500'000, 2'000'000));
-  // Wider than the network's delay variation (reordering adds up to 150 ms), so that a correct
-  // primary is not held for its messages' delays.
-  c.agreed_time_slack_us = static_cast<TimeUs>(g.uniform(200'000, 500'000));
-  c.agreed_time_window_us = static_cast<TimeUs>(g.uniform(2'000'000, 20'000'000));
+  // Agreed time's pace, from a stream of its own (the other draws, and so every seed's run
+  // apart from pacing, stay what they were before pacing existed). The slack is wider than the
+  // network's delay variation (reordering adds up to 150 ms) and than twice the spread of correct
+  // clocks (a quarter of the skew, choose_clocks()), so that a correct primary is never held.
+  Rng pace(options_.seed ^ 0x70616365ULL);
+  const TimeUs slack_min = std::max<TimeUs>(200'000, c.clock_skew_max_us / 2);
+  c.agreed_time_slack_us = static_cast<TimeUs>(pace.uniform(
+      static_cast<std::uint64_t>(slack_min), static_cast<std::uint64_t>(slack_min + 300'000)));
+  c.agreed_time_window_us = static_cast<TimeUs>(pace.uniform(2'000'000, 20'000'000));
   c.state_chunk_bytes = static_cast<std::uint32_t>(64 + g.index(4096));
   c.snapshot_bytes_max = 1 << 24;
   base_config_ = c;
@@ -414,15 +419,12 @@ void Simulation::Impl::choose_config() {
 
 void Simulation::Impl::choose_clocks() {
   if (!options_.faults.clock_skew) return;
-  // Offsets within a quarter of the skew bound and of the agreed-time slack (correct clocks are
-  // assumed that close for a correct primary never to be held: docs/protocol.md, "Agreed time");
-  // drift of at most 100 ppm adds < 1% of it over a run, so two correct clocks never differ by
-  // more than clock_skew_max_us.
-  const TimeUs spread =
-      std::min(base_config_.clock_skew_max_us, base_config_.agreed_time_slack_us) / 4;
+  // Offsets within a quarter of the skew bound (and so within half the agreed-time slack, see
+  // choose_config()); drift of at most 100 ppm adds < 1% of it over a run, so two correct clocks
+  // never differ by more than clock_skew_max_us.
   for (ReplicaHost& h : replicas_) {
-    h.clock.offset_us =
-        static_cast<TimeUs>(plan_rng_.uniform(0, static_cast<std::uint64_t>(spread)));
+    h.clock.offset_us = static_cast<TimeUs>(
+        plan_rng_.uniform(0, static_cast<std::uint64_t>(base_config_.clock_skew_max_us / 4)));
     h.clock.drift_ppm = plan_rng_.uniform_signed(-100, 100);
   }
 }
