@@ -117,6 +117,47 @@ TEST(SlowPrimary, OneHoldingItsPrePreparesIsReplacedLongBeforeTheRequestTimeout)
   ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, next).has_value(); }));
 }
 
+TEST(SlowPrimary, OneReleasingItsPrePreparesInBurstsIsReplacedToo) {
+  // The primary holds its pre-prepares and releases all it holds together once the oldest has
+  // waited 800 ms (as `bastiond --byzantine slow-primary` does with a pipeline): every slow gap
+  // is followed by fast ones, the rest of the burst, which must not forgive it.
+  Cluster c([](Config& cfg) { cfg.request_timeout_us = 1'000'000; });
+  for (std::uint64_t n = 1; n <= 10; ++n) {
+    c.send_request("alice", 1, n, "put x " + std::to_string(n));
+    ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, n).has_value(); }));
+  }
+  std::vector<Envelope> held;
+  TimeUs oldest = 0;
+  c.rewrite = [&](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.from != 0 || e.type() != MsgType::kPrePrepare) return std::nullopt;
+    if (held.empty()) oldest = c.now();
+    held.push_back(e);
+    return std::vector<Envelope>{};
+  };
+  const TimeUs slow_from = c.now();
+  std::uint64_t next = 10;
+  TimeUs last_sent = 0;
+  while (c.replica(1).status().view == 0 && c.now() - slow_from < 5'000'000) {
+    if (c.now() - last_sent >= 150'000) {  // a new request every 150 ms: batches keep coming
+      ++next;
+      c.send_request("alice", 1, next, "put x " + std::to_string(next));
+      last_sent = c.now();
+    }
+    c.advance(10'000);
+    if (!held.empty() && c.now() - oldest >= 800'000) {
+      for (const Envelope& e : held) c.inject(0, e.to, *e.bytes);
+      held.clear();
+    }
+    c.deliver();
+  }
+  EXPECT_GE(c.replica(1).status().view, 1u);
+  EXPECT_LT(c.now() - slow_from, 2'500'000);
+  EXPECT_GT(total(c, "slow_primary.timeouts"), 0u);
+  EXPECT_EQ(total(c, "request_timeouts"), 0u);
+  c.rewrite = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, next).has_value(); }));
+}
+
 TEST(Vouches, RequestSentToOneBackupIsNeverOrderedAndTriggersNoViewChange) {
   Cluster c;
   c.send_request("mallory", 1, 1, "put x 1", false, std::vector<ReplicaId>{2});
