@@ -41,6 +41,7 @@ ByzantineFilter::ByzantineFilter(ReplicaId self, const Config& config, ByzProfil
     // little after the primary) do not fire.
     pace_us_ = static_cast<TimeUs>(static_cast<double>(config_.request_timeout_us) *
                                    (0.6 + 0.3 * rng_.unit()));
+    pace_in_bursts_ = rng_.chance(0.5);
   }
   if (has(ByzBehaviour::kLargeGarbage)) large_bytes_left_ = kLargeBytesPerRun;
   learns_ = has(ByzBehaviour::kViewChangeFlood) || has(ByzBehaviour::kWrongRequests) ||
@@ -128,7 +129,7 @@ void ByzantineFilter::resign(PrePrepareMsg& pp) {
 }
 
 // Returns true when it has put the (possibly split) pre-prepare into `out` itself.
-bool ByzantineFilter::mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m,
+bool ByzantineFilter::mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m, TimeUs now_us,
                                          std::vector<ByzSend>& out) {
   if (pp.header.null_batch) return false;
   bool changed = false;
@@ -192,7 +193,12 @@ bool ByzantineFilter::mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m,
   if (pace_us_ > 0) {
     // Every pre-prepare, whatever the intensity: the attack is in its regularity.
     ++mutations_;
-    delay_us = std::max(delay_us, pace_us_);
+    TimeUs hold_us = pace_us_;
+    if (pace_in_bursts_) {
+      if (!burst_release_us_ || now_us >= *burst_release_us_) burst_release_us_ = now_us + pace_us_;
+      hold_us = *burst_release_us_ - now_us;
+    }
+    delay_us = std::max(delay_us, hold_us);
   }
 
   if (!m.to && roll(ByzBehaviour::kEquivocate)) {
@@ -223,7 +229,7 @@ bool ByzantineFilter::mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m,
   return true;
 }
 
-void ByzantineFilter::outgoing(const OutMessage& m, std::vector<ByzSend>& out) {
+void ByzantineFilter::outgoing(const OutMessage& m, TimeUs now_us, std::vector<ByzSend>& out) {
   remember(m.bytes, false, 0);
   if (active_ && has(ByzBehaviour::kSilence) && rng_.chance(profile_.intensity)) {
     ++mutations_;
@@ -236,7 +242,7 @@ void ByzantineFilter::outgoing(const OutMessage& m, std::vector<ByzSend>& out) {
     bool rewritten = false;
     TimeUs delay_us = 0;
     if (auto* pp = std::get_if<PrePrepareMsg>(&msg)) {
-      if (mutate_pre_prepare(*pp, m, out)) return;
+      if (mutate_pre_prepare(*pp, m, now_us, out)) return;
     } else if (auto* p = std::get_if<PrepareMsg>(&msg)) {
       if (roll(ByzBehaviour::kWrongDigest)) {
         p->batch_digest = random_digest(rng_);

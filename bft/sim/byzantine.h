@@ -61,8 +61,8 @@ class ByzantineFilter {
   const ByzProfile& profile() const { return profile_; }
   bool has(ByzBehaviour b) const;
 
-  // A message from the core (to = nullopt: every other replica).
-  void outgoing(const OutMessage& m, std::vector<ByzSend>& out);
+  // A message from the core (to = nullopt: every other replica), sent at simulated time now_us.
+  void outgoing(const OutMessage& m, TimeUs now_us, std::vector<ByzSend>& out);
   // A reply from the core to client `client` (whose principal is `principal`).
   void reply(std::uint32_t client, const std::string& principal, const SharedBytes& bytes,
              std::vector<ByzSend>& out);
@@ -83,7 +83,8 @@ class ByzantineFilter {
   void send_to_one(const SharedBytes& bytes, std::vector<ByzSend>& out);
   void remember(const SharedBytes& bytes, bool reply, std::uint32_t client);
   void learn(const Message& m);
-  bool mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m, std::vector<ByzSend>& out);
+  bool mutate_pre_prepare(PrePrepareMsg& pp, const OutMessage& m, TimeUs now_us,
+                          std::vector<ByzSend>& out);
   bool mutate_dissemination(Message& msg);
   bool mutate_catch_up(Message& msg, TimeUs& delay_us, bool& drop);
   void wrong_committed(CommittedMsg& c);
@@ -114,6 +115,10 @@ class ByzantineFilter {
   std::uint64_t mutations_ = 0;
   bool active_ = true;
   TimeUs pace_us_ = 0;
+  // kSlowPrimary in bursts: every pre-prepare held until the release time of its burst (one
+  // pace after the first it held), so a slow gap is followed by fast ones.
+  bool pace_in_bursts_ = false;
+  std::optional<TimeUs> burst_release_us_;
   // What it saw, to lie plausibly: the highest view, its last status, recent batches and
   // requests, the latest committed claim and view change (its own or a peer's), the latest
   // stable checkpoint proof.

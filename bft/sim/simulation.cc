@@ -842,7 +842,7 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
   // 2. Sends and replies.
   if (h.byz) {
     std::vector<ByzSend> sends;
-    for (const OutMessage& m : out.messages) h.byz->outgoing(m, sends);
+    for (const OutMessage& m : out.messages) h.byz->outgoing(m, now(), sends);
     for (const OutReply& r : out.replies) {
       auto it = client_by_principal_.find(r.client.principal);
       if (it != client_by_principal_.end()) {
