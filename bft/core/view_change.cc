@@ -350,6 +350,7 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
   view_high_seq_ = std::max(max_s, stable_seq_);
   last_pre_prepare_us_ = now_us_;
   slow_gaps_ = 0;
+  pace_wait_until_us_.reset();  // the old view's held pre-prepares are gone
   pool_.restart_timers(now_us_);
   rebuild_ready_queue();
   held_dirty_ = true;
