@@ -79,15 +79,31 @@ TEST(FairBatching, ALargeRequestDoesNotCutTheBatchShortForTheOthers) {
   EXPECT_EQ(c.app(0).history.size(), 16u);
 }
 
+// Alice's requests 1..count, each ordered before the next is sent.
+void order_at_the_usual_pace(Cluster& c, std::uint64_t count) {
+  for (std::uint64_t n = 1; n <= count; ++n) {
+    c.send_request("alice", 1, n, "put x " + std::to_string(n));
+    ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, n).has_value(); }));
+  }
+}
+
+// The backups replaced the primary as slow within `within` of `slow_from`, before any request
+// timed out; with the primary's messages no longer rewritten, alice's request `last` completes.
+void expect_replaced_as_slow(Cluster& c, TimeUs slow_from, TimeUs within, std::uint64_t last) {
+  EXPECT_GE(c.replica(1).status().view, 1u);
+  EXPECT_LT(c.now() - slow_from, within);
+  EXPECT_GT(total(c, "slow_primary.timeouts"), 0u);
+  EXPECT_EQ(total(c, "request_timeouts"), 0u);
+  c.rewrite = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, last).has_value(); }));
+}
+
 TEST(SlowPrimary, OneHoldingItsPrePreparesIsReplacedLongBeforeTheRequestTimeout) {
   // After ten requests at the usual pace the primary holds each pre-prepare 800 ms, just under
   // the 1 s request timeout. The backups forgive the first slow gap (a lost message looks the
   // same) and change view at the second, 100 ms into it.
   Cluster c([](Config& cfg) { cfg.request_timeout_us = 1'000'000; });
-  for (std::uint64_t n = 1; n <= 10; ++n) {
-    c.send_request("alice", 1, n, "put x " + std::to_string(n));
-    ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, n).has_value(); }));
-  }
+  ASSERT_NO_FATAL_FAILURE(order_at_the_usual_pace(c, 10));
   std::deque<std::pair<TimeUs, Envelope>> held;
   c.rewrite = [&](const Envelope& e) -> std::optional<std::vector<Envelope>> {
     if (e.from != 0 || e.type() != MsgType::kPrePrepare) return std::nullopt;
@@ -109,12 +125,7 @@ TEST(SlowPrimary, OneHoldingItsPrePreparesIsReplacedLongBeforeTheRequestTimeout)
       c.send_request("alice", 1, next, "put x " + std::to_string(next));
     }
   }
-  EXPECT_GE(c.replica(1).status().view, 1u);
-  EXPECT_LT(c.now() - slow_from, 1'200'000);
-  EXPECT_GT(total(c, "slow_primary.timeouts"), 0u);
-  EXPECT_EQ(total(c, "request_timeouts"), 0u);
-  c.rewrite = nullptr;
-  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, next).has_value(); }));
+  expect_replaced_as_slow(c, slow_from, 1'200'000, next);
 }
 
 TEST(SlowPrimary, OneReleasingItsPrePreparesInBurstsIsReplacedToo) {
@@ -122,10 +133,7 @@ TEST(SlowPrimary, OneReleasingItsPrePreparesInBurstsIsReplacedToo) {
   // waited 800 ms (as `bastiond --byzantine slow-primary` does with a pipeline): every slow gap
   // is followed by fast ones, the rest of the burst, which must not forgive it.
   Cluster c([](Config& cfg) { cfg.request_timeout_us = 1'000'000; });
-  for (std::uint64_t n = 1; n <= 10; ++n) {
-    c.send_request("alice", 1, n, "put x " + std::to_string(n));
-    ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, n).has_value(); }));
-  }
+  ASSERT_NO_FATAL_FAILURE(order_at_the_usual_pace(c, 10));
   std::vector<Envelope> held;
   TimeUs oldest = 0;
   c.rewrite = [&](const Envelope& e) -> std::optional<std::vector<Envelope>> {
@@ -150,12 +158,7 @@ TEST(SlowPrimary, OneReleasingItsPrePreparesInBurstsIsReplacedToo) {
     }
     c.deliver();
   }
-  EXPECT_GE(c.replica(1).status().view, 1u);
-  EXPECT_LT(c.now() - slow_from, 2'500'000);
-  EXPECT_GT(total(c, "slow_primary.timeouts"), 0u);
-  EXPECT_EQ(total(c, "request_timeouts"), 0u);
-  c.rewrite = nullptr;
-  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, next).has_value(); }));
+  expect_replaced_as_slow(c, slow_from, 2'500'000, next);
 }
 
 TEST(Vouches, RequestSentToOneBackupIsNeverOrderedAndTriggersNoViewChange) {
