@@ -207,14 +207,7 @@ void Replica::Impl::on_pre_prepare(ReplicaId from, PrePrepareMsg& m) {
     count(Ctr::kDropOldView);
     return;
   }
-  if (h.view > view_) {
-    count(Ctr::kDropFutureView);
-    return;
-  }
-  if (view_changing_) {
-    count(Ctr::kDropViewChanging);
-    return;
-  }
+  if (keep_early(from, h.view, h.seq, &EarlyVotes::pre_prepares, m)) return;
   if (h.null_batch) {
     count(Ctr::kDropInvalid);  // only a NEW-VIEW proposes null batches
     return;
@@ -359,14 +352,11 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
     count(Ctr::kDropBadSender);  // the primary's pre-prepare stands for its prepare
     return;
   }
-  if (m.view != view_) {
-    count(m.view < view_ ? Ctr::kDropOldView : Ctr::kDropFutureView);
+  if (m.view < view_) {
+    count(Ctr::kDropOldView);
     return;
   }
-  if (view_changing_) {
-    count(Ctr::kDropViewChanging);
-    return;
-  }
+  if (keep_early(from, m.view, m.seq, &EarlyVotes::prepares, m)) return;
   if (!in_window(m.seq)) {
     count(Ctr::kDropOutOfWindow);
     return;
@@ -380,6 +370,43 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
   // prepared certificate, so check_prepared verifies it then (a slot needs 2f of the 3f).
   s.prepares.emplace(from, m);
   check_prepared(m.seq, s);
+}
+
+template <typename M>
+bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq,
+                               std::map<SeqNum, M> EarlyVotes::*kind, const M& m) {
+  if (view == view_ && !view_changing_) return false;  // (older views are dropped by the caller)
+  EarlyVotes& early = early_votes_[from];
+  if (view != early.view) {
+    if (view < early.view) {
+      count(Ctr::kDropOldView);  // the sender has moved on itself
+      return true;
+    }
+    early = EarlyVotes{view, {}, {}, {}};
+  }
+  auto& votes = early.*kind;
+  if (seq <= stable_seq_ || votes.size() >= config_.log_window || votes.contains(seq)) {
+    count(view > view_ ? Ctr::kDropFutureView : Ctr::kDropViewChanging);
+    return true;
+  }
+  votes.emplace(seq, m);
+  count(Ctr::kEarlyVotesKept);
+  return true;
+}
+
+void Replica::Impl::replay_early_votes() {
+  std::vector<EarlyVotes> early = std::exchange(early_votes_, std::vector<EarlyVotes>(config_.n));
+  for (ReplicaId r = 0; r < config_.n; ++r) {
+    EarlyVotes& e = early[r];
+    if (e.view > view_) {
+      early_votes_[r] = std::move(e);  // a later view's: they wait on
+      continue;
+    }
+    if (e.view < view_) continue;
+    for (auto& [seq, m] : e.pre_prepares) on_pre_prepare(r, m);
+    for (const auto& [seq, m] : e.prepares) on_prepare(r, m);
+    for (const auto& [seq, m] : e.commits) on_commit(r, m);
+  }
 }
 
 void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
@@ -427,14 +454,11 @@ void Replica::Impl::on_commit(ReplicaId from, const CommitMsg& m) {
     count(Ctr::kDropBadSender);
     return;
   }
-  if (m.view != view_) {
-    count(m.view < view_ ? Ctr::kDropOldView : Ctr::kDropFutureView);
+  if (m.view < view_) {
+    count(Ctr::kDropOldView);
     return;
   }
-  if (view_changing_) {
-    count(Ctr::kDropViewChanging);
-    return;
-  }
+  if (keep_early(from, m.view, m.seq, &EarlyVotes::commits, m)) return;
   if (!in_window(m.seq)) {
     count(Ctr::kDropOutOfWindow);
     return;

@@ -27,6 +27,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "drop.conflict",
     "drop.timestamp",
     "timestamps.paced",
+    "votes.early_kept",
     "drop.request_window",
     "drop.quota",
     "drop.unsolicited",
@@ -111,6 +112,7 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       time_pace_(config_.agreed_time_slack_us, config_.agreed_time_window_us),
       pool_(config_),
       peer_status_(config_.n),
+      early_votes_(config_.n),
       serve_budget_(config_.n) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
@@ -538,6 +540,11 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["checkpoint.own"] = own_checkpoints_.size();
   sizes["checkpoint.captures_pending"] = pending_captures_.size();
   sizes["view_change.buffered"] = view_changes_.size();
+  std::uint64_t early = 0;
+  for (const EarlyVotes& e : early_votes_) {
+    early += e.pre_prepares.size() + e.prepares.size() + e.commits.size();
+  }
+  sizes["view_change.early_votes"] = early;
   sizes["outgoing.vouches"] = outgoing_vouches_.size() + outgoing_vouches_all_.size();
   sizes["outgoing.deferred_vouches"] = deferred_vouches_.size();
   sizes["reads.waiting"] = waiting_reads_.size();

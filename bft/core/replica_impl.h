@@ -117,6 +117,18 @@ struct StateFetch {
   TimeUs source_start_us = 0;  // when the current source was asked for its first chunk
 };
 
+// Votes of a view this replica has not entered yet: PRE-PREPAREs, PREPAREs and COMMITs that
+// overtook the NEW-VIEW on the network (the new primary proposes and the backups prepare as soon
+// as they install it). One sender's, for one view (its latest), at most log_window of each kind;
+// replayed through the normal checks once that view is installed. Dropped, they would wait for
+// the senders' next retransmission, one to two intervals of the new view's request timers.
+struct EarlyVotes {
+  ViewNum view = 0;
+  std::map<SeqNum, PrePrepareMsg> pre_prepares;
+  std::map<SeqNum, PrepareMsg> prepares;
+  std::map<SeqNum, CommitMsg> commits;
+};
+
 // Own checkpoint: its state bytes serve state transfer.
 struct OwnCheckpoint {
   Digest digest{};
@@ -138,6 +150,7 @@ enum class Ctr : std::size_t {
   kDropConflict,
   kDropTimestamp,
   kTimestampsPaced,
+  kEarlyVotesKept,
   kDropRequestWindow,
   kDropQuota,
   kDropUnsolicited,
@@ -284,6 +297,12 @@ class Replica::Impl {
   void send_prepare(SeqNum seq, Slot& s);
   void on_prepare(ReplicaId from, const PrepareMsg& m);
   void on_commit(ReplicaId from, const CommitMsg& m);
+  // Keeps a vote of view `view` for later when this replica is not in that view yet; false when
+  // the vote is not early (it is then judged now).
+  template <typename M>
+  bool keep_early(ReplicaId from, ViewNum view, SeqNum seq, std::map<SeqNum, M> EarlyVotes::*kind,
+                  const M& m);
+  void replay_early_votes();
   void check_prepared(SeqNum seq, Slot& s);
   void check_committed(SeqNum seq, Slot& s);
   // Agreed time before `seq` (after executing seq-1), if the chain of headers is known.
@@ -428,6 +447,7 @@ class Replica::Impl {
 
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
+  std::vector<EarlyVotes> early_votes_;  // by sender
   struct ServeBucket {
     double tokens = 0;  // bytes
     TimeUs refilled_us = 0;

@@ -354,6 +354,7 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
   pool_.restart_timers(now_us_);
   rebuild_ready_queue();
   held_dirty_ = true;
+  replay_early_votes();
 }
 
 }  // namespace bastion::bft

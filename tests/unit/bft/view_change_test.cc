@@ -29,6 +29,51 @@ TEST(ViewChange, PrimaryCrashIsDetectedAndTheNextPrimaryOrders) {
   expect_each_executed_once(c);
 }
 
+TEST(ViewChange, VotesThatOvertakeTheNewViewAreKeptForIt) {
+  // The NEW-VIEW to replica 3 arrives after the new primary's PRE-PREPARE and replica 2's
+  // PREPARE of view 1. With replica 0 down, view 1 needs replica 3's votes: it orders at once,
+  // without waiting for anyone's retransmission.
+  Cluster c;
+  c.crash(0);
+  std::vector<Envelope> late;
+  bool released = false;
+  c.filter = [&](const Envelope& e) {
+    if (released || e.type() != MsgType::kNewView || e.to != 3) return true;
+    late.push_back(e);
+    return false;
+  };
+  c.send_request("alice", 1, 1, "put x 1");
+  ASSERT_TRUE(c.run_until([&] { return !late.empty(); }));
+  c.deliver();
+  EXPECT_FALSE(c.accepted("alice", 1, 1).has_value());
+  EXPECT_GE(c.counter(3, "votes.early_kept"), 2u);  // the PRE-PREPARE and replica 2's PREPARE
+  EXPECT_GE(size_of(c, 3, "view_change.early_votes"), 2u);
+  released = true;
+  c.inject(1, 3, *late.front().bytes);
+  c.deliver();  // no time passes
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_EQ(size_of(c, 3, "view_change.early_votes"), 0u);
+  EXPECT_EQ(c.replica(3).status().view, 1u);
+  expect_agreement(c);
+}
+
+TEST(ViewChange, EarlyVotesAreBoundedPerSender) {
+  // A faulty replica sending votes for views nobody is in keeps at most a log window of each
+  // kind, for its latest view only.
+  Cluster c;
+  const Config& cfg = c.config(2);
+  for (ViewNum v : {ViewNum{5}, ViewNum{7}}) {
+    for (SeqNum s = 1; s <= 3 * cfg.log_window; ++s) {
+      PrepareMsg p{v, s, Digest{}, 2, {}};
+      p.signature = sign_as(2, SignDomain::kPrepare, prepare_signed_bytes(p));
+      c.inject(2, 3, encode_message(p));
+    }
+  }
+  EXPECT_EQ(size_of(c, 3, "view_change.early_votes"), cfg.log_window);
+  EXPECT_EQ(c.counter(3, "votes.early_kept"), 2u * cfg.log_window);
+  EXPECT_EQ(c.replica(3).status().view, 0u);
+}
+
 TEST(ViewChange, PreparedButNotCommittedBatchSurvivesAtTheSameSeq) {
   Cluster c;
   c.filter = [](const Envelope& e) { return e.type() != MsgType::kCommit; };
