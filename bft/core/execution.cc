@@ -9,7 +9,6 @@
 // (format version, last executed seq, agreed time, client table, in codec's canonical encoding),
 // then StateMachine::snapshot(). The state digest is BLAKE2b of all of it.
 #include <algorithm>
-#include <limits>
 
 #include "bft/core/replica_impl.h"
 #include "codec/codec.h"
@@ -105,7 +104,7 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
             break;
           }
           if (auto evicted = table_.admit(r.client, h.seq)) {
-            pool_.erase_through(*evicted, std::numeric_limits<std::uint64_t>::max());
+            pool_.mark_evicted(*evicted, h.seq);
             app_.session_evicted(*evicted);
           }
           ExecuteResult result = app_.execute(r);
@@ -127,6 +126,8 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
       }
     }
   }
+  // Proposals made before an eviction executed here have reached this seq by now.
+  if (h.seq > config_.pipeline_max) pool_.erase_evicted(h.seq - config_.pipeline_max);
   count(Ctr::kBatchesExecuted);
   if (h.null_batch) count(Ctr::kBatchesNull);
   if (replay) count(Ctr::kBatchesReplayed);
