@@ -149,13 +149,19 @@ bool Replica::Impl::verify_checkpoint_proof(const CheckpointProofMsg& p) {
   return true;
 }
 
-void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof) {
+void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log) {
   if (proof.seq <= stable_seq_) return;
   if (last_executed_ < proof.seq && !state_fetch_) {
     try_execute();  // the log may hold everything up to it; reaching it stabilizes it
     if (proof.seq <= stable_seq_) return;
   }
   if (last_executed_ < proof.seq) {
+    if (wait_for_log && !state_fetch_ && log_reaches(proof.seq)) {
+      if (!proof_awaiting_log_) proof_awaiting_log_since_us_ = now_us_;
+      if (!proof_awaiting_log_ || proof_awaiting_log_->seq < proof.seq) proof_awaiting_log_ = proof;
+      return;
+    }
+    proof_awaiting_log_.reset();
     begin_state_transfer(proof, FetchPurpose::kCatchUp);
     return;
   }
@@ -187,6 +193,31 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof) {
   out_.stable_checkpoint = stable_seq_;
   count(Ctr::kCheckpointsStable);
   garbage_collect();
+}
+
+bool Replica::Impl::log_reaches(SeqNum seq) const {
+  if (view_changing_ || !in_window(seq)) return false;
+  for (SeqNum s = last_executed_ + 1; s <= seq; ++s) {
+    const Slot* slot = find_slot(s);
+    if (slot == nullptr || !slot->header || slot->header->view != view_) return false;
+  }
+  return true;
+}
+
+void Replica::Impl::check_proof_awaiting_log() {
+  if (!proof_awaiting_log_) return;
+  if (proof_awaiting_log_->seq <= stable_seq_) {
+    proof_awaiting_log_.reset();  // stable by its own checkpoint and the others' votes
+    return;
+  }
+  const bool reached = last_executed_ >= proof_awaiting_log_->seq;
+  if (!reached && now_us_ - proof_awaiting_log_since_us_ < config_.retransmit_interval_us &&
+      !view_changing_) {
+    return;
+  }
+  const CheckpointProofMsg proof = std::move(*proof_awaiting_log_);
+  proof_awaiting_log_.reset();
+  adopt_stable(proof, false);  // reached: compare with its own state; not reached: fetch it
 }
 
 bool Replica::Impl::capture_pending(SeqNum seq) const {

@@ -269,6 +269,7 @@ void Replica::Impl::after_event() {
   }
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
+  check_proof_awaiting_log();
   if (ask_for_more_) {
     // Catching up: as soon as what the peers sent is executed, ask for the next run instead of
     // waiting for the periodic STATUS. At a run per retransmission interval, a replica that fell
@@ -348,7 +349,7 @@ bool Replica::Impl::lagging() const {
   // Only a replica that is actually catching up may blame itself: a faulty primary could keep
   // the conditions below true forever (a committed seq that never becomes executable).
   if (now_us_ - last_progress_us_ >= config_.request_timeout_us) return false;
-  if (state_fetch_) return true;
+  if (state_fetch_ || proof_awaiting_log_) return true;
   for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
     if (it->second.committed) return true;  // committed but not executable yet
   }
@@ -374,6 +375,9 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
     if (auto gap_start = primary_gap_start()) consider(*gap_start + slow_primary_bound());
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
     if (pace_wait_until_us_) consider(*pace_wait_until_us_);
+    if (proof_awaiting_log_) {
+      consider(proof_awaiting_log_since_us_ + config_.retransmit_interval_us);
+    }
     if (auto d = app_.next_deadline_us(); d && *d > agreed_time_us_) {
       if (is_primary()) {
         consider(*d);

@@ -333,8 +333,13 @@ class Replica::Impl {
   void on_checkpoint(ReplicaId from, const CheckpointMsg& m);
   void try_stabilize(SeqNum seq);
   bool verify_checkpoint_proof(const CheckpointProofMsg& p);
-  // A proven stable checkpoint: advance to it, or fetch its state if behind.
-  void adopt_stable(const CheckpointProofMsg& proof);
+  // A proven stable checkpoint: advance to it, or fetch its state if behind. Behind by seqs
+  // whose pre-prepares its log holds, it first waits (unless `wait_for_log` is false) a
+  // retransmission interval for them to commit here (check_proof_awaiting_log()).
+  void adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log = true);
+  // Every seq after the last executed one up to `seq` has a pre-prepare in this view's log.
+  bool log_reaches(SeqNum seq) const;
+  void check_proof_awaiting_log();
   void garbage_collect();
 
   // ---- view_change.cc ----
@@ -432,6 +437,11 @@ class Replica::Impl {
   std::map<std::uint64_t, SeqNum> pending_captures_;  // by capture id
   // A proof that arrived while the replica's own state for its seq was still being captured.
   std::optional<CheckpointProofMsg> proof_awaiting_capture_;
+  // A proof of a checkpoint a few seqs ahead, whose batches this replica has pre-prepared: their
+  // commits are likely on the way (the peers' CHECKPOINTs can overtake them), and executing them
+  // costs far less than fetching the whole state. Since when it waits (its first proof's arrival).
+  std::optional<CheckpointProofMsg> proof_awaiting_log_;
+  TimeUs proof_awaiting_log_since_us_ = 0;
 
   // ---- requests ----
   RequestPool pool_;

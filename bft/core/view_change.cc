@@ -324,7 +324,8 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
                 [this](const auto& d) { return !view_changes_.contains(d.first); });
 
   // The new view starts from the highest stable checkpoint among the view-changes (proven).
-  if (p.stable.seq > stable_seq_) adopt_stable(p.stable);
+  // At once: the new view's proposals start above it (seqs up to it are not proposed again).
+  if (p.stable.seq > stable_seq_) adopt_stable(p.stable, false);
 
   for (std::size_t i = 0; i < nv.proposals.size(); ++i) {
     const BatchHeader& h = nv.proposals[i];

@@ -84,6 +84,47 @@ TEST(Checkpoints, CatchUpAsksForTheNextRunAsSoonAsItExecutedTheLast) {
   expect_agreement(c);
 }
 
+TEST(Checkpoints, CheckpointsThatOvertakeTheCommitsDoNotStartAStateTransfer) {
+  // The others' CHECKPOINTs for seq 4 reach replica 3 before their COMMITs for it: it holds the
+  // pre-prepare, so it waits for the commits (a retransmission interval at most) and executes,
+  // rather than fetching the whole state.
+  Cluster c;
+  run_requests(c, 1, 3);
+  std::vector<Envelope> late;
+  c.filter = [&](const Envelope& e) {
+    if (e.to != 3 || e.type() != MsgType::kCommit) return true;
+    late.push_back(e);
+    return false;
+  };
+  run_requests(c, 4, 1);
+  ASSERT_EQ(c.replica(0).status().stable_checkpoint, 4u);
+  EXPECT_EQ(c.replica(3).status().last_executed, 3u);
+  EXPECT_FALSE(c.replica(3).status().fetching_state);
+  c.filter = nullptr;
+  for (const Envelope& e : late) c.inject(e.from, 3, *e.bytes);
+  c.deliver();
+  EXPECT_EQ(c.replica(3).status().last_executed, 4u);
+  EXPECT_EQ(c.replica(3).status().stable_checkpoint, 4u);
+  EXPECT_EQ(c.counter(3, "state_transfers"), 0u);
+  expect_same_state(c);
+}
+
+TEST(Checkpoints, BehindWithoutTheCommitsItFetchesTheStateAfterAnInterval) {
+  Cluster c;
+  run_requests(c, 1, 3);
+  c.filter = [](const Envelope& e) { return e.to != 3 || e.type() != MsgType::kCommit; };
+  run_requests(c, 4, 1);
+  EXPECT_EQ(c.replica(3).status().last_executed, 3u);
+  c.filter = [](const Envelope& e) {
+    return e.to != 3 || e.type() != MsgType::kCommit ||
+           std::get<CommitMsg>(*decode_message(*e.bytes)).seq != 4;
+  };
+  c.advance(c.config(3).retransmit_interval_us + 10'000);
+  EXPECT_EQ(c.counter(3, "state_transfers"), 1u);
+  EXPECT_EQ(c.replica(3).status().last_executed, 4u);
+  expect_same_state(c);
+}
+
 TEST(Checkpoints, ReplicaTwoLagsPastACheckpointAndCatchesUpByStateTransfer) {
   Cluster c;
   c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
