@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,8 +36,18 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
   return true;
 }
 
-bool read_all(int fd, std::uint8_t* data, std::size_t len) {
+// Reads `len` bytes unless end of file, an error or `deadline` comes first.
+bool read_all(int fd, std::uint8_t* data, std::size_t len,
+              std::chrono::steady_clock::time_point deadline) {
   while (len > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return false;
+    if (ready == 0) continue;  // look at the deadline again
     const ssize_t n = ::read(fd, data, len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
@@ -105,9 +116,10 @@ ForkCapture::~ForkCapture() {
 std::optional<bft::CapturedState> ForkCapture::capture(std::uint64_t id, bft::SeqNum seq,
                                                        const std::function<bft::Bytes()>& encode) {
   const std::uint64_t hint = options_.state_bytes_hint ? options_.state_bytes_hint() : 0;
-  const bool small = std::max(stats_.last_bytes, hint) < options_.fork_min_bytes;
+  const std::uint64_t expected = std::max(stats_.last_bytes, hint);
+  const bool small = expected < options_.fork_min_bytes;
   if (small || fallback_next_ || running_ >= options_.children_max ||
-      !fork_child(id, seq, encode)) {
+      !fork_child(id, seq, expected, encode)) {
     fallback_next_ = false;
     return on_the_spot(encode);
   }
@@ -124,7 +136,7 @@ bft::CapturedState ForkCapture::on_the_spot(const std::function<bft::Bytes()>& e
   return result;
 }
 
-bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq,
+bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq, std::uint64_t expected_bytes,
                              const std::function<bft::Bytes()>& encode) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -145,7 +157,11 @@ bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq,
   ++stats_.forked;
   {
     std::lock_guard lock(mutex_);
-    children_.push_back(Child{id, pid, fds[0], started});
+    const auto allowed =
+        options_.child_time_base +
+        std::chrono::milliseconds(expected_bytes /
+                                  std::max<std::uint64_t>(1, options_.child_bytes_per_s / 1000));
+    children_.push_back(Child{id, pid, fds[0], started, started + allowed});
   }
   wake_.notify_one();
   return true;
@@ -173,14 +189,15 @@ void ForkCapture::read_children() {
 std::optional<bft::CapturedState> ForkCapture::collect(const Child& child) {
   std::optional<bft::CapturedState> result;
   std::array<std::uint8_t, kHeaderBytes> header{};
-  if (read_all(child.fd, header.data(), header.size())) {
+  if (read_all(child.fd, header.data(), header.size(), child.deadline)) {
     std::uint64_t size = 0;
     for (std::size_t i = 0; i < 8; ++i) size |= std::uint64_t{header[i]} << (8 * i);
     if (size <= options_.state_bytes_max) {
       bft::Bytes state(size);
       std::uint8_t end = 0;
       // Exactly `size` bytes, then end of file.
-      if (read_all(child.fd, state.data(), state.size()) && ::read(child.fd, &end, 1) == 0) {
+      if (read_all(child.fd, state.data(), state.size(), child.deadline) &&
+          ::read(child.fd, &end, 1) == 0) {
         bft::Digest digest{};
         std::memcpy(digest.data(), header.data() + 8, digest.size());
         result = bft::CapturedState{digest, std::make_shared<const bft::Bytes>(std::move(state))};

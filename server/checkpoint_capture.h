@@ -15,7 +15,8 @@
 // own count of the bytes it holds now (`state_bytes_hint`: a state that grew by tens of MB within
 // one checkpoint interval, say by large tuples, must not be encoded on the io thread);
 // `children_max` children are still running; fork() or pipe() fail; or the previous child failed. A
-// child that dies, or whose output is short, is reported as a failure (the core captures again if
+// child that dies, whose output is short, or that is late (Options::child_time_base) is
+// reported as a failure (the core captures again if
 // nothing executed since, or fetches the proven bytes; see bft/core/state_capture.h).
 //
 // The child keeps only stdio and its pipe open (never the replica's sockets: a replica restarted
@@ -71,6 +72,12 @@ class ForkCapture final : public bft::StateCapture {
     // durably (bft::storage::ReplicaStorage::write_checkpoint_file), so the storage thread
     // adopts it instead of writing it. Empty: in-memory replica, no file.
     std::string checkpoint_dir;
+    // A child that has not delivered its state within child_time_base plus the state's
+    // estimated size at child_bytes_per_s is killed and reported as failed: one stuck for good
+    // (say on a lock another thread of the replica held at fork()) would otherwise hold every
+    // later capture, and the replica's stable checkpoint, where they are.
+    std::chrono::milliseconds child_time_base{10'000};
+    std::uint64_t child_bytes_per_s = std::uint64_t{16} << 20;
   };
   // Called on the io thread with a capture's id and its result (nullopt: failed).
   using Done = std::function<void(std::uint64_t, std::optional<bft::CapturedState>)>;
@@ -90,9 +97,11 @@ class ForkCapture final : public bft::StateCapture {
     pid_t pid = -1;
     int fd = -1;
     std::chrono::steady_clock::time_point started{};
+    std::chrono::steady_clock::time_point deadline{};
   };
   bft::CapturedState on_the_spot(const std::function<bft::Bytes()>& encode);
-  bool fork_child(std::uint64_t id, bft::SeqNum seq, const std::function<bft::Bytes()>& encode);
+  bool fork_child(std::uint64_t id, bft::SeqNum seq, std::uint64_t expected_bytes,
+                  const std::function<bft::Bytes()>& encode);
   void read_children();
   std::optional<bft::CapturedState> collect(const Child& child);
   void finished(std::uint64_t id, std::optional<bft::CapturedState> result, double ms);

@@ -136,6 +136,30 @@ TEST(ForkCaptureTest, AFailedChildIsReportedAndTheNextCaptureIsOnTheSpot) {
   EXPECT_EQ(capture.stats().on_the_spot, 1u);
 }
 
+TEST(ForkCaptureTest, AChildPastItsDeadlineIsKilledAndReportedAsFailed) {
+  // A child stuck for good (on a lock another thread held at fork(), say) must not hold the
+  // captures after it, and the replica's stable checkpoint, for ever.
+  boost::asio::io_context io;
+  CaptureResults results;
+  ForkCapture::Options o = forking();
+  o.child_time_base = 300ms;
+  ForkCapture capture(io, o, [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
+    results.done.emplace_back(id, std::move(r));
+  });
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(capture.capture(1, 4,
+                            [] {
+                              std::this_thread::sleep_for(30s);
+                              return bft::Bytes{};
+                            }),
+            std::nullopt);
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1u);
+  EXPECT_FALSE(results.done[0].second.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_EQ(capture.stats().failed, 1u);
+}
+
 TEST(ForkCaptureTest, ChildrenStillRunningAtDestructionAreReaped) {
   boost::asio::io_context io;
   {
