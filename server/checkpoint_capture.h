@@ -15,9 +15,9 @@
 // own count of the bytes it holds now (`state_bytes_hint`: a state that grew by tens of MB within
 // one checkpoint interval, say by large tuples, must not be encoded on the io thread);
 // `children_max` children are still running; fork() or pipe() fail; or the previous child failed. A
-// child that dies, whose output is short, or that is late (Options::child_time_base) is
-// reported as a failure (the core captures again if
-// nothing executed since, or fetches the proven bytes; see bft/core/state_capture.h).
+// child that dies, whose output is short, or that is late (Options::child_time_base) is reported
+// as a failure (the core captures again if nothing executed since, or fetches the proven bytes;
+// see bft/core/state_capture.h).
 //
 // The child keeps only stdio and its pipe open (never the replica's sockets: a replica restarted
 // after a SIGKILL must be able to bind its port), ignores SIGINT and SIGTERM (a Ctrl-C to the
