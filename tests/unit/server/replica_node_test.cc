@@ -281,11 +281,19 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::SpaceCreate{"jobs", {}})), ts::Reply(ts::Ack{}));
   ASSERT_TRUE(wait_until([&] { return status(1).last_executed >= 1; }));
 
-  // Armed on replica 1's io thread, so that the snapshot is taken before anything fails.
-  const NodeSnapshot armed = nodes_[1]->call([&](ReplicaNode& n) {
-    fs.fail_after(0);
-    return n.snapshot();
-  });
+  // Armed on replica 1's io thread, so that the snapshot is taken before anything fails, and
+  // only when nothing waits for its disk: a sync asked for earlier and completed after the
+  // snapshot would be counted below (a flake under load).
+  std::optional<NodeSnapshot> armed;
+  ASSERT_TRUE(wait_until([&] {
+    armed = nodes_[1]->call([&](ReplicaNode& n) -> std::optional<NodeSnapshot> {
+      NodeSnapshot s = n.snapshot();
+      if (s.driver.held_bytes != 0) return std::nullopt;
+      fs.fail_after(0);
+      return s;
+    });
+    return armed.has_value();
+  }));
   ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::Out{"jobs", TestClient::spec("(1)")})),
             ts::Reply(ts::Ack{}));
   ASSERT_TRUE(wait_until([&] {
@@ -298,9 +306,9 @@ TEST_F(ClusterTest, StorageFailureStopsTheReplicaAndTheOthersGoOn) {
   // meanwhile, from the others' commits; nothing of that is sent, and a restart starts from disk.)
   const NodeSnapshot s1 = nodes_[1]->call([](ReplicaNode& n) { return n.snapshot(); });
   const auto commit = static_cast<std::size_t>(bft::MsgType::kCommit);
-  EXPECT_EQ(s1.driver.messages_out[commit], armed.driver.messages_out[commit]);
-  EXPECT_EQ(s1.driver.replies_sent, armed.driver.replies_sent);
-  EXPECT_EQ(s1.driver.syncs, armed.driver.syncs);
+  EXPECT_EQ(s1.driver.messages_out[commit], armed->driver.messages_out[commit]);
+  EXPECT_EQ(s1.driver.replies_sent, armed->driver.replies_sent);
+  EXPECT_EQ(s1.driver.syncs, armed->driver.syncs);
   ASSERT_EQ(TestClient::reply_of(admin.invoke(ts::Out{"jobs", TestClient::spec("(2)")})),
             ts::Reply(ts::Ack{}));
   nodes_[1].reset();  // before `fs`
