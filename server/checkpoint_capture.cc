@@ -44,10 +44,9 @@ bool read_all(int fd, std::uint8_t* data, std::size_t len,
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return false;
-    if (ready == 0) continue;  // look at the deadline again
+    if (ready <= 0) return false;  // an error, or the deadline passed
     const ssize_t n = ::read(fd, data, len);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
