@@ -104,7 +104,6 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
             break;
           }
           if (auto evicted = table_.admit(r.client, h.seq)) {
-            pool_.mark_evicted(*evicted, h.seq);
             app_.session_evicted(*evicted);
           }
           ExecuteResult result = app_.execute(r);
@@ -126,8 +125,6 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
       }
     }
   }
-  // Proposals made before an eviction executed here have reached this seq by now.
-  if (h.seq > config_.pipeline_max) pool_.erase_evicted(h.seq - config_.pipeline_max);
   count(Ctr::kBatchesExecuted);
   if (h.null_batch) count(Ctr::kBatchesNull);
   if (replay) count(Ctr::kBatchesReplayed);

@@ -222,26 +222,6 @@ void RequestPool::erase_through(const ClientKey& client, std::uint64_t number) {
   }
 }
 
-void RequestPool::mark_evicted(const ClientKey& client, SeqNum seq) {
-  for (auto it = entries_.lower_bound(RequestId{client, 0});
-       it != entries_.end() && it->first.client == client; ++it) {
-    if (it->second.evicted_at != 0) continue;
-    it->second.evicted_at = seq;
-    evicted_.emplace(seq, it->first);
-  }
-}
-
-void RequestPool::erase_evicted(SeqNum through) {
-  while (!evicted_.empty() && evicted_.begin()->first <= through) {
-    const auto [seq, id] = *evicted_.begin();
-    evicted_.erase(evicted_.begin());
-    auto it = entries_.find(id);
-    if (it == entries_.end() || it->second.evicted_at != seq) continue;
-    release(id, it->second);
-    entries_.erase(it);
-  }
-}
-
 std::uint64_t RequestPool::vouch_count() const {
   std::uint64_t total = 0;
   for (const auto& [id, e] : entries_) total += e.vouches.size();

@@ -19,6 +19,10 @@
 //     request bytes are held only for digests the replica received from the client or that
 //     reached f+1 vouches, and are charged to the principal (pending_bytes_per_principal_max).
 //
+// An entry leaves when its request executes, falls out of its client's window, or (above) ages
+// out; never because its client's session was evicted: peers may still count the vouches this
+// replica sent for it (docs/protocol.md, "Client table").
+//
 // Thread-safety: none; owned by the replica's thread.
 #pragma once
 
@@ -61,9 +65,6 @@ struct PoolEntry {
   std::optional<TimeUs> timer_start_us;
   // In the primary's ready queue.
   bool queued = false;
-  // The entry's session was evicted when this replica executed this seq (0: it was not). It
-  // stays for proposals made before that (erase_evicted()).
-  SeqNum evicted_at = 0;
   // Accounting. Entries created by a vouch are charged to their voucher and their principal, and
   // age from created_us.
   TimeUs created_us = 0;
@@ -138,13 +139,6 @@ class RequestPool {
   void erase(const RequestId& id);
   // Erases the client's entries with number <= `number`.
   void erase_through(const ClientKey& client, std::uint64_t number);
-  // The client's session was evicted at `seq`: its entries are marked, to be erased by
-  // erase_evicted() unless they execute first. A primary may have proposed some of them before
-  // it executed `seq` (in a pre-prepare at most pipeline_max seqs later), and the backups that
-  // executed `seq` before that pre-prepare arrived can authenticate them only with their entry.
-  void mark_evicted(const ClientKey& client, SeqNum seq);
-  // Erases the entries marked at `seq` or before.
-  void erase_evicted(SeqNum through);
 
   std::map<RequestId, PoolEntry>& entries() { return entries_; }
   const std::map<RequestId, PoolEntry>& entries() const { return entries_; }
@@ -162,7 +156,6 @@ class RequestPool {
   std::uint64_t per_principal_entries_max_;
   std::uint64_t per_principal_bytes_max_;
   std::map<RequestId, PoolEntry> entries_;
-  std::multimap<SeqNum, RequestId> evicted_;  // marked entries, by evicted_at (some erased since)
   std::map<Digest, RequestId> by_digest_;
   std::vector<std::uint32_t> charged_per_replica_;
   std::map<std::string, std::uint64_t> bytes_per_principal_;

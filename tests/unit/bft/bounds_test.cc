@@ -186,6 +186,41 @@ TEST(Bounds, ARequestProposedBeforeItsSessionWasEvictedStillOrders) {
   expect_agreement(c);
 }
 
+TEST(Bounds, AnEvictedSessionsPendingRequestsStayUntilTheyOrder) {
+  // Session 1's second request reaches replica 3 only, so nobody orders it yet; session 2 evicts
+  // session 1 (seq 2). Replicas used to erase an evicted session's pending requests a pipeline
+  // later (seq 6), but the vouches they had sent for them stayed with their peers: a replica
+  // executing behind the others (seed 2009838 of `bastion-sim --f 1 --byzantine`) counted them
+  // and, as primary, proposed a request its peers could no longer authenticate, view after view.
+  // Now a request leaves the pool when it executes or falls out of its client's window, as for
+  // any session.
+  Cluster c([](Config& cfg) {
+    cfg.sessions_per_principal_max = 1;
+    cfg.batch_max_requests = 1;
+  });
+  c.send_request("alice", 1, 1, "put a 1");
+  c.deliver();
+  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  c.send_request("alice", 1, 2, "put b 1", false, std::vector<ReplicaId>{3});
+  c.deliver();
+  ASSERT_EQ(size_of(c, 3, "pool.entries"), 1u);
+  c.send_request("alice", 2, 1, "put c 1");
+  c.deliver();
+  for (std::uint64_t k = 1; k <= 4; ++k) {
+    c.send_request("bob", 1, k, "put d " + std::to_string(k));
+    c.deliver();
+  }
+  ASSERT_EQ(c.replica(3).status().last_executed, 6u);
+  EXPECT_EQ(c.app(3).evicted, (std::vector<ClientKey>{ClientKey{"alice", 1}}));
+  EXPECT_EQ(size_of(c, 3, "pool.entries"), 1u);
+  // The client reaches the others too: the request orders, in a new session entry.
+  c.send_request("alice", 1, 2, "put b 1", false, std::vector<ReplicaId>{0, 1, 2});
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 2), "ok");
+  EXPECT_EQ(size_of(c, 3, "pool.entries"), 0u);
+  expect_agreement(c);
+}
+
 TEST(Bounds, ViewChangeFloodKeepsOneMessagePerReplica) {
   Cluster c;
   for (ViewNum v = 1; v < 200; ++v) {
