@@ -32,6 +32,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "drop.quota",
     "drop.unsolicited",
     "drop.throttled",
+    "view_change.throttled",
     "signatures.remembered",
     "pool.expired",
     "requests.received",
@@ -113,7 +114,8 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       pool_(config_),
       peer_status_(config_.n),
       early_votes_(config_.n),
-      serve_budget_(config_.n) {
+      serve_budget_(config_.n),
+      view_change_budget_(config_.n, TokenBucket{kViewChangeBurst, 0}) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
   if (!config_.validate().empty()) std::abort();
@@ -452,18 +454,22 @@ bool Replica::Impl::verify_remembered(ReplicaId signer, SignDomain domain, const
 
 bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {
   if (peer >= config_.n) return false;
-  ServeBucket& b = serve_budget_[peer];
-  if (now_us_ > b.refilled_us) {
-    const double refill = static_cast<double>(config_.serve_bytes_per_s) *
-                          static_cast<double>(now_us_ - b.refilled_us) / 1e6;
-    b.tokens = std::min(static_cast<double>(config_.serve_burst_bytes), b.tokens + refill);
-    b.refilled_us = now_us_;
-  }
-  if (b.tokens < static_cast<double>(bytes)) {
+  if (!serve_budget_[peer].take(now_us_, static_cast<double>(config_.serve_bytes_per_s),
+                                static_cast<double>(config_.serve_burst_bytes),
+                                static_cast<double>(bytes))) {
     count(Ctr::kDropThrottled);
     return false;
   }
-  b.tokens -= static_cast<double>(bytes);
+  return true;
+}
+
+bool Replica::Impl::TokenBucket::take(TimeUs now_us, double per_s, double burst, double amount) {
+  if (now_us > refilled_us) {
+    tokens = std::min(burst, tokens + per_s * static_cast<double>(now_us - refilled_us) / 1e6);
+    refilled_us = now_us;
+  }
+  if (tokens < amount) return false;
+  tokens -= amount;
   return true;
 }
 

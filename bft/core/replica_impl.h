@@ -155,6 +155,7 @@ enum class Ctr : std::size_t {
   kDropQuota,
   kDropUnsolicited,
   kDropThrottled,
+  kViewChangesThrottled,
   kSignaturesRemembered,
   kPoolExpired,
   kRequestsReceived,
@@ -458,11 +459,17 @@ class Replica::Impl {
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
   std::vector<EarlyVotes> early_votes_;  // by sender
-  struct ServeBucket {
-    double tokens = 0;  // bytes
+  // A token bucket: `tokens` refill at a rate up to a burst, and are spent.
+  struct TokenBucket {
+    double tokens = 0;
     TimeUs refilled_us = 0;
+    bool take(TimeUs now_us, double per_s, double burst, double amount);
   };
-  std::vector<ServeBucket> serve_budget_;  // per peer
+  std::vector<TokenBucket> serve_budget_;  // per peer, in bytes
+  // Per peer, VIEW-CHANGEs for a new view it may have verified (kViewChangeBurst at once, one
+  // more per retransmission interval; docs/protocol.md, "View change").
+  static constexpr double kViewChangeBurst = 4;
+  std::vector<TokenBucket> view_change_budget_;
   // Signatures verify_remembered() found valid: digests of (signer, domain, bytes, signature),
   // the oldest forgotten first beyond verified_max_.
   std::set<Digest> verified_;  // ordered: no hash flooding by replicas grinding signatures

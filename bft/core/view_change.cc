@@ -13,7 +13,8 @@
 // each time a view change fails (capped), returning to its base once a view makes progress; a
 // replica joins a view change once f+1 replicas (one of them correct) want a higher view.
 //
-// Bounds: one VIEW-CHANGE per replica is kept (its highest view), verified once.
+// Bounds: one VIEW-CHANGE per replica is kept (its highest view), verified once, and a peer gets
+// at most kViewChangeBurst of them verified at once, one more per retransmission interval.
 #include <algorithm>
 #include <set>
 
@@ -136,6 +137,15 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
   auto known = view_changes_.find(from);
   if (known != view_changes_.end() && known->second.new_view >= m.new_view) {
     count(Ctr::kDropDuplicate);
+    return;
+  }
+  // A correct replica sends one VIEW-CHANGE per view it moves to, and it moves on timeouts
+  // several retransmission intervals long: a peer sending more is faulty, and each costs
+  // signature checks. One dropped here from a correct peer comes back with its retransmission.
+  if (!view_change_budget_[from].take(now_us_,
+                                      1e6 / static_cast<double>(config_.retransmit_interval_us),
+                                      kViewChangeBurst, 1)) {
+    count(Ctr::kViewChangesThrottled);
     return;
   }
   if (!verify_view_change(m)) {

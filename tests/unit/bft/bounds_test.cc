@@ -265,13 +265,43 @@ TEST(Bounds, AViewChangeFloodReusingCertificatesCostsOneSignaturePerMessage) {
     vc.replica = 3;
     vc.signature = sign_as(3, SignDomain::kViewChange, view_change_signed_bytes(vc));
     c.inject(3, 1, encode_message(vc));
+    c.deliver();
+    c.advance(config.retransmit_interval_us);  // within the sender's budget
   }
+  EXPECT_EQ(c.counter(1, "view_change.throttled"), 0u);
   EXPECT_EQ(c.counter(1, "drop.invalid"), 0u);
   // The first message's certificates, then one signature (the message's own) per message; the
   // other replicas' traffic adds a few.
   const std::uint64_t checks = c.verify_calls() - before;
   EXPECT_LE(checks, 3 * config.log_window + 3 * kViews) << checks;
   EXPECT_GE(c.counter(1, "signatures.remembered"), (kViews - 1) * 3 * config.log_window);
+}
+
+TEST(Bounds, AViewChangeFloodIsVerifiedAtTheRateOfRetransmissions) {
+  // A faulty replica sends VIEW-CHANGEs for 200 ever higher views at once: a few are verified,
+  // the rest dropped before any signature check; the same replica's real VIEW-CHANGE, later,
+  // still counts (it comes back with the retransmissions).
+  Cluster c;
+  const Config& config = c.config(1);
+  const std::uint64_t before = c.verify_calls();
+  for (ViewNum v = 1; v <= 200; ++v) {
+    ViewChangeMsg vc;
+    vc.new_view = v;
+    vc.replica = 3;
+    vc.signature = sign_as(3, SignDomain::kViewChange, view_change_signed_bytes(vc));
+    c.inject(3, 1, encode_message(vc));
+  }
+  c.deliver();
+  EXPECT_EQ(c.counter(1, "view_change.throttled"), 196u);
+  EXPECT_LE(c.verify_calls() - before, 4u * 2);
+  EXPECT_EQ(c.replica(1).status().view, 0u);
+
+  c.advance(4 * config.retransmit_interval_us);
+  c.crash(0);
+  c.send_request("alice", 1, 1, "put x 1");
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("alice", 1, 1).has_value(); }));
+  EXPECT_GE(c.replica(1).status().view, 1u);
+  expect_agreement(c);
 }
 
 TEST(Bounds, AnswersToAPeerAreRateLimitedByATokenBucket) {
