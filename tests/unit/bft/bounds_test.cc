@@ -154,17 +154,25 @@ TEST(Bounds, SessionsPerPrincipalAreCappedWithDeterministicEviction) {
   expect_agreement(c);
 }
 
+// One session per principal (admitting a principal's second session evicts its first) and one
+// request per batch.
+void one_session_per_principal(Config& cfg) {
+  cfg.sessions_per_principal_max = 1;
+  cfg.batch_max_requests = 1;
+}
+
+void order_alices_first_request(Cluster& c) {
+  c.send_request("alice", 1, 1, "put a 1");
+  c.deliver();
+  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
 TEST(Bounds, ARequestProposedBeforeItsSessionWasEvictedStillOrders) {
   // The primary proposes session 2's first request (seq 2, which evicts session 1: one session
   // per principal) and session 1's second (seq 3) before executing either. Replica 3 executes
   // seq 2 before seq 3's PRE-PREPARE reaches it; with replica 2 down it must still vote for it.
-  Cluster c([](Config& cfg) {
-    cfg.sessions_per_principal_max = 1;
-    cfg.batch_max_requests = 1;
-  });
-  c.send_request("alice", 1, 1, "put a 1");
-  c.deliver();
-  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  Cluster c(one_session_per_principal);
+  order_alices_first_request(c);
   c.crash(2);
   std::optional<Envelope> late;
   c.filter = [&](const Envelope& e) {
@@ -194,13 +202,8 @@ TEST(Bounds, AnEvictedSessionsPendingRequestsStayUntilTheyOrder) {
   // and, as primary, proposed a request its peers could no longer authenticate, view after view.
   // Now a request leaves the pool when it executes or falls out of its client's window, as for
   // any session.
-  Cluster c([](Config& cfg) {
-    cfg.sessions_per_principal_max = 1;
-    cfg.batch_max_requests = 1;
-  });
-  c.send_request("alice", 1, 1, "put a 1");
-  c.deliver();
-  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  Cluster c(one_session_per_principal);
+  order_alices_first_request(c);
   c.send_request("alice", 1, 2, "put b 1", false, std::vector<ReplicaId>{3});
   c.deliver();
   ASSERT_EQ(size_of(c, 3, "pool.entries"), 1u);
