@@ -215,17 +215,7 @@ void Replica::Impl::request_state_chunk() {
   StateFetch& f = *state_fetch_;
   if (f.sources.empty()) return;
   f.sent_us = now_us_;
-  // Until the first chunk tells the size, only the first; then a window of them.
-  const std::uint64_t window = f.total_bytes == 0 ? 1 : config_.state_chunks_in_flight;
-  const std::uint64_t end = std::min(f.buffer.size() + window * config_.state_chunk_bytes,
-                                     f.total_bytes == 0 ? std::uint64_t{1} : f.total_bytes);
-  f.next_offset = std::max<std::uint64_t>(f.next_offset, f.buffer.size());
-  while (f.next_offset < end) {
-    if (!f.ahead.contains(f.next_offset)) {
-      send(f.sources[f.source_index], FetchStateMsg{f.proof.seq, f.next_offset});
-    }
-    f.next_offset += config_.state_chunk_bytes;
-  }
+  send(f.sources[f.source_index], FetchStateMsg{f.proof.seq, f.buffer.size()});
 }
 
 void Replica::Impl::retry_state_fetch() {
@@ -248,7 +238,6 @@ void Replica::Impl::retry_state_fetch() {
     abandon_state_source();
     return;
   }
-  f.next_offset = f.buffer.size();  // ask again for what has not come
   request_state_chunk();
 }
 
@@ -264,8 +253,6 @@ void Replica::Impl::abandon_state_source() {
   } while (f.abandoned[f.source_index]);
   f.timeouts = 0;
   f.buffer.clear();
-  f.ahead.clear();
-  f.next_offset = 0;
   f.total_bytes = 0;
   f.source_start_us = now_us_;
   request_state_chunk();
@@ -308,9 +295,7 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
     count(Ctr::kDropUnsolicited);
     return;
   }
-  // Only chunks asked for and not in yet: at a chunk boundary in [buffer end, next offset).
-  if (m.offset < f.buffer.size() || m.offset >= f.next_offset ||
-      m.offset % config_.state_chunk_bytes != 0 || f.ahead.contains(m.offset)) {
+  if (m.offset != f.buffer.size()) {
     count(Ctr::kDropDuplicate);
     return;
   }
@@ -325,15 +310,7 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
     return;
   }
   f.total_bytes = m.total_bytes;
-  if (m.offset != f.buffer.size()) {
-    f.ahead.emplace(m.offset, m.data);
-    return;
-  }
   f.buffer.insert(f.buffer.end(), m.data.begin(), m.data.end());
-  for (auto it = f.ahead.begin(); it != f.ahead.end() && it->first == f.buffer.size();
-       it = f.ahead.erase(it)) {
-    f.buffer.insert(f.buffer.end(), it->second.begin(), it->second.end());
-  }
   f.timeouts = 0;
   last_progress_us_ = now_us_;
   if (f.buffer.size() == f.total_bytes) {

@@ -35,9 +35,6 @@ std::string Config::validate() const {
     return "agreed_time_slack_us and agreed_time_window_us must be positive";
   }
   if (state_chunk_bytes == 0) return "state_chunk_bytes must be positive";
-  if (state_chunks_in_flight == 0 || state_chunks_in_flight > 64) {
-    return "state_chunks_in_flight must be in 1..64";
-  }
   if (snapshot_bytes_max == 0) return "snapshot_bytes_max must be positive";
   if (state_transfer_grace_us < 0) return "state_transfer_grace_us must not be negative";
   // A pre-prepare carries up to a batch plus one request over the cap (a lone large request is

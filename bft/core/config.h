@@ -61,12 +61,10 @@ struct Config {
   TimeUs agreed_time_slack_us = 100'000;
   TimeUs agreed_time_window_us = 10'000'000;
 
-  // State transfer: snapshot chunk size, chunks asked for at once (one round trip per chunk
-  // made a transfer slower than the checkpoints superseding it), largest snapshot accepted. A
-  // source must deliver at least state_transfer_min_bytes_per_s once state_transfer_grace_us
-  // have passed, or the next source is tried (each source once before any is tried again).
+  // State transfer: snapshot chunk size, largest snapshot accepted. A source must deliver at
+  // least state_transfer_min_bytes_per_s once state_transfer_grace_us have passed, or the next
+  // source is tried (each source once before any is tried again).
   std::uint32_t state_chunk_bytes = 1 << 20;
-  std::uint32_t state_chunks_in_flight = 8;
   std::uint64_t snapshot_bytes_max = std::uint64_t{4} << 30;
   std::uint64_t state_transfer_min_bytes_per_s = 1 << 20;
   TimeUs state_transfer_grace_us = 5'000'000;

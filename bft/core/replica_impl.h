@@ -112,11 +112,7 @@ struct StateFetch {
   std::vector<bool> abandoned;  // per source: failed this transfer; tried again only when all have
   std::uint32_t timeouts = 0;   // consecutive, with the current source
   std::uint64_t total_bytes = 0;
-  Bytes buffer;  // the state's first bytes, in order
-  // Chunks are asked for state_chunks_in_flight at a time: the next offset to ask for, and
-  // those that arrived before the chunks in front of them (at most the window's, by offset).
-  std::uint64_t next_offset = 0;
-  std::map<std::uint64_t, Bytes> ahead;
+  Bytes buffer;
   TimeUs sent_us = 0;
   TimeUs source_start_us = 0;  // when the current source was asked for its first chunk
 };
