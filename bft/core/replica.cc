@@ -114,13 +114,12 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       pool_(config_),
       peer_status_(config_.n),
       early_votes_(config_.n),
-      serve_budget_(config_.n),
+      serve_budget_(config_.n, TokenBucket{static_cast<double>(config_.serve_burst_bytes), 0}),
       view_change_budget_(config_.n, TokenBucket{kViewChangeBurst, 0}) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
   if (!config_.validate().empty()) std::abort();
   view_change_timeout_us_ = config_.view_change_timeout_us;
-  for (auto& b : serve_budget_) b.tokens = static_cast<double>(config_.serve_burst_bytes);
   // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
   verified_max_ = std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n);
   for (std::size_t t = 1; t < message_caps_.size(); ++t) {
