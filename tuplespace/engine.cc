@@ -185,21 +185,22 @@ std::optional<SlotId> Engine::first_readable(const Space& s, const detail::Compi
 
 bool Engine::offer_to_waiters(Space& s, const Tuple& tuple, codec::ByteView encoding,
                               const detail::Acl* acl, std::vector<Completion>& out) {
-  std::vector<std::uint64_t> woken;
-  bool taken = false;
+  // Every waiting rd that may read the tuple sees it first; then the oldest waiting in that may
+  // take it does (docs/tuplespace.md, "Woken by an insertion").
+  std::vector<std::uint64_t> readers;
+  std::optional<std::uint64_t> taker;
   for (const auto& [arrival, w] : s.waiters) {
     if (!w.compiled.matches(encoding)) continue;
     if (acl != nullptr && !acl->may_read(w.key.client)) continue;
-    if (w.removes) {
-      if (acl != nullptr && !acl->may_remove(w.key.client)) continue;
-      woken.push_back(arrival);
-      taken = true;
-      break;
+    if (!w.removes) {
+      readers.push_back(arrival);
+    } else if (!taker && (acl == nullptr || acl->may_remove(w.key.client))) {
+      taker = arrival;
     }
-    woken.push_back(arrival);
   }
-  for (std::uint64_t arrival : woken) finish_waiter(s, arrival, Found{tuple}, out);
-  return taken;
+  for (std::uint64_t arrival : readers) finish_waiter(s, arrival, Found{tuple}, out);
+  if (taker) finish_waiter(s, *taker, Found{tuple}, out);
+  return taker.has_value();
 }
 
 void Engine::insert(Space& s, std::string_view client, std::int64_t now, const TupleSpec& spec,

@@ -19,8 +19,9 @@
 //     exception that the engine documents: an `in` that waits is woken by the insertion of a
 //     tuple it may remove and skips older readable tuples it may not remove; so an `in` may take
 //     the tuple inserted by the step just before it (`fresh`) if every older visible match it
-//     could have taken expired. timed_out and cancelled are an rdp/inp that found nothing at
-//     some point of the interval (the waiter was registered only then).
+//     could have taken expired (the waiting `rd`s the insertion woke read it before that `in`
+//     took it, which the same `fresh` rule allows). timed_out and cancelled are an rdp/inp that
+//     found nothing at some point of the interval (the waiter was registered only then).
 //   - Spaces appear once (the workload never deletes): no_such_space requires that no earlier
 //     step saw the space, and any other result shows it exists from then on.
 //   - Pending operations (cut by the run's end, or a Byzantine client's alternatives): the

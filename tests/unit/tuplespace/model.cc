@@ -2,6 +2,7 @@
 #include "tests/unit/tuplespace/model.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <set>
 #include <variant>
@@ -120,19 +121,26 @@ void Model::put(const std::string& space, const std::string& client, std::int64_
                 const TupleSpec& spec, std::vector<Completion>& done) {
   StoredTuple t{spec.tuple, std::nullopt, spec.readers, spec.removers, client};
   if (spec.lease_ms > 0) t.expiry_ms = now + static_cast<std::int64_t>(spec.lease_ms);
-  for (std::size_t i = 0; i < waits_.size();) {
+  // Every waiting rd that may read it sees it, then the oldest waiting in that may take it.
+  std::vector<std::size_t> woken;
+  std::optional<std::size_t> taker;
+  for (std::size_t i = 0; i < waits_.size(); ++i) {
     const Wait& w = waits_[i];
-    const bool interested = w.space == space && matches(w.tmpl, t.tuple) &&
-                            (t.readers.empty() || contains(t.readers, w.key.client));
-    if (!interested || (w.takes && !t.removers.empty() && !contains(t.removers, w.key.client))) {
-      ++i;
+    if (w.space != space || !matches(w.tmpl, t.tuple) ||
+        (!t.readers.empty() && !contains(t.readers, w.key.client))) {
       continue;
     }
-    const bool takes = w.takes;
-    done.push_back(Completion{w.key, Found{t.tuple}});
-    waits_.erase(waits_.begin() + static_cast<std::ptrdiff_t>(i));
-    if (takes) return;
+    if (!w.takes) {
+      woken.push_back(i);
+    } else if (!taker && (t.removers.empty() || contains(t.removers, w.key.client))) {
+      taker = i;
+    }
   }
+  if (taker) woken.push_back(*taker);
+  for (std::size_t i : woken) done.push_back(Completion{waits_[i].key, Found{t.tuple}});
+  std::sort(woken.begin(), woken.end(), std::greater<>());
+  for (std::size_t i : woken) waits_.erase(waits_.begin() + static_cast<std::ptrdiff_t>(i));
+  if (taker) return;
   spaces_.at(space).tuples.push_back(std::move(t));
 }
 

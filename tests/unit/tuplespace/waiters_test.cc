@@ -97,7 +97,7 @@ TEST_F(EngineTest, RdAndInReturnAtOnceWhenAMatchExists) {
   EXPECT_TRUE(pending(run(In{"s", tmpl("x", kAny), 0})));
 }
 
-TEST_F(EngineTest, WakeUpOrderRdThenInThenRd) {
+TEST_F(EngineTest, AnInsertionIsSeenByEveryWaitingRdBeforeAnInTakesIt) {
   create("s");
   ASSERT_TRUE(pending(run("r1", Rd{"s", tmpl("job", kAny), 0})));
   const WaiterKey r1 = last_ctx.key();
@@ -105,21 +105,40 @@ TEST_F(EngineTest, WakeUpOrderRdThenInThenRd) {
   const WaiterKey i2 = last_ctx.key();
   ASSERT_TRUE(pending(run("r3", Rd{"s", tmpl("job", kAny), 0})));
   const WaiterKey r3 = last_ctx.key();
+  ASSERT_TRUE(pending(run("i4", In{"s", tmpl("job", kAny), 0})));
+  const WaiterKey i4 = last_ctx.key();
 
+  // r3 began waiting after i2, yet sees the tuple: the reads come right after the insertion,
+  // then the oldest in takes it.
   const Outcome o = run("w", Out{"s", spec(tup({"job", 7}))});
   EXPECT_EQ(code(o), ErrorCode::kOk);
-  ASSERT_EQ(o.completions.size(), 2u);
+  ASSERT_EQ(o.completions.size(), 3u);
   EXPECT_EQ(o.completions[0].key, r1);
-  EXPECT_EQ(found(o.completions[0].reply), tup({"job", 7}));
-  EXPECT_EQ(o.completions[1].key, i2);
-  EXPECT_EQ(found(o.completions[1].reply), tup({"job", 7}));
-  // The in took it: it was never stored, and r3 still waits.
+  EXPECT_EQ(o.completions[1].key, r3);
+  EXPECT_EQ(o.completions[2].key, i2);
+  for (const Completion& c : o.completions) EXPECT_EQ(found(c.reply), tup({"job", 7}));
   EXPECT_EQ(engine.tuple_count("s"), 0u);
-  EXPECT_EQ(engine.waiter_count("s"), 1u);
+  EXPECT_EQ(engine.waiter_count("s"), 1u);  // i4
   const Outcome o2 = run("w", Out{"s", spec(tup({"job", 8}))});
   ASSERT_EQ(o2.completions.size(), 1u);
-  EXPECT_EQ(o2.completions[0].key, r3);
-  EXPECT_EQ(engine.tuple_count("s"), 1u);  // only rd waiters: the tuple is stored
+  EXPECT_EQ(o2.completions[0].key, i4);
+  EXPECT_EQ(engine.tuple_count("s"), 0u);
+}
+
+TEST_F(EngineTest, AReaderThatMayNotReadATupleKeepsWaiting) {
+  create("s");
+  ASSERT_TRUE(pending(run("bob", Rd{"s", tmpl("t"), 0})));
+  const WaiterKey bob = last_ctx.key();
+  ASSERT_TRUE(pending(run("carol", Rd{"s", tmpl("t"), 0})));
+  const WaiterKey carol = last_ctx.key();
+  const Outcome o = run("alice", Out{"s", spec(tup({"t"}), 0, {"alice", "carol"}, {})});
+  ASSERT_EQ(o.completions.size(), 1u);
+  EXPECT_EQ(o.completions[0].key, carol);
+  EXPECT_EQ(engine.waiter_count("s"), 1u);
+  EXPECT_EQ(engine.tuple_count("s"), 1u);  // no in took it: stored
+  const Outcome o2 = run("alice", Out{"s", spec(tup({"t"}))});
+  ASSERT_EQ(o2.completions.size(), 1u);
+  EXPECT_EQ(o2.completions[0].key, bob);
 }
 
 TEST_F(EngineTest, OneOutSatisfiesAtMostOneIn) {
