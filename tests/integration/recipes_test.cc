@@ -580,8 +580,12 @@ TEST_F(RecipesTest, SemaphorePermitOfACrashedHolderComesBack) {
       kCoord, {ts::Value("SEM"), ts::Value("crash"), ts::Pattern::any(), ts::Pattern::any()});
   ASSERT_FALSE(steal);
   EXPECT_EQ(steal.error().code, Errc::kDenied);
-  // The holder renews one and crashes: the other permit comes back when its lease runs out.
-  ASSERT_TRUE(crashed.renew(**a));
+  // The holder renews one late enough that the two leases end 400 ms apart, and crashes: the
+  // other permit comes back first, when its lease runs out.
+  std::this_thread::sleep_for(400ms);
+  auto renewed = crashed.renew(**a);
+  ASSERT_TRUE(renewed);
+  ASSERT_TRUE(*renewed);
   auto back = waiting.acquire(5s);
   ASSERT_TRUE(back && back->has_value());
   EXPECT_EQ((*back)->slot, (*b)->slot);
