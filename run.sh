@@ -2,7 +2,11 @@
 # Starts a local Bastion cluster: 4 replicas (f = 1) on 127.0.0.1, in the foreground.
 #
 #   ./run.sh            build (Release), create ./var/local-cluster if absent, start 4 replicas,
-#                       print a status line every few seconds; Ctrl-C stops them
+#                       print a status line every few seconds; Ctrl-C (or SIGINT/SIGTERM to this
+#                       process) stops them
+#   ./run.sh demo       the same cluster, then the ReD leader election demo (docs/red.md): three
+#                       nodes elect a writer, the writer and a copier crash, a replica of the
+#                       service crashes, and the properties are checked; exits 0 if they hold
 #
 # The cluster (configuration, keys, certificates, replica data) lives in ./var/local-cluster and is
 # reused by the next ./run.sh. Replica logs: ./var/local-cluster/logs/replica-N.log.
@@ -17,11 +21,16 @@ cluster_file=$cluster_dir/cluster.toml
 build_dir=$root/build-release
 bin=$build_dir/bin
 every=${BASTION_STATUS_EVERY:-5}
+mode=${1:-serve}
+if [[ $mode != serve && $mode != demo ]]; then
+  echo "usage: ./run.sh [demo]" >&2
+  exit 2
+fi
 
 scripts/install-deps
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBASTION_TESTS=OFF \
   -DBASTION_BENCH=OFF >/dev/null
-cmake --build "$build_dir" -j "$(nproc)" --target bastiond bastion
+cmake --build "$build_dir" -j "$(nproc)" --target bastiond bastion bastion-red
 
 if [[ ! -f $cluster_file ]]; then
   mkdir -p "$root/var"
@@ -34,8 +43,14 @@ fi
 mkdir -p "$cluster_dir/logs"
 
 pids=()
+demo_pid=""
+status=0
 stop_all() {
   trap - INT TERM EXIT
+  if [[ -n $demo_pid ]]; then
+    kill -TERM "$demo_pid" 2>/dev/null || true
+    wait "$demo_pid" 2>/dev/null || true
+  fi
   if ((${#pids[@]})); then
     echo
     echo "run.sh: stopping replicas"
@@ -49,7 +64,7 @@ stop_all() {
     kill -KILL "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
   fi
-  exit 0
+  exit "$status"
 }
 trap stop_all INT TERM EXIT
 
@@ -77,6 +92,17 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 
+if [[ $mode == demo ]]; then
+  # In the background and waited for, so that a signal to this script stops everything at once
+  # (bash runs a trap only after its foreground child returns).
+  BIN=$bin CLUSTER_FILE=$cluster_file DEMO_DIR=$root/var/red-demo REPLICA_PIDS="${pids[*]}" \
+    scripts/red-demo &
+  demo_pid=$!
+  wait "$demo_pid" || status=$?
+  demo_pid=""
+  stop_all
+fi
+
 cat <<MSG
 
 Bastion is running: 4 replicas on 127.0.0.1 (cluster file $cluster_file).
@@ -92,7 +118,11 @@ Press Ctrl-C to stop the replicas.
 
 MSG
 
-while sleep "$every"; do
+while true; do
+  # sleep in the background and wait for it: a signal interrupts `wait` at once, where a
+  # foreground sleep would hold the trap until it ends (and a SIGINT it survives is ignored).
+  sleep "$every" &
+  wait $! || true
   for i in "${!pids[@]}"; do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       echo "$(date +%T) replica $i is not running (see $cluster_dir/logs/replica-$i.log)"

@@ -192,4 +192,12 @@ void Printer::cluster_file(const std::string& path) {
   }
 }
 
+void Printer::identity_dir(const std::string& path) {
+  if (json_) {
+    out_ << "{\"identity_dir\":" << json_string(path) << "}\n";
+  } else {
+    out_ << path << '\n';
+  }
+}
+
 }  // namespace bastion::cli

@@ -36,6 +36,7 @@ class Printer {
   void space(const ts::SpaceInfo& space);
   void status(const std::vector<ReplicaInfo>& replicas);
   void cluster_file(const std::string& path);
+  void identity_dir(const std::string& path);
 
  private:
   std::ostream& out_;

@@ -21,6 +21,7 @@ namespace {
 
 // Everything any command may collect; each command reads its own fields.
 struct Args {
+  std::string identity;  // identity add NAME
   std::string space;
   std::string tuple;
   std::string tmpl;
@@ -433,6 +434,13 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
   init->add_option("--clients", a.clients, "client identities client1..clientN (default 1)")
       ->type_name("N");
   init->add_option("--out", a.out_dir, "directory to write")->type_name("DIR")->required();
+  auto* identity = app.add_subcommand("identity", "client identities");
+  identity->require_subcommand(1, 1);
+  auto* identity_add = identity->add_subcommand(
+      "add", "issue a new client identity with the cluster's CA: <cluster dir>/identities/NAME");
+  identity_add->add_option("name", a.identity, "the identity's name (its certificate name)")
+      ->type_name("NAME")
+      ->required();
 
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -502,6 +510,11 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
     cmd.kind = CommandKind::kShell;
     cmd.name = "shell";
     return inv;
+  } else if (identity_add->parsed()) {
+    cmd.kind = CommandKind::kIdentityAdd;
+    cmd.name = "identity add";
+    cmd.identity = a.identity;
+    return inv;
   } else if (init->parsed()) {
     cmd.kind = CommandKind::kClusterInit;
     cmd.name = "cluster init";
@@ -543,7 +556,8 @@ std::string command_summary() {
          "inall SPACE TEMPLATE [--max N]\n"
          "status\n"
          "cluster init [--replicas N] [--f N] [--host HOST] [--base-port PORT] [--clients N] "
-         "--out DIR\n";
+         "--out DIR\n"
+         "identity add NAME\n";
 }
 
 }  // namespace bastion::cli

@@ -31,6 +31,7 @@ enum class CommandKind {
   kStatus,       // per-replica status
   kShell,        // interactive shell
   kClusterInit,  // write a new cluster (needs no cluster file)
+  kIdentityAdd,  // issue a client identity with the cluster's CA (needs no replica)
 };
 
 struct Command {
@@ -38,6 +39,7 @@ struct Command {
   std::string name;          // "rdp", "space create", ...: for messages
   ts::Request request;       // kRequest
   config::InitOptions init;  // kClusterInit
+  std::string identity;      // kIdentityAdd: its name
   // `space create --policy FILE`, `space set-policy NAME FILE`: the file whose contents become
   // the request's policy script. Parsing reads no files; execute() reads it.
   std::optional<std::string> policy_file;

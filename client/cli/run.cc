@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -166,6 +167,22 @@ int cluster_init(const Command& command, Printer& printer, std::ostream& err) {
   return kExitOk;
 }
 
+// Issues the identity next to the cluster file, with the CA key kept there (the operator's
+// machine: docs/operations.md, "Adding a client identity").
+int identity_add(const Command& command, const GlobalOptions& global, Printer& printer,
+                 std::ostream& err) {
+  std::filesystem::path dir = std::filesystem::path(global.cluster_file).parent_path();
+  if (dir.empty()) dir = ".";
+  auto added = config::add_identity(dir, command.identity);
+  if (!added) {
+    const bool usage = added.error().code == config::ConfigErrorCode::kInvalidValue;
+    err << "bastion: identity add: " << added.error().message << '\n';
+    return usage ? kExitUsage : kExitError;
+  }
+  printer.identity_dir(added->string());
+  return kExitOk;
+}
+
 }  // namespace
 
 int exit_code_of(Errc code) {
@@ -227,6 +244,9 @@ int execute(const Command& command, const GlobalOptions& global, const BackendSl
             std::ostream& out, std::ostream& err) {
   Printer printer(out, global.json);
   if (command.kind == CommandKind::kClusterInit) return cluster_init(command, printer, err);
+  if (command.kind == CommandKind::kIdentityAdd) {
+    return identity_add(command, global, printer, err);
+  }
   // A policy file is read before connecting: a problem with it is a usage error.
   std::optional<ts::Request> loaded;
   if (command.policy_file) {

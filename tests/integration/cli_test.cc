@@ -1,6 +1,6 @@
 // Every operation through the `bastion` tool against real replica processes: outputs and exit
 // codes, blocking rd/in woken by another client's out, waits that time out, leases that expire,
-// access lists, and bad input from the user.
+// access lists, new identities, and bad input from the user.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -132,6 +132,21 @@ TEST_F(CliTest, AccessListsAndAdministration) {
   EXPECT_CMD(run_as("client1", {"inp", "acl", R"(("secret", *))"}), 0, "(\"secret\", 1)\n");
   const auto not_admin = run_as("client1", {"space", "create", "mine"});
   EXPECT_EQ(not_admin.exit_code, 3) << not_admin.err;
+}
+
+TEST_F(CliTest, IdentityAddIssuesAClientTheClusterAccepts) {
+  const auto added = admin({"identity", "add", "dana"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(added.out, cluster_->identity("dana") + "\n");
+  ASSERT_EQ(admin({"space", "create", "dana-space"}).exit_code, 0);
+  EXPECT_CMD(run_as("dana", {"out", "dana-space", R"(("hello", "dana"))"}), 0, "");
+  EXPECT_CMD(run_as("dana", {"rdp", "dana-space", R"(("hello", *))"}), 0,
+             "(\"hello\", \"dana\")\n");
+  const auto again = admin({"identity", "add", "dana"});
+  EXPECT_EQ(again.exit_code, 5) << again.err;
+  EXPECT_NE(again.err.find("dana"), std::string::npos) << again.err;
+  EXPECT_EQ(admin({"identity", "add", "replica-1"}).exit_code, 2);
+  EXPECT_EQ(admin({"identity", "add", "two words"}).exit_code, 2);
 }
 
 TEST_F(CliTest, BadInputGetsClearErrors) {
