@@ -46,20 +46,28 @@ void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
     if (spend_serve_budget(from, bytes.size())) {
       send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
     }
-    if (m.last_executed < stable_seq_) return;
+    // Up to one interval behind it, the archive still holds the batches it needs.
+    if (m.last_executed < retain_floor()) return;
   }
   if (m.last_executed >= last_executed_) return;
-  const SeqNum first = std::max(m.last_executed, stable_seq_) + 1;
+  const SeqNum first = std::max(m.last_executed, retain_floor()) + 1;
   const SeqNum last = std::min(last_executed_, m.last_executed + config_.catch_up_batches_max);
   for (SeqNum seq = first; seq <= last; ++seq) {
-    const Slot* s = find_slot(seq);
-    if (s == nullptr || !s->committed) break;
     CommittedMsg c;
-    c.header = *s->committed;
     c.replica = config_.self;
-    if (!c.header.null_batch) {
-      BatchPtr body = find_body(*s, c.header.batch_digest);
-      if (body != nullptr) c.batch = body->requests;
+    if (seq <= stable_seq_) {
+      auto a = archive_.find(seq);
+      if (a == archive_.end()) break;
+      c.header = a->second.header;
+      if (a->second.body != nullptr) c.batch = a->second.body->requests;
+    } else {
+      const Slot* s = find_slot(seq);
+      if (s == nullptr || !s->committed) break;
+      c.header = *s->committed;
+      if (!c.header.null_batch) {
+        BatchPtr body = find_body(*s, c.header.batch_digest);
+        if (body != nullptr) c.batch = body->requests;
+      }
     }
     Bytes bytes = encode_message(c);
     if (!spend_serve_budget(from, bytes.size())) break;

@@ -156,9 +156,11 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
     if (proof.seq <= stable_seq_) return;
   }
   if (last_executed_ < proof.seq) {
-    if (wait_for_log && !state_fetch_ && log_reaches(proof.seq)) {
-      if (!proof_awaiting_log_) proof_awaiting_log_since_us_ = now_us_;
-      if (!proof_awaiting_log_ || proof_awaiting_log_->seq < proof.seq) proof_awaiting_log_ = proof;
+    // Within one interval of the proven seq, the batches up to it are on the way (its own log)
+    // or kept by the peers (their archive): executing them costs less than the whole state.
+    if (wait_for_log && !state_fetch_ &&
+        (log_reaches(proof.seq) || last_executed_ + config_.checkpoint_interval >= proof.seq)) {
+      await_log(proof);
       return;
     }
     proof_awaiting_log_.reset();
@@ -195,6 +197,19 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
   garbage_collect();
 }
 
+void Replica::Impl::await_log(const CheckpointProofMsg& proof) {
+  if (!proof_awaiting_log_) {
+    proof_awaiting_log_since_us_ = now_us_;
+    proof_awaiting_log_executed_ = last_executed_;
+  }
+  if (!proof_awaiting_log_ || proof_awaiting_log_->seq < proof.seq) proof_awaiting_log_ = proof;
+  ask_for_more_ = true;  // a STATUS now brings the peers' batches
+}
+
+SeqNum Replica::Impl::retain_floor() const {
+  return stable_seq_ - std::min<SeqNum>(stable_seq_, config_.checkpoint_interval);
+}
+
 bool Replica::Impl::log_reaches(SeqNum seq) const {
   if (view_changing_ || !in_window(seq)) return false;
   for (SeqNum s = last_executed_ + 1; s <= seq; ++s) {
@@ -211,6 +226,11 @@ void Replica::Impl::check_proof_awaiting_log() {
     return;
   }
   const bool reached = last_executed_ >= proof_awaiting_log_->seq;
+  if (last_executed_ > proof_awaiting_log_executed_) {
+    // Still executing towards it: the wait lasts while it makes progress.
+    proof_awaiting_log_executed_ = last_executed_;
+    proof_awaiting_log_since_us_ = now_us_;
+  }
   if (!reached && now_us_ - proof_awaiting_log_since_us_ < config_.retransmit_interval_us &&
       !view_changing_) {
     return;
@@ -226,6 +246,15 @@ bool Replica::Impl::capture_pending(SeqNum seq) const {
 }
 
 void Replica::Impl::garbage_collect() {
+  const SeqNum floor = retain_floor();
+  for (auto it = log_.begin(); it != log_.end() && it->first <= stable_seq_; ++it) {
+    const Slot& s = it->second;
+    if (it->first <= floor || !s.committed) continue;
+    BatchPtr body = s.committed->null_batch ? nullptr : find_body(s, s.committed->batch_digest);
+    if (!s.committed->null_batch && body == nullptr) continue;  // cannot serve it
+    archive_[it->first] = ArchivedBatch{*s.committed, std::move(body)};
+  }
+  archive_.erase(archive_.begin(), archive_.upper_bound(floor));
   log_.erase(log_.begin(), log_.upper_bound(stable_seq_));
   checkpoint_votes_.erase(checkpoint_votes_.begin(), checkpoint_votes_.upper_bound(stable_seq_));
   // Keep the stable checkpoint's state (it serves state transfer) and newer own ones.

@@ -547,6 +547,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   for (const auto& [seq, v] : checkpoint_votes_) votes += v.size();
   sizes["checkpoint.votes"] = votes;
   sizes["checkpoint.own"] = own_checkpoints_.size();
+  sizes["checkpoint.archive"] = archive_.size();
   sizes["checkpoint.captures_pending"] = pending_captures_.size();
   sizes["view_change.buffered"] = view_changes_.size();
   std::uint64_t early = 0;

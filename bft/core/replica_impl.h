@@ -338,6 +338,9 @@ class Replica::Impl {
   // whose pre-prepares its log holds, it first waits (unless `wait_for_log` is false) a
   // retransmission interval for them to commit here (check_proof_awaiting_log()).
   void adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log = true);
+  // The archive's floor: committed batches above it are kept, one interval below stable.
+  SeqNum retain_floor() const;
+  void await_log(const CheckpointProofMsg& proof);
   // Every seq after the last executed one up to `seq` has a pre-prepare in this view's log.
   bool log_reaches(SeqNum seq) const;
   void check_proof_awaiting_log();
@@ -430,6 +433,14 @@ class Replica::Impl {
   SeqNum stable_seq_ = 0;
   CheckpointProofMsg stable_proof_;
   std::map<SeqNum, OwnCheckpoint> own_checkpoints_;
+  // The committed batches between retain_floor() and the stable checkpoint, which the log no
+  // longer holds: a replica up to one interval behind catches up from them (COMMITTED) rather
+  // than by state transfer (docs/protocol.md, "Catching up and state transfer").
+  struct ArchivedBatch {
+    BatchHeader header;
+    BatchPtr body;  // null for a null batch
+  };
+  std::map<SeqNum, ArchivedBatch> archive_;
   std::map<SeqNum, std::map<ReplicaId, CheckpointMsg>> checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
   bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
@@ -443,6 +454,7 @@ class Replica::Impl {
   // costs far less than fetching the whole state. Since when it waits (its first proof's arrival).
   std::optional<CheckpointProofMsg> proof_awaiting_log_;
   TimeUs proof_awaiting_log_since_us_ = 0;
+  SeqNum proof_awaiting_log_executed_ = 0;  // last_executed_ when the wait last made progress
 
   // ---- requests ----
   RequestPool pool_;

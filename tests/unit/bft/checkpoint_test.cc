@@ -87,11 +87,13 @@ TEST(Checkpoints, CatchUpAsksForTheNextRunAsSoonAsItExecutedTheLast) {
 TEST(Checkpoints, CheckpointsThatOvertakeTheCommitsDoNotStartAStateTransfer) {
   // The others' CHECKPOINTs for seq 4 reach replica 3 before their COMMITs for it: it holds the
   // pre-prepare, so it waits for the commits (a retransmission interval at most) and executes,
-  // rather than fetching the whole state.
+  // rather than fetching the whole state. (Their COMMITTED answers are held back too: with them it
+  // would execute seq 4 from those at once.)
   Cluster c;
   run_requests(c, 1, 3);
   std::vector<Envelope> late;
   c.filter = [&](const Envelope& e) {
+    if (e.to == 3 && e.type() == MsgType::kCommitted) return false;
     if (e.to != 3 || e.type() != MsgType::kCommit) return true;
     late.push_back(e);
     return false;
@@ -110,12 +112,17 @@ TEST(Checkpoints, CheckpointsThatOvertakeTheCommitsDoNotStartAStateTransfer) {
 }
 
 TEST(Checkpoints, BehindWithoutTheCommitsItFetchesTheStateAfterAnInterval) {
+  // Neither its own log (the COMMITs) nor the peers (COMMITTED) bring seq 4: after waiting an
+  // interval it fetches the state.
   Cluster c;
   run_requests(c, 1, 3);
-  c.filter = [](const Envelope& e) { return e.to != 3 || e.type() != MsgType::kCommit; };
+  c.filter = [](const Envelope& e) {
+    return e.to != 3 || (e.type() != MsgType::kCommit && e.type() != MsgType::kCommitted);
+  };
   run_requests(c, 4, 1);
   EXPECT_EQ(c.replica(3).status().last_executed, 3u);
   c.filter = [](const Envelope& e) {
+    if (e.to == 3 && e.type() == MsgType::kCommitted) return false;
     return e.to != 3 || e.type() != MsgType::kCommit ||
            std::get<CommitMsg>(*decode_message(*e.bytes)).seq != 4;
   };
@@ -123,6 +130,24 @@ TEST(Checkpoints, BehindWithoutTheCommitsItFetchesTheStateAfterAnInterval) {
   EXPECT_EQ(c.counter(3, "state_transfers"), 1u);
   EXPECT_EQ(c.replica(3).status().last_executed, 4u);
   expect_same_state(c);
+}
+
+TEST(Checkpoints, AReplicaUpToAnIntervalBehindTheStableCheckpointCatchesUpFromThePeersArchives) {
+  // Replica 3 misses seqs 5-9 (interval 4): the others' stable checkpoint is 8 and their logs
+  // start at 9, but they keep the committed batches since their previous stable checkpoint (4),
+  // where replica 3 stands. It executes 5-9 from those; before, it fetched the whole state.
+  Cluster c;
+  run_requests(c, 1, 4);
+  ASSERT_EQ(c.replica(3).status().last_executed, 4u);
+  c.filter = [](const Envelope& e) { return e.to != 3 && e.from != 3; };
+  run_requests(c, 5, 5);
+  ASSERT_EQ(c.replica(0).status().stable_checkpoint, 8u);
+  c.filter = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 9); }));
+  EXPECT_EQ(c.counter(3, "state_transfers"), 0u);
+  EXPECT_GT(c.counter(3, "catch_up.committed_executed"), 0u);
+  expect_same_state(c);
+  expect_agreement(c);
 }
 
 TEST(Checkpoints, ReplicaTwoLagsPastACheckpointAndCatchesUpByStateTransfer) {
@@ -233,6 +258,7 @@ TEST(Checkpoints, MemoryStaysBoundedOverALongRun) {
   const Config& cfg = c.config(1);
   EXPECT_LE(high["log.entries"], cfg.log_window);
   EXPECT_LE(high["checkpoint.own"], 1 + cfg.log_window / cfg.checkpoint_interval);
+  EXPECT_LE(high["checkpoint.archive"], cfg.checkpoint_interval);
   EXPECT_LE(high["pool.entries"], 5u);
   EXPECT_EQ(c.replica(1).debug_sizes().at("pool.entries"), 0u);
   EXPECT_LE(high["client_table.sessions"], 5u);
