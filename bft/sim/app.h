@@ -30,9 +30,20 @@ struct WorkloadOp {
   bool read_only = false;  // sent as a read-only request (the client may retry it ordered)
 };
 
+// What a workload may know of the run besides its results.
+struct WorkloadContext {
+  std::function<TimeUs()> now;   // the world's time: what a client's clock reads
+  TimeUs clock_skew_max_us = 0;  // the run's configuration
+};
+
 class Workload {
  public:
   virtual ~Workload() = default;
+  // Called once, before the first operation.
+  virtual void attach(WorkloadContext context) { (void)context; }
+  // What the workload found wrong in the results it observed (e.g. two ReD writers at once),
+  // asked once at the end of a run: each entry fails the seed.
+  virtual std::vector<std::string> problems() const { return {}; }
   // The next operation of client `client`.
   virtual WorkloadOp next_op(std::uint32_t client) = 0;
   // The accepted result of an operation, so later operations can be plausible (a cas expecting

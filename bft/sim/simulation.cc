@@ -350,6 +350,7 @@ Simulation::Impl::Impl(SimOptions options)
   workload_ = app_->make_workload(rng_.fork(), options_.clients + 1);
   model_ = app_->make_model();
   choose_config();
+  workload_->attach(WorkloadContext{[this] { return now_us_; }, base_config_.clock_skew_max_us});
   replicas_.resize(n_);
   for (ReplicaId r = 0; r < n_; ++r) {
     replicas_[r].id = r;
@@ -1536,6 +1537,8 @@ RunResult Simulation::Impl::run(Simulation& outer) {
     }
     if (!checker_.failures().empty()) break;
   }
+  // What the workload checks itself (the ReD election's safety) holds whatever else failed.
+  for (const std::string& problem : workload_->problems()) fail("workload: " + problem);
   if (checker_.failures().empty()) final_checks();
   check_throughput(checker_.failures().empty());
 
