@@ -4,7 +4,8 @@
 // protocol (link.h). docs/red.md walks through it.
 //
 // Tuples are ("REPLICA", C, state) with state STOPPED, COPIER or WRITER, C the coordinator's
-// certificate name, all with a lease. onStart: out STOPPED; while a WRITER tuple exists, wait
+// certificate name, all with a lease. onStart: wait until no tuple of a previous run under the
+// same id is left (they expire); out STOPPED; while a WRITER tuple exists, wait
 // (a blocking rd with a timeout, where the thesis polls) for the writer to insert our COPIER
 // tuple; if there is no writer, insert it ourselves; then MAKECOPIER. copier(): renew our COPIER
 // tuple, cas(("REPLICA", *, WRITER), ("REPLICA", C, WRITER)) until it wins; then remove our
