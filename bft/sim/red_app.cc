@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "bft/sim/red_policy.h"
+#include "bft/sim/ts_app.h"
 #include "bft/sim/ts_model.h"
 #include "codec/codec.h"
-#include "server/tuplespace_app.h"
 
 namespace bastion::bft::sim {
 namespace {
@@ -472,9 +472,7 @@ class AnyModel final : public SequentialModel {
 AppPlugin red_app_plugin() {
   AppPlugin p;
   p.name = "red";
-  p.make_state_machine = [] {
-    return std::make_unique<server::TupleSpaceApp>(std::vector<std::string>{kTsAdminPrincipal});
-  };
+  p.make_state_machine = make_ts_state_machine;
   p.make_workload = [](Rng rng, std::uint32_t clients) {
     return std::make_unique<RedWorkload>(std::move(rng), clients);
   };

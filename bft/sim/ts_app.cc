@@ -193,12 +193,14 @@ WorkloadOp TsWorkload::harmless(std::uint32_t /*client*/, bool blocking) {
   return {encode(ts::Rd{place.first, nobody, timeout_ms}), false};
 }
 
+std::unique_ptr<StateMachine> make_ts_state_machine() {
+  return std::make_unique<server::TupleSpaceApp>(std::vector<std::string>{kTsAdminPrincipal});
+}
+
 AppPlugin ts_app_plugin() {
   AppPlugin p;
   p.name = "tuplespace";
-  p.make_state_machine = [] {
-    return std::make_unique<server::TupleSpaceApp>(std::vector<std::string>{kTsAdminPrincipal});
-  };
+  p.make_state_machine = make_ts_state_machine;
   p.make_workload = [](Rng rng, std::uint32_t clients) {
     return std::make_unique<TsWorkload>(std::move(rng), clients);
   };

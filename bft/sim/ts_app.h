@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,5 +73,7 @@ class TsWorkload final : public Workload {
 };
 
 AppPlugin ts_app_plugin();
+// The real application of bastiond, with kTsAdminPrincipal as its only admin (also --app red's).
+std::unique_ptr<StateMachine> make_ts_state_machine();
 
 }  // namespace bastion::bft::sim

@@ -156,13 +156,16 @@ int print_reply(const Command& command, Expected<ts::Reply> reply, Printer& prin
   return std::visit(Visitor{command, printer, err}, *reply);
 }
 
+// A local cluster-file command's failure: an invalid value is a usage error, anything else
+// (an existing cluster or identity, an unreadable CA key) another error.
+int config_failure(const Command& command, const config::ConfigError& error, std::ostream& err) {
+  err << "bastion: " << command.name << ": " << error.message << '\n';
+  return error.code == config::ConfigErrorCode::kInvalidValue ? kExitUsage : kExitError;
+}
+
 int cluster_init(const Command& command, Printer& printer, std::ostream& err) {
   auto file = config::init_cluster(command.init);
-  if (!file) {
-    const bool usage = file.error().code == config::ConfigErrorCode::kInvalidValue;
-    err << "bastion: cluster init: " << file.error().message << '\n';
-    return usage ? kExitUsage : kExitError;
-  }
+  if (!file) return config_failure(command, file.error(), err);
   printer.cluster_file(file->string());
   return kExitOk;
 }
@@ -174,11 +177,7 @@ int identity_add(const Command& command, const GlobalOptions& global, Printer& p
   std::filesystem::path dir = std::filesystem::path(global.cluster_file).parent_path();
   if (dir.empty()) dir = ".";
   auto added = config::add_identity(dir, command.identity);
-  if (!added) {
-    const bool usage = added.error().code == config::ConfigErrorCode::kInvalidValue;
-    err << "bastion: identity add: " << added.error().message << '\n';
-    return usage ? kExitUsage : kExitError;
-  }
+  if (!added) return config_failure(command, added.error(), err);
   printer.identity_dir(added->string());
   return kExitOk;
 }
