@@ -79,6 +79,210 @@ class RecipesTest : public ::testing::Test {
     return std::move(*client);
   }
 
+  // The bodies of the election, barrier, queue and semaphore tests, also run with a replica
+  // down (EveryRecipeWorksWithOneReplicaKilled); `name` keeps the runs apart.
+  static void election_one_leader(const std::string& name) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (const char* id : {"client1", "client2", "client3"}) clients.push_back(connect(id));
+    std::atomic<int> leaders{0};
+    std::atomic<int> overlaps{0};
+    std::atomic<int> errors{0};
+    std::mutex mutex;
+    std::vector<std::int64_t> terms;
+    std::vector<std::thread> threads;
+    for (auto& client : clients) {
+      threads.emplace_back([&, c = client.get()] {
+        recipes::ElectionOptions options;
+        options.lock = {short_lease(), 20ms, {}};
+        recipes::Election election(*c, kLocks, name, options);
+        for (int round = 0; round < 3; ++round) {
+          auto term = election.campaign(20s);
+          if (!term || !term->has_value()) {
+            ++errors;
+            return;
+          }
+          if (leaders.fetch_add(1) != 0) ++overlaps;
+          {
+            const std::lock_guard guard(mutex);
+            terms.push_back(**term);
+          }
+          auto seen = election.leader();
+          if (!seen || !seen->has_value() || (*seen)->id != c->principal() ||
+              (*seen)->term != **term) {
+            ++errors;
+          }
+          std::this_thread::sleep_for(30ms);
+          if (!election.is_leader()) ++errors;
+          leaders.fetch_sub(1);
+          if (!election.resign()) ++errors;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(overlaps.load(), 0);
+    ASSERT_EQ(terms.size(), 9u);
+    for (std::size_t i = 1; i < terms.size(); ++i) EXPECT_EQ(terms[i - 1] + 1, terms[i]) << i;
+  }
+
+  static void barrier_two_epochs(const std::string& name) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (const char* id : {"client1", "client2", "client3"}) clients.push_back(connect(id));
+    std::vector<std::unique_ptr<recipes::Barrier>> parties;
+    for (auto& c : clients) {
+      parties.push_back(std::make_unique<recipes::Barrier>(*c, kCoord, name, 3));
+    }
+    for (std::int64_t epoch = 1; epoch <= 2; ++epoch) {
+      // Party 0 gives up once while alone; its arrival must still count exactly once.
+      auto alone = parties[0]->arrive_and_wait(200ms);
+      ASSERT_TRUE(alone);
+      EXPECT_FALSE(*alone);
+      std::atomic<int> released{0};
+      std::atomic<int> errors{0};
+      std::vector<std::thread> early;
+      for (int p : {0, 1}) {
+        early.emplace_back([&, p] {
+          auto r = parties[static_cast<std::size_t>(p)]->arrive_and_wait(15s);
+          if (r && *r) {
+            ++released;
+          } else {
+            ++errors;
+          }
+        });
+      }
+      std::this_thread::sleep_for(500ms);
+      EXPECT_EQ(released.load(), 0) << "epoch " << epoch << " opened with 2 of 3 parties";
+      auto last = parties[2]->arrive_and_wait(15s);
+      ASSERT_TRUE(last);
+      EXPECT_TRUE(*last);
+      for (auto& t : early) t.join();
+      EXPECT_EQ(released.load(), 2);
+      EXPECT_EQ(errors.load(), 0);
+      for (auto& p : parties) EXPECT_EQ(p->epoch(), epoch + 1);
+    }
+    // Completing epoch 2 removed epoch 1's tuple.
+    auto old = clients[0]->rdp(kCoord, {ts::Value("BARRIER"), ts::Value(name),
+                                        ts::Value(std::int64_t{1}), ts::Pattern::any()});
+    ASSERT_TRUE(old);
+    EXPECT_FALSE(old->has_value());
+  }
+
+  static void queue_in_ticket_order(const std::string& name) {
+    auto c1 = connect("client1");
+    auto c2 = connect("client2");
+    auto c3 = connect("client3");
+    recipes::QueueOptions options;
+    options.gap_wait = 2s;
+    // One producer, one consumer: exactly the order pushed.
+    recipes::Queue producer(*c1, kCoord, name, options);
+    recipes::Queue consumer(*c2, kCoord, name, options);
+    for (std::int64_t i = 1; i <= 6; ++i) {
+      auto ticket = producer.push(ts::Value(i));
+      ASSERT_TRUE(ticket);
+      EXPECT_EQ(*ticket, i);
+    }
+    for (std::int64_t i = 1; i <= 6; ++i) {
+      auto entry = consumer.pop(5s);
+      ASSERT_TRUE(entry && entry->has_value());
+      EXPECT_EQ((*entry)->ticket, i);
+      EXPECT_EQ((*entry)->item, ts::Value(i));
+    }
+    auto empty = consumer.pop(200ms);
+    ASSERT_TRUE(empty);
+    EXPECT_FALSE(empty->has_value());
+
+    // Two producers and two consumers at once: each item once, each producer's items in order.
+    recipes::Queue p2(*c3, kCoord, name, options);
+    recipes::Queue c_other(*c3, kCoord, name, options);
+    std::mutex mutex;
+    std::vector<recipes::QueueEntry> got;
+    std::atomic<int> errors{0};
+    std::atomic<bool> producing{true};
+    auto produce = [&](recipes::Queue& q, const std::string& who) {
+      for (int i = 0; i < 8; ++i) {
+        if (!q.push(ts::Value(who + std::to_string(i)))) ++errors;
+      }
+    };
+    auto consume = [&](recipes::Queue& q) {
+      while (true) {
+        {
+          const std::lock_guard guard(mutex);
+          if (got.size() >= 16) return;
+        }
+        auto entry = q.pop(300ms);
+        if (!entry) {
+          ++errors;
+          return;
+        }
+        if (!entry->has_value()) {
+          if (!producing.load()) return;
+          continue;
+        }
+        const std::lock_guard guard(mutex);
+        got.push_back(**entry);
+      }
+    };
+    std::thread pa([&] { produce(producer, "a"); });
+    std::thread pb([&] { produce(p2, "b"); });
+    std::thread ca([&] { consume(consumer); });
+    std::thread cb([&] { consume(c_other); });
+    pa.join();
+    pb.join();
+    producing = false;
+    ca.join();
+    cb.join();
+    EXPECT_EQ(errors.load(), 0);
+    ASSERT_EQ(got.size(), 16u);
+    std::sort(got.begin(), got.end(),
+              [](const auto& x, const auto& y) { return x.ticket < y.ticket; });
+    std::map<char, int> next;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (i > 0) {
+        EXPECT_LT(got[i - 1].ticket, got[i].ticket);
+      }
+      const std::string& item = got[i].item.as_string();
+      EXPECT_EQ(item.substr(1), std::to_string(next[item[0]]++)) << item;
+    }
+  }
+
+  static void semaphore_bounded(const std::string& name) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (const char* id : {"client1", "client2", "client3"}) clients.push_back(connect(id));
+    std::atomic<int> in_use{0};
+    std::atomic<int> most{0};
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    std::uint64_t seed = 7;
+    for (auto& client : clients) {
+      threads.emplace_back([&, c = client.get(), s = seed++] {
+        recipes::SemaphoreOptions options;
+        options.lease = short_lease();
+        options.retry = 20ms;
+        options.seed = s;
+        recipes::Semaphore sem(*c, kCoord, name, 2, options);
+        for (int i = 0; i < 4; ++i) {
+          auto permit = sem.acquire(20s);
+          if (!permit || !permit->has_value()) {
+            ++errors;
+            return;
+          }
+          const int now = in_use.fetch_add(1) + 1;
+          int seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          std::this_thread::sleep_for(40ms);
+          in_use.fetch_sub(1);
+          auto released = sem.release(**permit);
+          if (!released || !*released) ++errors;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_LE(most.load(), 2);
+    EXPECT_GE(most.load(), 1);
+  }
+
   static std::unique_ptr<LocalCluster> cluster_;
 };
 std::unique_ptr<LocalCluster> RecipesTest::cluster_;
@@ -214,47 +418,7 @@ TEST_F(RecipesTest, LockRefusesASpaceWithoutItsPolicy) {
 // ---- election -----------------------------------------------------------------------------------
 
 TEST_F(RecipesTest, ElectionHasOneLeaderAtATimeWithGrowingTerms) {
-  std::vector<std::unique_ptr<Client>> clients;
-  for (const char* id : {"client1", "client2", "client3"}) clients.push_back(connect(id));
-  std::atomic<int> leaders{0};
-  std::atomic<int> overlaps{0};
-  std::atomic<int> errors{0};
-  std::mutex mutex;
-  std::vector<std::int64_t> terms;
-  std::vector<std::thread> threads;
-  for (auto& client : clients) {
-    threads.emplace_back([&, c = client.get()] {
-      recipes::ElectionOptions options;
-      options.lock = {short_lease(), 20ms, {}};
-      recipes::Election election(*c, kLocks, "one-leader", options);
-      for (int round = 0; round < 3; ++round) {
-        auto term = election.campaign(20s);
-        if (!term || !term->has_value()) {
-          ++errors;
-          return;
-        }
-        if (leaders.fetch_add(1) != 0) ++overlaps;
-        {
-          const std::lock_guard guard(mutex);
-          terms.push_back(**term);
-        }
-        auto seen = election.leader();
-        if (!seen || !seen->has_value() || (*seen)->id != c->principal() ||
-            (*seen)->term != **term) {
-          ++errors;
-        }
-        std::this_thread::sleep_for(30ms);
-        if (!election.is_leader()) ++errors;
-        leaders.fetch_sub(1);
-        if (!election.resign()) ++errors;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(overlaps.load(), 0);
-  ASSERT_EQ(terms.size(), 9u);
-  for (std::size_t i = 1; i < terms.size(); ++i) EXPECT_EQ(terms[i - 1] + 1, terms[i]) << i;
+  election_one_leader("one-leader");
 }
 
 TEST_F(RecipesTest, ElectionLeaderThatStopsRenewingStepsDownBeforeASuccessorWins) {
@@ -311,47 +475,7 @@ TEST_F(RecipesTest, ElectionLeaderThatStopsRenewingStepsDownBeforeASuccessorWins
 
 // ---- barrier ------------------------------------------------------------------------------------
 
-TEST_F(RecipesTest, BarrierOpensOnlyWhenAllArrivedForTwoEpochs) {
-  std::vector<std::unique_ptr<Client>> clients;
-  for (const char* id : {"client1", "client2", "client3"}) clients.push_back(connect(id));
-  std::vector<std::unique_ptr<recipes::Barrier>> parties;
-  for (auto& c : clients) {
-    parties.push_back(std::make_unique<recipes::Barrier>(*c, kCoord, "rounds", 3));
-  }
-  for (std::int64_t epoch = 1; epoch <= 2; ++epoch) {
-    // Party 0 gives up once while alone; its arrival must still count exactly once.
-    auto alone = parties[0]->arrive_and_wait(200ms);
-    ASSERT_TRUE(alone);
-    EXPECT_FALSE(*alone);
-    std::atomic<int> released{0};
-    std::atomic<int> errors{0};
-    std::vector<std::thread> early;
-    for (int p : {0, 1}) {
-      early.emplace_back([&, p] {
-        auto r = parties[static_cast<std::size_t>(p)]->arrive_and_wait(15s);
-        if (r && *r) {
-          ++released;
-        } else {
-          ++errors;
-        }
-      });
-    }
-    std::this_thread::sleep_for(500ms);
-    EXPECT_EQ(released.load(), 0) << "epoch " << epoch << " opened with 2 of 3 parties";
-    auto last = parties[2]->arrive_and_wait(15s);
-    ASSERT_TRUE(last);
-    EXPECT_TRUE(*last);
-    for (auto& t : early) t.join();
-    EXPECT_EQ(released.load(), 2);
-    EXPECT_EQ(errors.load(), 0);
-    for (auto& p : parties) EXPECT_EQ(p->epoch(), epoch + 1);
-  }
-  // Completing epoch 2 removed epoch 1's tuple.
-  auto old = clients[0]->rdp(kCoord, {ts::Value("BARRIER"), ts::Value("rounds"),
-                                      ts::Value(std::int64_t{1}), ts::Pattern::any()});
-  ASSERT_TRUE(old);
-  EXPECT_FALSE(old->has_value());
-}
+TEST_F(RecipesTest, BarrierOpensOnlyWhenAllArrivedForTwoEpochs) { barrier_two_epochs("rounds"); }
 
 // ---- counter ------------------------------------------------------------------------------------
 
@@ -403,83 +527,7 @@ TEST_F(RecipesTest, CounterIncrementsFromThreeClientsAreDistinctAndContiguous) {
 
 // ---- queue --------------------------------------------------------------------------------------
 
-TEST_F(RecipesTest, QueueDeliversInTicketOrderOncePerItem) {
-  auto c1 = connect("client1");
-  auto c2 = connect("client2");
-  auto c3 = connect("client3");
-  recipes::QueueOptions options;
-  options.gap_wait = 2s;
-  // One producer, one consumer: exactly the order pushed.
-  recipes::Queue producer(*c1, kCoord, "fifo", options);
-  recipes::Queue consumer(*c2, kCoord, "fifo", options);
-  for (std::int64_t i = 1; i <= 6; ++i) {
-    auto ticket = producer.push(ts::Value(i));
-    ASSERT_TRUE(ticket);
-    EXPECT_EQ(*ticket, i);
-  }
-  for (std::int64_t i = 1; i <= 6; ++i) {
-    auto entry = consumer.pop(5s);
-    ASSERT_TRUE(entry && entry->has_value());
-    EXPECT_EQ((*entry)->ticket, i);
-    EXPECT_EQ((*entry)->item, ts::Value(i));
-  }
-  auto empty = consumer.pop(200ms);
-  ASSERT_TRUE(empty);
-  EXPECT_FALSE(empty->has_value());
-
-  // Two producers and two consumers at once: each item once, each producer's items in order.
-  recipes::Queue p2(*c3, kCoord, "fifo", options);
-  recipes::Queue c_other(*c3, kCoord, "fifo", options);
-  std::mutex mutex;
-  std::vector<recipes::QueueEntry> got;
-  std::atomic<int> errors{0};
-  std::atomic<bool> producing{true};
-  auto produce = [&](recipes::Queue& q, const std::string& who) {
-    for (int i = 0; i < 8; ++i) {
-      if (!q.push(ts::Value(who + std::to_string(i)))) ++errors;
-    }
-  };
-  auto consume = [&](recipes::Queue& q) {
-    while (true) {
-      {
-        const std::lock_guard guard(mutex);
-        if (got.size() >= 16) return;
-      }
-      auto entry = q.pop(300ms);
-      if (!entry) {
-        ++errors;
-        return;
-      }
-      if (!entry->has_value()) {
-        if (!producing.load()) return;
-        continue;
-      }
-      const std::lock_guard guard(mutex);
-      got.push_back(**entry);
-    }
-  };
-  std::thread pa([&] { produce(producer, "a"); });
-  std::thread pb([&] { produce(p2, "b"); });
-  std::thread ca([&] { consume(consumer); });
-  std::thread cb([&] { consume(c_other); });
-  pa.join();
-  pb.join();
-  producing = false;
-  ca.join();
-  cb.join();
-  EXPECT_EQ(errors.load(), 0);
-  ASSERT_EQ(got.size(), 16u);
-  std::sort(got.begin(), got.end(),
-            [](const auto& x, const auto& y) { return x.ticket < y.ticket; });
-  std::map<char, int> next;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (i > 0) {
-      EXPECT_LT(got[i - 1].ticket, got[i].ticket);
-    }
-    const std::string& item = got[i].item.as_string();
-    EXPECT_EQ(item.substr(1), std::to_string(next[item[0]]++)) << item;
-  }
-}
+TEST_F(RecipesTest, QueueDeliversInTicketOrderOncePerItem) { queue_in_ticket_order("fifo"); }
 
 TEST_F(RecipesTest, QueueSkipsTheTicketOfAProducerThatCrashed) {
   auto c1 = connect("client1");
@@ -522,43 +570,7 @@ TEST_F(RecipesTest, QueueSkipsTheTicketOfAProducerThatCrashed) {
 
 // ---- semaphore ----------------------------------------------------------------------------------
 
-TEST_F(RecipesTest, SemaphoreNeverHandsOutMoreThanItsPermits) {
-  std::vector<std::unique_ptr<Client>> clients;
-  for (const char* id : {"client1", "client2", "client3"}) clients.push_back(connect(id));
-  std::atomic<int> in_use{0};
-  std::atomic<int> most{0};
-  std::atomic<int> errors{0};
-  std::vector<std::thread> threads;
-  std::uint64_t seed = 7;
-  for (auto& client : clients) {
-    threads.emplace_back([&, c = client.get(), s = seed++] {
-      recipes::SemaphoreOptions options;
-      options.lease = short_lease();
-      options.retry = 20ms;
-      options.seed = s;
-      recipes::Semaphore sem(*c, kCoord, "two", 2, options);
-      for (int i = 0; i < 4; ++i) {
-        auto permit = sem.acquire(20s);
-        if (!permit || !permit->has_value()) {
-          ++errors;
-          return;
-        }
-        const int now = in_use.fetch_add(1) + 1;
-        int seen = most.load();
-        while (now > seen && !most.compare_exchange_weak(seen, now)) {
-        }
-        std::this_thread::sleep_for(40ms);
-        in_use.fetch_sub(1);
-        auto released = sem.release(**permit);
-        if (!released || !*released) ++errors;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_LE(most.load(), 2);
-  EXPECT_GE(most.load(), 1);
-}
+TEST_F(RecipesTest, SemaphoreNeverHandsOutMoreThanItsPermits) { semaphore_bounded("two"); }
 
 TEST_F(RecipesTest, SemaphorePermitOfACrashedHolderComesBack) {
   auto c1 = connect("client1");
@@ -596,6 +608,16 @@ TEST_F(RecipesTest, SemaphorePermitOfACrashedHolderComesBack) {
 // ---- one replica killed -------------------------------------------------------------------------
 
 // Last in the suite: kills a backup, runs the lock and the counter, and restarts the replica.
+TEST_F(RecipesTest, EveryRecipeWorksWithOneReplicaKilled) {
+  cluster_->kill(2, SIGKILL);
+  election_one_leader("one-leader-down");
+  barrier_two_epochs("rounds-down");
+  queue_in_ticket_order("fifo-down");
+  semaphore_bounded("two-down");
+  cluster_->start(2);
+  cluster_->wait_ready();
+}
+
 TEST_F(RecipesTest, LockAndCounterWorkWithOneReplicaKilled) {
   cluster_->kill(3, SIGKILL);
   auto c1 = connect("client1");
