@@ -1,0 +1,71 @@
+// Fuzz target for what a confidential space decodes from hostile peers: the first byte picks the
+// decoder, the rest is its input.
+//   0  a stored tuple (ts::Tuple), taken apart by parse_stored: a replica on insert, a reader on
+//      every reply
+//   1  RepairEvidence (a reader's claim, decoded by every replica)
+//   2  OpenedShare (a replica's share in a reply, decoded by the reader)
+//   3  Sharing
+// Whatever decodes must re-encode to the same bytes (the encoding is canonical), and a parsed
+// tuple must be consistent with its envelope. A violated property aborts.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "codec/codec.h"
+#include "confidentiality/envelope.h"
+#include "tuplespace/value.h"
+
+namespace {
+
+using namespace bastion;
+using confidentiality::ByteView;
+
+void check(bool ok, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "fuzz_confidential: %s\n", what);
+  std::abort();
+}
+
+template <class T>
+void round_trip(ByteView in) {
+  auto v = codec::decode<T>(in);
+  if (!v.ok()) return;
+  const auto again = codec::encode(*v);
+  check(again.size() == in.size() && std::equal(again.begin(), again.end(), in.begin()),
+        "a decoded value re-encodes to other bytes");
+}
+
+void stored_tuple(ByteView in) {
+  auto tuple = codec::decode<ts::Tuple>(in);
+  if (!tuple.ok()) return;
+  auto parsed = confidentiality::parse_stored("space", *tuple);
+  if (!parsed.ok()) return;
+  check(parsed->fields.size() + 1 == tuple->size(), "fields and envelope do not add up");
+  check(parsed->envelope.protection.size() == parsed->fields.size(), "protection size");
+  const auto env = codec::encode(parsed->envelope);
+  const std::string& last = tuple->back().as_bytes().data;
+  check(std::string(env.begin(), env.end()) == last, "the envelope re-encodes to other bytes");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const ByteView in(data + 1, size - 1);
+  switch (data[0] % 4) {
+    case 0:
+      stored_tuple(in);
+      break;
+    case 1:
+      round_trip<confidentiality::RepairEvidence>(in);
+      break;
+    case 2:
+      round_trip<confidentiality::OpenedShare>(in);
+      break;
+    default:
+      round_trip<confidentiality::Sharing>(in);
+      break;
+  }
+  return 0;
+}
