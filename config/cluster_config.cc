@@ -14,6 +14,7 @@
 #include <optional>
 #include <utility>
 
+#include "confidentiality/group.h"
 #include "config/names.h"
 #include "config/pki.h"
 
@@ -393,6 +394,16 @@ ReplicaConfig parse_replica(Section& s, const std::filesystem::path& dir) {
   r.public_key = *key;
   r.cert = path_value(s, "cert", dir);
   r.key = path_value(s, "key", dir);
+  if (auto pvss = s.string("pvss_public_key")) {
+    auto bytes = pki::parse_public_key_hex(*pvss);
+    if (!bytes) s.invalid("pvss_public_key", bytes.error() + " (a PVSS public key)");
+    const auto point = confidentiality::Point::from_bytes(*bytes);
+    if (!point || point->is_identity()) {
+      s.invalid("pvss_public_key", "not a valid PVSS public key (a ristretto255 point)");
+    }
+    r.pvss_public_key = *bytes;
+    r.pvss_key = path_value(s, "pvss_key", dir);
+  }
   return r;
 }
 
@@ -410,7 +421,8 @@ void parse_replicas(Section& root, const Context& ctx, const std::filesystem::pa
   std::vector<ReplicaConfig> parsed;
   for (std::size_t i = 0; i < list.size(); ++i) {
     Section s(ctx, *list.get(i)->as_table(), "replicas[" + std::to_string(i) + "]",
-              {"id", "host", "port", "metrics_port", "public_key", "cert", "key"});
+              {"id", "host", "port", "metrics_port", "public_key", "cert", "key", "pvss_public_key",
+               "pvss_key"});
     parsed.push_back(parse_replica(s, dir));
   }
   const std::size_t n = 3 * std::size_t{out.f} + 1;
@@ -447,6 +459,20 @@ void parse_replicas(Section& root, const Context& ctx, const std::filesystem::pa
     for (std::size_t j = 0; j < i; ++j) {
       if (parsed[i].public_key == parsed[j].public_key) {
         ctx.fail(ConfigErrorCode::kInvalidValue, "replicas[" + std::to_string(i) + "].public_key",
+                 "the same key as replicas[" + std::to_string(j) + "]; each replica needs its own");
+      }
+    }
+  }
+  for (std::size_t i = 1; i < n; ++i) {
+    if (parsed[i].pvss_public_key.has_value() != parsed[0].pvss_public_key.has_value()) {
+      ctx.fail(ConfigErrorCode::kInvalidValue,
+               "replicas[" + std::to_string(i) + "].pvss_public_key",
+               "every replica has a PVSS key or none does");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (parsed[i].pvss_public_key && parsed[i].pvss_public_key == parsed[j].pvss_public_key) {
+        ctx.fail(ConfigErrorCode::kInvalidValue,
+                 "replicas[" + std::to_string(i) + "].pvss_public_key",
                  "the same key as replicas[" + std::to_string(j) + "]; each replica needs its own");
       }
     }

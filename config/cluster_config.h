@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,6 +118,11 @@ struct ReplicaConfig {
   PublicKey public_key{};  // Ed25519, the key of `cert`
   std::filesystem::path cert;
   std::filesystem::path key;  // present only on that replica's machine
+  // Confidential spaces (docs/confidentiality.md): the replica's PVSS public key, a ristretto255
+  // point, and the file of its private key (only on that replica's machine). Every replica has
+  // both, or none does (a cluster made before confidentiality existed).
+  std::optional<PublicKey> pvss_public_key;
+  std::filesystem::path pvss_key;
 };
 
 struct ClusterConfig {
@@ -141,6 +147,10 @@ struct ClusterConfig {
 
   std::uint32_t n() const { return static_cast<std::uint32_t>(replicas.size()); }
   std::uint32_t quorum() const { return 2 * f + 1; }
+  // Whether the replicas have PVSS keys (confidential spaces need them).
+  bool has_pvss_keys() const {
+    return !replicas.empty() && replicas[0].pvss_public_key.has_value();
+  }
   // Where the identity called `name` lives by convention: <dir>/identities/<name>/.
   std::filesystem::path identity_dir(std::string_view identity) const;
 };

@@ -5,9 +5,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <vector>
 
+#include <sodium.h>
+
+#include "config/confidential_keys.h"
 #include "config/names.h"
 #include "config/pki.h"
 
@@ -93,11 +97,23 @@ void move_into_place(const std::filesystem::path& from, const std::filesystem::p
   }
 }
 
-// Writes an identity directory (0700): cert.pem, key.pem (0600), ca.pem.
+// A 0600 file holding a key (confidential_keys.h).
+void write_key_file(const std::filesystem::path& path, const std::array<std::uint8_t, 32>& key) {
+  std::string text = key_file_text(key);
+  auto r = pki::write_new_file(path, text, 0600);
+  sodium_memzero(text.data(), text.size());
+  check(std::move(r));
+}
+
+// Writes an identity directory (0700): cert.pem, key.pem (0600), ca.pem, and for a client the
+// cluster's fingerprint secret when it has one.
 void write_identity(const std::filesystem::path& dir, const pki::Cert& ca_cert,
                     const pki::Key& ca_key, const std::string& name, pki::LeafKind kind,
-                    bool with_ca, pki::PublicKey* public_key_out) {
+                    bool with_ca, pki::PublicKey* public_key_out,
+                    const FingerprintSecret* fingerprint_secret = nullptr) {
   make_private_dir(dir);
+  if (fingerprint_secret != nullptr)
+    write_key_file(dir / kFingerprintSecretFile, *fingerprint_secret);
   const pki::Key key = check(pki::generate_ed25519_key());
   const pki::Cert cert = check(pki::issue_certificate(ca_cert, ca_key, key, name, kind));
   check(pki::write_certificate(dir / "cert.pem", cert));
@@ -135,7 +151,8 @@ void validate(const InitOptions& o, std::uint32_t n) {
   }
 }
 
-std::string cluster_toml(const InitOptions& o, const std::vector<pki::PublicKey>& keys) {
+std::string cluster_toml(const InitOptions& o, const std::vector<pki::PublicKey>& keys,
+                         const std::vector<pki::PublicKey>& pvss_keys) {
   std::ostringstream out;
   out << "# Bastion cluster configuration, written by `bastion cluster init`.\n"
       << "# Reference: docs/operations.md. Relative paths are relative to this file.\n\n"
@@ -156,7 +173,9 @@ std::string cluster_toml(const InitOptions& o, const std::vector<pki::PublicKey>
         << "metrics_port = " << (o.base_port + 100 + i) << "\n"
         << "public_key = \"" << pki::to_hex(keys[i]) << "\"\n"
         << "cert = \"replicas/" << i << "/cert.pem\"\n"
-        << "key = \"replicas/" << i << "/key.pem\"\n\n";
+        << "key = \"replicas/" << i << "/key.pem\"\n"
+        << "pvss_public_key = \"" << pki::to_hex(pvss_keys[i]) << "\"\n"
+        << "pvss_key = \"replicas/" << i << "/pvss.key\"\n\n";
   }
   return out.str();
 }
@@ -181,19 +200,28 @@ std::filesystem::path init(const InitOptions& o) {
   check(pki::write_certificate(s / "ca" / "cert.pem", ca_cert));
   check(pki::write_private_key(s / "ca" / "key.pem", ca_key));
 
+  FingerprintSecret fingerprint_secret{};
+  randombytes_buf(fingerprint_secret.data(), fingerprint_secret.size());
+  write_key_file(s / "ca" / kFingerprintSecretFile, fingerprint_secret);
+
   std::vector<pki::PublicKey> keys(n);
+  std::vector<pki::PublicKey> pvss_keys(n);
   for (std::uint32_t i = 0; i < n; ++i) {
-    write_identity(s / "replicas" / std::to_string(i), ca_cert, ca_key, replica_name(i),
-                   pki::LeafKind::kReplica, false, &keys[i]);
+    const std::filesystem::path dir = s / "replicas" / std::to_string(i);
+    write_identity(dir, ca_cert, ca_key, replica_name(i), pki::LeafKind::kReplica, false, &keys[i]);
+    const auto pvss = confidentiality::PvssSecretKey::generate();
+    write_key_file(dir / "pvss.key", pvss.bytes());
+    pvss_keys[i] = pvss.public_key().bytes();
   }
   write_identity(s / "identities" / "admin", ca_cert, ca_key, "admin", pki::LeafKind::kClient, true,
-                 nullptr);
+                 nullptr, &fingerprint_secret);
   for (std::uint32_t c = 1; c <= o.clients; ++c) {
     const std::string name = "client" + std::to_string(c);
     write_identity(s / "identities" / name, ca_cert, ca_key, name, pki::LeafKind::kClient, true,
-                   nullptr);
+                   nullptr, &fingerprint_secret);
   }
-  check(pki::write_new_file(s / "cluster.toml", cluster_toml(o, keys), 0644));
+  sodium_memzero(fingerprint_secret.data(), fingerprint_secret.size());
+  check(pki::write_new_file(s / "cluster.toml", cluster_toml(o, keys, pvss_keys), 0644));
 
   for (const char* entry : {"ca", "replicas", "identities", "cluster.toml"}) {
     move_into_place(s / entry, o.out_dir / entry);
@@ -225,10 +253,20 @@ std::filesystem::path add(const std::filesystem::path& cluster_dir, std::string_
   if (std::filesystem::exists(std::filesystem::symlink_status(dest, ec))) {
     raise(ConfigErrorCode::kExists, dest.string() + ": the identity already exists");
   }
+  // The fingerprint secret, if the cluster has one (clusters made before confidential spaces
+  // do not).
+  std::optional<FingerprintSecret> fingerprint_secret;
+  const std::filesystem::path secret_path = config->ca_cert.parent_path() / kFingerprintSecretFile;
+  if (std::filesystem::exists(secret_path, ec)) {
+    auto secret = load_fingerprint_secret(secret_path);
+    if (!secret) throw Failure{std::move(secret).error()};
+    fingerprint_secret = *secret;
+  }
   make_private_dir(identities);
   StagingDir staging(identities);
   write_identity(staging.path() / "id", ca_cert, ca_key, name, pki::LeafKind::kClient, true,
-                 nullptr);
+                 nullptr, fingerprint_secret ? &*fingerprint_secret : nullptr);
+  if (fingerprint_secret) sodium_memzero(fingerprint_secret->data(), fingerprint_secret->size());
   move_into_place(staging.path() / "id", dest);
   return dest;
 }

@@ -3,15 +3,19 @@
 // init_cluster writes a complete new cluster under out_dir:
 //   cluster.toml                      default_identity = "admin", admins = ["admin"]
 //   ca/cert.pem, ca/key.pem (0600)    the cluster CA; keep ca/key.pem offline in production
-//   replicas/<N>/cert.pem, key.pem    one directory per replica, for that replica's machine
-//   identities/admin/, identities/client1..clientN/   {cert.pem, key.pem (0600), ca.pem}
+//   ca/fingerprint.key (0600)         the fingerprint secret of confidential spaces
+//   replicas/<N>/cert.pem, key.pem    one directory per replica, for that replica's machine,
+//     pvss.key (0600)                 with its PVSS private key
+//   identities/admin/, identities/client1..clientN/   {cert.pem, key.pem (0600), ca.pem,
+//                                     fingerprint.key (0600)}
 // Replica i listens on base_port + i and serves metrics on base_port + 100 + i. No directory holds
 // another party's private key. Key files are 0600 and the directories ca/, replicas/ and
 // identities/ (and each one under them) 0700, whatever the umask. Everything is generated in a
 // staging directory inside out_dir and moved into place at the end, cluster.toml last; an existing
 // cluster (any of the four entries above already present) is never overwritten.
 //
-// add_identity issues one more client identity with the CA key of an existing cluster.
+// add_identity issues one more client identity with the CA key of an existing cluster, with a copy
+// of ca/fingerprint.key when the cluster has one.
 //
 // Thread-safety: not meant to run concurrently on the same directory.
 #pragma once

@@ -288,6 +288,35 @@ TEST_F(ClusterConfigTest, DuplicatePublicKey) {
             "needs its own");
 }
 
+TEST_F(ClusterConfigTest, PvssKeysAreAllOrNoneDistinctAndValidPoints) {
+  auto parsed = parse_cluster_config(text_, file());
+  ASSERT_TRUE(parsed.ok());
+  const std::string p0 = pki::to_hex(*parsed->replicas[0].pvss_public_key);
+  const std::string p1 = pki::to_hex(*parsed->replicas[1].pvss_public_key);
+  EXPECT_EQ(error_of(replace(text_, p1, p0), ConfigErrorCode::kInvalidValue),
+            "cluster.toml: replicas[1].pvss_public_key: the same key as replicas[0]; each replica "
+            "needs its own");
+  EXPECT_EQ(error_of(replace(text_, p1, std::string(64, 'f')), ConfigErrorCode::kInvalidValue),
+            "cluster.toml: replicas[1].pvss_public_key: not a valid PVSS public key (a "
+            "ristretto255 point)");
+  EXPECT_EQ(error_of(replace(text_, "pvss_public_key = \"" + p1 + "\"\n", ""),
+                     ConfigErrorCode::kInvalidValue),
+            "cluster.toml: replicas[1].pvss_public_key: every replica has a PVSS key or none does");
+  EXPECT_EQ(error_of(replace(text_, "pvss_key = \"replicas/1/pvss.key\"\n", ""),
+                     ConfigErrorCode::kMissingKey),
+            "cluster.toml: replicas[1].pvss_key: missing (required)");
+  // A cluster file from before confidential spaces: no PVSS keys at all.
+  std::string old = text_;
+  for (int i = 0; i < 4; ++i) {
+    const std::string hex = pki::to_hex(*parsed->replicas[i].pvss_public_key);
+    old = replace(old, "pvss_public_key = \"" + hex + "\"\n", "");
+    old = replace(old, "pvss_key = \"replicas/" + std::to_string(i) + "/pvss.key\"\n", "");
+  }
+  auto without = parse_cluster_config(old, file());
+  ASSERT_TRUE(without.ok()) << without.error().message;
+  EXPECT_FALSE(without->has_pvss_keys());
+}
+
 TEST_F(ClusterConfigTest, SyntaxErrorNamesTheLine) {
   const std::string msg = error_of("[cluster]\nname = \n", ConfigErrorCode::kSyntax);
   EXPECT_EQ(msg.rfind("cluster.toml: line 2, column ", 0), 0u) << msg;

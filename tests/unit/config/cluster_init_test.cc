@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/cluster_config.h"
+#include "config/confidential_keys.h"
 #include "config/identity.h"
 #include "config/pki.h"
 #include "tests/unit/config/temp_dir.h"
@@ -240,6 +241,49 @@ TEST_F(ClusterInit, AddIdentityIssuesANewClient) {
             "identity: \"replica-9\" is reserved for replicas");
   EXPECT_EQ(add_identity(out(), "no spaces").error().code, ConfigErrorCode::kInvalidValue);
   EXPECT_FALSE(add_identity(dir_.path() / "nowhere", "x").ok());
+}
+
+TEST_F(ClusterInit, EachReplicaHoldsOnlyItsOwnPvssKeyAndClientsTheFingerprintSecret) {
+  auto config = load_cluster_config(out() / "cluster.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_TRUE(config->has_pvss_keys());
+  std::set<std::string> publics;
+  for (const ReplicaConfig& r : config->replicas) {
+    EXPECT_EQ(r.pvss_key, out() / "replicas" / std::to_string(r.id) / "pvss.key");
+    EXPECT_EQ(mode_of(r.pvss_key), 0600u);
+    auto key = load_pvss_key(r);
+    ASSERT_TRUE(key.ok()) << key.error().message;
+    EXPECT_TRUE(publics.insert(pki::to_hex(*r.pvss_public_key)).second);
+  }
+  auto pvss = pvss_of(*config);
+  ASSERT_TRUE(pvss.ok());
+  EXPECT_EQ(pvss->n(), 4u);
+  EXPECT_EQ(pvss->threshold(), 2u);
+  // A replica's key file holding another replica's key is refused.
+  ReplicaConfig swapped = config->replicas[0];
+  swapped.pvss_key = config->replicas[1].pvss_key;
+  auto wrong = load_pvss_key(swapped);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, ConfigErrorCode::kKeyMismatch);
+  // The fingerprint secret: with the CA key and in every client identity, all the same.
+  auto secret = load_fingerprint_secret(out() / "ca" / kFingerprintSecretFile);
+  ASSERT_TRUE(secret.ok()) << secret.error().message;
+  for (const char* id : {"admin", "client1", "client2"}) {
+    const fs::path file = out() / "identities" / id / kFingerprintSecretFile;
+    EXPECT_EQ(mode_of(file), 0600u) << id;
+    EXPECT_EQ(*load_fingerprint_secret(file), *secret) << id;
+  }
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(fs::exists(out() / "replicas" / std::to_string(i) / kFingerprintSecretFile));
+  }
+  auto added = add_identity(out(), "later");
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(*load_fingerprint_secret(*added / kFingerprintSecretFile), *secret);
+  // A key file others may read is refused, with the fix.
+  fs::permissions(out() / "identities" / "client1" / kFingerprintSecretFile, fs::perms(0644));
+  auto loose = load_fingerprint_secret(out() / "identities" / "client1" / kFingerprintSecretFile);
+  ASSERT_FALSE(loose.ok());
+  EXPECT_NE(loose.error().message.find("chmod 600"), std::string::npos);
 }
 
 TEST_F(ClusterInit, LoadIdentityRejectsMismatchedKey) {
