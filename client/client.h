@@ -138,7 +138,8 @@ class Client {
   // a script that does not compile fails with kInvalidArgument and Lua's message.
   // options.access holds the space's access lists; an entry is an identity name or a group of
   // the cluster file as "@name", and an empty list means every client. options.confidential
-  // fails with kUnsupported until the service has a confidentiality layer (nothing is created).
+  // fails with kUnsupported: the service verifies sealed tuples, but this library cannot yet seal
+  // or open them (docs/confidentiality.md, "Status"); nothing is created.
   Expected<Done> create_space(std::string_view space, const ts::SpaceOptions& options = {},
                               CallOptions call = {});
   Expected<Done> delete_space(std::string_view space, CallOptions call = {});

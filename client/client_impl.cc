@@ -74,6 +74,15 @@ Client::Impl::TimeUs Client::Impl::timeout_us(Millis timeout) const {
 }
 
 void Client::Impl::submit(const ts::Request& request, CallOptions options, Callback done) {
+  if (const auto* create = std::get_if<ts::SpaceCreate>(&request);
+      create != nullptr && create->options.confidential) {
+    // The service verifies sealed tuples, but this library cannot seal or open them yet: a space
+    // its own users could not use is not created.
+    done(fail(Error{Errc::kUnsupported,
+                    "confidential spaces are not supported yet by the client library (it cannot "
+                    "seal or open their tuples); nothing was created"}));
+    return;
+  }
   Call call;
   call.op = std::string(ts::op_name(request));
   call.payload = ts::encode_request(request);

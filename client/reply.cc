@@ -105,6 +105,7 @@ std::string_view reply_name(const ts::Reply& reply) {
     std::string_view operator()(const ts::FoundAll&) const { return "found_all"; }
     std::string_view operator()(const ts::CasResult&) const { return "cas_result"; }
     std::string_view operator()(const ts::Spaces&) const { return "spaces"; }
+    std::string_view operator()(const ts::Confidential&) const { return "confidential"; }
   };
   return std::visit(Names{}, reply);
 }

@@ -19,7 +19,7 @@ ByteView as_bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-codec::Digest context_of(std::string_view space, const ts::Tuple& fields,
+codec::Digest context_of(std::string_view space, std::string_view writer, const ts::Tuple& fields,
                          const std::vector<std::uint8_t>& protection) {
   codec::Blake2b h;
   const auto put = [&h](ByteView item) {
@@ -29,6 +29,7 @@ codec::Digest context_of(std::string_view space, const ts::Tuple& fields,
   };
   h.update("bastion.confidential.context.v1");
   put(ByteView(reinterpret_cast<const std::uint8_t*>(space.data()), space.size()));
+  put(ByteView(reinterpret_cast<const std::uint8_t*>(writer.data()), writer.size()));
   put(codec::encode(fields));
   put(protection);
   return h.finish();
@@ -151,14 +152,21 @@ Result<StoredTuple, std::string> parse_stored(std::string_view space, const ts::
   if (out.envelope.sealed.size() < kSealOverhead) {
     return fail(std::string("the sealed values are shorter than their nonce and tag"));
   }
-  out.context = context_of(space, out.fields, protection);
+  if (out.envelope.writer.empty() || out.envelope.writer.size() > ts::kNameBytesMax) {
+    return fail(std::string("the envelope names no valid writer"));
+  }
+  out.context = context_of(space, out.envelope.writer, out.fields, protection);
   return out;
 }
 
 Result<StoredTuple, std::string> verify_stored(const Pvss& pvss, std::string_view space,
-                                               const ts::Tuple& stored) {
+                                               std::string_view inserter, const ts::Tuple& stored) {
   auto parsed = parse_stored(space, stored);
   if (!parsed.ok()) return parsed;
+  if (parsed->envelope.writer != inserter) {
+    return fail("sealed by '" + parsed->envelope.writer + "', inserted by '" +
+                std::string(inserter) + "'");
+  }
   auto verified = pvss.verify(parsed->envelope.sharing, parsed->context);
   if (!verified.ok()) return fail("invalid sharing: " + verified.error());
   return parsed;
@@ -195,9 +203,10 @@ Result<ts::Tuple, std::string> SpaceKeys::seal(const ts::Tuple& plain,
         break;
     }
   }
-  const codec::Digest context = context_of(space_, fields, kinds);
+  const codec::Digest context = context_of(space_, writer_, fields, kinds);
   Pvss::Dealt dealt = pvss_.deal(context);
   Envelope env;
+  env.writer = writer_;
   env.protection = std::move(kinds);
   env.sharing = std::move(dealt.sharing);
   const codec::Digest ad = associated_of(context, env.sharing);

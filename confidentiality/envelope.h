@@ -10,9 +10,12 @@
 // fields are refused (nothing of them is stored to match), and so are typed wildcards on
 // comparable fields (only equality can be matched).
 //
-// Binding: the sharing's proof covers a digest of the space, the stored fields and the protection
-// vector (the tuple's context); the sealed values' associated data covers that digest and the
-// sharing. So no part can be moved to another tuple or space, and a reader who finds that the
+// Binding: the sharing's proof covers a digest of the space, the writer, the stored fields and the
+// protection vector (the tuple's context); the sealed values' associated data covers that digest
+// and the sharing. So no part can be moved to another tuple or space, and nobody but the writer
+// can insert it: replicas check that the envelope's writer is the principal inserting it. (Else
+// a compromised replica could hand a stored tuple to a client who inserts a copy where it may
+// read it, and collect the correct replicas' shares of it.) A reader who finds that the
 // sealed values do not decrypt, or do not match the fingerprints, holds evidence that the writer
 // cheated (RepairEvidence) that every replica can check without any key.
 //
@@ -48,6 +51,7 @@ ProtectionVector expand(const ProtectionVector& protection, std::size_t arity);
 
 // The last field of a stored confidential tuple.
 struct Envelope {
+  std::string writer;                    // the principal that sealed and inserts the tuple
   std::vector<std::uint8_t> protection;  // one Protection per field
   Sharing sharing;
   std::vector<std::uint8_t> sealed;  // seal() of the protected values, in field order
@@ -55,7 +59,7 @@ struct Envelope {
   friend bool operator==(const Envelope&, const Envelope&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(protection, sharing, sealed);
+    ar(writer, protection, sharing, sealed);
   }
 };
 
@@ -74,9 +78,9 @@ struct StoredTuple {
 // protection says. Does not check the sharing (verify_stored does).
 Result<StoredTuple, std::string> parse_stored(std::string_view space, const ts::Tuple& stored);
 
-// The replica's check before storing: shape, and every share's proof.
+// The replica's check before storing: shape, the writer is `inserter`, and every share's proof.
 Result<StoredTuple, std::string> verify_stored(const Pvss& pvss, std::string_view space,
-                                               const ts::Tuple& stored);
+                                               std::string_view inserter, const ts::Tuple& stored);
 
 // The replica's share for a reader.
 OpenedShare open_share(const PvssSecretKey& key, std::uint32_t index, const StoredTuple& tuple);
@@ -84,8 +88,12 @@ OpenedShare open_share(const PvssSecretKey& key, std::uint32_t index, const Stor
 // What the client library needs to write and read one confidential space.
 class SpaceKeys {
  public:
-  SpaceKeys(const Pvss& pvss, FingerprintKey fingerprints, std::string space)
-      : pvss_(pvss), fingerprints_(std::move(fingerprints)), space_(std::move(space)) {}
+  // `writer`: the principal this client inserts as.
+  SpaceKeys(const Pvss& pvss, FingerprintKey fingerprints, std::string space, std::string writer)
+      : pvss_(pvss),
+        fingerprints_(std::move(fingerprints)),
+        space_(std::move(space)),
+        writer_(std::move(writer)) {}
 
   const Pvss& pvss() const { return pvss_; }
   const FingerprintKey& fingerprints() const { return fingerprints_; }
@@ -102,6 +110,7 @@ class SpaceKeys {
   const Pvss& pvss_;
   FingerprintKey fingerprints_;
   std::string space_;
+  std::string writer_;
 };
 
 // Why a stored tuple could not be opened, with what proves it when the writer is to blame.

@@ -36,8 +36,9 @@
 
 namespace bastion::confidentiality {
 
-// The largest cluster a sharing may address (bounds decoding; n = 3f+1 <= 64).
-inline constexpr std::size_t kMaxShareholders = 64;
+// The largest cluster a sharing may address (bounds decoding; n = 3f+1 <= 100, as
+// config::kFaultsMax allows).
+inline constexpr std::size_t kMaxShareholders = 100;
 
 struct Sharing {
   std::vector<Point> commitments;  // t

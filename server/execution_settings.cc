@@ -12,7 +12,7 @@
 namespace bastion::server {
 namespace {
 
-constexpr const char* kEncodingVersion = "bastion.execution-settings.v2";
+constexpr const char* kEncodingVersion = "bastion.execution-settings.v3";
 
 std::vector<std::string> sorted_unique(std::vector<std::string> names) {
   std::sort(names.begin(), names.end());
@@ -35,6 +35,8 @@ codec::Digest execution_settings_digest(const bft::Config& protocol, const AppSe
     for (const auto& [name, members] : app.groups) ar(name, sorted_unique(members));
     ar(app.policy_limits.instructions_max, app.policy_limits.memory_bytes_max);
     ar(app.engine_limits.bytes_per_principal_max, app.engine_limits.state_bytes_max);
+    ar(cereal::make_size_tag(static_cast<cereal::size_type>(app.pvss_public_keys.size())));
+    for (const auto& key : app.pvss_public_keys) ar.saveBinary(key.data(), key.size());
   }
   return hasher.finish();
 }

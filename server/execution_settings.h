@@ -12,13 +12,14 @@
 // replica_node.h, docs/protocol.md "Execution settings").
 //
 // Canonical encoding (codec's archives), hashed with BLAKE2b-256:
-//   string "bastion.execution-settings.v2"
+//   string "bastion.execution-settings.v3"
 //   u32 n, f, checkpoint_interval, log_window, client_window, sessions_per_principal_max,
 //       reply_cache_bytes_max, request_bytes_max, read_queue_max; u64 snapshot_bytes_max
 //   admins: sorted, without duplicates (their order in the file changes nothing)
 //   groups: by name, each with its members sorted and without duplicates
 //   u64 policy instructions_max, memory_bytes_max
 //   u64 tuple-space bytes_per_principal_max, state_bytes_max (v2)
+//   n: the replicas' PVSS public keys, 32 bytes each, by id (v3)
 // Timers, batching, transport limits and addresses are left out: they change when things happen,
 // not what executing a batch gives. A setting that comes to change execution joins the encoding
 // under a new version string.

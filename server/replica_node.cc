@@ -14,10 +14,13 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
+#include "confidentiality/reply.h"
+#include "config/confidential_keys.h"
 #include "server/checkpoint_capture.h"
 #include "server/client_routes.h"
 #include "server/execution_settings.h"
@@ -128,6 +131,9 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void log_links(const std::vector<net::LinkStatus>& links);
   void check_execution_settings();
   void fail_storage(const bft::storage::StorageError& error);
+  // `reply` (an encoded ReplyMsg) with this replica's opened shares of the confidential tuples
+  // it carries (confidentiality/reply.h); `reply` itself when it carries none.
+  bft::SharedBytes with_opened_shares(const bft::SharedBytes& reply) const;
   void shut_down();
 
   asio::io_context& io_;
@@ -140,6 +146,9 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
 
   std::unique_ptr<Ed25519Signer> signer_;
   std::unique_ptr<Ed25519Verifier> verifier_;
+  // This replica's PVSS private key, when the cluster has PVSS keys: it opens this replica's
+  // share of each confidential tuple in a reply as the reply is sent.
+  std::optional<confidentiality::PvssSecretKey> pvss_key_;
   std::unique_ptr<TupleSpaceApp> app_;
   std::unique_ptr<StorageWorker> storage_;
   std::unique_ptr<ForkCapture> capture_;  // outlives the replica that calls it
@@ -222,6 +231,11 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (!verifier) return fail(NodeError{NodeErrc::kConfig, verifier.error().message});
   signer_ = std::move(*signer);
   verifier_ = std::move(*verifier);
+  if (cluster_.has_pvss_keys()) {
+    auto pvss_key = config::load_pvss_key(cluster_.replicas[id_]);
+    if (!pvss_key) return fail(NodeError{NodeErrc::kConfig, pvss_key.error().message});
+    pvss_key_.emplace(std::move(*pvss_key));
+  }
   if (options_.byzantine) {
     byzantine_ =
         std::make_unique<ByzantineFilter>(*options_.byzantine, id_, settings_.protocol, *signer_);
@@ -237,7 +251,11 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
       policy::Limits{cluster_.policy.instructions_max, cluster_.policy.memory_bytes_max},
       {},
       ts::EngineLimits{cluster_.tuplespace.bytes_per_client_max,
-                       cluster_.tuplespace.state_bytes_max}};
+                       cluster_.tuplespace.state_bytes_max},
+      {}};
+  for (const auto& r : cluster_.replicas) {
+    if (r.pvss_public_key) app_settings.pvss_public_keys.push_back(*r.pvss_public_key);
+  }
   app_settings.settings_digest = execution_settings_digest(settings_.protocol, app_settings);
   log_->info(
       "execution settings digest {} (admins, groups, policy budgets and the protocol limits that "
@@ -633,16 +651,27 @@ void ReplicaNode::Impl::send(HeldSends& sends) {
       send_message(m.to, m.bytes);
     }
   }
+  const bool confidential = pvss_key_ && app_->engine().has_confidential_spaces();
   for (const bft::OutReply& r : sends.replies) {
     const auto connection = routes_.find(r.client);
     if (!connection) {
       ++driver_.replies_unroutable;
-    } else if (transport_->send_to_connection(*connection, r.bytes)) {
+    } else if (transport_->send_to_connection(
+                   *connection, confidential ? with_opened_shares(r.bytes) : r.bytes)) {
       ++driver_.replies_sent;
     } else {
       ++driver_.replies_refused;
     }
   }
+}
+
+bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& reply) const {
+  auto msg = codec::decode<bft::ReplyMsg>(*reply);
+  if (!msg.ok() || msg->status != static_cast<std::uint8_t>(bft::ReplyStatus::kOk)) return reply;
+  auto result = confidentiality::with_opened_shares(msg->result, *pvss_key_, id_);
+  if (!result) return reply;
+  msg->result = std::move(*result);
+  return std::make_shared<const bft::Bytes>(codec::encode(*msg));
 }
 
 void ReplicaNode::Impl::on_durable(const SyncDone& done) {

@@ -14,25 +14,48 @@ constexpr std::size_t kSnapshotHeaderBytes = 2 + std::tuple_size_v<bft::Digest>;
 
 std::int64_t to_ms(bft::TimeUs us) { return us / 1000; }
 
+std::optional<confidentiality::Pvss> pvss_of(const AppSettings& settings) {
+  const auto& keys = settings.pvss_public_keys;
+  if (keys.empty() || keys.size() % 3 != 1) return std::nullopt;
+  std::vector<confidentiality::Point> points;
+  for (const auto& k : keys) {
+    auto p = confidentiality::Point::from_bytes(k);
+    if (!p || p->is_identity()) return std::nullopt;  // config checks them: not reached
+    points.push_back(*p);
+  }
+  return confidentiality::Pvss(std::move(points), (keys.size() - 1) / 3 + 1);
+}
+
 bft::Bytes encode_reply(const ts::Reply& reply) { return codec::encode(reply); }
 
-std::vector<bft::Completion> to_bft(std::vector<ts::Completion> completions) {
+}  // namespace
+
+std::vector<bft::Completion> TupleSpaceApp::to_bft(std::vector<ts::Completion> completions) const {
   std::vector<bft::Completion> out;
   out.reserve(completions.size());
   for (ts::Completion& c : completions) {
     out.push_back({bft::ClientKey{std::move(c.key.client), c.key.session}, c.key.request,
-                   encode_reply(c.reply)});
+                   encode_reply(wrap_confidential(c.space, std::move(c.reply)))});
   }
   return out;
 }
 
-}  // namespace
+ts::Reply TupleSpaceApp::wrap_confidential(std::string_view space, ts::Reply reply) const {
+  const bool carries_tuples =
+      std::holds_alternative<ts::Found>(reply) || std::holds_alternative<ts::FoundAll>(reply) ||
+      (std::holds_alternative<ts::CasResult>(reply) && !std::get<ts::CasResult>(reply).inserted);
+  if (!carries_tuples || space.empty()) return reply;
+  const ts::SpaceOptions* options = engine_.space_options(space);
+  if (options == nullptr || !options->confidential) return reply;
+  return ts::Confidential{std::string(space), encode_reply(reply)};
+}
 
 TupleSpaceApp::TupleSpaceApp(const AppSettings& settings)
     : settings_digest_(settings.settings_digest),
       engine_limits_(settings.engine_limits),
       principals_(settings.admins, settings.groups),
-      policy_(engine_, principals_, settings.policy_limits, bottom_),
+      confidentiality_(engine_, pvss_of(settings), bottom_),
+      policy_(engine_, principals_, settings.policy_limits, confidentiality_),
       access_(engine_, principals_, policy_) {
   engine_.set_limits(engine_limits_);
 }
@@ -55,7 +78,7 @@ bft::ExecuteResult TupleSpaceApp::execute(const bft::Request& request) {
   }
   ts::Outcome outcome = access_.execute(context(request), *op);
   if (!std::holds_alternative<ts::Pending>(outcome.reply)) {
-    result.result = encode_reply(outcome.reply);
+    result.result = encode_reply(wrap_confidential(ts::space_of(*op), std::move(outcome.reply)));
   }
   result.completions = to_bft(std::move(outcome.completions));
   return result;
@@ -64,7 +87,8 @@ bft::ExecuteResult TupleSpaceApp::execute(const bft::Request& request) {
 std::optional<bft::Bytes> TupleSpaceApp::execute_read_only(const bft::Request& request) {
   auto op = ts::decode_request(request.payload);
   if (!op || !ts::read_only(*op)) return std::nullopt;
-  return encode_reply(access_.execute_read_only(context(request), *op));
+  return encode_reply(
+      wrap_confidential(ts::space_of(*op), access_.execute_read_only(context(request), *op)));
 }
 
 std::optional<bft::TimeUs> TupleSpaceApp::next_deadline_us() const {

@@ -4,8 +4,13 @@
 // The principal of every request comes from the replication layer (the authenticated channel), so
 // access lists, policies and quotas apply to the real caller. Every request passes the layer stack
 // of tuplespace/layer.h: access control (admins, the space's access lists), then the space's
-// policy script, then the engine; read-only requests pass the same layers. Admins, groups and the
+// policy script, then confidentiality (sealed tuples verified), then the engine; read-only
+// requests pass the same layers. Admins, groups and the
 // policy budgets are configuration, the same on every replica, not replicated state.
+//
+// Replies that carry tuples of a confidential space (Found, FoundAll, a CasResult that found one,
+// completions of waiting rd/in included) are wrapped as ts::Confidential with the space's name, so
+// that the replica can add its opened shares when it sends them (confidential_reply.h).
 //
 // Time: bft gives agreed times in microseconds; the tuple space counts milliseconds.
 //
@@ -29,6 +34,7 @@
 // Thread-safety: none; owned by the thread that owns the Replica.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +42,7 @@
 #include <vector>
 
 #include "bft/core/state_machine.h"
+#include "confidentiality/layer.h"
 #include "policy/access_layer.h"
 #include "policy/policy_layer.h"
 #include "policy/principals.h"
@@ -53,6 +60,9 @@ struct AppSettings {
   // snapshot. Tests that run one configuration may leave it zero.
   bft::Digest settings_digest{};
   ts::EngineLimits engine_limits;  // bytes per principal and in all, over every space
+  // The replicas' PVSS public keys, by id (threshold f+1 with n = 3f+1); empty when the cluster
+  // has none, and then confidential spaces are refused.
+  std::vector<std::array<std::uint8_t, 32>> pvss_public_keys;
 };
 
 // What restore() does with a snapshot that carries another execution-settings digest.
@@ -86,6 +96,9 @@ class TupleSpaceApp final : public bft::StateMachine {
 
   const ts::Engine& engine() const { return engine_; }
   const policy::PolicyLayer::Counters& policy_counters() const { return policy_.counters(); }
+  const confidentiality::ConfidentialityLayer::Counters& confidentiality_counters() const {
+    return confidentiality_.counters();
+  }
 
   const bft::Digest& settings_digest() const { return settings_digest_; }
   // kAdopt until changed.
@@ -97,6 +110,9 @@ class TupleSpaceApp final : public bft::StateMachine {
 
  private:
   ts::Context context(const bft::Request& request) const;
+  std::vector<bft::Completion> to_bft(std::vector<ts::Completion> completions) const;
+  // A reply that carries tuples of a confidential space, as ts::Confidential.
+  ts::Reply wrap_confidential(std::string_view space, ts::Reply reply) const;
   bft::Bytes snapshot_header() const;
 
   bft::Digest settings_digest_;
@@ -107,6 +123,7 @@ class TupleSpaceApp final : public bft::StateMachine {
   ts::Engine engine_;
   policy::Principals principals_;
   ts::EngineLayer bottom_{engine_};
+  confidentiality::ConfidentialityLayer confidentiality_;
   policy::PolicyLayer policy_;
   policy::AccessLayer access_;  // the top of the stack
 };

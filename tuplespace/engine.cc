@@ -122,6 +122,11 @@ const SpaceOptions* Engine::space_options(std::string_view space) const {
   return s != nullptr ? &s->options : nullptr;
 }
 
+bool Engine::has_confidential_spaces() const {
+  return std::any_of(spaces_.begin(), spaces_.end(),
+                     [](const auto& entry) { return entry.second->options.confidential; });
+}
+
 std::size_t Engine::tuple_count(std::string_view space) const {
   const Space* s = find_space(space);
   return s != nullptr ? s->store.size() : 0;
@@ -274,7 +279,7 @@ void Engine::finish_waiter(Space& s, std::uint64_t arrival, Reply reply,
   detail::Owner* owner = acquire(s, w.key.client);
   --owner->second.waiters;
   release(s, owner);
-  out.push_back(Completion{std::move(w.key), std::move(reply)});
+  out.push_back(Completion{std::move(w.key), std::move(reply), s.name});
   s.waiters.erase(it);
 }
 

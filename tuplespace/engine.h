@@ -45,7 +45,7 @@ namespace bastion::ts {
 
 // The snapshot format this build writes (the snapshot's first byte). It also reads version 1,
 // whose space options had no access lists.
-inline constexpr std::uint8_t kSnapshotVersion = 2;
+inline constexpr std::uint8_t kSnapshotVersion = 3;
 
 // "No lease" / "no deadline" in snapshots and in the state.
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
@@ -129,6 +129,7 @@ class Engine {
   std::size_t tuple_count(std::string_view space) const;  // stored, including not yet purged
   std::size_t waiter_count(std::string_view space) const;
   std::size_t space_count() const { return spaces_.size(); }
+  bool has_confidential_spaces() const;
 
  private:
   struct Waiter {

@@ -142,13 +142,6 @@ Reply Engine::run(Call&, const SpaceCreate& op) {
   SpaceOptions options = op.options;
   normalize(options.access);
   if (auto v = validate(options); !v) return v.error();
-  if (options.confidential) {
-    // Fail closed: storing the flag without the layer that honours it would promise secrecy
-    // that nothing provides.
-    return Error{ErrorCode::kUnsupported,
-                 "confidential spaces are not supported yet: this build has no confidentiality "
-                 "layer, so the space was not created"};
-  }
   if (find_space(op.space) != nullptr) {
     return Error{ErrorCode::kSpaceExists, "space '" + op.space + "' already exists"};
   }

@@ -1,9 +1,10 @@
 // Engine: canonical snapshot encoding, restore with full validation, and digest.
 //
-// Format version 2 (all through codec's canonical archives; "n:" is a LEB128 count):
-//   u8 version = 2, i64 now_ms, u64 next_seq, u64 next_arrival
+// Format version 3 (all through codec's canonical archives; "n:" is a LEB128 count):
+//   u8 version = 3, i64 now_ms, u64 next_seq, u64 next_arrival
 //   n: spaces, by name (strictly increasing):
-//     string name, SpaceOptions (version 1: without its trailing access lists)
+//     string name, SpaceOptions (version 1: without its trailing access lists, protection and
+//     fingerprint key; version 2: without the protection and fingerprint key)
 //     n: owners: the clients owning stored tuples, strictly increasing, each owning at least one
 //     n: tuples, by seq (strictly increasing):
 //       u64 seq, varint owner index, i64 expiry_ms (kNever = no lease),
@@ -59,14 +60,16 @@ void check_unique(std::vector<std::uint64_t>& numbers, const char* what) {
   }
 }
 
-// Version 1 options end with the policy; later versions append the access lists.
+// Version 1 options end with the policy, version 2 with the access lists; version 3 appends the
+// protection and fingerprint key.
 void load_options(codec::BoundedInputArchive& ar, std::uint8_t version, SpaceOptions& o) {
-  if (version > 1) {
+  if (version >= 3) {
     ar(o);
     return;
   }
   ar(o.confidential, o.tuple_bytes_max, o.fields_max, o.tuples_max, o.tuples_per_client_max,
      o.waiters_per_client_max, o.policy);
+  if (version == 2) ar(o.access);
 }
 
 }  // namespace
@@ -108,7 +111,7 @@ void Engine::save_state(Archive& ar) const {
 void Engine::load_state(codec::BoundedInputArchive& ar) {
   std::uint8_t version = 0;
   ar(version);
-  if (version != kSnapshotVersion && version != 1) {
+  if (version < 1 || version > kSnapshotVersion) {
     throw DecodeError("unsupported snapshot version");
   }
   ar(now_ms_, next_seq_, next_arrival_);

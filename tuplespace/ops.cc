@@ -101,6 +101,26 @@ Result<Done, Error> validate(const SpaceOptions& o) {
         std::pair{"removers", &o.access.removers}}) {
     if (auto v = validate_access_list(what, *list); !v) return v;
   }
+  if (!o.confidential) {
+    if (!o.protection.empty() || !o.fingerprint_key.empty()) {
+      return fail(invalid("protection and fingerprint keys are for confidential spaces only"));
+    }
+    return Done{};
+  }
+  if (o.protection.empty() || o.protection.size() > kFieldsCap) {
+    return fail(invalid("a confidential space needs a protection vector of 1.." +
+                        std::to_string(kFieldsCap) + " entries"));
+  }
+  for (std::uint8_t p : o.protection) {
+    if (p > kProtectionPrivate) {
+      return fail(
+          invalid("protection " + std::to_string(p) + " is not public, comparable or private"));
+    }
+  }
+  if (o.fingerprint_key.size() != kFingerprintKeyBytes) {
+    return fail(invalid("a confidential space needs a fingerprint key of " +
+                        std::to_string(kFingerprintKeyBytes) + " bytes"));
+  }
   return Done{};
 }
 

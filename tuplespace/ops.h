@@ -101,14 +101,26 @@ struct SpaceOptions {
   std::string
       policy;  // the Lua policy script (opaque to the engine), <= kPolicyBytesMax; empty: none
   SpaceAccess access;
+  // Confidential spaces only, empty otherwise (docs/confidentiality.md): the protection of each
+  // field that clients use when a call gives none (kProtection*; the last entry repeats for
+  // longer tuples), and the space's fingerprint public key (kFingerprintKeyBytes), with which
+  // replicas check the evidence of a repair.
+  std::vector<std::uint8_t> protection;
+  std::string fingerprint_key;
 
   friend bool operator==(const SpaceOptions&, const SpaceOptions&) = default;
   template <class Archive>
   void serialize(Archive& ar) {
     ar(confidential, tuple_bytes_max, fields_max, tuples_max, tuples_per_client_max,
-       waiters_per_client_max, policy, access);
+       waiters_per_client_max, policy, access, protection, fingerprint_key);
   }
 };
+
+// Protection of a field of a confidential space: stored in clear, as a fingerprint, encrypted.
+inline constexpr std::uint8_t kProtectionPublic = 0;
+inline constexpr std::uint8_t kProtectionComparable = 1;
+inline constexpr std::uint8_t kProtectionPrivate = 2;
+inline constexpr std::size_t kFingerprintKeyBytes = 32;
 
 // Checks options against the hard bounds (access lists sorted, unique, names of 1..kNameBytesMax
 // bytes, at most kAclEntriesMax each); the error is invalid_argument with a message.
@@ -373,15 +385,29 @@ struct Spaces {  // space list (by name), space show (the one space)
   }
 };
 
+// A reply that carries tuples of a confidential space (Found, FoundAll, or a CasResult that found
+// one), wrapped by the server with the space's name, so that each replica can add its opened
+// shares of the tuples when it sends the reply (docs/confidentiality.md, "Reading").
+struct Confidential {
+  std::string space;
+  codec::Bytes reply;  // the encoded Reply; never itself a Confidential
+  friend bool operator==(const Confidential&, const Confidential&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, reply);
+  }
+};
+
 // The wire tag of each alternative is its index here: append only. An Error never has code ok.
-using Reply = std::variant<Error, Ack, Pending, Found, FoundAll, CasResult, Spaces>;
+using Reply = std::variant<Error, Ack, Pending, Found, FoundAll, CasResult, Spaces, Confidential>;
 
 // ErrorCode::kOk for every reply but an Error.
 ErrorCode code_of(const Reply& reply);
 
 struct Completion {
-  WaiterKey key;  // the waiting request this answers
-  Reply reply;    // Found, or Error timed_out / cancelled / no_such_space
+  WaiterKey key;      // the waiting request this answers
+  Reply reply;        // Found, or Error timed_out / cancelled / no_such_space
+  std::string space;  // the space it waited on
   friend bool operator==(const Completion&, const Completion&) = default;
 };
 
@@ -437,7 +463,7 @@ void load(codec::BoundedInputArchive& ar, T& v) {
 
 template <class Archive>
 void serialize(Archive& ar, Completion& c) {
-  ar(c.key, c.reply);
+  ar(c.key, c.reply, c.space);
 }
 template <class Archive>
 void serialize(Archive& ar, Outcome& o) {

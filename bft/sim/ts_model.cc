@@ -756,6 +756,7 @@ std::string TsModel::describe_result(const Bytes& result) const {
                               : "cas existing " + ts::to_text(c.existing);
           },
           [](const ts::Spaces&) { return std::string("spaces"); },
+          [](const ts::Confidential& c) { return "confidential reply of space " + c.space; },
       },
       *r);
 }

@@ -116,6 +116,11 @@ int print_reply(const Command& command, Expected<ts::Reply> reply, Printer& prin
     int operator()(const ts::Pending&) const {
       return report(err, Error{Errc::kProtocol, command.name + " got a provisional reply"});
     }
+    int operator()(const ts::Confidential&) const {
+      return report(err, Error{Errc::kUnsupported,
+                               command.name + " got tuples of a confidential space, which this "
+                                              "tool cannot open yet"});
+    }
     int operator()(const ts::Found& found) const {
       printer.tuple(found.tuple);
       return kExitOk;

@@ -5,6 +5,8 @@
 //   1  RepairEvidence (a reader's claim, decoded by every replica)
 //   2  OpenedShare (a replica's share in a reply, decoded by the reader)
 //   3  Sharing
+//   4  a reply's result as a client receives it (confidentiality/reply.h): split into the common
+//      part and a replica's shares, and the confidential tuples of the common part taken apart
 // Whatever decodes must re-encode to the same bytes (the encoding is canonical), and a parsed
 // tuple must be consistent with its envelope. A violated property aborts.
 #include <cstddef>
@@ -14,6 +16,7 @@
 
 #include "codec/codec.h"
 #include "confidentiality/envelope.h"
+#include "confidentiality/reply.h"
 #include "tuplespace/value.h"
 
 namespace {
@@ -48,12 +51,30 @@ void stored_tuple(ByteView in) {
   check(std::string(env.begin(), env.end()) == last, "the envelope re-encodes to other bytes");
 }
 
+void reply_result(ByteView in) {
+  auto parts = confidentiality::split(in);
+  if (!parts) return;
+  auto common = codec::decode<ts::Reply>(parts->common);
+  check(common.ok(), "the common part of a split result does not decode");
+  if (parts->shares) {
+    auto again = parts->common;
+    codec::encode_into(again, *parts->shares);
+    check(again.size() == in.size() && std::equal(again.begin(), again.end(), in.begin()),
+          "a split result re-encodes to other bytes");
+  }
+  const auto* wrapped = std::get_if<ts::Confidential>(&*common);
+  if (wrapped == nullptr) return;
+  auto carried = confidentiality::tuples_of(*wrapped);
+  if (!carried.ok()) return;
+  for (const ts::Tuple& t : carried->tuples) (void)confidentiality::parse_stored(carried->space, t);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const ByteView in(data + 1, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
       stored_tuple(in);
       break;
@@ -63,8 +84,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2:
       round_trip<confidentiality::OpenedShare>(in);
       break;
-    default:
+    case 3:
       round_trip<confidentiality::Sharing>(in);
+      break;
+    default:
+      reply_result(in);
       break;
   }
   return 0;

@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!restored) return 0;
   ts::Engine& engine = *restored;
   const codec::Bytes again = engine.snapshot();
-  if (data[0] == 1) {
-    // The old format is read and written back in the current one, which must restore to the
+  if (data[0] != ts::kSnapshotVersion) {
+    // An old format is read and written back in the current one, which must restore to the
     // same encoding.
     auto current = ts::Engine::restore(again);
     if (!current || current->snapshot() != again) std::abort();

@@ -25,7 +25,7 @@ class EnvelopeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
 
-  EnvelopeTest() : pvss(keys(), 2), space(pvss, key_for("jobs"), "jobs") {}
+  EnvelopeTest() : pvss(keys(), 2), space(pvss, key_for("jobs"), "jobs", "alice") {}
 
   std::vector<Point> keys() {
     std::vector<Point> out;
@@ -49,7 +49,7 @@ class EnvelopeTest : public ::testing::Test {
   }
 
   StoredTuple stored(const Tuple& t) {
-    auto v = verify_stored(pvss, "jobs", t);
+    auto v = verify_stored(pvss, "jobs", "alice", t);
     EXPECT_TRUE(v.ok()) << v.error();
     return *v;
   }
@@ -57,6 +57,7 @@ class EnvelopeTest : public ::testing::Test {
   // A stored tuple's context for fields and a protection (what a writer binds its sharing to).
   codec::Digest context_for(const Tuple& fields, const std::vector<std::uint8_t>& protection) {
     Envelope dummy;
+    dummy.writer = "alice";
     dummy.protection = protection;
     dummy.sealed.assign(kSealOverhead, 0);
     Tuple t = fields;
@@ -149,7 +150,7 @@ TEST_F(EnvelopeTest, FingerprintedTemplatesMatchEqualComparableValuesOnly) {
   EXPECT_FALSE(
       ts::matches(tmpl({Value("other"), Pattern::any(), Pattern::any(), Pattern::any()}), t));
   // The same value in another space has another fingerprint.
-  SpaceKeys other(pvss, key_for("other"), "other");
+  SpaceKeys other(pvss, key_for("other"), "other", "alice");
   EXPECT_FALSE(
       ts::matches(*other.fingerprint(
                       {Pattern::any(), Pattern::any(), Value("alice"), Pattern::any()}, protection),
@@ -177,14 +178,22 @@ TEST_F(EnvelopeTest, ReplicasRefuseTuplesWhoseSharingOrShapeIsWrong) {
   const auto protection = *parse_protection("pu,co,pr");
   const Tuple plain = {Value("a"), Value("b"), Value("c")};
   const Tuple good = *space.seal(plain, protection);
-  ASSERT_TRUE(verify_stored(pvss, "jobs", good).ok());
+  ASSERT_TRUE(verify_stored(pvss, "jobs", "alice", good).ok());
   const auto expect_refused = [&](const Tuple& t, const std::string& what,
-                                  std::string_view in_space = "jobs") {
-    auto r = verify_stored(pvss, in_space, t);
+                                  std::string_view in_space = "jobs",
+                                  std::string_view inserter = "alice") {
+    auto r = verify_stored(pvss, in_space, inserter, t);
     ASSERT_FALSE(r.ok()) << what;
     EXPECT_FALSE(r.error().empty());
   };
   expect_refused(good, "another space", "jobs2");
+  // A copy inserted by anyone but its writer: a compromised replica could hand a stored tuple to
+  // a client that would insert it where it may read it.
+  expect_refused(good, "another inserter", "jobs", "mallory");
+  const StoredTuple copied = *parse_stored("jobs", good);
+  Envelope renamed = copied.envelope;
+  renamed.writer = "mallory";  // claiming it as one's own breaks the proof
+  expect_refused(with_envelope(copied.fields, renamed), "renamed writer", "jobs", "mallory");
   Tuple t = good;
   t[0] = Value("changed");  // a public field changed after sealing
   expect_refused(t, "a public field changed");
@@ -225,7 +234,7 @@ TEST_F(EnvelopeTest, ReplicasRefuseTuplesWhoseSharingOrShapeIsWrong) {
     other_keys.push_back(others.back().public_key());
   }
   const Pvss other_pvss(other_keys, 2);
-  SpaceKeys foreign(other_pvss, key_for("jobs"), "jobs");
+  SpaceKeys foreign(other_pvss, key_for("jobs"), "jobs", "alice");
   expect_refused(*foreign.seal(plain, protection), "another cluster's keys");
 }
 
@@ -258,6 +267,7 @@ TEST_F(EnvelopeTest, AWrongFingerprintIsCaughtAndProvable) {
   const codec::Digest context = context_for(fields, protection);
   Pvss::Dealt dealt = pvss.deal(context);
   Envelope env;
+  env.writer = "alice";
   env.protection = protection;
   env.sharing = dealt.sharing;
   StoredTuple probe;
@@ -279,7 +289,7 @@ TEST_F(EnvelopeTest, AWrongFingerprintIsCaughtAndProvable) {
   EXPECT_TRUE(check_repair(pvss, space.fingerprints().public_key(), bad, e, &reason));
   EXPECT_NE(reason.find("fingerprint"), std::string::npos);
   // The proof must be the space's key's: another space's key proves nothing here.
-  SpaceKeys other(pvss, key_for("other"), "jobs");
+  SpaceKeys other(pvss, key_for("other"), "jobs", "alice");
   RepairEvidence forged = e;
   forged.fingerprint = other.fingerprints().prove(codec::encode(Value("alice")));
   EXPECT_FALSE(check_repair(pvss, space.fingerprints().public_key(), bad, forged, &reason));
@@ -291,6 +301,7 @@ TEST_F(EnvelopeTest, SealedValuesOfTheWrongShapeAreCaughtAndProvable) {
   const codec::Digest context = context_for(fields, protection);
   Pvss::Dealt dealt = pvss.deal(context);
   Envelope env;
+  env.writer = "alice";
   env.protection = protection;
   env.sharing = dealt.sharing;
   StoredTuple probe;

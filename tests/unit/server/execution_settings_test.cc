@@ -13,7 +13,7 @@ namespace {
 
 struct Settings {
   bft::Config protocol;
-  AppSettings app{{"admin", "ops-lead"}, {{"ops", {"olga", "oscar"}}}, {}, {}, {}};
+  AppSettings app{{"admin", "ops-lead"}, {{"ops", {"olga", "oscar"}}}, {}, {}, {}, {}};
 
   codec::Digest digest() const { return execution_settings_digest(protocol, app); }
 };
@@ -48,6 +48,18 @@ TEST(ExecutionSettings, EverySettingThatChangesExecutionChangesTheDigest) {
       {"bytes per principal",
        [](Settings& s) { s.app.engine_limits.bytes_per_principal_max = 1 << 20; }},
       {"state bytes", [](Settings& s) { s.app.engine_limits.state_bytes_max = 1 << 30; }},
+      {"PVSS keys", [](Settings& s) { s.app.pvss_public_keys.assign(4, {1}); }},
+      {"a PVSS key",
+       [](Settings& s) {
+         s.app.pvss_public_keys.assign(4, {1});
+         s.app.pvss_public_keys[3][0] = 2;
+         const Settings with_keys = [] {
+           Settings k;
+           k.app.pvss_public_keys.assign(4, {1});
+           return k;
+         }();
+         EXPECT_NE(s.digest(), with_keys.digest());
+       }},
   };
   for (const auto& [what, change] : changes) {
     Settings s;

@@ -100,7 +100,7 @@ TEST_F(AppTest, SnapshotRestoreKeepsDigest) {
 }
 
 TEST(AppPolicy, PoliciesAndGroupsApplyOnBothPathsAndTravelWithSnapshots) {
-  AppSettings settings{{"admin"}, {{"ops", {"olga"}}}, {}, {}, {}};
+  AppSettings settings{{"admin"}, {{"ops", {"olga"}}}, {}, {}, {}, {}};
   TupleSpaceApp app(settings);
   app.begin_batch(1'000'000);
   ts::SpaceOptions o;
@@ -131,14 +131,6 @@ TEST(AppPolicy, PoliciesAndGroupsApplyOnBothPathsAndTravelWithSnapshots) {
             ts::ErrorCode::kDenied);
 }
 
-TEST(AppPolicy, ConfidentialSpacesAreRefused) {
-  TupleSpaceApp app{{"admin"}};
-  ts::SpaceOptions o;
-  o.confidential = true;
-  EXPECT_EQ(code(app.execute(request("admin", 1, ts::SpaceCreate{"secret", o}))),
-            ts::ErrorCode::kUnsupported);
-}
-
 // ---- snapshots and execution settings ----------------------------------------------------------
 
 bft::Digest digest_of_byte(std::uint8_t b) {
@@ -150,8 +142,8 @@ bft::Digest digest_of_byte(std::uint8_t b) {
 // The same requests executed under two settings digests.
 struct TwoApps {
   explicit TwoApps(std::uint8_t a_byte = 1, std::uint8_t b_byte = 2)
-      : a(AppSettings{{"admin"}, {}, {}, digest_of_byte(a_byte), {}}),
-        b(AppSettings{{"admin"}, {}, {}, digest_of_byte(b_byte), {}}) {
+      : a(AppSettings{{"admin"}, {}, {}, digest_of_byte(a_byte), {}, {}}),
+        b(AppSettings{{"admin"}, {}, {}, digest_of_byte(b_byte), {}, {}}) {
     for (TupleSpaceApp* app : {&a, &b}) {
       app->begin_batch(1'000'000);
       app->execute(request("admin", 1, ts::SpaceCreate{"jobs", {}}));
@@ -182,7 +174,7 @@ TEST(AppSnapshot, CarriesTheSettingsDigestAheadOfTheEngineSnapshot) {
 
 TEST(AppSnapshot, ForeignSettingsAreAdoptedOrRefusedAsTold) {
   TwoApps apps;
-  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(2), {}});
+  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(2), {}, {}});
   // Adopted (the default): installed, and reported once.
   ASSERT_TRUE(c.restore(apps.a.snapshot()));
   EXPECT_EQ(c.engine().digest(), apps.a.engine().digest());
@@ -207,7 +199,7 @@ TEST(AppSnapshot, ForeignSettingsAreAdoptedOrRefusedAsTold) {
 
 TEST(AppSnapshot, ReadsTheOlderFormatWithoutASettingsDigest) {
   TwoApps apps;
-  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(2), {}});
+  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(2), {}, {}});
   c.set_foreign_settings(ForeignSettings::kRefuse);
   // Before format 1 the application's snapshot was the engine's alone.
   ASSERT_TRUE(c.restore(apps.a.engine().snapshot()));
@@ -220,7 +212,7 @@ TEST(AppSnapshot, ReadsTheOlderFormatWithoutASettingsDigest) {
 TEST(AppSnapshot, MalformedHeadersAreRefused) {
   TwoApps apps;
   const bft::Bytes good = apps.a.snapshot();
-  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(1), {}});
+  TupleSpaceApp c(AppSettings{{"admin"}, {}, {}, digest_of_byte(1), {}, {}});
   EXPECT_FALSE(c.restore(bft::Bytes{}));
   EXPECT_FALSE(c.restore(bft::Bytes{0xA5}));
   EXPECT_FALSE(c.restore(bft::Bytes(good.begin(), good.begin() + 20)));

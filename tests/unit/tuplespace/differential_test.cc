@@ -207,6 +207,10 @@ class RandomRun {
     o.fields_max = 2 + below(3);
     o.tuple_bytes_max = 16 + below(40);
     o.confidential = chance(20);
+    if (o.confidential || chance(20)) {  // otherwise invalid
+      o.protection = {static_cast<std::uint8_t>(below(chance(10) ? 4 : 3))};
+      o.fingerprint_key.assign(chance(10) ? 31 : 32, 'k');
+    }
     if (chance(20)) o.policy = "p" + std::to_string(below(5));
     if (chance(20)) o.access = random_access();
     if (chance(4)) o.fields_max = 0;  // invalid

@@ -42,13 +42,26 @@ TEST_F(EngineTest, SpaceLifecycle) {
   EXPECT_EQ(code(run(Rdp{"a", tmpl(kAny)})), ErrorCode::kNotFound);
 }
 
-TEST_F(EngineTest, ConfidentialSpacesAreRefusedUntilTheLayerExists) {
+// The engine stores confidential spaces like any other (the confidentiality layer above it checks
+// what goes in); it only checks that their options are whole.
+TEST_F(EngineTest, ConfidentialSpacesNeedAProtectionVectorAndAFingerprintKey) {
   SpaceOptions o;
   o.confidential = true;
   const auto r = run(SpaceCreate{"secret", o});
-  EXPECT_EQ(code(r), ErrorCode::kUnsupported);
-  EXPECT_NE(std::get<Error>(r.reply).message.find("confidential"), std::string::npos);
-  EXPECT_EQ(engine.space_count(), 0u);
+  EXPECT_EQ(code(r), ErrorCode::kInvalidArgument);
+  EXPECT_NE(std::get<Error>(r.reply).message.find("protection"), std::string::npos);
+  o.protection = {kProtectionPublic, kProtectionPrivate};
+  EXPECT_EQ(code(run(SpaceCreate{"secret", o})), ErrorCode::kInvalidArgument);  // no key
+  o.fingerprint_key.assign(kFingerprintKeyBytes, 'k');
+  o.protection.push_back(3);
+  EXPECT_EQ(code(run(SpaceCreate{"secret", o})), ErrorCode::kInvalidArgument);  // no such kind
+  o.protection.pop_back();
+  EXPECT_EQ(code(run(SpaceCreate{"secret", o})), ErrorCode::kOk);
+  EXPECT_EQ(engine.space_options("secret")->protection, o.protection);
+  SpaceOptions plain;
+  plain.protection = {kProtectionPrivate};
+  EXPECT_EQ(code(run(SpaceCreate{"plain", plain})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine.space_count(), 1u);
 }
 
 TEST_F(EngineTest, PolicyAndAccessListsChangeInPlace) {

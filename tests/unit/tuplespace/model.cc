@@ -39,13 +39,23 @@ std::vector<std::string> canonical(const std::vector<std::string>& list) {
   return {unique.begin(), unique.end()};
 }
 
+// Protection and a 32-byte fingerprint key for a confidential space, neither for another.
+bool good_confidential(const SpaceOptions& o) {
+  if (!o.confidential) return o.protection.empty() && o.fingerprint_key.empty();
+  if (o.protection.empty() || o.protection.size() > 256 || o.fingerprint_key.size() != 32) {
+    return false;
+  }
+  return std::all_of(o.protection.begin(), o.protection.end(),
+                     [](std::uint8_t p) { return p <= 2; });
+}
+
 bool good_options(const SpaceOptions& o) {
   return o.tuple_bytes_max >= 1 && o.tuple_bytes_max <= (16u << 20) && o.fields_max >= 1 &&
          o.fields_max <= 256 && o.tuples_max >= 1 && o.tuples_max <= 0xFFFFFFFEull &&
          o.tuples_per_client_max >= 1 && o.tuples_per_client_max <= 0xFFFFFFFEull &&
          o.waiters_per_client_max <= (1u << 20) && o.policy.size() <= 256 * 1024 &&
          good_list(o.access.inserters) && good_list(o.access.readers) &&
-         good_list(o.access.removers);
+         good_list(o.access.removers) && good_confidential(o);
 }
 
 std::optional<ErrorCode> template_problem(const SpaceOptions& o, const Template& t) {
@@ -137,7 +147,7 @@ void Model::put(const std::string& space, const std::string& client, std::int64_
     }
   }
   if (taker) woken.push_back(*taker);
-  for (std::size_t i : woken) done.push_back(Completion{waits_[i].key, Found{t.tuple}});
+  for (std::size_t i : woken) done.push_back(Completion{waits_[i].key, Found{t.tuple}, space});
   std::sort(woken.begin(), woken.end(), std::greater<>());
   for (std::size_t i : woken) waits_.erase(waits_.begin() + static_cast<std::ptrdiff_t>(i));
   if (taker) return;
@@ -158,7 +168,8 @@ std::vector<Completion> Model::advance(std::int64_t now_ms) {
     return *waits_[a].deadline_ms < *waits_[b].deadline_ms;
   });
   std::vector<Completion> done;
-  for (std::size_t i : due) done.push_back(Completion{waits_[i].key, err(ErrorCode::kTimedOut)});
+  for (std::size_t i : due)
+    done.push_back(Completion{waits_[i].key, err(ErrorCode::kTimedOut), waits_[i].space});
   std::erase_if(waits_, [&](const Wait& w) { return w.deadline_ms && *w.deadline_ms <= now_ms_; });
   return done;
 }
@@ -167,7 +178,7 @@ std::vector<Completion> Model::cancel_session(const std::string& client, std::ui
   std::vector<Completion> done;
   for (const Wait& w : waits_) {
     if (w.key.client == client && w.key.session == session) {
-      done.push_back(Completion{w.key, err(ErrorCode::kCancelled)});
+      done.push_back(Completion{w.key, err(ErrorCode::kCancelled), w.space});
     }
   }
   std::erase_if(waits_,
@@ -251,7 +262,6 @@ Reply Model::apply(const Context& ctx, std::int64_t now, const Request& request,
   if (const auto* op = std::get_if<SpaceCreate>(&request)) {
     if (!good_name(op->space) || !good_options(op->options))
       return err(ErrorCode::kInvalidArgument);
-    if (op->options.confidential) return err(ErrorCode::kUnsupported);
     if (spaces_.count(op->space) != 0) return err(ErrorCode::kSpaceExists);
     SpaceOptions o = op->options;
     for (auto* list : {&o.access.inserters, &o.access.readers, &o.access.removers}) {
@@ -290,7 +300,8 @@ Reply Model::apply(const Context& ctx, std::int64_t now, const Request& request,
   if (const auto* op = std::get_if<SpaceDelete>(&request)) {
     if (spaces_.count(op->space) == 0) return err(ErrorCode::kNoSuchSpace);
     for (const Wait& w : waits_) {
-      if (w.space == op->space) done.push_back(Completion{w.key, err(ErrorCode::kNoSuchSpace)});
+      if (w.space == op->space)
+        done.push_back(Completion{w.key, err(ErrorCode::kNoSuchSpace), w.space});
     }
     std::erase_if(waits_, [&](const Wait& w) { return w.space == op->space; });
     spaces_.erase(op->space);
@@ -302,7 +313,7 @@ Reply Model::apply(const Context& ctx, std::int64_t now, const Request& request,
     auto it =
         std::find_if(waits_.begin(), waits_.end(), [&](const Wait& w) { return w.key == key; });
     if (it == waits_.end()) return err(ErrorCode::kNotFound);
-    done.push_back(Completion{key, err(ErrorCode::kCancelled)});
+    done.push_back(Completion{key, err(ErrorCode::kCancelled), it->space});
     waits_.erase(it);
     return Ack{};
   }

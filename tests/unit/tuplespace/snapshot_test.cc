@@ -37,6 +37,8 @@ TEST(OpsCodec, EveryRequestRoundTrips) {
   SpaceOptions o;
   o.policy = "p";
   o.confidential = true;
+  o.protection = {kProtectionPublic, kProtectionComparable};
+  o.fingerprint_key.assign(kFingerprintKeyBytes, 'k');
   o.access.readers = {"@g", "r"};
   const Template t = tmpl("a", kAny, Pattern::typed(Type::kBytes), 2.5);
   const TupleSpec e = spec(tup({"a", 1, Blob{"\x01\x02"}, false}), 30, {"r"}, {"x", "y"});
@@ -75,10 +77,11 @@ TEST(OpsCodec, OutcomesRoundTrip) {
                                       Found{tup({1, "x"})},
                                       FoundAll{{tup({1}), tup({2.5})}},
                                       CasResult{false, tup({true})},
-                                      Spaces{{SpaceInfo{"s", {}, 3, 7}}}};
+                                      Spaces{{SpaceInfo{"s", {}, 3, 7}}},
+                                      Confidential{"s", {3, 1, 0}}};
   ASSERT_EQ(replies.size(), std::variant_size_v<Reply>);
   for (const Reply& r : replies) {
-    const Outcome o{r, {Completion{WaiterKey{"c", 1, 2}, Found{tup({3})}}}};
+    const Outcome o{r, {Completion{WaiterKey{"c", 1, 2}, Found{tup({3})}, "s"}}};
     auto back = decode_outcome(encode_outcome(o));
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(*back, o);
@@ -257,6 +260,24 @@ TEST_F(HandBuiltSnapshot, VersionOneWithoutAccessListsIsRead) {
   EXPECT_EQ(r->space_options("s")->access, SpaceAccess{});
   EXPECT_EQ(r->tuple_count("s"), 1u);
   EXPECT_EQ(r->snapshot()[0], kSnapshotVersion);  // written back in the current format
+}
+
+TEST_F(HandBuiltSnapshot, VersionTwoWithoutProtectionIsRead) {
+  ar(std::uint8_t{2}, std::int64_t{100}, std::uint64_t{10}, std::uint64_t{10});
+  count(1);
+  SpaceOptions o;
+  o.access.readers = {"alice"};
+  ar(std::string("s"), o.confidential, o.tuple_bytes_max, o.fields_max, o.tuples_max,
+     o.tuples_per_client_max, o.waiters_per_client_max, o.policy, o.access);
+  count(1);
+  ar(std::string("alice"));
+  count(1);
+  tuple(1, 0, kNever, tup({1}));
+  count(0);
+  auto r = Engine::restore(out);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r->space_options("s"), o);
+  EXPECT_EQ(r->snapshot()[0], kSnapshotVersion);
 }
 
 TEST_F(HandBuiltSnapshot, UnsortedAccessListsAreRejected) {

@@ -1,0 +1,79 @@
+#include "confidentiality/reply.h"
+
+#include <variant>
+
+#include "codec/codec.h"
+
+namespace bastion::confidentiality {
+namespace {
+
+// Decodes a ts::Reply from the start of `in`; returns it and the bytes it took.
+std::optional<std::pair<ts::Reply, std::size_t>> decode_prefix(codec::ByteView in) {
+  try {
+    codec::BoundedInputArchive ar(in);
+    ts::Reply reply;
+    ar(reply);
+    return std::pair{std::move(reply), ar.position()};
+  } catch (const codec::DecodeError&) {
+    return std::nullopt;
+  } catch (const cereal::Exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Result<ConfidentialTuples, std::string> tuples_of(const ts::Confidential& reply) {
+  ConfidentialTuples out;
+  out.space = reply.space;
+  auto inner = codec::decode<ts::Reply>(reply.reply);
+  if (!inner.ok()) return fail("the wrapped reply does not decode: " + inner.error());
+  out.inner = std::move(*inner);
+  if (const auto* found = std::get_if<ts::Found>(&out.inner)) {
+    out.tuples.push_back(found->tuple);
+  } else if (const auto* all = std::get_if<ts::FoundAll>(&out.inner)) {
+    out.tuples = all->tuples;
+  } else if (const auto* cas = std::get_if<ts::CasResult>(&out.inner); cas && !cas->inserted) {
+    out.tuples.push_back(cas->existing);
+  } else {
+    return fail(std::string("the wrapped reply carries no tuples"));
+  }
+  return out;
+}
+
+std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const PvssSecretKey& key,
+                                               std::uint32_t index) {
+  // Tag 7 is ts::Confidential: every other reply goes out as it is, undecoded.
+  constexpr std::uint8_t kConfidentialTag = 7;
+  static_assert(
+      std::is_same_v<std::variant_alternative_t<kConfidentialTag, ts::Reply>, ts::Confidential>);
+  if (result.empty() || result[0] != kConfidentialTag) return std::nullopt;
+  auto reply = codec::decode<ts::Reply>(result);
+  if (!reply.ok()) return std::nullopt;
+  auto carried = tuples_of(std::get<ts::Confidential>(*reply));
+  if (!carried.ok()) return std::nullopt;
+  ReplicaShares mine;
+  mine.shares.reserve(carried->tuples.size());
+  for (const ts::Tuple& t : carried->tuples) {
+    auto stored = parse_stored(carried->space, t);
+    if (!stored.ok() || index >= stored->envelope.sharing.shares.size()) return std::nullopt;
+    mine.shares.push_back(open_share(key, index, *stored));
+  }
+  codec::Bytes out(result.begin(), result.end());
+  codec::encode_into(out, mine);
+  return out;
+}
+
+std::optional<SplitResult> split(codec::ByteView result) {
+  auto prefix = decode_prefix(result);
+  if (!prefix) return std::nullopt;
+  SplitResult out;
+  out.common.assign(result.begin(), result.begin() + static_cast<long>(prefix->second));
+  if (prefix->second == result.size()) return out;
+  auto shares = codec::decode<ReplicaShares>(result.subspan(prefix->second));
+  if (!shares.ok()) return std::nullopt;
+  out.shares = std::move(*shares);
+  return out;
+}
+
+}  // namespace bastion::confidentiality

@@ -1,0 +1,98 @@
+// Replies about confidential tuples: a replica appends its opened shares; the client splits
+// them off again and votes on the common part.
+#include "confidentiality/reply.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <array>
+
+#include "codec/codec.h"
+
+namespace bastion::confidentiality {
+namespace {
+
+class ReplyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
+  ReplyTest() : pvss(keys(), 2), space(pvss, FingerprintKey::derive(secret, "s", 0), "s", "w") {}
+
+  std::vector<Point> keys() {
+    std::vector<Point> out;
+    for (int i = 0; i < 4; ++i) {
+      replicas.push_back(PvssSecretKey::generate());
+      out.push_back(replicas.back().public_key());
+    }
+    return out;
+  }
+  ts::Tuple sealed(const std::string& v) {
+    return *space.seal({ts::Value(v), ts::Value("secret")},
+                       {Protection::kPublic, Protection::kPrivate});
+  }
+  codec::Bytes confidential(const ts::Reply& inner) {
+    return codec::encode(ts::Reply{ts::Confidential{"s", codec::encode(inner)}});
+  }
+
+  std::array<std::uint8_t, kFingerprintSecretBytes> secret{};
+  std::vector<PvssSecretKey> replicas;
+  Pvss pvss;
+  SpaceKeys space;
+};
+
+TEST_F(ReplyTest, EachReplicaAppendsItsSharesAndTheCommonPartSplitsOff) {
+  const std::vector<ts::Tuple> tuples = {sealed("a"), sealed("b")};
+  const codec::Bytes common = confidential(ts::FoundAll{tuples});
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    auto sent = with_opened_shares(common, replicas[i], i);
+    ASSERT_TRUE(sent);
+    auto parts = split(*sent);
+    ASSERT_TRUE(parts);
+    EXPECT_EQ(parts->common, common);
+    ASSERT_TRUE(parts->shares);
+    ASSERT_EQ(parts->shares->shares.size(), tuples.size());
+    for (std::size_t k = 0; k < tuples.size(); ++k) {
+      const StoredTuple t = *parse_stored("s", tuples[k]);
+      const OpenedShare& share = parts->shares->shares[k];
+      EXPECT_EQ(share.index, i);
+      EXPECT_TRUE(pvss.verify_opened(t.envelope.sharing.shares[i], share, t.context));
+    }
+  }
+}
+
+TEST_F(ReplyTest, OtherRepliesAreLeftAsTheyAre) {
+  for (const ts::Reply& r :
+       std::vector<ts::Reply>{ts::Ack{}, ts::Found{{ts::Value("x")}}, ts::Error{}}) {
+    EXPECT_FALSE(with_opened_shares(codec::encode(r), replicas[0], 0));
+  }
+  EXPECT_FALSE(with_opened_shares({}, replicas[0], 0));
+  EXPECT_FALSE(with_opened_shares(codec::Bytes{7, 1, 2}, replicas[0], 0));  // malformed
+  // A wrapped reply whose tuple is not sealed, or whose index is beyond the sharing.
+  EXPECT_FALSE(with_opened_shares(confidential(ts::Found{{ts::Value("x")}}), replicas[0], 0));
+  EXPECT_FALSE(with_opened_shares(confidential(ts::Found{sealed("a")}), replicas[0], 9));
+  EXPECT_FALSE(with_opened_shares(confidential(ts::Ack{}), replicas[0], 0));
+}
+
+TEST_F(ReplyTest, SplitTakesPlainResultsWholeAndRefusesTrailingGarbage) {
+  const codec::Bytes plain = codec::encode(ts::Reply{ts::Ack{}});
+  auto parts = split(plain);
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->common, plain);
+  EXPECT_FALSE(parts->shares);
+  codec::Bytes trailing = plain;
+  trailing.push_back(0xff);
+  EXPECT_FALSE(split(trailing));
+  EXPECT_FALSE(split(codec::Bytes{0xee}));
+}
+
+TEST_F(ReplyTest, TuplesOfEveryCarryingReply) {
+  const ts::Tuple t = sealed("a");
+  auto cas = tuples_of(ts::Confidential{"s", codec::encode(ts::Reply{ts::CasResult{false, t}})});
+  ASSERT_TRUE(cas.ok());
+  EXPECT_EQ(cas->tuples, std::vector<ts::Tuple>{t});
+  EXPECT_FALSE(
+      tuples_of(ts::Confidential{"s", codec::encode(ts::Reply{ts::CasResult{true, {}}})}).ok());
+  EXPECT_FALSE(tuples_of(ts::Confidential{"s", {1, 2, 3}}).ok());
+}
+
+}  // namespace
+}  // namespace bastion::confidentiality
