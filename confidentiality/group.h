@@ -26,6 +26,16 @@ namespace bastion::confidentiality {
 
 using ByteView = std::span<const std::uint8_t>;
 
+// Reads 32 bytes and accepts them only as T's canonical encoding (T::from_bytes).
+template <class T, class Archive>
+T load_canonical(Archive& ar, const char* refusal) {
+  std::array<std::uint8_t, 32> b{};
+  ar(b);
+  auto v = T::from_bytes(b);
+  if (!v) throw codec::DecodeError(refusal);
+  return *v;
+}
+
 class Scalar {
  public:
   using Bytes = std::array<std::uint8_t, 32>;
@@ -54,11 +64,7 @@ class Scalar {
   }
   template <class Archive>
   void load(Archive& ar) {
-    Bytes b;
-    ar(b);
-    auto v = from_bytes(b);
-    if (!v) throw codec::DecodeError("not a canonical scalar");
-    *this = *v;
+    *this = load_canonical<Scalar>(ar, "not a canonical scalar");
   }
 
   // Overwrites the bytes with zeros (for secrets).
@@ -93,11 +99,7 @@ class Point {
   }
   template <class Archive>
   void load(Archive& ar) {
-    Bytes b;
-    ar(b);
-    auto v = from_bytes(b);
-    if (!v) throw codec::DecodeError("not a canonical group element");
-    *this = *v;
+    *this = load_canonical<Point>(ar, "not a canonical group element");
   }
 
  private:

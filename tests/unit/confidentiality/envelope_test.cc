@@ -68,6 +68,20 @@ class EnvelopeTest : public ::testing::Test {
     return parsed->context;
   }
 
+  // A writer that cheats: a valid sharing for `fields`, and `sealed` as the protected values,
+  // whatever the fields say.
+  Envelope cheating_envelope(const Tuple& fields, const std::vector<std::uint8_t>& protection,
+                             const std::vector<Value>& sealed) {
+    StoredTuple probe;
+    probe.context = context_for(fields, protection);
+    Pvss::Dealt dealt = pvss.deal(probe.context);
+    probe.envelope.writer = "alice";
+    probe.envelope.protection = protection;
+    probe.envelope.sharing = dealt.sharing;
+    probe.envelope.sealed = seal(dealt.secret, probe.associated(), codec::encode(sealed));
+    return probe.envelope;
+  }
+
   static Tuple with_envelope(Tuple fields, const Envelope& env) {
     const auto bytes = codec::encode(env);
     fields.push_back(Blob{std::string(bytes.begin(), bytes.end())});
@@ -264,16 +278,7 @@ TEST_F(EnvelopeTest, AWrongFingerprintIsCaughtAndProvable) {
   // tuple that says "alice".
   const std::vector<std::uint8_t> protection = {0, 1};
   const Tuple fields = {Value("user"), Value(fingerprint_blob(space.fingerprints(), Value("bob")))};
-  const codec::Digest context = context_for(fields, protection);
-  Pvss::Dealt dealt = pvss.deal(context);
-  Envelope env;
-  env.writer = "alice";
-  env.protection = protection;
-  env.sharing = dealt.sharing;
-  StoredTuple probe;
-  probe.context = context;
-  probe.envelope = env;
-  env.sealed = seal(dealt.secret, probe.associated(), codec::encode(std::vector<Value>{"alice"}));
+  const Envelope env = cheating_envelope(fields, protection, {"alice"});
   const StoredTuple bad = stored(with_envelope(fields, env));
   EXPECT_TRUE(ts::matches(*space.fingerprint({Value("user"), Value("bob")},
                                              {Protection::kPublic, Protection::kComparable}),
@@ -298,18 +303,9 @@ TEST_F(EnvelopeTest, AWrongFingerprintIsCaughtAndProvable) {
 TEST_F(EnvelopeTest, SealedValuesOfTheWrongShapeAreCaughtAndProvable) {
   const std::vector<std::uint8_t> protection = {0, 2};
   const Tuple fields = {Value("user"), Value(Blob{})};
-  const codec::Digest context = context_for(fields, protection);
-  Pvss::Dealt dealt = pvss.deal(context);
-  Envelope env;
-  env.writer = "alice";
-  env.protection = protection;
-  env.sharing = dealt.sharing;
-  StoredTuple probe;
-  probe.context = context;
-  probe.envelope = env;
-  env.sealed = seal(dealt.secret, probe.associated(),
-                    codec::encode(std::vector<Value>{"one", "two"}));  // two values for one field
-  const StoredTuple bad = stored(with_envelope(fields, env));
+  // Two values sealed for one protected field.
+  const StoredTuple bad =
+      stored(with_envelope(fields, cheating_envelope(fields, protection, {"one", "two"})));
   const auto shares = shares_for(bad, {1, 3});
   auto r = open(space, bad, shares);
   ASSERT_FALSE(r.ok());
