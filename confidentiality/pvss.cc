@@ -113,6 +113,19 @@ Pvss::Pvss(std::vector<Point> public_keys, std::size_t threshold)
   if (t_ < 1 || t_ > keys_.size() || keys_.size() > kMaxShareholders) std::abort();
 }
 
+std::optional<Pvss> Pvss::of_cluster(std::span<const Point::Bytes> public_keys) {
+  const std::size_t n = public_keys.size();
+  if (n == 0 || n % 3 != 1 || n > kMaxShareholders) return std::nullopt;
+  std::vector<Point> keys;
+  keys.reserve(n);
+  for (const Point::Bytes& bytes : public_keys) {
+    auto key = Point::from_bytes(bytes);
+    if (!key || key->is_identity()) return std::nullopt;
+    keys.push_back(*key);
+  }
+  return Pvss(std::move(keys), (n - 1) / 3 + 1);
+}
+
 Pvss::Dealt Pvss::deal(ByteView context) const {
   const std::size_t n = keys_.size();
   std::vector<Scalar> coefficients(t_);

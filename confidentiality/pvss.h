@@ -94,6 +94,9 @@ class Pvss {
  public:
   // n = public_keys.size() shareholders, threshold t (1 <= t <= n <= kMaxShareholders).
   Pvss(std::vector<Point> public_keys, std::size_t threshold);
+  // The parameters of a cluster of 3f+1 replicas (threshold f+1) from its public keys' encodings;
+  // nothing when their count is not 3f+1 (at most kMaxShareholders) or one is not a valid key.
+  static std::optional<Pvss> of_cluster(std::span<const Point::Bytes> public_keys);
 
   std::size_t n() const { return keys_.size(); }
   std::size_t threshold() const { return t_; }

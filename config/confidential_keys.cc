@@ -53,11 +53,9 @@ Result<confidentiality::Pvss, ConfigError> pvss_of(const ClusterConfig& config) 
                                 ": the replicas have no PVSS keys, which confidential spaces need "
                                 "(see docs/confidentiality.md, \"Keys\")"});
   }
-  std::vector<confidentiality::Point> keys;
-  for (const ReplicaConfig& r : config.replicas) {
-    keys.push_back(*confidentiality::Point::from_bytes(*r.pvss_public_key));  // checked on parse
-  }
-  return confidentiality::Pvss(std::move(keys), config.f + 1);
+  std::vector<PublicKey> keys;
+  for (const ReplicaConfig& r : config.replicas) keys.push_back(*r.pvss_public_key);
+  return *confidentiality::Pvss::of_cluster(keys);  // parsing checked the keys and n = 3f+1
 }
 
 Result<FingerprintSecret, ConfigError> load_fingerprint_secret(const std::filesystem::path& file) {

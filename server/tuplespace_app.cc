@@ -14,18 +14,6 @@ constexpr std::size_t kSnapshotHeaderBytes = 2 + std::tuple_size_v<bft::Digest>;
 
 std::int64_t to_ms(bft::TimeUs us) { return us / 1000; }
 
-std::optional<confidentiality::Pvss> pvss_of(const AppSettings& settings) {
-  const auto& keys = settings.pvss_public_keys;
-  if (keys.empty() || keys.size() % 3 != 1) return std::nullopt;
-  std::vector<confidentiality::Point> points;
-  for (const auto& k : keys) {
-    auto p = confidentiality::Point::from_bytes(k);
-    if (!p || p->is_identity()) return std::nullopt;  // config checks them: not reached
-    points.push_back(*p);
-  }
-  return confidentiality::Pvss(std::move(points), (keys.size() - 1) / 3 + 1);
-}
-
 bft::Bytes encode_reply(const ts::Reply& reply) { return codec::encode(reply); }
 
 }  // namespace
@@ -54,7 +42,8 @@ TupleSpaceApp::TupleSpaceApp(const AppSettings& settings)
     : settings_digest_(settings.settings_digest),
       engine_limits_(settings.engine_limits),
       principals_(settings.admins, settings.groups),
-      confidentiality_(engine_, pvss_of(settings), bottom_),
+      confidentiality_(engine_, confidentiality::Pvss::of_cluster(settings.pvss_public_keys),
+                       bottom_),
       policy_(engine_, principals_, settings.policy_limits, confidentiality_),
       access_(engine_, principals_, policy_) {
   engine_.set_limits(engine_limits_);

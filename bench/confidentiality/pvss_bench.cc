@@ -17,6 +17,7 @@
 #include "confidentiality/fingerprint.h"
 #include "confidentiality/pvss.h"
 #include "confidentiality/seal.h"
+#include "tests/unit/confidentiality/replica_keys.h"
 
 namespace bastion::confidentiality {
 namespace {
@@ -24,20 +25,13 @@ namespace {
 const std::vector<std::uint8_t> kContext(32, 7);
 
 struct Setup {
-  explicit Setup(std::size_t f) : pvss(keys(f), f + 1), dealt(pvss.deal(kContext)) {
-    for (std::uint32_t i = 0; i < secrets.size(); ++i) {
-      opened.push_back(secrets[i].open(i, dealt.sharing.shares[i], kContext));
+  explicit Setup(std::size_t f)
+      : keys(3 * f + 1), pvss(keys.publics, f + 1), dealt(pvss.deal(kContext)) {
+    for (std::uint32_t i = 0; i < keys.secrets.size(); ++i) {
+      opened.push_back(keys.secrets[i].open(i, dealt.sharing.shares[i], kContext));
     }
   }
-  std::vector<Point> keys(std::size_t f) {
-    std::vector<Point> out;
-    for (std::size_t i = 0; i < 3 * f + 1; ++i) {
-      secrets.push_back(PvssSecretKey::generate());
-      out.push_back(secrets.back().public_key());
-    }
-    return out;
-  }
-  std::vector<PvssSecretKey> secrets;
+  ReplicaKeys keys;
   Pvss pvss;
   Pvss::Dealt dealt;
   std::vector<OpenedShare> opened;
@@ -58,7 +52,7 @@ void BM_Verify(benchmark::State& state) {
 void BM_Open(benchmark::State& state) {
   const Setup s(f_of(state));
   for (auto _ : state) {
-    benchmark::DoNotOptimize(s.secrets[0].open(0, s.dealt.sharing.shares[0], kContext));
+    benchmark::DoNotOptimize(s.keys.secrets[0].open(0, s.dealt.sharing.shares[0], kContext));
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "codec/codec.h"
 #include "confidentiality/seal.h"
+#include "tests/unit/confidentiality/replica_keys.h"
 
 namespace bastion::confidentiality {
 namespace {
@@ -25,23 +26,14 @@ class EnvelopeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
 
-  EnvelopeTest() : pvss(keys(), 2), space(pvss, key_for("jobs"), "jobs", "alice") {}
-
-  std::vector<Point> keys() {
-    std::vector<Point> out;
-    for (int i = 0; i < 4; ++i) {
-      replicas.push_back(PvssSecretKey::generate());
-      out.push_back(replicas.back().public_key());
-    }
-    return out;
-  }
+  EnvelopeTest() : pvss(keys.publics, 2), space(pvss, key_for("jobs"), "jobs", "alice") {}
   FingerprintKey key_for(std::string_view name) { return FingerprintKey::derive(secret, name, 0); }
 
   // What a reader gets: every replica's opened share, verified as reply voting does.
   std::vector<OpenedShare> shares_for(const StoredTuple& t, std::vector<std::uint32_t> from) {
     std::vector<OpenedShare> out;
     for (std::uint32_t i : from) {
-      OpenedShare s = open_share(replicas[i], i, t);
+      OpenedShare s = open_share(keys.secrets[i], i, t);
       EXPECT_TRUE(pvss.verify_opened(t.envelope.sharing.shares[i], s, t.context));
       out.push_back(s);
     }
@@ -94,7 +86,7 @@ class EnvelopeTest : public ::testing::Test {
   }
 
   std::array<std::uint8_t, kFingerprintSecretBytes> secret{};
-  std::vector<PvssSecretKey> replicas;
+  ReplicaKeys keys{4};
   Pvss pvss;
   SpaceKeys space;
 };
@@ -241,13 +233,8 @@ TEST_F(EnvelopeTest, ReplicasRefuseTuplesWhoseSharingOrShapeIsWrong) {
   expect_refused(t, "envelope garbage");
   expect_refused({good.back()}, "envelope only");
   // A sharing made for another cluster (other replica keys) is refused too.
-  std::vector<PvssSecretKey> others;
-  std::vector<Point> other_keys;
-  for (int i = 0; i < 4; ++i) {
-    others.push_back(PvssSecretKey::generate());
-    other_keys.push_back(others.back().public_key());
-  }
-  const Pvss other_pvss(other_keys, 2);
+  const ReplicaKeys others(4);
+  const Pvss other_pvss(others.publics, 2);
   SpaceKeys foreign(other_pvss, key_for("jobs"), "jobs", "alice");
   expect_refused(*foreign.seal(plain, protection), "another cluster's keys");
 }
@@ -349,15 +336,15 @@ TEST_F(EnvelopeTest, FalseRepairClaimsAreRejected) {
 
 TEST_F(EnvelopeTest, AReplicaThatOpensWronglyIsToldApart) {
   const StoredTuple t = stored(*space.seal(kPlain, *parse_protection("pu,pr")));
-  OpenedShare lie = open_share(replicas[2], 2, t);
+  OpenedShare lie = open_share(keys.secrets[2], 2, t);
   lie.share = lie.share + Point::generator();
   EXPECT_FALSE(pvss.verify_opened(t.envelope.sharing.shares[2], lie, t.context));
   // Its own key on another replica's share, or a share of another tuple, fails too.
-  EXPECT_FALSE(
-      pvss.verify_opened(t.envelope.sharing.shares[1], open_share(replicas[2], 1, t), t.context));
-  const StoredTuple other = stored(*space.seal(kPlain, *parse_protection("pu,pr")));
-  EXPECT_FALSE(pvss.verify_opened(t.envelope.sharing.shares[2], open_share(replicas[2], 2, other),
+  EXPECT_FALSE(pvss.verify_opened(t.envelope.sharing.shares[1], open_share(keys.secrets[2], 1, t),
                                   t.context));
+  const StoredTuple other = stored(*space.seal(kPlain, *parse_protection("pu,pr")));
+  EXPECT_FALSE(pvss.verify_opened(t.envelope.sharing.shares[2],
+                                  open_share(keys.secrets[2], 2, other), t.context));
   // The others still open it.
   EXPECT_EQ(*open(space, t, shares_for(t, {0, 3})), kPlain);
 }

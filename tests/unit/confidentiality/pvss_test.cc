@@ -7,31 +7,23 @@
 #include <vector>
 
 #include "codec/codec.h"
+#include "tests/unit/confidentiality/replica_keys.h"
 
 namespace bastion::confidentiality {
 namespace {
 
 struct Cluster {
-  explicit Cluster(std::size_t f) : pvss(keys(f), f + 1) {}
-
-  std::vector<Point> keys(std::size_t f) {
-    std::vector<Point> out;
-    for (std::size_t i = 0; i < 3 * f + 1; ++i) {
-      secrets.push_back(PvssSecretKey::generate());
-      out.push_back(secrets.back().public_key());
-    }
-    return out;
-  }
+  explicit Cluster(std::size_t f) : keys(3 * f + 1), pvss(keys.publics, f + 1) {}
 
   std::vector<OpenedShare> open_all(const Sharing& sh, ByteView ctx) const {
     std::vector<OpenedShare> out;
-    for (std::uint32_t i = 0; i < secrets.size(); ++i) {
-      out.push_back(secrets[i].open(i, sh.shares[i], ctx));
+    for (std::uint32_t i = 0; i < keys.secrets.size(); ++i) {
+      out.push_back(keys.secrets[i].open(i, sh.shares[i], ctx));
     }
     return out;
   }
 
-  std::vector<PvssSecretKey> secrets;
+  ReplicaKeys keys;
   Pvss pvss;
 };
 
@@ -137,7 +129,7 @@ TEST_P(PvssTest, AShareOffThePolynomialIsRejected) {
   const Cluster c(f());
   const auto dealt = c.pvss.deal(kContext);
   Sharing bad = dealt.sharing;
-  bad.shares[0] = c.secrets[0].public_key() * Scalar::random();
+  bad.shares[0] = c.keys.secrets[0].public_key() * Scalar::random();
   EXPECT_FALSE(c.pvss.verify(bad, kContext).ok());
 }
 
@@ -163,7 +155,7 @@ TEST_P(PvssTest, EveryTamperedOpeningIsRejected) {
   EXPECT_FALSE(c.pvss.verify_opened(dealt.sharing.shares[0], good, kContext));
   EXPECT_FALSE(c.pvss.verify_opened(y, good, std::vector<std::uint8_t>{'x'}));
   // A replica that opens with a key that is not its own.
-  const OpenedShare wrong_key = c.secrets[2].open(1, y, kContext);
+  const OpenedShare wrong_key = c.keys.secrets[2].open(1, y, kContext);
   EXPECT_FALSE(c.pvss.verify_opened(y, wrong_key, kContext));
 }
 

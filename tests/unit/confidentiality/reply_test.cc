@@ -8,6 +8,7 @@
 #include <array>
 
 #include "codec/codec.h"
+#include "tests/unit/confidentiality/replica_keys.h"
 
 namespace bastion::confidentiality {
 namespace {
@@ -15,16 +16,9 @@ namespace {
 class ReplyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
-  ReplyTest() : pvss(keys(), 2), space(pvss, FingerprintKey::derive(secret, "s", 0), "s", "w") {}
+  ReplyTest()
+      : pvss(keys.publics, 2), space(pvss, FingerprintKey::derive(secret, "s", 0), "s", "w") {}
 
-  std::vector<Point> keys() {
-    std::vector<Point> out;
-    for (int i = 0; i < 4; ++i) {
-      replicas.push_back(PvssSecretKey::generate());
-      out.push_back(replicas.back().public_key());
-    }
-    return out;
-  }
   ts::Tuple sealed(const std::string& v) {
     return *space.seal({ts::Value(v), ts::Value("secret")},
                        {Protection::kPublic, Protection::kPrivate});
@@ -34,7 +28,7 @@ class ReplyTest : public ::testing::Test {
   }
 
   std::array<std::uint8_t, kFingerprintSecretBytes> secret{};
-  std::vector<PvssSecretKey> replicas;
+  ReplicaKeys keys{4};
   Pvss pvss;
   SpaceKeys space;
 };
@@ -43,7 +37,7 @@ TEST_F(ReplyTest, EachReplicaAppendsItsSharesAndTheCommonPartSplitsOff) {
   const std::vector<ts::Tuple> tuples = {sealed("a"), sealed("b")};
   const codec::Bytes common = confidential(ts::FoundAll{tuples});
   for (std::uint32_t i = 0; i < 4; ++i) {
-    auto sent = with_opened_shares(common, replicas[i], i);
+    auto sent = with_opened_shares(common, keys.secrets[i], i);
     ASSERT_TRUE(sent);
     auto parts = split(*sent);
     ASSERT_TRUE(parts);
@@ -62,14 +56,14 @@ TEST_F(ReplyTest, EachReplicaAppendsItsSharesAndTheCommonPartSplitsOff) {
 TEST_F(ReplyTest, OtherRepliesAreLeftAsTheyAre) {
   for (const ts::Reply& r :
        std::vector<ts::Reply>{ts::Ack{}, ts::Found{{ts::Value("x")}}, ts::Error{}}) {
-    EXPECT_FALSE(with_opened_shares(codec::encode(r), replicas[0], 0));
+    EXPECT_FALSE(with_opened_shares(codec::encode(r), keys.secrets[0], 0));
   }
-  EXPECT_FALSE(with_opened_shares({}, replicas[0], 0));
-  EXPECT_FALSE(with_opened_shares(codec::Bytes{7, 1, 2}, replicas[0], 0));  // malformed
+  EXPECT_FALSE(with_opened_shares({}, keys.secrets[0], 0));
+  EXPECT_FALSE(with_opened_shares(codec::Bytes{7, 1, 2}, keys.secrets[0], 0));  // malformed
   // A wrapped reply whose tuple is not sealed, or whose index is beyond the sharing.
-  EXPECT_FALSE(with_opened_shares(confidential(ts::Found{{ts::Value("x")}}), replicas[0], 0));
-  EXPECT_FALSE(with_opened_shares(confidential(ts::Found{sealed("a")}), replicas[0], 9));
-  EXPECT_FALSE(with_opened_shares(confidential(ts::Ack{}), replicas[0], 0));
+  EXPECT_FALSE(with_opened_shares(confidential(ts::Found{{ts::Value("x")}}), keys.secrets[0], 0));
+  EXPECT_FALSE(with_opened_shares(confidential(ts::Found{sealed("a")}), keys.secrets[0], 9));
+  EXPECT_FALSE(with_opened_shares(confidential(ts::Ack{}), keys.secrets[0], 0));
 }
 
 TEST_F(ReplyTest, SplitTakesPlainResultsWholeAndRefusesTrailingGarbage) {

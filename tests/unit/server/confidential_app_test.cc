@@ -9,6 +9,7 @@
 #include "confidentiality/envelope.h"
 #include "confidentiality/reply.h"
 #include "server/tuplespace_app.h"
+#include "tests/unit/confidentiality/replica_keys.h"
 
 namespace bastion::server {
 namespace {
@@ -33,14 +34,9 @@ class ConfidentialApp : public ::testing::Test {
   static void SetUpTestSuite() { ASSERT_GE(sodium_init(), 0); }
 
   ConfidentialApp() {
-    std::vector<conf::Point> points;
-    for (int i = 0; i < 4; ++i) {
-      keys.push_back(conf::PvssSecretKey::generate());
-      points.push_back(keys.back().public_key());
-      settings.pvss_public_keys.push_back(points.back().bytes());
-    }
+    for (const conf::Point& p : keys.publics) settings.pvss_public_keys.push_back(p.bytes());
     settings.admins = {"admin"};
-    pvss.emplace(points, 2);
+    pvss.emplace(keys.publics, 2);
     space.emplace(*pvss, conf::FingerprintKey::derive(secret, "vault", 0), "vault", "alice");
     app = std::make_unique<TupleSpaceApp>(settings);
     app->begin_batch(1'000'000);
@@ -67,7 +63,7 @@ class ConfidentialApp : public ::testing::Test {
   }
 
   std::array<std::uint8_t, conf::kFingerprintSecretBytes> secret{};
-  std::vector<conf::PvssSecretKey> keys;
+  conf::ReplicaKeys keys{4};
   std::optional<conf::Pvss> pvss;
   std::optional<conf::SpaceKeys> space;
   AppSettings settings;
@@ -136,8 +132,8 @@ TEST_F(ConfidentialApp, OnlyVerifiedSealedTuplesAreStored) {
   EXPECT_TRUE(std::holds_alternative<ts::Found>(carried->inner));
   const auto stored = conf::parse_stored("vault", carried->tuples[0]);
   ASSERT_TRUE(stored.ok());
-  std::vector<conf::OpenedShare> shares = {conf::open_share(keys[1], 1, *stored),
-                                           conf::open_share(keys[3], 3, *stored)};
+  std::vector<conf::OpenedShare> shares = {conf::open_share(keys.secrets[1], 1, *stored),
+                                           conf::open_share(keys.secrets[3], 3, *stored)};
   EXPECT_EQ(*conf::open(*space, *stored, shares), plain);
 
   // A replica that restores the state keeps and checks the same.
