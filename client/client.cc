@@ -15,6 +15,7 @@
 #include "client/client_impl.h"
 #include "client/reply.h"
 #include "config/cluster_config.h"
+#include "config/confidential_keys.h"
 #include "config/identity.h"
 #include "config/names.h"
 
@@ -110,6 +111,19 @@ Expected<std::unique_ptr<Client>> Client::connect(const ClientOptions& options) 
   t.limits.reconnect_min_ms = cluster->transport.reconnect_min_ms;
   t.limits.reconnect_max_ms = cluster->transport.reconnect_max_ms;
   t.seed = setup.session;
+  if (cluster->has_pvss_keys()) {
+    auto pvss = config::pvss_of(*cluster);
+    if (!pvss) return fail(config_error(pvss.error().message));
+    setup.pvss.emplace(std::move(*pvss));
+    const std::filesystem::path secret_file = *dir / config::kFingerprintSecretFile;
+    std::error_code ec;
+    if (std::filesystem::exists(secret_file, ec)) {
+      auto secret = config::load_fingerprint_secret(secret_file);
+      if (!secret) return fail(config_error(secret.error().message));
+      setup.fingerprint_secret = *secret;
+      sodium_memzero(secret->data(), secret->size());
+    }
+  }
 
   auto impl = std::make_unique<Impl>(std::move(setup));
   auto started = impl->start();

@@ -98,9 +98,12 @@ struct CasOutcome {
   std::optional<Tuple> existing;  // the match that prevented the insertion
 };
 
-// Per-call options: timeout overrides ClientOptions::timeout.
+// Per-call options: timeout overrides ClientOptions::timeout. protection (confidential spaces
+// only) gives the protection of each field of the call's tuples and template (ts::kProtection*,
+// the last entry repeating for longer tuples); empty: the space's default.
 struct CallOptions {
   std::optional<Millis> timeout;
+  std::vector<std::uint8_t> protection = {};
 };
 
 // What `bastion status` shows for one replica: its own report, answered to a status query without
@@ -137,9 +140,10 @@ class Client {
   // options.policy is the space's Lua policy script (empty: none), which the service compiles:
   // a script that does not compile fails with kInvalidArgument and Lua's message.
   // options.access holds the space's access lists; an entry is an identity name or a group of
-  // the cluster file as "@name", and an empty list means every client. options.confidential
-  // fails with kUnsupported: the service verifies sealed tuples, but this library cannot yet seal
-  // or open them (docs/confidentiality.md, "Status"); nothing is created.
+  // the cluster file as "@name", and an empty list means every client. A confidential space
+  // (options.confidential) gets the fingerprint key derived from this identity's fingerprint
+  // secret and, when options.protection is empty, the default protection `co` (every field
+  // comparable); docs/confidentiality.md.
   Expected<Done> create_space(std::string_view space, const ts::SpaceOptions& options = {},
                               CallOptions call = {});
   Expected<Done> delete_space(std::string_view space, CallOptions call = {});

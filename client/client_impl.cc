@@ -41,7 +41,7 @@ Client::Impl::Impl(ClientSetup setup)
     : setup_(std::move(setup)),
       work_(boost::asio::make_work_guard(io_)),
       transport_(io_, setup_.transport),
-      core_(core_config()),
+      core_(make_core()),
       timer_(io_) {}
 
 Client::Impl::~Impl() {
@@ -56,6 +56,12 @@ Result<Done, std::string> Client::Impl::start() {
   auto started = transport_.start();
   if (!started) return started;
   principal_ = transport_.principal();
+  if (setup_.pvss) {
+    confidential_.emplace(std::move(*setup_.pvss), setup_.fingerprint_secret, principal_);
+    setup_.pvss.reset();
+  }
+  if (auto& secret = setup_.fingerprint_secret) sodium_memzero(secret->data(), secret->size());
+  setup_.fingerprint_secret.reset();
   thread_ = std::thread([this] { io_.run(); });
   return Done{};
 }
@@ -73,18 +79,80 @@ Client::Impl::TimeUs Client::Impl::timeout_us(Millis timeout) const {
   return std::max<TimeUs>(0, timeout.count()) * 1000;
 }
 
+bft::ClientCore Client::Impl::make_core() {
+  const bft::ClientConfig config{.n = setup_.n, .f = setup_.f, .session = setup_.session};
+  if (!setup_.pvss && !confidential_) return bft::ClientCore(config);
+  // The hooks run on the I/O thread, after start() set confidential_.
+  return bft::ClientCore(
+      config, [this](const codec::Bytes& result) { return confidential_->split_common(result); },
+      [this](bft::ReplicaId replica, const codec::Bytes& result) {
+        return confidential_->verify_shares(replica, result);
+      });
+}
+
 void Client::Impl::submit(const ts::Request& request, CallOptions options, Callback done) {
-  if (const auto* create = std::get_if<ts::SpaceCreate>(&request);
-      create != nullptr && create->options.confidential) {
-    // The service verifies sealed tuples, but this library cannot seal or open them yet: a space
-    // its own users could not use is not created.
-    done(fail(Error{Errc::kUnsupported,
-                    "confidential spaces are not supported yet by the client library (it cannot "
-                    "seal or open their tuples); nothing was created"}));
-    return;
+  prepare(request, std::move(options), std::move(done), false);
+}
+
+void Client::Impl::resolve_space(ts::Request request, CallOptions options, Callback done) {
+  const std::string space = *client_detail::tuple_space(request);
+  CallOptions show_options;
+  show_options.timeout = options.timeout;
+  prepare(
+      ts::SpaceShow{space}, show_options,
+      [this, request = std::move(request), options = std::move(options),
+       done = std::move(done)](Expected<ts::Reply> reply) mutable {
+        auto info = client_detail::as_space(std::move(reply));
+        if (info) {
+          spaces_.learn(*info);
+        } else if (info.error().code != Errc::kNoSuchSpace && info.error().code != Errc::kDenied) {
+          done(fail(std::move(info).error()));
+          return;
+        }
+        prepare(std::move(request), std::move(options), std::move(done), true);
+      },
+      true);
+}
+
+void Client::Impl::prepare(ts::Request request, CallOptions options, Callback done, bool resolved) {
+  std::string space;
+  if (auto* create = std::get_if<ts::SpaceCreate>(&request)) {
+    spaces_.forget(create->space);
+    if (create->options.confidential) {
+      if (!confidential_) {
+        done(fail(Error{Errc::kUnsupported,
+                        "the cluster's replicas have no PVSS keys, which confidential spaces "
+                        "need (see docs/confidentiality.md, \"Keys\"); nothing was created"}));
+        return;
+      }
+      auto prepared = confidential_->prepare_create(*create);
+      if (!prepared) return done(fail(std::move(prepared).error()));
+    }
+  } else if (const auto* del = std::get_if<ts::SpaceDelete>(&request)) {
+    spaces_.forget(del->space);
+  } else if (const std::string* name = client_detail::tuple_space(request)) {
+    space = *name;
+    const std::optional<client_detail::SpaceState> state = spaces_.find(space);
+    if (!state && confidential_ && !resolved) {
+      boost::asio::post(io_, [this, r = std::move(request), o = std::move(options),
+                              d = std::move(done)]() mutable {
+        resolve_space(std::move(r), std::move(o), std::move(d));
+      });
+      return;
+    }
+    if (state && state->confidential) {
+      auto sealed = confidential_->seal(request, *state, options.protection);
+      if (!sealed) return done(fail(std::move(sealed).error()));
+      request = std::move(*sealed);
+    } else if (!options.protection.empty()) {
+      return done(fail(Error{
+          Errc::kInvalidArgument,
+          "a protection vector applies to confidential spaces only; '" + space + "' is not one"}));
+    }
   }
   Call call;
   call.op = std::string(ts::op_name(request));
+  call.space = std::move(space);
   call.payload = ts::encode_request(request);
   call.read_only = ts::read_only(request);
   if (const auto* rd = std::get_if<ts::Rd>(&request)) {
@@ -214,7 +282,7 @@ void Client::Impl::reset_session() {
   confirmed_waiting_ = 0;
   for (const bft::ClientSend& send : core_.take_output().sends) transport_.broadcast(send.bytes);
   setup_.session = random_session();
-  core_ = bft::ClientCore(core_config());
+  core_ = make_core();
 }
 
 void Client::Impl::send_cancel(std::uint64_t waiting_number) {
@@ -265,7 +333,21 @@ void Client::Impl::complete(const bft::ClientCompletion& completion) {
   Call done = std::move(call);
   in_flight_.erase(it);
   if (done.confirmed_waiting) --confirmed_waiting_;
-  if (done.done) done.done(client_detail::to_reply(completion.status, completion.result));
+  if (!done.done) return;
+  Expected<ts::Reply> reply = client_detail::to_reply(completion.status, completion.result);
+  if (reply) {
+    if (const auto* sealed = std::get_if<ts::Confidential>(&*reply)) {
+      reply = confidential_ ? confidential_->open(*sealed, done.space, completion.replies)
+                            : fail(Error{Errc::kProtocol,
+                                         "a confidential reply, but the cluster has no "
+                                         "PVSS keys"});
+    }
+  } else if (!done.space.empty() && (reply.error().code == Errc::kNoSuchSpace ||
+                                     reply.error().code == Errc::kInvalidArgument)) {
+    // The space may have been deleted or re-created since the client learnt of it.
+    spaces_.forget(done.space);
+  }
+  done.done(std::move(reply));
 }
 
 void Client::Impl::shutdown() {

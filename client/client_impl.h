@@ -41,6 +41,7 @@
 #include "bft/core/client_core.h"
 #include "bft/net/client_transport.h"
 #include "client/client.h"
+#include "client/confidential.h"
 
 namespace bastion {
 
@@ -56,6 +57,10 @@ struct ClientSetup {
   std::size_t request_bytes_max = 0;   // what a replica accepts from a client in one frame
   std::vector<std::string> endpoints;  // "host:port" by replica id
   net::ClientTransportOptions transport;
+  // Confidential spaces: the cluster's PVSS parameters (none when the replicas have no PVSS keys)
+  // and the identity's fingerprint secret (none when it has no fingerprint.key).
+  std::optional<confidentiality::Pvss> pvss;
+  std::optional<client_detail::ClientConfidentiality::Secret> fingerprint_secret;
 };
 
 class Client::Impl {
@@ -98,7 +103,8 @@ class Client::Impl {
   static constexpr std::size_t kStrandedMax = 64;
 
   struct Call {
-    std::string op;  // "rdp", "cancel", ...: for messages
+    std::string op;     // "rdp", "cancel", ...: for messages
+    std::string space;  // the space of a tuple operation, else empty
     codec::Bytes payload;
     bool read_only = false;
     bool waits = false;  // rd/in
@@ -127,6 +133,12 @@ class Client::Impl {
   static TimeUs now_us();
   TimeUs timeout_us(Millis timeout) const;
 
+  // submit() once it is known whether the request's space is confidential (`resolved`: asked
+  // already, and the space does not exist or may not be shown: send the request as it is).
+  void prepare(ts::Request request, CallOptions options, Callback done, bool resolved);
+  // Asks the replicas for the request's space (space show), then prepare()s the request.
+  void resolve_space(ts::Request request, CallOptions options, Callback done);
+
   // I/O thread only.
   void start_call(Call call);
   void admit_queued();
@@ -138,9 +150,8 @@ class Client::Impl {
   // A new session (a new ClientCore) once the old one stranded too many numbers (see
   // ClientCore::stranded); called when nothing but confirmed waits is in flight.
   void reset_session();
-  bft::ClientConfig core_config() const {
-    return bft::ClientConfig{.n = setup_.n, .f = setup_.f, .session = setup_.session};
-  }
+  // A ClientCore for the current session; its voting knows confidential replies.
+  bft::ClientCore make_core();
   void send_cancel(std::uint64_t waiting_number);
   void start_status(Millis timeout, std::function<void(std::vector<ReplicaInfo>)> done);
   void send_status_queries(std::uint64_t nonce, StatusCall& call, TimeUs now);
@@ -157,6 +168,8 @@ class Client::Impl {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   net::ClientTransport transport_;
+  std::optional<client_detail::ClientConfidentiality> confidential_;  // set by start()
+  client_detail::SpaceCache spaces_;
   bft::ClientCore core_;
   boost::asio::steady_timer timer_;
   std::optional<TimeUs> timer_at_us_;

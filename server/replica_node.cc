@@ -666,12 +666,15 @@ void ReplicaNode::Impl::send(HeldSends& sends) {
 }
 
 bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& reply) const {
-  auto msg = codec::decode<bft::ReplyMsg>(*reply);
-  if (!msg.ok() || msg->status != static_cast<std::uint8_t>(bft::ReplyStatus::kOk)) return reply;
+  auto decoded = bft::decode_message(*reply, bft::Channel::kToClient);
+  auto* msg = decoded.ok() ? std::get_if<bft::ReplyMsg>(&*decoded) : nullptr;
+  if (msg == nullptr || msg->status != static_cast<std::uint8_t>(bft::ReplyStatus::kOk)) {
+    return reply;
+  }
   auto result = confidentiality::with_opened_shares(msg->result, *pvss_key_, id_);
   if (!result) return reply;
   msg->result = std::move(*result);
-  return std::make_shared<const bft::Bytes>(codec::encode(*msg));
+  return std::make_shared<const bft::Bytes>(bft::encode_message(*decoded));
 }
 
 void ReplicaNode::Impl::on_durable(const SyncDone& done) {

@@ -54,13 +54,26 @@ std::string list_json(const std::vector<std::string>& list) {
   return json + "]";
 }
 
+// A confidential space's protection vector, "pu,co,pr" (from the replicas: any byte prints).
+std::string protection_text(const std::vector<std::uint8_t>& protection) {
+  static constexpr const char* kNames[] = {"pu", "co", "pr"};
+  std::string out;
+  for (std::uint8_t p : protection) {
+    if (!out.empty()) out += ',';
+    out += p < 3 ? kNames[p] : std::to_string(p);
+  }
+  return out;
+}
+
 // The line of `space list` for one space (without the newline).
 std::string space_line(const ts::SpaceInfo& s) {
   const ts::SpaceOptions& o = s.options;
   return plain_or_quoted(s.name) + " tuples=" + std::to_string(s.tuples) +
          " max_tuples=" + std::to_string(o.tuples_max) +
          " max_tuple_bytes=" + std::to_string(o.tuple_bytes_max) +
-         " confidential=" + yes_no(o.confidential) + " policy=" + yes_no(s.policy_bytes > 0);
+         " confidential=" + yes_no(o.confidential) +
+         (o.confidential ? " protect=" + protection_text(o.protection) : "") +
+         " policy=" + yes_no(s.policy_bytes > 0);
 }
 
 // The JSON object of a space, `policy` given as a JSON value (without the newline).
@@ -72,8 +85,9 @@ std::string space_json(const ts::SpaceInfo& s, const std::string& policy) {
          ",\"max_fields\":" + std::to_string(o.fields_max) +
          ",\"max_tuples_per_client\":" + std::to_string(o.tuples_per_client_max) +
          ",\"max_waiters_per_client\":" + std::to_string(o.waiters_per_client_max) +
-         ",\"confidential\":" + json_bool(o.confidential) + ",\"policy\":" + policy +
-         ",\"inserters\":" + list_json(o.access.inserters) +
+         ",\"confidential\":" + json_bool(o.confidential) +
+         (o.confidential ? ",\"protect\":" + json_string(protection_text(o.protection)) : "") +
+         ",\"policy\":" + policy + ",\"inserters\":" + list_json(o.access.inserters) +
          ",\"readers\":" + list_json(o.access.readers) +
          ",\"removers\":" + list_json(o.access.removers) + "}";
 }

@@ -13,6 +13,7 @@
 #include <limits>
 #include <utility>
 
+#include "confidentiality/envelope.h"
 #include "config/names.h"
 #include "tuplespace/text.h"
 
@@ -41,6 +42,8 @@ struct Args {
   std::string policy_file;
   bool confidential = false;
   bool no_policy = false;
+  // --protect of space create and the tuple commands
+  std::string protect;
   // cluster init
   std::optional<std::uint32_t> replicas;
   std::optional<std::uint32_t> f;
@@ -68,6 +71,15 @@ Result<ts::Template, std::string> template_arg(const std::string& text) {
   auto t = ts::parse_template(text);
   if (!t) return fail("syntax error in TEMPLATE at " + t.error().to_string());
   return std::move(*t);
+}
+
+// --protect: a protection vector ("pu,co,pr"), as the bytes of SpaceOptions::protection.
+Result<std::vector<std::uint8_t>, std::string> protection_arg(const std::string& text) {
+  auto parsed = confidentiality::parse_protection(text);
+  if (!parsed) return fail("--protect: " + parsed.error());
+  std::vector<std::uint8_t> out;
+  for (confidentiality::Protection p : *parsed) out.push_back(static_cast<std::uint8_t>(p));
+  return out;
 }
 
 // --lease, --readers, --removers of out, cas and replace.
@@ -199,6 +211,12 @@ Result<ts::Request, std::string> space_create(const Args& a, CLI::App* cmd) {
   auto lists = access_lists(a, cmd, create.options.access);
   if (!lists) return fail(std::move(lists).error());
   create.options.confidential = a.confidential;
+  if (cmd->count("--protect") > 0) {
+    if (!a.confidential) return fail(std::string("--protect: only with --confidential"));
+    auto protection = protection_arg(a.protect);
+    if (!protection) return fail(std::move(protection).error());
+    create.options.protection = std::move(*protection);
+  }
   return ts::Request{std::move(create)};
 }
 
@@ -362,7 +380,12 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
       ->type_name("FILE");
   add_access_options(space_create_cmd, "everyone");
   space_create_cmd->add_flag("--confidential", a.confidential,
-                             "a confidential space (refused: not supported yet)");
+                             "a confidential space: fields protected by PVSS and fingerprints");
+  space_create_cmd
+      ->add_option("--protect", a.protect,
+                   "a confidential space's default protection per field: pu (public), co "
+                   "(comparable), pr (private); the last repeats (default: co)")
+      ->type_name("LIST");
   auto* space_delete_cmd =
       add_space_arg(space->add_subcommand("delete", "delete a space (admins)"), a);
   auto* space_list_cmd = space->add_subcommand("list", "list the spaces");
@@ -415,6 +438,11 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
       c.app->add_option("--max", a.max, "at most this many, oldest first (default: all)")
           ->type_name("N");
     }
+    c.app
+        ->add_option("--protect", a.protect,
+                     "confidential spaces: protection per field, pu, co or pr (default: the "
+                     "space's)")
+        ->type_name("LIST");
   }
 
   auto* status_cmd = app.add_subcommand("status", "show each replica's state");
@@ -527,6 +555,11 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
       if (!c.app->parsed()) continue;
       cmd.name = c.name;
       request = tuple_request(cmd.name, a, c.app);
+      if (request && c.app->count("--protect") > 0) {
+        auto protection = protection_arg(a.protect);
+        if (!protection) return UsageError{std::move(protection).error()};
+        cmd.protection = std::move(*protection);
+      }
       break;
     }
   }
@@ -537,23 +570,25 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
 
 std::string command_summary() {
   return "space create NAME [--max-tuples N] [--max-tuple-bytes N] [--policy FILE] "
-         "[--inserters LIST] [--readers LIST] [--removers LIST] [--confidential]\n"
+         "[--inserters LIST] [--readers LIST] [--removers LIST] [--confidential [--protect LIST]]\n"
          "space delete NAME\n"
          "space list\n"
          "space show NAME\n"
          "space set-policy NAME FILE\n"
          "space set-policy NAME --none\n"
          "space set-access NAME [--inserters LIST] [--readers LIST] [--removers LIST]\n"
-         "out SPACE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS]\n"
-         "rdp SPACE TEMPLATE\n"
-         "inp SPACE TEMPLATE\n"
-         "rd SPACE TEMPLATE [--wait SECONDS]\n"
-         "in SPACE TEMPLATE [--wait SECONDS]\n"
-         "cas SPACE TEMPLATE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS]\n"
-         "replace SPACE TEMPLATE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS]\n"
-         "renew SPACE TEMPLATE --lease SECONDS\n"
-         "rdall SPACE TEMPLATE [--max N]\n"
-         "inall SPACE TEMPLATE [--max N]\n"
+         "out SPACE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS] [--protect LIST]\n"
+         "rdp SPACE TEMPLATE [--protect LIST]\n"
+         "inp SPACE TEMPLATE [--protect LIST]\n"
+         "rd SPACE TEMPLATE [--wait SECONDS] [--protect LIST]\n"
+         "in SPACE TEMPLATE [--wait SECONDS] [--protect LIST]\n"
+         "cas SPACE TEMPLATE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS] [--protect "
+         "LIST]\n"
+         "replace SPACE TEMPLATE TUPLE [--lease SECONDS] [--readers IDS] [--removers IDS] "
+         "[--protect LIST]\n"
+         "renew SPACE TEMPLATE --lease SECONDS [--protect LIST]\n"
+         "rdall SPACE TEMPLATE [--max N] [--protect LIST]\n"
+         "inall SPACE TEMPLATE [--max N] [--protect LIST]\n"
          "status\n"
          "cluster init [--replicas N] [--f N] [--host HOST] [--base-port PORT] [--clients N] "
          "--out DIR\n"

@@ -43,6 +43,9 @@ struct Command {
   // `space create --policy FILE`, `space set-policy NAME FILE`: the file whose contents become
   // the request's policy script. Parsing reads no files; execute() reads it.
   std::optional<std::string> policy_file;
+  // --protect of a tuple command (confidential spaces): SpaceOptions::protection bytes; empty:
+  // the space's default.
+  std::vector<std::uint8_t> protection;
 };
 
 struct Invocation {

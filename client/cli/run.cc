@@ -117,9 +117,8 @@ int print_reply(const Command& command, Expected<ts::Reply> reply, Printer& prin
       return report(err, Error{Errc::kProtocol, command.name + " got a provisional reply"});
     }
     int operator()(const ts::Confidential&) const {
-      return report(err, Error{Errc::kUnsupported,
-                               command.name + " got tuples of a confidential space, which this "
-                                              "tool cannot open yet"});
+      // The client library opens these before they reach the tool.
+      return report(err, Error{Errc::kProtocol, command.name + " got sealed tuples"});
     }
     int operator()(const ts::Found& found) const {
       printer.tuple(found.tuple);
@@ -280,7 +279,9 @@ int execute(const Command& command, const GlobalOptions& global, const BackendSl
   }
   // kRequest (kShell is handled by the caller).
   const ts::Request& request = loaded ? *loaded : command.request;
-  return print_reply(command, service.execute(request, CallOptions{global.timeout}), printer, err);
+  return print_reply(command,
+                     service.execute(request, CallOptions{global.timeout, command.protection}),
+                     printer, err);
 }
 
 int run(const std::vector<std::string>& args, const Services& services, std::ostream& out,

@@ -55,6 +55,7 @@ class LocalCluster {
   void start_all();
   void kill(std::uint32_t replica, int sig);
   bool running(std::uint32_t replica);
+  pid_t pid(std::uint32_t replica) const { return replicas_[replica].pid(); }
   // Waits until every running replica logged that it serves, then until a quorum answers status.
   void wait_ready(std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000));
 

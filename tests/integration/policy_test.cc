@@ -1,7 +1,7 @@
 // Policies and access lists through the `bastion` tool against real replica processes: every rule
 // of the ReD policy allowed and denied, installing, showing and replacing scripts, space access
 // lists with groups from the cluster file, failing scripts that deny while the replicas keep
-// serving, and confidential spaces refused.
+// serving.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -200,12 +200,6 @@ TEST_F(PolicyTest, AFailingScriptDeniesAndTheReplicasKeepServing) {
         10s))
         << "replica " << r;
   }
-}
-
-TEST_F(PolicyTest, ConfidentialSpacesAreRefused) {
-  EXPECT_FAILS(admin({"space", "create", "secret", "--confidential"}), 5,
-               "unsupported: confidential spaces are not supported yet");
-  EXPECT_EQ(admin({"space", "show", "secret"}).exit_code, 5);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 //   2  OpenedShare (a replica's share in a reply, decoded by the reader)
 //   3  Sharing
 //   4  a reply's result as a client receives it (confidentiality/reply.h): split into the common
-//      part and a replica's shares, and the confidential tuples of the common part taken apart
+//      part and a replica's shares, and the confidential tuples of the common part taken apart;
+//      then the client library's voting hooks and opening (client/confidential.h) on it
 // Whatever decodes must re-encode to the same bytes (the encoding is canonical), and a parsed
 // tuple must be consistent with its envelope. A violated property aborts.
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "client/confidential.h"
 #include "codec/codec.h"
 #include "confidentiality/envelope.h"
 #include "confidentiality/reply.h"
@@ -51,7 +53,30 @@ void stored_tuple(ByteView in) {
   check(std::string(env.begin(), env.end()) == last, "the envelope re-encodes to other bytes");
 }
 
+// A client of a 4-replica cluster with fixed keys (the fuzzer cannot forge valid shares anyway).
+const client_detail::ClientConfidentiality& client() {
+  static const client_detail::ClientConfidentiality* c = [] {
+    std::vector<confidentiality::Point> keys;
+    for (int i = 0; i < 4; ++i)
+      keys.push_back(confidentiality::PvssSecretKey::generate().public_key());
+    client_detail::ClientConfidentiality::Secret secret{};
+    return new client_detail::ClientConfidentiality(confidentiality::Pvss(keys, 2), secret, "w");
+  }();
+  return *c;
+}
+
+void client_hooks(ByteView in) {
+  const codec::Bytes result(in.begin(), in.end());
+  for (bft::ReplicaId r = 0; r < 4; ++r) (void)client().verify_shares(r, result);
+  auto reply = codec::decode<ts::Reply>(client().split_common(result));
+  if (!reply.ok()) return;
+  const auto* wrapped = std::get_if<ts::Confidential>(&*reply);
+  if (wrapped == nullptr) return;
+  (void)client().open(*wrapped, wrapped->space, {{0, result}, {1, result}});
+}
+
 void reply_result(ByteView in) {
+  client_hooks(in);
   auto parts = confidentiality::split(in);
   if (!parts) return;
   auto common = codec::decode<ts::Reply>(parts->common);

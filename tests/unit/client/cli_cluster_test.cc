@@ -115,9 +115,34 @@ TEST_F(CliClusterTest, SpacePoliciesAndAccessLists) {
   o = bastion({"space", "set-policy", "red", red});
   EXPECT_EQ(o.code, kExitError);
   EXPECT_EQ(o.err.rfind("bastion: invalid argument: ", 0), 0u) << o.err;
-  o = bastion({"space", "create", "secret", "--confidential"});
+}
+
+TEST_F(CliClusterTest, ConfidentialSpaces) {
+  Outcome o = bastion({"space", "create", "vault", "--confidential", "--protect", "pu,co,pr"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  o = bastion({"space", "list"});
+  EXPECT_NE(o.out.find("vault tuples=0 max_tuples=1000000 max_tuple_bytes=65536 confidential=yes "
+                       "protect=pu,co,pr policy=no"),
+            std::string::npos)
+      << o.out;
+  ASSERT_EQ(bastion({"--identity", "client1", "out", "vault", R"(("pay", "alice", 1200))"}).code,
+            kExitOk);
+  o = bastion({"--identity", "client2", "rdp", "vault", R"(("pay", "alice", *))"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out, "(\"pay\", \"alice\", 1200)\n");
+  // The private field matches only *; per call, every field private.
+  o = bastion({"rdp", "vault", R"(("pay", "alice", 1200))"});
   EXPECT_EQ(o.code, kExitError);
-  EXPECT_EQ(o.err.rfind("bastion: unsupported: ", 0), 0u) << o.err;
+  EXPECT_EQ(o.err.rfind("bastion: invalid argument: ", 0), 0u) << o.err;
+  ASSERT_EQ(bastion({"out", "vault", R"(("x", "y"))", "--protect", "pr"}).code, kExitOk);
+  o = bastion({"inall", "vault", "(*, *)", "--protect", "pr"});
+  EXPECT_EQ(o.out, "(\"x\", \"y\")\n") << o.err;
+  o = bastion({"cas", "vault", R"(("pay", "alice", *))", R"(("pay", "alice", 1))"});
+  EXPECT_EQ(o.code, kExitNoMatch);
+  EXPECT_EQ(o.out, "(\"pay\", \"alice\", 1200)\n");
+  // --protect is for confidential spaces.
+  EXPECT_EQ(bastion({"space", "create", "open", "--protect", "pu"}).code, kExitUsage);
+  EXPECT_EQ(bastion({"rdp", "vault", "(*)", "--protect", "xx"}).code, kExitUsage);
 }
 
 TEST_F(CliClusterTest, ShellKeepsOneConnection) {

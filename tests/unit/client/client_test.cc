@@ -201,14 +201,6 @@ TEST_F(ClientTest, SpacePoliciesAndAccessLists) {
   EXPECT_EQ(alice->set_access("red", ts::kAccessReaders, {}).error().code, Errc::kDenied);
   EXPECT_TRUE(alice->show_space("red").ok());
   EXPECT_EQ(admin_->show_space("nope").error().code, Errc::kNoSuchSpace);
-
-  // Confidential spaces are refused until the service can keep them confidential.
-  ts::SpaceOptions secret;
-  secret.confidential = true;
-  auto refused = admin_->create_space("secret", secret);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, Errc::kUnsupported);
-  EXPECT_EQ(admin_->show_space("secret").error().code, Errc::kNoSuchSpace);
 }
 
 TEST_F(ClientTest, BlockingReadIsWokenByAnInsertAndWaitsTimeOut) {

@@ -1,0 +1,247 @@
+// The client side of confidential spaces; see confidential.h.
+#include "client/confidential.h"
+
+#include <sodium.h>
+
+#include <type_traits>
+#include <variant>
+
+#include "codec/codec.h"
+#include "confidentiality/reply.h"
+
+namespace bastion::client_detail {
+namespace {
+
+using confidentiality::Protection;
+using confidentiality::ProtectionVector;
+
+// Tag of ts::Confidential in an encoded ts::Reply: other replies pass the hooks undecoded.
+constexpr std::uint8_t kConfidentialTag = 7;
+static_assert(
+    std::is_same_v<std::variant_alternative_t<kConfidentialTag, ts::Reply>, ts::Confidential>);
+
+bool is_confidential_reply(const codec::Bytes& result) {
+  return !result.empty() && result[0] == kConfidentialTag;
+}
+
+Error invalid(std::string message) { return Error{Errc::kInvalidArgument, std::move(message)}; }
+Error protocol(std::string message) { return Error{Errc::kProtocol, std::move(message)}; }
+
+ProtectionVector protection_of(const std::vector<std::uint8_t>& bytes) {
+  ProtectionVector out;
+  out.reserve(bytes.size());
+  for (std::uint8_t b : bytes) out.push_back(static_cast<Protection>(b));
+  return out;
+}
+
+template <class T>
+constexpr bool kTupleOp =
+    std::is_same_v<T, ts::Out> || std::is_same_v<T, ts::OutAll> || std::is_same_v<T, ts::Rdp> ||
+    std::is_same_v<T, ts::Inp> || std::is_same_v<T, ts::Rd> || std::is_same_v<T, ts::In> ||
+    std::is_same_v<T, ts::Cas> || std::is_same_v<T, ts::Replace> || std::is_same_v<T, ts::Renew> ||
+    std::is_same_v<T, ts::RdAll> || std::is_same_v<T, ts::InAll>;
+
+}  // namespace
+
+const std::string* tuple_space(const ts::Request& request) {
+  return std::visit(
+      [](const auto& op) -> const std::string* {
+        if constexpr (kTupleOp<std::decay_t<decltype(op)>>) {
+          return &op.space;
+        } else {
+          return nullptr;
+        }
+      },
+      request);
+}
+
+// ---- SpaceCache ---------------------------------------------------------------------------------
+
+std::optional<SpaceState> SpaceCache::find(const std::string& space) const {
+  std::lock_guard lock(mu_);
+  auto it = spaces_.find(space);
+  if (it == spaces_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SpaceCache::learn(const ts::SpaceInfo& info) {
+  SpaceState state;
+  state.confidential = info.options.confidential;
+  state.protection = protection_of(info.options.protection);
+  std::lock_guard lock(mu_);
+  spaces_[info.name] = std::move(state);
+}
+
+void SpaceCache::forget(const std::string& space) {
+  std::lock_guard lock(mu_);
+  spaces_.erase(space);
+}
+
+// ---- ClientConfidentiality ----------------------------------------------------------------------
+
+ClientConfidentiality::ClientConfidentiality(confidentiality::Pvss pvss,
+                                             std::optional<Secret> secret, std::string writer)
+    : pvss_(std::move(pvss)), secret_(secret), writer_(std::move(writer)) {}
+
+ClientConfidentiality::~ClientConfidentiality() {
+  if (secret_) sodium_memzero(secret_->data(), secret_->size());
+}
+
+Expected<std::shared_ptr<const confidentiality::SpaceKeys>> ClientConfidentiality::keys(
+    const std::string& space) const {
+  if (!secret_) {
+    return fail(Error{Errc::kConfig,
+                      "this identity has no fingerprint.key, which confidential spaces need (see "
+                      "docs/confidentiality.md, \"Keys\")"});
+  }
+  std::lock_guard lock(mu_);
+  auto& slot = keys_[space];
+  if (!slot) {
+    slot = std::make_shared<const confidentiality::SpaceKeys>(
+        pvss_, confidentiality::FingerprintKey::derive(*secret_, space, 0), space, writer_);
+  }
+  return slot;
+}
+
+codec::Bytes ClientConfidentiality::split_common(const codec::Bytes& result) const {
+  if (!is_confidential_reply(result)) return result;
+  auto parts = confidentiality::split(result);
+  // Undecodable: voted on whole (it matches nothing a correct replica sends).
+  return parts ? std::move(parts->common) : result;
+}
+
+bool ClientConfidentiality::verify_shares(bft::ReplicaId replica,
+                                          const codec::Bytes& result) const {
+  if (!is_confidential_reply(result)) return true;
+  auto parts = confidentiality::split(result);
+  if (!parts || !parts->shares) return false;
+  auto reply = codec::decode<ts::Reply>(parts->common);
+  if (!reply.ok()) return false;
+  auto carried = confidentiality::tuples_of(std::get<ts::Confidential>(*reply));
+  if (!carried.ok() || carried->tuples.size() != parts->shares->shares.size()) return false;
+  for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
+    const confidentiality::OpenedShare& share = parts->shares->shares[i];
+    auto stored = confidentiality::parse_stored(carried->space, carried->tuples[i]);
+    if (!stored.ok() || share.index != replica ||
+        replica >= stored->envelope.sharing.shares.size() ||
+        !pvss_.verify_opened(stored->envelope.sharing.shares[replica], share, stored->context)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Expected<Done> ClientConfidentiality::prepare_create(ts::SpaceCreate& create) const {
+  ts::SpaceOptions& o = create.options;
+  if (o.protection.empty()) o.protection = {ts::kProtectionComparable};
+  if (o.fingerprint_key.empty()) {
+    auto k = keys(create.space);
+    if (!k) return fail(std::move(k).error());
+    const auto& pub = (*k)->fingerprints().public_key().bytes();
+    o.fingerprint_key.assign(pub.begin(), pub.end());
+  }
+  return Done{};
+}
+
+Expected<ts::Request> ClientConfidentiality::seal(
+    const ts::Request& request, const SpaceState& space,
+    const std::vector<std::uint8_t>& protection) const {
+  const std::string* name = tuple_space(request);
+  if (name == nullptr) return request;
+  auto k = keys(*name);
+  if (!k) return fail(std::move(k).error());
+  const confidentiality::SpaceKeys& keys = **k;
+  const ProtectionVector vector = protection.empty() ? space.protection : protection_of(protection);
+  if (vector.empty()) return fail(invalid("the space has no protection vector"));
+
+  std::optional<Error> error;
+  auto seal_tuple = [&](ts::Tuple& tuple) {
+    if (error) return;
+    auto sealed = keys.seal(tuple, vector);
+    if (!sealed) {
+      error = invalid("cannot seal the tuple: " + sealed.error());
+      return;
+    }
+    tuple = std::move(*sealed);
+  };
+  auto fingerprint = [&](ts::Template& tmpl) {
+    if (error) return;
+    auto sent = keys.fingerprint(tmpl, vector);
+    if (!sent) {
+      error = invalid("template of a confidential space: " + sent.error());
+      return;
+    }
+    tmpl = std::move(*sent);
+  };
+  ts::Request out = request;
+  std::visit(
+      [&](auto& op) {
+        using T = std::decay_t<decltype(op)>;
+        if constexpr (std::is_same_v<T, ts::Out>) {
+          seal_tuple(op.entry.tuple);
+        } else if constexpr (std::is_same_v<T, ts::OutAll>) {
+          for (ts::TupleSpec& entry : op.entries) seal_tuple(entry.tuple);
+        } else if constexpr (std::is_same_v<T, ts::Cas> || std::is_same_v<T, ts::Replace>) {
+          fingerprint(op.tmpl);
+          seal_tuple(op.entry.tuple);
+        } else if constexpr (kTupleOp<T>) {
+          fingerprint(op.tmpl);
+        }
+      },
+      out);
+  if (error) return fail(std::move(*error));
+  return out;
+}
+
+Expected<ts::Reply> ClientConfidentiality::open(
+    const ts::Confidential& reply, const std::string& space,
+    const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const {
+  auto carried = confidentiality::tuples_of(reply);
+  if (!carried) return fail(protocol("a confidential reply: " + carried.error()));
+  if (carried->space != space) {
+    return fail(protocol("the replicas answered with tuples of space '" + carried->space +
+                         "' to a call on '" + space + "'"));
+  }
+  auto k = keys(space);
+  if (!k) return fail(std::move(k).error());
+  // Every accepted reply's shares were verified; the first t of them open each tuple.
+  std::vector<confidentiality::ReplicaShares> shares;
+  for (const auto& [replica, full] : replies) {
+    if (shares.size() == pvss_.threshold()) break;
+    auto parts = confidentiality::split(full);
+    if (parts && parts->shares && parts->shares->shares.size() == carried->tuples.size()) {
+      shares.push_back(std::move(*parts->shares));
+    }
+  }
+  if (shares.size() < pvss_.threshold()) {
+    return fail(protocol("a confidential reply with " + std::to_string(shares.size()) +
+                         " replicas' shares, " + std::to_string(pvss_.threshold()) +
+                         " are needed"));
+  }
+  std::vector<ts::Tuple> opened;
+  opened.reserve(carried->tuples.size());
+  for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
+    auto stored = confidentiality::parse_stored(space, carried->tuples[i]);
+    if (!stored) return fail(protocol("a stored confidential tuple: " + stored.error()));
+    std::vector<confidentiality::OpenedShare> mine;
+    for (const confidentiality::ReplicaShares& s : shares) mine.push_back(s.shares[i]);
+    auto plain = confidentiality::open(**k, *stored, mine);
+    if (!plain) {
+      return fail(Error{Errc::kProtocol, "a tuple sealed by '" + stored->envelope.writer +
+                                             "' is invalid: " + plain.error().message});
+    }
+    opened.push_back(std::move(*plain));
+  }
+  ts::Reply inner = std::move(carried->inner);
+  std::size_t next = 0;
+  if (auto* found = std::get_if<ts::Found>(&inner)) {
+    found->tuple = std::move(opened[next++]);
+  } else if (auto* all = std::get_if<ts::FoundAll>(&inner)) {
+    all->tuples = std::move(opened);
+  } else if (auto* cas = std::get_if<ts::CasResult>(&inner)) {
+    cas->existing = std::move(opened[next++]);
+  }
+  return inner;
+}
+
+}  // namespace bastion::client_detail

@@ -1,0 +1,195 @@
+// Confidential spaces through bastion::Client against a real in-process cluster: every tuple
+// operation seals, fingerprints and opens transparently, for the writer and for other identities;
+// templates that cannot match protected fields are refused; a replica down does not stop reads
+// (f+1 shares suffice); and the voting hooks ignore a replica whose opened share is wrong.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "client/confidential.h"
+#include "codec/codec.h"
+#include "confidentiality/reply.h"
+#include "config/confidential_keys.h"
+#include "tests/unit/client/live_cluster.h"
+#include "tuplespace/text.h"
+
+namespace bastion {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::LiveCluster;
+
+Tuple tup(std::string_view text) { return *ts::parse_tuple(text); }
+Template tmpl(std::string_view text) { return *ts::parse_template(text); }
+
+class ConfidentialClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    admin_ = cluster_.connect();
+    ts::SpaceOptions o;
+    o.confidential = true;
+    o.protection = {ts::kProtectionPublic, ts::kProtectionComparable, ts::kProtectionPrivate};
+    auto created = admin_->create_space("vault", o);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    alice_ = cluster_.connect("client1");
+    bob_ = cluster_.connect("client2");
+  }
+
+  LiveCluster cluster_;
+  std::unique_ptr<Client> admin_;
+  std::unique_ptr<Client> alice_;
+  std::unique_ptr<Client> bob_;
+};
+
+TEST_F(ConfidentialClientTest, SpaceShowsItsProtectionAndKey) {
+  auto shown = admin_->show_space("vault");
+  ASSERT_TRUE(shown.ok()) << shown.error().message;
+  EXPECT_TRUE(shown->options.confidential);
+  EXPECT_EQ(shown->options.protection, (std::vector<std::uint8_t>{0, 1, 2}));
+  EXPECT_EQ(shown->options.fingerprint_key.size(), ts::kFingerprintKeyBytes);
+  // Without a protection vector, the default: every field comparable.
+  ts::SpaceOptions o;
+  o.confidential = true;
+  ASSERT_TRUE(admin_->create_space("plainly", o).ok());
+  EXPECT_EQ(admin_->show_space("plainly")->options.protection, (std::vector<std::uint8_t>{1}));
+}
+
+TEST_F(ConfidentialClientTest, EveryOperationOpensForWriterAndOtherReaders) {
+  {
+    auto r = alice_->out("vault", tup(R"(("pay", "alice", "s3cret-1"))"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  ASSERT_TRUE(alice_->out("vault", tup(R"(("pay", "bob", "s3cret-2"))")).ok());
+  // Public and comparable fields match; the private one comes back whole.
+  {
+    auto r = bob_->rdp("vault", tmpl(R"(("pay", "alice", *))"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  EXPECT_EQ(bob_->rdp("vault", tmpl(R"(("pay", "alice", *))")).value(),
+            tup(R"(("pay", "alice", "s3cret-1"))"));
+  EXPECT_EQ(alice_->rdp("vault", tmpl(R"(("pay", "bob", *))")).value(),
+            tup(R"(("pay", "bob", "s3cret-2"))"));
+  EXPECT_FALSE(bob_->rdp("vault", tmpl(R"(("pay", "carol", *))")).value().has_value());
+  auto all = bob_->rd_all("vault", tmpl("(*, *, *)"));
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(*all, (std::vector<Tuple>{tup(R"(("pay", "alice", "s3cret-1"))"),
+                                      tup(R"(("pay", "bob", "s3cret-2"))")}));
+
+  // cas: found (the existing tuple, opened), then inserted.
+  auto cas = bob_->cas("vault", tmpl(R"(("pay", "alice", *))"), tup(R"(("pay", "alice", "x"))"));
+  ASSERT_TRUE(cas.ok()) << cas.error().message;
+  EXPECT_FALSE(cas->inserted);
+  EXPECT_EQ(cas->existing, tup(R"(("pay", "alice", "s3cret-1"))"));
+  cas = bob_->cas("vault", tmpl(R"(("pay", "carol", *))"), tup(R"(("pay", "carol", "s3cret-3"))"));
+  ASSERT_TRUE(cas.ok()) << cas.error().message;
+  EXPECT_TRUE(cas->inserted);
+
+  // replace returns the removed tuple opened; the new one reads back.
+  auto replaced =
+      alice_->replace("vault", tmpl(R"(("pay", "bob", *))"), tup(R"(("pay", "bob", "s3cret-4"))"));
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  EXPECT_EQ(replaced->value(), tup(R"(("pay", "bob", "s3cret-2"))"));
+  EXPECT_EQ(bob_->inp("vault", tmpl(R"(("pay", "bob", *))")).value(),
+            tup(R"(("pay", "bob", "s3cret-4"))"));
+
+  // Blocking rd and in wait for a confidential tuple and open it.
+  auto rd = bob_->rd_async("vault", tmpl(R"(("late", *, *))"), 10s);
+  auto in = alice_->in_async("vault", tmpl(R"(("late", 7, *))"), 10s);
+  ASSERT_TRUE(admin_->out("vault", tup(R"(("late", 7, "s3cret-5"))"), {}).ok());
+  EXPECT_EQ(rd.get().value(), tup(R"(("late", 7, "s3cret-5"))"));
+  EXPECT_EQ(in.get().value(), tup(R"(("late", 7, "s3cret-5"))"));
+
+  // renew returns the renewed tuple opened.
+  ASSERT_TRUE(alice_->out("vault", tup(R"(("lease", 1, "s3cret-6"))"), Insert{60s, {}, {}}).ok());
+  EXPECT_EQ(alice_->renew("vault", tmpl(R"(("lease", 1, *))"), 120s).value(),
+            tup(R"(("lease", 1, "s3cret-6"))"));
+
+  auto taken = bob_->in_all("vault", tmpl("(*, *, *)"));
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  EXPECT_EQ(taken->size(), 3u);  // alice's, carol's and the lease
+  EXPECT_TRUE(bob_->rd_all("vault", tmpl("(*, *, *)")).value().empty());
+}
+
+TEST_F(ConfidentialClientTest, ProtectionPerCallAndTemplatesThatCannotMatch) {
+  // Per call: every field private; only * matches them.
+  CallOptions all_private;
+  all_private.protection = {ts::kProtectionPrivate};
+  ASSERT_TRUE(alice_->out("vault", tup(R"(("x", 1, 2))"), {}, all_private).ok());
+  EXPECT_EQ(alice_->rdp("vault", tmpl("(*, *, *)"), all_private).value(), tup(R"(("x", 1, 2))"));
+  auto refused = alice_->rdp("vault", tmpl(R"(("x", *, *))"), all_private);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
+  // The space's default: the private third field cannot be matched by value or type.
+  refused = alice_->rdp("vault", tmpl(R"(("x", 1, 2))"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
+  refused = alice_->rdp("vault", tmpl("(*, ?int, *)"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
+  // A protection vector on a plain space is a mistake, said so.
+  ASSERT_TRUE(admin_->create_space("open").ok());
+  auto plain = alice_->out("open", tup("(1)"), {}, all_private);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_EQ(plain.error().code, Errc::kInvalidArgument);
+}
+
+TEST_F(ConfidentialClientTest, ReadsOpenWithOneReplicaDown) {
+  ASSERT_TRUE(alice_->out("vault", tup(R"(("k", "v", "s3cret"))")).ok());
+  cluster_.stop(3);
+  EXPECT_EQ(bob_->rdp("vault", tmpl(R"(("k", "v", *))")).value(), tup(R"(("k", "v", "s3cret"))"));
+  ASSERT_TRUE(bob_->out("vault", tup(R"(("k", "w", "s3cret"))")).ok());
+  EXPECT_EQ(alice_->inp("vault", tmpl(R"(("k", "w", *))")).value(), tup(R"(("k", "w", "s3cret"))"));
+}
+
+// The voting hooks on replies built by the replicas' own code: a replica whose share is wrong or
+// missing is not counted, and the others' shares open the tuple.
+TEST_F(ConfidentialClientTest, HooksIgnoreAReplicaWithABadShare) {
+  const config::ClusterConfig& cluster = cluster_.config();
+  auto pvss = config::pvss_of(cluster);
+  ASSERT_TRUE(pvss.ok());
+  auto secret =
+      config::load_fingerprint_secret(cluster.identity_dir("client1") / "fingerprint.key");
+  ASSERT_TRUE(secret.ok());
+  client_detail::ClientConfidentiality conf(*pvss, *secret, "client1");
+  client_detail::SpaceState state{true, {confidentiality::Protection::kPrivate}};
+  auto sealed = conf.seal(ts::Out{"vault", {tup(R"(("s3cret"))"), 0, {}, {}}}, state, {});
+  ASSERT_TRUE(sealed.ok()) << sealed.error().message;
+  const ts::Tuple stored = std::get<ts::Out>(*sealed).entry.tuple;
+
+  ts::Confidential wrapped{"vault", codec::encode(ts::Reply{ts::Found{stored}})};
+  const codec::Bytes common = codec::encode(ts::Reply{wrapped});
+  std::vector<codec::Bytes> full;
+  for (std::uint32_t r = 0; r < LiveCluster::kReplicas; ++r) {
+    auto key = config::load_pvss_key(cluster.replicas[r]);
+    ASSERT_TRUE(key.ok());
+    auto with = confidentiality::with_opened_shares(common, *key, r);
+    ASSERT_TRUE(with.has_value());
+    full.push_back(*with);
+    EXPECT_EQ(conf.split_common(full.back()), common);
+    EXPECT_TRUE(conf.verify_shares(r, full.back()));
+    EXPECT_FALSE(conf.verify_shares((r + 1) % 4, full.back()));  // another replica's share
+  }
+  EXPECT_FALSE(conf.verify_shares(0, common));  // no share at all
+
+  // Replica 0 lies: replica 1's share under its own name, then a share of another value.
+  auto lie = confidentiality::split(full[1]);
+  lie->shares->shares[0].index = 0;
+  codec::Bytes lying = common;
+  codec::encode_into(lying, *lie->shares);
+  EXPECT_FALSE(conf.verify_shares(0, lying));
+  auto other = confidentiality::split(full[0]);
+  other->shares->shares[0].share =
+      confidentiality::Point::base_mul(confidentiality::Scalar::random());
+  lying = common;
+  codec::encode_into(lying, *other->shares);
+  EXPECT_FALSE(conf.verify_shares(0, lying));
+
+  auto opened = conf.open(wrapped, "vault", {{2, full[2]}, {3, full[3]}});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_EQ(std::get<ts::Found>(*opened).tuple, tup(R"(("s3cret"))"));
+  // Asked about another space, the reply is refused.
+  EXPECT_FALSE(conf.open(wrapped, "elsewhere", {{2, full[2]}, {3, full[3]}}).ok());
+}
+
+}  // namespace
+}  // namespace bastion
