@@ -116,6 +116,7 @@ void Client::Impl::resolve_space(ts::Request request, CallOptions options, Callb
 
 void Client::Impl::prepare(ts::Request request, CallOptions options, Callback done, bool resolved) {
   std::string space;
+  bool sealed_space = false;
   if (auto* create = std::get_if<ts::SpaceCreate>(&request)) {
     spaces_.forget(create->space);
     if (create->options.confidential) {
@@ -144,6 +145,7 @@ void Client::Impl::prepare(ts::Request request, CallOptions options, Callback do
       auto sealed = confidential_->seal(request, *state, options.protection);
       if (!sealed) return done(fail(std::move(sealed).error()));
       request = std::move(*sealed);
+      sealed_space = true;
     } else if (!options.protection.empty()) {
       return done(fail(Error{
           Errc::kInvalidArgument,
@@ -164,6 +166,10 @@ void Client::Impl::prepare(ts::Request request, CallOptions options, Callback do
   }
   call.timeout = options.timeout.value_or(setup_.timeout);
   call.done = std::move(done);
+  if (sealed_space) {
+    call.retry_payload = call.payload;
+    call.retries_left = kRepairRetries;
+  }
   if (call.payload.size() + kRequestOverheadBytes > setup_.request_bytes_max) {
     call.done(
         fail(Error{Errc::kTooLarge,
@@ -337,10 +343,19 @@ void Client::Impl::complete(const bft::ClientCompletion& completion) {
   Expected<ts::Reply> reply = client_detail::to_reply(completion.status, completion.result);
   if (reply) {
     if (const auto* sealed = std::get_if<ts::Confidential>(&*reply)) {
-      reply = confidential_ ? confidential_->open(*sealed, done.space, completion.replies)
-                            : fail(Error{Errc::kProtocol,
-                                         "a confidential reply, but the cluster has no "
-                                         "PVSS keys"});
+      if (!confidential_) {
+        reply = fail(Error{Errc::kProtocol,
+                           "a confidential reply, but the cluster has no "
+                           "PVSS keys"});
+      } else if (auto opened = confidential_->open(*sealed, done.space, completion.replies);
+                 !opened) {
+        reply = fail(std::move(opened).error());
+      } else if (!opened->repairs.empty()) {
+        repair_then(std::move(done), std::move(*opened));
+        return;
+      } else {
+        reply = std::move(opened->reply);
+      }
     }
   } else if (!done.space.empty() && (reply.error().code == Errc::kNoSuchSpace ||
                                      reply.error().code == Errc::kInvalidArgument)) {
@@ -348,6 +363,55 @@ void Client::Impl::complete(const bft::ClientCompletion& completion) {
     spaces_.forget(done.space);
   }
   done.done(std::move(reply));
+}
+
+void Client::Impl::repair_then(Call call, client_detail::ClientConfidentiality::Opened opened) {
+  struct Pending {
+    Call call;
+    ts::Reply reply;
+    std::size_t left = 0;
+    std::string writers;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = opened.repairs.size();
+  for (const ts::Repair& r : opened.repairs) {
+    if (pending->writers.find("'" + r.writer + "'") == std::string::npos) {
+      pending->writers += (pending->writers.empty() ? "'" : ", '") + r.writer + "'";
+    }
+  }
+  pending->call = std::move(call);
+  pending->reply = std::move(opened.reply);
+  CallOptions options;
+  options.timeout = pending->call.timeout;
+  for (ts::Repair& r : opened.repairs) {
+    // A repair's own outcome does not matter here: a refused or lost one leaves the tuple, which
+    // the retry finds again (and repairs again, a bounded number of times).
+    submit(ts::Request{std::move(r)}, options, [this, pending](Expected<ts::Reply>) {
+      if (--pending->left > 0) return;
+      finish_after_repair(std::move(pending->call), std::move(pending->reply),
+                          std::move(pending->writers));
+    });
+  }
+}
+
+void Client::Impl::finish_after_repair(Call call, ts::Reply reply, std::string writers) {
+  const std::string what = "invalid tuples sealed by " + writers +
+                           " were repaired (removed, and their writers denied in space '" +
+                           call.space + "')";
+  if (std::holds_alternative<ts::FoundAll>(reply)) {
+    call.done(std::move(reply));  // the valid tuples; the invalid ones are gone
+  } else if (call.op == "replace") {
+    // The invalid tuple was taken and the new one inserted: nothing valid to return.
+    call.done(fail(Error{Errc::kProtocol, "replace took an invalid tuple: " + what +
+                                              "; the new tuple was inserted"}));
+  } else if (call.retries_left == 0) {
+    call.done(fail(Error{Errc::kProtocol, call.op + " kept finding invalid tuples: " + what}));
+  } else {
+    --call.retries_left;
+    call.payload = call.retry_payload;
+    call.confirmed_waiting = false;
+    start_call(std::move(call));
+  }
 }
 
 void Client::Impl::shutdown() {

@@ -113,7 +113,14 @@ class Client::Impl {
     TimeUs deadline_us = kNever;
     bool confirmed_waiting = false;
     Callback done;  // empty for the client's own requests (cancel)
+    // Calls on a confidential space: the sealed request again, for a retry after a repair, and
+    // how many more such retries it may take.
+    codec::Bytes retry_payload;
+    int retries_left = 0;
   };
+  // How often a call on a confidential space is retried after the tuples it found were repaired
+  // (removed as invalid), before it fails.
+  static constexpr int kRepairRetries = 3;
 
   // One status() call: a StatusQueryMsg to every replica (resent to the silent ones), and the
   // reports that came back, by replica id.
@@ -146,6 +153,10 @@ class Client::Impl {
   void on_timer();
   void flush();
   void complete(const bft::ClientCompletion& completion);
+  // `call` found invalid confidential tuples: sends their repairs, then ends or retries the call
+  // (finish_after_repair).
+  void repair_then(Call call, client_detail::ClientConfidentiality::Opened opened);
+  void finish_after_repair(Call call, ts::Reply reply, std::string writers);
   void expire(std::uint64_t number, Call call);
   // A new session (a new ClientCore) once the old one stranded too many numbers (see
   // ClientCore::stranded); called when nothing but confirmed waits is in flight.

@@ -193,7 +193,7 @@ Expected<ts::Request> ClientConfidentiality::seal(
   return out;
 }
 
-Expected<ts::Reply> ClientConfidentiality::open(
+Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
     const ts::Confidential& reply, const std::string& space,
     const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const {
   auto carried = confidentiality::tuples_of(reply);
@@ -218,6 +218,7 @@ Expected<ts::Reply> ClientConfidentiality::open(
                          " replicas' shares, " + std::to_string(pvss_.threshold()) +
                          " are needed"));
   }
+  Opened out;
   std::vector<ts::Tuple> opened;
   opened.reserve(carried->tuples.size());
   for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
@@ -226,22 +227,29 @@ Expected<ts::Reply> ClientConfidentiality::open(
     std::vector<confidentiality::OpenedShare> mine;
     for (const confidentiality::ReplicaShares& s : shares) mine.push_back(s.shares[i]);
     auto plain = confidentiality::open(**k, *stored, mine);
-    if (!plain) {
-      return fail(Error{Errc::kProtocol, "a tuple sealed by '" + stored->envelope.writer +
-                                             "' is invalid: " + plain.error().message});
+    if (plain) {
+      opened.push_back(std::move(*plain));
+      continue;
     }
-    opened.push_back(std::move(*plain));
+    if (plain.error().kind == confidentiality::OpenFailure::Kind::kBadShares) {
+      return fail(protocol("verified shares do not combine: " + plain.error().message));
+    }
+    const confidentiality::RepairEvidence evidence =
+        confidentiality::evidence_of(**k, *stored, mine, plain.error());
+    out.repairs.push_back(
+        ts::Repair{space, carried->tuples[i], stored->envelope.writer, codec::encode(evidence)});
   }
-  ts::Reply inner = std::move(carried->inner);
-  std::size_t next = 0;
-  if (auto* found = std::get_if<ts::Found>(&inner)) {
-    found->tuple = std::move(opened[next++]);
-  } else if (auto* all = std::get_if<ts::FoundAll>(&inner)) {
+  out.reply = std::move(carried->inner);
+  if (auto* all = std::get_if<ts::FoundAll>(&out.reply)) {
     all->tuples = std::move(opened);
-  } else if (auto* cas = std::get_if<ts::CasResult>(&inner)) {
-    cas->existing = std::move(opened[next++]);
+  } else if (opened.empty()) {
+    // The one tuple was invalid: the caller repairs and decides what the call returns.
+  } else if (auto* found = std::get_if<ts::Found>(&out.reply)) {
+    found->tuple = std::move(opened.front());
+  } else if (auto* cas = std::get_if<ts::CasResult>(&out.reply)) {
+    cas->existing = std::move(opened.front());
   }
-  return inner;
+  return out;
 }
 
 }  // namespace bastion::client_detail

@@ -9,7 +9,8 @@
 //     opened shares are checked on their own (verify_shares), so a replica with a bad share is
 //     simply not counted;
 //   - a reply about confidential tuples: f+1 verified shares per tuple open it; the plaintext is
-//     checked against the fingerprints.
+//     checked against the fingerprints, and a tuple that fails yields the repair (with evidence)
+//     that removes it and shuts its writer out of the space.
 // Whether a space is confidential, and its default protection, the client learns from `space show`
 // once per space (SpaceCache) and forgets when a call on the space fails as if it had changed.
 //
@@ -78,11 +79,16 @@ class ClientConfidentiality {
   Expected<ts::Request> seal(const ts::Request& request, const SpaceState& space,
                              const std::vector<std::uint8_t>& protection) const;
 
-  // The reply with the confidential tuples opened, from the accepted replies' shares (already
-  // verified by verify_shares). `space`: the space the call named.
-  Expected<ts::Reply> open(
-      const ts::Confidential& reply, const std::string& space,
-      const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const;
+  // A reply with its confidential tuples opened. A tuple that does not open (its writer sealed
+  // values that do not match what it stored) is left out, with the repair that proves it.
+  struct Opened {
+    ts::Reply reply;                  // Found, FoundAll or CasResult; valid tuples only
+    std::vector<ts::Repair> repairs;  // one per invalid tuple
+  };
+  // Opens `reply` with the accepted replies' shares (already verified by verify_shares).
+  // `space`: the space the call named.
+  Expected<Opened> open(const ts::Confidential& reply, const std::string& space,
+                        const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const;
 
  private:
   // The keys of `space`, derived once; an error when this identity has no fingerprint secret.

@@ -3,6 +3,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "codec/codec.h"
 #include "confidentiality/envelope.h"
 
 namespace bastion::confidentiality {
@@ -40,11 +41,40 @@ std::optional<ts::Error> ConfidentialityLayer::check(const ts::Context& ctx,
             if (auto e = check_tuple(ctx.client, op.space, entry.tuple)) return e;
           }
           return std::nullopt;
+        } else if constexpr (std::is_same_v<T, ts::Repair>) {
+          return check_repair_claim(op);
         } else {
           return std::nullopt;
         }
       },
       request);
+}
+
+std::optional<ts::Error> ConfidentialityLayer::check_repair_claim(const ts::Repair& repair) {
+  const ts::SpaceOptions* options = engine_.space_options(repair.space);
+  if (options == nullptr || !options->confidential) return std::nullopt;  // the engine answers
+  if (!pvss_) return ts::Error{ts::ErrorCode::kUnsupported, "this replica has no PVSS keys"};
+  auto refuse = [this](const std::string& why) {
+    ++counters_.false_repairs;
+    return ts::Error{ts::ErrorCode::kInvalidArgument, "repair refused: " + why};
+  };
+  auto stored = parse_stored(repair.space, repair.tuple);
+  if (!stored.ok()) return refuse("the tuple is not a sealed tuple: " + stored.error());
+  if (stored->envelope.writer != repair.writer) {
+    return refuse("the tuple was sealed by '" + stored->envelope.writer + "', not '" +
+                  repair.writer + "'");
+  }
+  auto evidence = codec::decode<RepairEvidence>(repair.evidence);
+  if (!evidence.ok()) return refuse("the evidence does not decode: " + evidence.error());
+  const auto key = Point::from_bytes(
+      ByteView(reinterpret_cast<const std::uint8_t*>(options->fingerprint_key.data()),
+               options->fingerprint_key.size()));
+  std::string reason;
+  if (!key || !check_repair(*pvss_, *key, *stored, *evidence, &reason)) {
+    return refuse("the evidence does not show that the tuple is invalid");
+  }
+  ++counters_.repairs;
+  return std::nullopt;
 }
 
 std::optional<ts::Error> ConfidentialityLayer::check_tuple(const std::string& client,

@@ -6,7 +6,9 @@
 //   - every tuple inserted into a confidential space (out, outAll, cas, replace) must be a sealed
 //     tuple (envelope.h) sealed by the inserting principal, whose sharing verifies against the
 //     cluster's PVSS keys: otherwise the request is refused (invalid_argument, with the reason)
-//     and nothing is stored.
+//     and nothing is stored;
+//   - a repair must carry evidence that shows the tuple invalid (check_repair) and name the
+//     writer its envelope names; a false claim is refused (invalid_argument) and changes nothing.
 // The check is deterministic (public keys and the request only), so every correct replica decides
 // alike. Reads pass through: a replica adds its own opened share to a reply when it sends it,
 // outside the replicated state.
@@ -25,8 +27,10 @@ namespace bastion::confidentiality {
 class ConfidentialityLayer final : public ts::Layer {
  public:
   struct Counters {
-    std::uint64_t verified = 0;  // sealed tuples whose sharing verified
-    std::uint64_t refused = 0;   // sealed tuples refused (shape or sharing)
+    std::uint64_t verified = 0;       // sealed tuples whose sharing verified
+    std::uint64_t refused = 0;        // sealed tuples refused (shape or sharing)
+    std::uint64_t repairs = 0;        // repair claims whose evidence held
+    std::uint64_t false_repairs = 0;  // repair claims refused
   };
 
   // `pvss`: the cluster's PVSS parameters; nullopt when the replicas have no PVSS keys.
@@ -45,6 +49,7 @@ class ConfidentialityLayer final : public ts::Layer {
   std::optional<ts::Error> check(const ts::Context& ctx, const ts::Request& request);
   std::optional<ts::Error> check_tuple(const std::string& client, const std::string& space,
                                        const ts::Tuple& tuple);
+  std::optional<ts::Error> check_repair_claim(const ts::Repair& repair);
 
   const ts::Engine& engine_;
   std::optional<Pvss> pvss_;

@@ -16,7 +16,8 @@ std::uint8_t rights_needed(const ts::Request& request) {
         if constexpr (std::is_same_v<T, ts::Out> || std::is_same_v<T, ts::OutAll>) {
           return kInsert;
         } else if constexpr (std::is_same_v<T, ts::Rdp> || std::is_same_v<T, ts::Rd> ||
-                             std::is_same_v<T, ts::RdAll>) {
+                             std::is_same_v<T, ts::RdAll> || std::is_same_v<T, ts::Repair>) {
+          // A repair names a tuple the caller read.
           return kRead;
         } else if constexpr (std::is_same_v<T, ts::Inp> || std::is_same_v<T, ts::In> ||
                              std::is_same_v<T, ts::InAll> || std::is_same_v<T, ts::Renew>) {

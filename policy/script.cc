@@ -298,19 +298,7 @@ Decision read_decision(lua_State* T, int status, const lua::Meter& m) {
 
 }  // namespace
 
-bool governed(const ts::Request& request) {
-  return std::visit(
-      [](const auto& op) {
-        using T = std::decay_t<decltype(op)>;
-        return std::is_same_v<T, ts::Out> || std::is_same_v<T, ts::OutAll> ||
-               std::is_same_v<T, ts::Rdp> || std::is_same_v<T, ts::Inp> ||
-               std::is_same_v<T, ts::Rd> || std::is_same_v<T, ts::In> ||
-               std::is_same_v<T, ts::Cas> || std::is_same_v<T, ts::Replace> ||
-               std::is_same_v<T, ts::Renew> || std::is_same_v<T, ts::RdAll> ||
-               std::is_same_v<T, ts::InAll>;
-      },
-      request);
-}
+bool governed(const ts::Request& request) { return ts::is_tuple_op(request); }
 
 Script::Script(const Limits& limits) : limits_(limits) {}
 

@@ -52,6 +52,10 @@ Outcome Engine::execute(const Context& ctx, const Request& request) {
   Outcome outcome;
   outcome.completions = advance(ctx.now_ms);
   Call call{ctx, now_ms_, outcome.completions};
+  if (auto refused = refuse_blacklisted(ctx, request)) {
+    outcome.reply = std::move(*refused);
+    return outcome;
+  }
   outcome.reply = std::visit([&](const auto& op) { return run(call, op); }, request);
   return outcome;
 }
@@ -60,7 +64,9 @@ Outcome Engine::execute_read_only(const Context& ctx, const Request& request) co
   BASTION_TS_CHECK(read_only(request));
   const std::int64_t now = std::max(ctx.now_ms, now_ms_);
   Outcome outcome;
-  if (const auto* rdp = std::get_if<Rdp>(&request)) {
+  if (auto refused = refuse_blacklisted(ctx, request)) {
+    outcome.reply = std::move(*refused);
+  } else if (const auto* rdp = std::get_if<Rdp>(&request)) {
     outcome.reply = read_one(ctx, now, *rdp);
   } else if (const auto* rd_all = std::get_if<RdAll>(&request)) {
     outcome.reply = read_all(ctx, now, *rd_all);
@@ -115,6 +121,20 @@ std::optional<std::int64_t> Engine::next_deadline() const {
     next = next ? std::min(*next, d) : d;
   }
   return next;
+}
+
+bool Engine::blacklisted(std::string_view space, std::string_view client) const {
+  const Space* s = find_space(space);
+  return s != nullptr && s->blacklist.contains(client);
+}
+
+std::optional<Error> Engine::refuse_blacklisted(const Context& ctx, const Request& request) const {
+  if (!is_tuple_op(request) && !std::holds_alternative<Repair>(request)) return std::nullopt;
+  const std::string_view space = space_of(request);
+  if (!blacklisted(space, ctx.client)) return std::nullopt;
+  return Error{ErrorCode::kDenied, "client '" + ctx.client + "' is denied in space '" +
+                                       std::string(space) +
+                                       "': a repair showed that it inserted an invalid tuple"};
 }
 
 const SpaceOptions* Engine::space_options(std::string_view space) const {

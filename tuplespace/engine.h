@@ -45,7 +45,11 @@ namespace bastion::ts {
 
 // The snapshot format this build writes (the snapshot's first byte). It also reads version 1,
 // whose space options had no access lists.
-inline constexpr std::uint8_t kSnapshotVersion = 3;
+inline constexpr std::uint8_t kSnapshotVersion = 4;
+
+// Most principals a space denies after repairs (a bound for decoding; each needs a repair with
+// evidence, so a real space stays far below it).
+inline constexpr std::size_t kBlacklistMax = 4096;
 
 // "No lease" / "no deadline" in snapshots and in the state.
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
@@ -130,6 +134,9 @@ class Engine {
   std::size_t waiter_count(std::string_view space) const;
   std::size_t space_count() const { return spaces_.size(); }
   bool has_confidential_spaces() const;
+  // True when a repair found that `client` wrote an invalid tuple into `space` (it is denied
+  // every operation on the space from then on).
+  bool blacklisted(std::string_view space, std::string_view client) const;
 
  private:
   struct Waiter {
@@ -146,7 +153,8 @@ class Engine {
     SpaceOptions options;
     detail::TupleStore store;
     detail::UsageMap usage;
-    std::map<std::uint64_t, Waiter> waiters;  // by arrival
+    std::map<std::uint64_t, Waiter> waiters;       // by arrival
+    std::set<std::string, std::less<>> blacklist;  // writers caught by a repair (Repair)
   };
   // Ordered by (expiry, seq): seqs are unique across spaces, so the order is total.
   struct ExpiryEntry {
@@ -197,6 +205,9 @@ class Engine {
   Reply run(Call& call, const SpaceSetPolicy& op);
   Reply run(Call& call, const SpaceSetAccess& op);
   Reply run(Call& call, const SpaceShow& op);
+  Reply run(Call& call, const Repair& op);
+  // The error for a tuple operation or repair by a blacklisted client, if it is one.
+  std::optional<Error> refuse_blacklisted(const Context& ctx, const Request& request) const;
   Reply wait_or_take(Call& call, const std::string& space, const Template& tmpl,
                      std::uint64_t timeout_ms, bool removes);
 

@@ -190,6 +190,20 @@ Reply Engine::run(Call&, const SpaceSetAccess& op) {
 
 Reply Engine::run(Call& call, const SpaceShow& op) { return show_space(call.now, op); }
 
+Reply Engine::run(Call& call, const Repair& op) {
+  Space* s = find_space(op.space);
+  if (s == nullptr) return no_space(op.space);
+  if (!s->options.confidential) return invalid("repair applies to confidential spaces only");
+  if (auto e = check_name("writer", op.writer)) return *e;
+  const Template exact(op.tuple.begin(), op.tuple.end());
+  if (auto e = check_template(s->options, exact)) return *e;
+  if (const auto id = first_readable(*s, CompiledTemplate(exact), call.ctx.client, call.now)) {
+    remove_tuple(*s, *id);
+  }
+  if (s->blacklist.size() < kBlacklistMax) s->blacklist.insert(op.writer);
+  return Ack{};
+}
+
 Reply Engine::show_space(std::int64_t now, const SpaceShow& op) const {
   const Space* s = find_space(op.space);
   if (s == nullptr) return no_space(op.space);

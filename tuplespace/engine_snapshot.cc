@@ -1,10 +1,11 @@
 // Engine: canonical snapshot encoding, restore with full validation, and digest.
 //
-// Format version 3 (all through codec's canonical archives; "n:" is a LEB128 count):
-//   u8 version = 3, i64 now_ms, u64 next_seq, u64 next_arrival
+// Format version 4 (all through codec's canonical archives; "n:" is a LEB128 count):
+//   u8 version = 4, i64 now_ms, u64 next_seq, u64 next_arrival
 //   n: spaces, by name (strictly increasing):
 //     string name, SpaceOptions (version 1: without its trailing access lists, protection and
 //     fingerprint key; version 2: without the protection and fingerprint key)
+//     n: blacklisted principals, strictly increasing (version 4; before it: none)
 //     n: owners: the clients owning stored tuples, strictly increasing, each owning at least one
 //     n: tuples, by seq (strictly increasing):
 //       u64 seq, varint owner index, i64 expiry_ms (kNever = no lease),
@@ -80,6 +81,8 @@ void Engine::save_state(Archive& ar) const {
   save_count(ar, spaces_.size());
   for (const auto& [name, s] : spaces_) {
     ar(name, s->options);
+    save_count(ar, s->blacklist.size());
+    for (const std::string& who : s->blacklist) ar(who);
     // Owner indexes follow name order, so they are a function of the state alone.
     std::unordered_map<const detail::Owner*, std::uint64_t> owner_index;
     std::uint64_t owners = 0;
@@ -132,6 +135,19 @@ void Engine::load_state(codec::BoundedInputArchive& ar) {
       throw DecodeError("spaces not sorted or duplicated");
     }
     if (!validate(owned->options)) throw DecodeError("bad space options");
+    if (version >= 4) {
+      const std::uint64_t blacklisted = load_count(ar);
+      if (blacklisted > kBlacklistMax) throw DecodeError("blacklist too long");
+      for (std::uint64_t k = 0; k < blacklisted; ++k) {
+        std::string who;
+        ar(who);
+        if (who.empty() || who.size() > kNameBytesMax) throw DecodeError("bad blacklisted name");
+        if (!owned->blacklist.empty() && !(*owned->blacklist.rbegin() < who)) {
+          throw DecodeError("blacklist not sorted or duplicated");
+        }
+        owned->blacklist.insert(owned->blacklist.end(), std::move(who));
+      }
+    }
     Space& s = *owned;
     previous_name = &spaces_.emplace(owned->name, std::move(owned)).first->first;
     const SpaceOptions& o = s.options;

@@ -156,6 +156,7 @@ std::string_view op_name(const Request& request) {
                         [](const SpaceSetPolicy&) { return "space_set_policy"; },
                         [](const SpaceSetAccess&) { return "space_set_access"; },
                         [](const SpaceShow&) { return "space_show"; },
+                        [](const Repair&) { return "repair"; },
                     },
                     request);
 }
@@ -168,6 +169,18 @@ std::string_view space_of(const Request& request) {
         } else {
           return {};
         }
+      },
+      request);
+}
+
+bool is_tuple_op(const Request& request) {
+  return std::visit(
+      [](const auto& op) {
+        using T = std::decay_t<decltype(op)>;
+        return std::is_same_v<T, Out> || std::is_same_v<T, OutAll> || std::is_same_v<T, Rdp> ||
+               std::is_same_v<T, Inp> || std::is_same_v<T, Rd> || std::is_same_v<T, In> ||
+               std::is_same_v<T, Cas> || std::is_same_v<T, Replace> || std::is_same_v<T, Renew> ||
+               std::is_same_v<T, RdAll> || std::is_same_v<T, InAll>;
       },
       request);
 }

@@ -313,10 +313,28 @@ struct Cancel {
   }
 };
 
+// A reader's claim that a stored tuple of a confidential space is invalid: its writer sealed
+// values that do not match what it stored (docs/confidentiality.md, "Repair"). `evidence` is an
+// encoded confidentiality::RepairEvidence and `writer` the principal the tuple's envelope names;
+// the confidentiality layer checks both against the tuple and refuses a false claim. The engine
+// then removes the tuple (when it is still stored and readable by the caller) and denies the
+// writer every further operation on the space.
+struct Repair {
+  std::string space;
+  Tuple tuple;  // as stored
+  std::string writer;
+  codec::Bytes evidence;
+  friend bool operator==(const Repair&, const Repair&) = default;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space, tuple, writer, evidence);
+  }
+};
+
 // The wire tag of each alternative is its index here: append only.
 using Request =
     std::variant<SpaceCreate, SpaceDelete, SpaceList, Out, OutAll, Rdp, Inp, Rd, In, Cas, Replace,
-                 Renew, RdAll, InAll, Cancel, SpaceSetPolicy, SpaceSetAccess, SpaceShow>;
+                 Renew, RdAll, InAll, Cancel, SpaceSetPolicy, SpaceSetAccess, SpaceShow, Repair>;
 
 // rdp, rdAll, space list and space show: they never change the state, so a replica may execute
 // them without ordering (Engine::execute_read_only).
@@ -327,6 +345,10 @@ std::string_view op_name(const Request& request);
 
 // The space a request addresses; empty for space list and cancel.
 std::string_view space_of(const Request& request);
+
+// out, outAll, rdp, inp, rd, in, cas, replace, renew, rdAll, inAll: the operations on a space's
+// tuples (what policies decide and what confidential spaces seal and open).
+bool is_tuple_op(const Request& request);
 
 // ---- replies ------------------------------------------------------------------------------
 

@@ -4,11 +4,14 @@
 // (f+1 shares suffice); and the voting hooks ignore a replica whose opened share is wrong.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
+#include <sstream>
 
 #include "client/confidential.h"
 #include "codec/codec.h"
 #include "confidentiality/reply.h"
+#include "confidentiality/seal.h"
 #include "config/confidential_keys.h"
 #include "tests/unit/client/live_cluster.h"
 #include "tuplespace/text.h"
@@ -93,11 +96,13 @@ TEST_F(ConfidentialClientTest, EveryOperationOpensForWriterAndOtherReaders) {
             tup(R"(("pay", "bob", "s3cret-4"))"));
 
   // Blocking rd and in wait for a confidential tuple and open it.
+  // (One waiter at a time: whether it waits or finds the tuple at once, the answer is the same.)
   auto rd = bob_->rd_async("vault", tmpl(R"(("late", *, *))"), 10s);
-  auto in = alice_->in_async("vault", tmpl(R"(("late", 7, *))"), 10s);
   ASSERT_TRUE(admin_->out("vault", tup(R"(("late", 7, "s3cret-5"))"), {}).ok());
   EXPECT_EQ(rd.get().value(), tup(R"(("late", 7, "s3cret-5"))"));
-  EXPECT_EQ(in.get().value(), tup(R"(("late", 7, "s3cret-5"))"));
+  auto in = alice_->in_async("vault", tmpl(R"(("later", 7, *))"), 10s);
+  ASSERT_TRUE(admin_->out("vault", tup(R"(("later", 7, "s3cret-6"))"), {}).ok());
+  EXPECT_EQ(in.get().value(), tup(R"(("later", 7, "s3cret-6"))"));
 
   // renew returns the renewed tuple opened.
   ASSERT_TRUE(alice_->out("vault", tup(R"(("lease", 1, "s3cret-6"))"), Insert{60s, {}, {}}).ok());
@@ -106,7 +111,7 @@ TEST_F(ConfidentialClientTest, EveryOperationOpensForWriterAndOtherReaders) {
 
   auto taken = bob_->in_all("vault", tmpl("(*, *, *)"));
   ASSERT_TRUE(taken.ok()) << taken.error().message;
-  EXPECT_EQ(taken->size(), 3u);  // alice's, carol's and the lease
+  EXPECT_EQ(taken->size(), 4u);  // alice's, carol's, "late" and the lease
   EXPECT_TRUE(bob_->rd_all("vault", tmpl("(*, *, *)")).value().empty());
 }
 
@@ -186,9 +191,96 @@ TEST_F(ConfidentialClientTest, HooksIgnoreAReplicaWithABadShare) {
 
   auto opened = conf.open(wrapped, "vault", {{2, full[2]}, {3, full[3]}});
   ASSERT_TRUE(opened.ok()) << opened.error().message;
-  EXPECT_EQ(std::get<ts::Found>(*opened).tuple, tup(R"(("s3cret"))"));
+  EXPECT_TRUE(opened->repairs.empty());
+  EXPECT_EQ(std::get<ts::Found>(opened->reply).tuple, tup(R"(("s3cret"))"));
   // Asked about another space, the reply is refused.
   EXPECT_FALSE(conf.open(wrapped, "elsewhere", {{2, full[2]}, {3, full[3]}}).ok());
+}
+
+// A tuple for "vault" (pu, co, pr) whose comparable field stores the fingerprint of `stored` but
+// whose sealed values say `sealed`, with a valid sharing: what a cheating writer can insert.
+ts::Tuple cheating_tuple(const confidentiality::Pvss& pvss,
+                         const confidentiality::FingerprintKey& fk, const std::string& writer,
+                         const std::string& stored, const std::string& sealed) {
+  using namespace confidentiality;
+  const auto fp = fk.fingerprint(codec::encode(ts::Value(stored)));
+  ts::Tuple fields = {ts::Value("pay"), ts::Value(ts::Blob{std::string(fp.begin(), fp.end())}),
+                      ts::Value(ts::Blob{})};
+  Envelope env;
+  env.writer = writer;
+  env.protection = {0, 1, 2};
+  env.sealed.assign(kSealOverhead, 0);
+  auto with = [&fields](const Envelope& e) {
+    ts::Tuple t = fields;
+    const auto bytes = codec::encode(e);
+    t.push_back(ts::Value(ts::Blob{std::string(bytes.begin(), bytes.end())}));
+    return t;
+  };
+  auto probe = parse_stored("vault", with(env));
+  EXPECT_TRUE(probe.ok());
+  Pvss::Dealt dealt = pvss.deal(probe->context);
+  probe->envelope.sharing = dealt.sharing;
+  env.sharing = dealt.sharing;
+  env.sealed = seal(dealt.secret, probe->associated(),
+                    codec::encode(std::vector<ts::Value>{ts::Value(sealed), ts::Value("x")}));
+  return with(env);
+}
+
+// A cheating writer (a client that sends what it likes: the library of a cluster file without
+// PVSS keys seals nothing) plants a tuple that says "alice" where its fingerprint says "bob". A
+// reader looking for "bob" finds it, repairs it, and gets nothing; the writer is shut out of the
+// space; a false repair claim is refused.
+TEST_F(ConfidentialClientTest, ACheatingWriterIsRepairedAndShutOut) {
+  const config::ClusterConfig& cluster = cluster_.config();
+  std::ifstream in(cluster_.file());
+  std::ostringstream without_pvss;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("pvss_")) without_pvss << line << '\n';
+  }
+  const auto raw_file = cluster_.file().parent_path() / "raw.toml";
+  std::ofstream(raw_file) << without_pvss.str();
+  ClientOptions raw_options = cluster_.options("client1");
+  raw_options.cluster_file = raw_file.string();
+  auto mallory = Client::connect(raw_options);
+  ASSERT_TRUE(mallory.ok()) << mallory.error().message;
+
+  auto secret =
+      config::load_fingerprint_secret(cluster.identity_dir("client1") / "fingerprint.key");
+  ASSERT_TRUE(secret.ok());
+  const auto fk = confidentiality::FingerprintKey::derive(*secret, "vault", 0);
+  const auto pvss = config::pvss_of(cluster);
+  ASSERT_TRUE(pvss.ok());
+  const ts::Tuple bad = cheating_tuple(*pvss, fk, "client1", "bob", "alice");
+  auto planted = (*mallory)->execute(ts::Out{"vault", {bad, 0, {}, {}}});
+  ASSERT_TRUE(planted.ok()) << planted.error().message;  // the sharing itself is valid
+
+  // A false claim about a valid tuple is refused.
+  client_detail::ClientConfidentiality conf(*pvss, *secret, "client1");
+  auto sealed = conf.seal(ts::Out{"vault", {tup(R"(("pay", "carol", 1))"), 0, {}, {}}},
+                          client_detail::SpaceState{true, {}}, {0, 1, 2});
+  ASSERT_TRUE(sealed.ok());
+  const ts::Tuple valid = std::get<ts::Out>(*sealed).entry.tuple;
+  ASSERT_TRUE((*mallory)->execute(ts::Out{"vault", {valid, 0, {}, {}}}).ok());
+  auto refused = (*mallory)->execute(
+      ts::Repair{"vault", valid, "client1", codec::encode(confidentiality::RepairEvidence{})});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("repair refused"), std::string::npos);
+
+  // The reader: the tuple does not open, is repaired, and the retried read finds nothing.
+  auto read = bob_->rdp("vault", tmpl(R"(("pay", "bob", *))"));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->has_value());
+  auto denied = (*mallory)->execute(ts::Rdp{"vault", tmpl("(*, *, *, *)")});
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, Errc::kDenied);
+  auto shut = alice_->out("vault", tup(R"(("pay", "dave", 2))"));
+  ASSERT_FALSE(shut.ok());
+  EXPECT_EQ(shut.error().code, Errc::kDenied);
+  EXPECT_NE(shut.error().message.find("repair"), std::string::npos);
+  // Others go on; carol's valid tuple is still there.
+  EXPECT_EQ(bob_->rdp("vault", tmpl(R"(("pay", "carol", *))")).value(),
+            tup(R"(("pay", "carol", 1))"));
 }
 
 }  // namespace

@@ -64,6 +64,38 @@ TEST_F(EngineTest, ConfidentialSpacesNeedAProtectionVectorAndAFingerprintKey) {
   EXPECT_EQ(engine.space_count(), 1u);
 }
 
+// A repair (its evidence checked by the confidentiality layer above) removes the tuple and
+// denies its writer the space from then on, ordered and read-only alike; the blacklist survives a
+// snapshot.
+TEST_F(EngineTest, ARepairRemovesTheTupleAndShutsItsWriterOut) {
+  SpaceOptions o;
+  o.confidential = true;
+  o.protection = {kProtectionPublic};
+  o.fingerprint_key.assign(kFingerprintKeyBytes, 'k');
+  create("secret", o);
+  create("plain");
+  EXPECT_EQ(code(run("mallory", Out{"secret", spec(tup({"bad"}))})), ErrorCode::kOk);
+  EXPECT_EQ(code(run("mallory", Out{"secret", spec(tup({"other"}))})), ErrorCode::kOk);
+  EXPECT_EQ(code(run("bob", Repair{"plain", tup({"bad"}), "mallory", {}})),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run("bob", Repair{"secret", tup({"bad"}), "", {}})), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(run("bob", Repair{"secret", tup({"bad"}), "mallory", {}})), ErrorCode::kOk);
+  EXPECT_TRUE(engine.blacklisted("secret", "mallory"));
+  EXPECT_EQ(code(run("bob", Rdp{"secret", tmpl("bad")})), ErrorCode::kNotFound);
+  EXPECT_EQ(code(run("bob", Rdp{"secret", tmpl("other")})), ErrorCode::kOk);
+  const auto denied = run("mallory", Rdp{"secret", tmpl(kAny)});
+  EXPECT_EQ(code(denied), ErrorCode::kDenied);
+  EXPECT_NE(std::get<Error>(denied.reply).message.find("repair"), std::string::npos);
+  EXPECT_EQ(
+      std::get<Error>(engine.execute_read_only(last_ctx, Rdp{"secret", tmpl(kAny)}).reply).code,
+      ErrorCode::kDenied);
+  EXPECT_EQ(code(run("mallory", Out{"plain", spec(tup({1}))})), ErrorCode::kOk);  // elsewhere
+  auto restored = Engine::restore(engine.snapshot());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_TRUE(restored->blacklisted("secret", "mallory"));
+  EXPECT_EQ(restored->snapshot(), engine.snapshot());
+}
+
 TEST_F(EngineTest, PolicyAndAccessListsChangeInPlace) {
   create("s");
   out("s", tup({1}));

@@ -30,7 +30,8 @@ std::vector<Request> one_of_each(const SpaceOptions& o, const Template& t, const
           Cancel{77},
           SpaceSetPolicy{"s", o.policy},
           SpaceSetAccess{"s", kAccessReaders, SpaceAccess{{}, o.access.readers, {}}},
-          SpaceShow{"s"}};
+          SpaceShow{"s"},
+          Repair{"s", e.tuple, "w", codec::Bytes{1, 2, 3}}};
 }
 
 TEST(OpsCodec, EveryRequestRoundTrips) {
@@ -54,7 +55,7 @@ TEST(OpsCodec, EveryRequestRoundTrips) {
 }
 
 TEST(OpsCodec, DecoderRejectsBadTagsAndTrailingBytes) {
-  EXPECT_EQ(decode_request(codec::Bytes{18}).error().code, ErrorCode::kMalformed);
+  EXPECT_EQ(decode_request(codec::Bytes{19}).error().code, ErrorCode::kMalformed);
   EXPECT_FALSE(decode_request(codec::Bytes{}).ok());
   codec::Bytes list = encode_request(SpaceList{});
   list.push_back(0);
@@ -216,7 +217,10 @@ class HandBuiltSnapshot : public ::testing::Test {
     ar(kSnapshotVersion, now, next_seq, next_arr);
   }
   void count(std::uint64_t n) { ar.saveVarint(n); }
-  void space(const std::string& name, SpaceOptions o = {}) { ar(name, o); }
+  void space(const std::string& name, SpaceOptions o = {}) {
+    ar(name, o);
+    count(0);  // blacklist
+  }
   void tuple(std::uint64_t seq, std::uint64_t owner, std::int64_t expiry, const Tuple& t,
              std::vector<std::string> readers = {}) {
     ar(seq);
