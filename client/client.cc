@@ -324,4 +324,8 @@ Expected<std::vector<Tuple>> Client::in_all(std::string_view space, const Templa
 
 std::vector<ReplicaInfo> Client::status(CallOptions call) { return impl_->status(call); }
 
+std::vector<std::uint64_t> Client::invalid_shares_by_replica() const {
+  return impl_->invalid_shares();
+}
+
 }  // namespace bastion

@@ -239,6 +239,11 @@ class Client {
   // is one whose connection is down and failing.
   std::vector<ReplicaInfo> status(CallOptions call = {});
 
+  // Confidential spaces: per replica id, the replies whose opened shares failed verification (a
+  // replica that lied about a confidential tuple, or whose reply was damaged). They were not
+  // counted; the result came from the other replicas. Empty when the cluster has no PVSS keys.
+  std::vector<std::uint64_t> invalid_shares_by_replica() const;
+
  private:
   class Impl;
   explicit Client(std::unique_ptr<Impl> impl);

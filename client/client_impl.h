@@ -91,6 +91,9 @@ class Client::Impl {
   std::vector<ReplicaInfo> status(CallOptions call);
 
   const std::string& principal() const { return principal_; }
+  std::vector<std::uint64_t> invalid_shares() const {
+    return confidential_ ? confidential_->invalid_shares() : std::vector<std::uint64_t>{};
+  }
   std::uint32_t n() const { return setup_.n; }
   std::uint32_t f() const { return setup_.f; }
 

@@ -81,7 +81,10 @@ void SpaceCache::forget(const std::string& space) {
 
 ClientConfidentiality::ClientConfidentiality(confidentiality::Pvss pvss,
                                              std::optional<Secret> secret, std::string writer)
-    : pvss_(std::move(pvss)), secret_(secret), writer_(std::move(writer)) {}
+    : pvss_(std::move(pvss)),
+      secret_(secret),
+      writer_(std::move(writer)),
+      invalid_shares_(pvss_.n(), 0) {}
 
 ClientConfidentiality::~ClientConfidentiality() {
   if (secret_) sodium_memzero(secret_->data(), secret_->size());
@@ -113,6 +116,18 @@ codec::Bytes ClientConfidentiality::split_common(const codec::Bytes& result) con
 bool ClientConfidentiality::verify_shares(bft::ReplicaId replica,
                                           const codec::Bytes& result) const {
   if (!is_confidential_reply(result)) return true;
+  if (shares_valid(replica, result)) return true;
+  std::lock_guard lock(mu_);
+  if (replica < invalid_shares_.size()) ++invalid_shares_[replica];
+  return false;
+}
+
+std::vector<std::uint64_t> ClientConfidentiality::invalid_shares() const {
+  std::lock_guard lock(mu_);
+  return invalid_shares_;
+}
+
+bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::Bytes& result) const {
   auto parts = confidentiality::split(result);
   if (!parts || !parts->shares) return false;
   auto reply = codec::decode<ts::Reply>(parts->common);

@@ -68,8 +68,11 @@ class ClientConfidentiality {
 
   // Voting hooks (bft::ReplyVoter): the part of a result all replicas send alike, and whether
   // replica `replica`'s opened shares in `result` are all valid (true for other replies).
+  // A replica whose shares fail is counted (invalid_shares): it lied, or its reply was damaged.
   codec::Bytes split_common(const codec::Bytes& result) const;
   bool verify_shares(bft::ReplicaId replica, const codec::Bytes& result) const;
+  // Replies per replica whose shares failed verify_shares (replica ids beyond n are not counted).
+  std::vector<std::uint64_t> invalid_shares() const;
 
   // A confidential space create completed with the space's keys and default protection.
   Expected<Done> prepare_create(ts::SpaceCreate& create) const;
@@ -91,6 +94,7 @@ class ClientConfidentiality {
                         const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const;
 
  private:
+  bool shares_valid(bft::ReplicaId replica, const codec::Bytes& result) const;
   // The keys of `space`, derived once; an error when this identity has no fingerprint secret.
   Expected<std::shared_ptr<const confidentiality::SpaceKeys>> keys(const std::string& space) const;
 
@@ -99,6 +103,7 @@ class ClientConfidentiality {
   std::string writer_;
   mutable std::mutex mu_;
   mutable std::map<std::string, std::shared_ptr<const confidentiality::SpaceKeys>> keys_;
+  mutable std::vector<std::uint64_t> invalid_shares_;  // by replica; guarded by mu_
 };
 
 }  // namespace bastion::client_detail

@@ -31,6 +31,7 @@ constexpr ModeName kModes[] = {
     {ByzantineMode::kViewChangeFlood, "view-change-flood"},
     {ByzantineMode::kStateTransferDrip, "state-transfer-drip"},
     {ByzantineMode::kTimestampPush, "timestamp-push"},
+    {ByzantineMode::kBadShares, "bad-shares"},
 };
 
 bft::SharedBytes share(bft::Bytes b) { return std::make_shared<const bft::Bytes>(std::move(b)); }
@@ -52,7 +53,7 @@ const char* byzantine_mode_name(ByzantineMode mode) {
 }
 
 const char* byzantine_mode_names() {
-  return "slow-primary, view-change-flood, state-transfer-drip, timestamp-push";
+  return "slow-primary, view-change-flood, state-transfer-drip, timestamp-push, bad-shares";
 }
 
 ByzantineFilter::ByzantineFilter(ByzantineMode mode, bft::ReplicaId self, const bft::Config& config,

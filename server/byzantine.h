@@ -5,7 +5,8 @@
 // The core is the real one and is not weakened: the filter sits between the core's output and
 // the transport. It delays or rewrites what the core sends, or adds messages of its own, and
 // signs only with the replica's own key (it never holds another's), as a compromised replica
-// could. The behaviours follow those of the simulator (bft/sim/byzantine.h), reduced to four:
+// could. The behaviours follow those of the simulator (bft/sim/byzantine.h), reduced to four,
+// plus one about confidential spaces:
 //   slow-primary         every PRE-PREPARE held for 0.8 x request_timeout_us (only a primary
 //                        sends them, so it acts only while primary);
 //   view-change-flood    signed VIEW-CHANGEs for ever higher views to every peer, 400 a second,
@@ -14,7 +15,10 @@
 //   state-transfer-drip  every STATE-CHUNK it serves cut to 16 bytes, claiming a 4 GiB total and
 //                        sent half a retransmission interval late;
 //   timestamp-push       a clock ahead by the accepted skew minus 50 ms (clock_offset_us()); as
-//                        primary its batch timestamps sit at the edge of what backups accept.
+//                        primary its batch timestamps sit at the edge of what backups accept;
+//   bad-shares           the shares it adds to replies about confidential tuples are opened
+//                        with a key of its own making (each with a valid-looking proof for that
+//                        key), so they are wrong; the node applies it (lies_about_shares()).
 //
 // Thread-safety: none; used by the node's io thread.
 #pragma once
@@ -36,9 +40,10 @@ enum class ByzantineMode : std::uint8_t {
   kViewChangeFlood,
   kStateTransferDrip,
   kTimestampPush,
+  kBadShares,
 };
 
-// "slow-primary", "view-change-flood", "state-transfer-drip", "timestamp-push".
+// "slow-primary", "view-change-flood", "state-transfer-drip", "timestamp-push", "bad-shares".
 std::optional<ByzantineMode> parse_byzantine_mode(std::string_view name);
 const char* byzantine_mode_name(ByzantineMode mode);
 // The accepted names, comma-separated (for help and errors).

@@ -671,7 +671,10 @@ bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& r
   if (msg == nullptr || msg->status != static_cast<std::uint8_t>(bft::ReplyStatus::kOk)) {
     return reply;
   }
-  auto result = confidentiality::with_opened_shares(msg->result, *pvss_key_, id_);
+  // TEST ONLY (bad-shares): a key of its own making, so every share it opens is wrong.
+  static const confidentiality::PvssSecretKey kLie = confidentiality::PvssSecretKey::generate();
+  const bool lie = byzantine_ && byzantine_->mode() == ByzantineMode::kBadShares;
+  auto result = confidentiality::with_opened_shares(msg->result, lie ? kLie : *pvss_key_, id_);
   if (!result) return reply;
   msg->result = std::move(*result);
   return std::make_shared<const bft::Bytes>(bft::encode_message(*decoded));

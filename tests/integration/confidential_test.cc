@@ -2,7 +2,8 @@
 // `bastion` tool, a workload through the client library, and the secrecy check: afterwards no
 // replica's memory, log or files hold any of the workload's private or comparable values, the
 // cluster's fingerprint secret, or another replica's PVSS private key (while the same scan does
-// find a plain space's value and the replica's own key).
+// find a plain space's value and the replica's own key); and a replica that lies about its
+// shares is outvoted and named.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -212,6 +213,54 @@ TEST_F(ConfidentialTest, NoReplicaHoldsTheSecrets) {
     const auto leaked = std::count(found.begin(), found.end(), true);
     EXPECT_EQ(leaked, 0) << "replica " << r << " holds " << leaked << " of the secrets";
   }
+}
+
+// A replica that lies about its shares (bastiond --byzantine bad-shares): readers still get every
+// tuple from the others, and the client names the liar.
+TEST(ConfidentialByzantineTest, AReplicaWithBadSharesIsOutvotedAndNamed) {
+  ASSERT_GE(sodium_init(), 0);
+  LocalCluster cluster(1);
+  std::ofstream(cluster.cluster_file(), std::ios::app) << "\n[test]\nallow_byzantine = true\n";
+  for (std::uint32_t r = 0; r < LocalCluster::kReplicas; ++r) {
+    cluster.bastiond_args =
+        r == 2 ? std::vector<std::string>{"--byzantine", "bad-shares"} : std::vector<std::string>{};
+    cluster.start(r);
+  }
+  cluster.wait_ready();
+  ASSERT_EQ(
+      cluster.cli({"space", "create", "vault", "--confidential", "--protect", "co,pr"}).exit_code,
+      0);
+  ClientOptions o;
+  o.cluster_file = cluster.cluster_file();
+  o.identity_dir = "client1";
+  auto client = Client::connect(o);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE((*client)->out("vault", ts::Tuple{ts::Value(i), ts::Value("secret")}).ok());
+  }
+  const ts::Template any{ts::Pattern::any(), ts::Pattern::any()};
+  auto read = (*client)->rdp("vault", ts::Template{ts::Value(3), ts::Pattern::any()});
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(**read, (ts::Tuple{ts::Value(3), ts::Value("secret")}));
+  auto all = (*client)->rd_all("vault", any);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(all->size(), 5u);
+  auto taken = (*client)->inp("vault", any);
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  EXPECT_EQ(**taken, (ts::Tuple{ts::Value(0), ts::Value("secret")}));
+  // Replica 2's shares failed whenever its reply came before the quorum was complete (read
+  // again until one did); nobody else's ever did.
+  for (int i = 0; i < 50 && (*client)->invalid_shares_by_replica().at(2) == 0; ++i) {
+    ASSERT_TRUE((*client)->rdp("vault", any).ok());
+  }
+  const std::vector<std::uint64_t> invalid = (*client)->invalid_shares_by_replica();
+  ASSERT_EQ(invalid.size(), 4u);
+  EXPECT_GT(invalid[2], 0u);
+  EXPECT_EQ(invalid[0] + invalid[1] + invalid[3], 0u);
+  // The tool reads through the liar as well.
+  const auto r = cluster.cli({"rdp", "vault", "(4, *)"}, "client1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "(4, \"secret\")\n");
 }
 
 }  // namespace

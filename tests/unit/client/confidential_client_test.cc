@@ -188,6 +188,8 @@ TEST_F(ConfidentialClientTest, HooksIgnoreAReplicaWithABadShare) {
   lying = common;
   codec::encode_into(lying, *other->shares);
   EXPECT_FALSE(conf.verify_shares(0, lying));
+  // Each failure counted against the replica that sent it.
+  EXPECT_EQ(conf.invalid_shares(), (std::vector<std::uint64_t>{4, 1, 1, 1}));
 
   auto opened = conf.open(wrapped, "vault", {{2, full[2]}, {3, full[3]}});
   ASSERT_TRUE(opened.ok()) << opened.error().message;
