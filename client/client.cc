@@ -115,6 +115,7 @@ Expected<std::unique_ptr<Client>> Client::connect(const ClientOptions& options) 
     auto pvss = config::pvss_of(*cluster);
     if (!pvss) return fail(config_error(pvss.error().message));
     setup.pvss.emplace(std::move(*pvss));
+    setup.identity_dir = *dir;
     const std::filesystem::path secret_file = *dir / config::kFingerprintSecretFile;
     std::error_code ec;
     if (std::filesystem::exists(secret_file, ec)) {

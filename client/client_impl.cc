@@ -57,7 +57,8 @@ Result<Done, std::string> Client::Impl::start() {
   if (!started) return started;
   principal_ = transport_.principal();
   if (setup_.pvss) {
-    confidential_.emplace(std::move(*setup_.pvss), setup_.fingerprint_secret, principal_);
+    confidential_.emplace(std::move(*setup_.pvss), setup_.fingerprint_secret, principal_,
+                          setup_.identity_dir);
     setup_.pvss.reset();
   }
   if (auto& secret = setup_.fingerprint_secret) sodium_memzero(secret->data(), secret->size());
@@ -347,7 +348,8 @@ void Client::Impl::complete(const bft::ClientCompletion& completion) {
         reply = fail(Error{Errc::kProtocol,
                            "a confidential reply, but the cluster has no "
                            "PVSS keys"});
-      } else if (auto opened = confidential_->open(*sealed, done.space, completion.replies);
+      } else if (auto opened = confidential_->open(*sealed, done.space, completion.replies,
+                                                   known_fingerprint_key(done.space));
                  !opened) {
         reply = fail(std::move(opened).error());
       } else if (!opened->repairs.empty()) {
@@ -363,6 +365,11 @@ void Client::Impl::complete(const bft::ClientCompletion& completion) {
     spaces_.forget(done.space);
   }
   done.done(std::move(reply));
+}
+
+std::string Client::Impl::known_fingerprint_key(const std::string& space) const {
+  const std::optional<client_detail::SpaceState> state = spaces_.find(space);
+  return state ? state->fingerprint_key : std::string();
 }
 
 void Client::Impl::repair_then(Call call, client_detail::ClientConfidentiality::Opened opened) {

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <limits>
@@ -61,6 +62,7 @@ struct ClientSetup {
   // and the identity's fingerprint secret (none when it has no fingerprint.key).
   std::optional<confidentiality::Pvss> pvss;
   std::optional<client_detail::ClientConfidentiality::Secret> fingerprint_secret;
+  std::filesystem::path identity_dir;  // per-space keys: space-keys/<space>.key
 };
 
 class Client::Impl {
@@ -158,6 +160,8 @@ class Client::Impl {
   void complete(const bft::ClientCompletion& completion);
   // `call` found invalid confidential tuples: sends their repairs, then ends or retries the call
   // (finish_after_repair).
+  // The public fingerprint key of `space` as last learnt (empty: not known).
+  std::string known_fingerprint_key(const std::string& space) const;
   void repair_then(Call call, client_detail::ClientConfidentiality::Opened opened);
   void finish_after_repair(Call call, ts::Reply reply, std::string writers);
   void expire(std::uint64_t number, Call call);

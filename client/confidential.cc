@@ -8,6 +8,8 @@
 
 #include "codec/codec.h"
 #include "confidentiality/reply.h"
+#include "config/confidential_keys.h"
+#include "config/names.h"
 
 namespace bastion::client_detail {
 namespace {
@@ -34,19 +36,13 @@ ProtectionVector protection_of(const std::vector<std::uint8_t>& bytes) {
   return out;
 }
 
-template <class T>
-constexpr bool kTupleOp =
-    std::is_same_v<T, ts::Out> || std::is_same_v<T, ts::OutAll> || std::is_same_v<T, ts::Rdp> ||
-    std::is_same_v<T, ts::Inp> || std::is_same_v<T, ts::Rd> || std::is_same_v<T, ts::In> ||
-    std::is_same_v<T, ts::Cas> || std::is_same_v<T, ts::Replace> || std::is_same_v<T, ts::Renew> ||
-    std::is_same_v<T, ts::RdAll> || std::is_same_v<T, ts::InAll>;
-
 }  // namespace
 
 const std::string* tuple_space(const ts::Request& request) {
+  if (!ts::is_tuple_op(request)) return nullptr;
   return std::visit(
       [](const auto& op) -> const std::string* {
-        if constexpr (kTupleOp<std::decay_t<decltype(op)>>) {
+        if constexpr (requires { op.space; }) {
           return &op.space;
         } else {
           return nullptr;
@@ -68,6 +64,7 @@ void SpaceCache::learn(const ts::SpaceInfo& info) {
   SpaceState state;
   state.confidential = info.options.confidential;
   state.protection = protection_of(info.options.protection);
+  state.fingerprint_key = info.options.fingerprint_key;
   std::lock_guard lock(mu_);
   spaces_[info.name] = std::move(state);
 }
@@ -80,10 +77,12 @@ void SpaceCache::forget(const std::string& space) {
 // ---- ClientConfidentiality ----------------------------------------------------------------------
 
 ClientConfidentiality::ClientConfidentiality(confidentiality::Pvss pvss,
-                                             std::optional<Secret> secret, std::string writer)
+                                             std::optional<Secret> secret, std::string writer,
+                                             std::filesystem::path identity_dir)
     : pvss_(std::move(pvss)),
       secret_(secret),
       writer_(std::move(writer)),
+      identity_dir_(std::move(identity_dir)),
       invalid_shares_(pvss_.n(), 0) {}
 
 ClientConfidentiality::~ClientConfidentiality() {
@@ -91,17 +90,33 @@ ClientConfidentiality::~ClientConfidentiality() {
 }
 
 Expected<std::shared_ptr<const confidentiality::SpaceKeys>> ClientConfidentiality::keys(
-    const std::string& space) const {
-  if (!secret_) {
-    return fail(Error{Errc::kConfig,
-                      "this identity has no fingerprint.key, which confidential spaces need (see "
-                      "docs/confidentiality.md, \"Keys\")"});
-  }
+    const std::string& space, const std::string& expected) const {
   std::lock_guard lock(mu_);
   auto& slot = keys_[space];
   if (!slot) {
+    const std::filesystem::path own = identity_dir_ / "space-keys" / (space + ".key");
+    std::error_code ec;
+    std::optional<Secret> secret = secret_;
+    if (config::is_valid_client_name(space) && std::filesystem::exists(own, ec)) {
+      auto loaded = config::load_fingerprint_secret(own);
+      if (!loaded) return fail(Error{Errc::kConfig, loaded.error().message});
+      secret = *loaded;
+    }
+    if (!secret) {
+      keys_.erase(space);
+      return fail(Error{Errc::kConfig,
+                        "this identity has no fingerprint.key, which confidential spaces need "
+                        "(see docs/confidentiality.md, \"Keys\")"});
+    }
     slot = std::make_shared<const confidentiality::SpaceKeys>(
-        pvss_, confidentiality::FingerprintKey::derive(*secret_, space, 0), space, writer_);
+        pvss_, confidentiality::FingerprintKey::derive(*secret, space, 0), space, writer_);
+    sodium_memzero(secret->data(), secret->size());
+  }
+  const auto& mine = slot->fingerprints().public_key().bytes();
+  if (!expected.empty() && std::string(mine.begin(), mine.end()) != expected) {
+    return fail(
+        Error{Errc::kConfig, "this identity does not hold the fingerprint key of space '" + space +
+                                 "' (docs/confidentiality.md, \"Keys\": bastion space key)"});
   }
   return slot;
 }
@@ -127,13 +142,29 @@ std::vector<std::uint64_t> ClientConfidentiality::invalid_shares() const {
   return invalid_shares_;
 }
 
+codec::Digest ClientConfidentiality::opened_key(const std::string& space, const ts::Tuple& stored) {
+  codec::Blake2b h;
+  h.update(space);
+  h.update(confidentiality::OpenedCache<ts::Tuple>::key_of(stored));
+  return h.finish();
+}
+
 bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::Bytes& result) const {
   auto parts = confidentiality::split(result);
-  if (!parts || !parts->shares) return false;
+  if (!parts) return false;
   auto reply = codec::decode<ts::Reply>(parts->common);
   if (!reply.ok()) return false;
   auto carried = confidentiality::tuples_of(std::get<ts::Confidential>(*reply));
-  if (!carried.ok() || carried->tuples.size() != parts->shares->shares.size()) return false;
+  if (!carried.ok()) return false;
+  const bool all_opened = [&] {
+    std::lock_guard lock(mu_);
+    for (const ts::Tuple& t : carried->tuples) {
+      if (opened_.find(opened_key(carried->space, t)) == nullptr) return false;
+    }
+    return true;
+  }();
+  if (all_opened) return true;  // its shares would not be used
+  if (!parts->shares || carried->tuples.size() != parts->shares->shares.size()) return false;
   for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
     const confidentiality::OpenedShare& share = parts->shares->shares[i];
     auto stored = confidentiality::parse_stored(carried->space, carried->tuples[i]);
@@ -163,7 +194,7 @@ Expected<ts::Request> ClientConfidentiality::seal(
     const std::vector<std::uint8_t>& protection) const {
   const std::string* name = tuple_space(request);
   if (name == nullptr) return request;
-  auto k = keys(*name);
+  auto k = keys(*name, space.fingerprint_key);
   if (!k) return fail(std::move(k).error());
   const confidentiality::SpaceKeys& keys = **k;
   const ProtectionVector vector = protection.empty() ? space.protection : protection_of(protection);
@@ -199,7 +230,7 @@ Expected<ts::Request> ClientConfidentiality::seal(
         } else if constexpr (std::is_same_v<T, ts::Cas> || std::is_same_v<T, ts::Replace>) {
           fingerprint(op.tmpl);
           seal_tuple(op.entry.tuple);
-        } else if constexpr (kTupleOp<T>) {
+        } else if constexpr (requires { op.tmpl; }) {
           fingerprint(op.tmpl);
         }
       },
@@ -210,15 +241,26 @@ Expected<ts::Request> ClientConfidentiality::seal(
 
 Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
     const ts::Confidential& reply, const std::string& space,
-    const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const {
+    const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies,
+    const std::string& fingerprint_key) const {
   auto carried = confidentiality::tuples_of(reply);
   if (!carried) return fail(protocol("a confidential reply: " + carried.error()));
   if (carried->space != space) {
     return fail(protocol("the replicas answered with tuples of space '" + carried->space +
                          "' to a call on '" + space + "'"));
   }
-  auto k = keys(space);
+  auto k = keys(space, fingerprint_key);
   if (!k) return fail(std::move(k).error());
+  // Tuples opened lately need no shares.
+  std::vector<std::optional<ts::Tuple>> known(carried->tuples.size());
+  bool all_known = true;
+  {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
+      if (const ts::Tuple* t = opened_.find(opened_key(space, carried->tuples[i]))) known[i] = *t;
+      all_known = all_known && known[i].has_value();
+    }
+  }
   // Every accepted reply's shares were verified; the first t of them open each tuple.
   std::vector<confidentiality::ReplicaShares> shares;
   for (const auto& [replica, full] : replies) {
@@ -228,7 +270,7 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
       shares.push_back(std::move(*parts->shares));
     }
   }
-  if (shares.size() < pvss_.threshold()) {
+  if (!all_known && shares.size() < pvss_.threshold()) {
     return fail(protocol("a confidential reply with " + std::to_string(shares.size()) +
                          " replicas' shares, " + std::to_string(pvss_.threshold()) +
                          " are needed"));
@@ -237,12 +279,19 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
   std::vector<ts::Tuple> opened;
   opened.reserve(carried->tuples.size());
   for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
+    if (known[i]) {
+      opened.push_back(std::move(*known[i]));
+      continue;
+    }
     auto stored = confidentiality::parse_stored(space, carried->tuples[i]);
     if (!stored) return fail(protocol("a stored confidential tuple: " + stored.error()));
     std::vector<confidentiality::OpenedShare> mine;
     for (const confidentiality::ReplicaShares& s : shares) mine.push_back(s.shares[i]);
     auto plain = confidentiality::open(**k, *stored, mine);
     if (plain) {
+      std::lock_guard lock(mu_);
+      opened_.put(opened_key(space, carried->tuples[i]), *plain,
+                  codec::encode(carried->tuples[i]).size());
       opened.push_back(std::move(*plain));
       continue;
     }

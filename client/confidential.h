@@ -8,7 +8,8 @@
 //   - voting: replicas agree on the common part of a reply (split_common) and each replica's
 //     opened shares are checked on their own (verify_shares), so a replica with a bad share is
 //     simply not counted;
-//   - a reply about confidential tuples: f+1 verified shares per tuple open it; the plaintext is
+//   - a reply about confidential tuples: f+1 verified shares per tuple open it (a tuple opened
+//     lately is taken from a bounded memo, its shares not checked again); the plaintext is
 //     checked against the fingerprints, and a tuple that fails yields the repair (with evidence)
 //     that removes it and shuts its writer out of the space.
 // Whether a space is confidential, and its default protection, the client learns from `space show`
@@ -20,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +33,7 @@
 #include "bft/core/messages.h"
 #include "client/client.h"
 #include "confidentiality/envelope.h"
+#include "confidentiality/reply.h"
 
 namespace bastion::client_detail {
 
@@ -41,6 +44,7 @@ const std::string* tuple_space(const ts::Request& request);
 struct SpaceState {
   bool confidential = false;
   confidentiality::ProtectionVector protection;  // the space's default (confidential only)
+  std::string fingerprint_key = {};              // the space's public fingerprint key
 };
 
 class SpaceCache {
@@ -59,9 +63,10 @@ class ClientConfidentiality {
   using Secret = std::array<std::uint8_t, confidentiality::kFingerprintSecretBytes>;
 
   // `pvss`: the cluster's parameters; `secret`: the identity's fingerprint secret, if it has one;
-  // `writer`: the principal this client inserts as.
+  // `writer`: the principal this client inserts as; `identity_dir`: where per-space keys are
+  // (space-keys/<space>.key, which replace `secret` for that space).
   ClientConfidentiality(confidentiality::Pvss pvss, std::optional<Secret> secret,
-                        std::string writer);
+                        std::string writer, std::filesystem::path identity_dir);
   ~ClientConfidentiality();
   ClientConfidentiality(const ClientConfidentiality&) = delete;
   ClientConfidentiality& operator=(const ClientConfidentiality&) = delete;
@@ -79,6 +84,7 @@ class ClientConfidentiality {
 
   // `request` (a tuple operation on a confidential space in state `space`) as it is sent:
   // tuples sealed, templates fingerprinted, with `protection` (empty: the space's default).
+  // Fails (config) when this identity's key for the space is not the space's.
   Expected<ts::Request> seal(const ts::Request& request, const SpaceState& space,
                              const std::vector<std::uint8_t>& protection) const;
 
@@ -89,21 +95,34 @@ class ClientConfidentiality {
     std::vector<ts::Repair> repairs;  // one per invalid tuple
   };
   // Opens `reply` with the accepted replies' shares (already verified by verify_shares).
-  // `space`: the space the call named.
+  // `space`: the space the call named; `fingerprint_key`: its public key when known (a mismatch
+  // with this identity's key fails with config rather than taking valid tuples for invalid ones).
   Expected<Opened> open(const ts::Confidential& reply, const std::string& space,
-                        const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies) const;
+                        const std::vector<std::pair<bft::ReplicaId, codec::Bytes>>& replies,
+                        const std::string& fingerprint_key = {}) const;
 
  private:
   bool shares_valid(bft::ReplicaId replica, const codec::Bytes& result) const;
-  // The keys of `space`, derived once; an error when this identity has no fingerprint secret.
-  Expected<std::shared_ptr<const confidentiality::SpaceKeys>> keys(const std::string& space) const;
+  // The keys of `space`, derived once (from space-keys/<space>.key when the identity has it, else
+  // from its fingerprint secret); an error when it has neither, or when `expected` (the space's
+  // public key, if known) is another key.
+  Expected<std::shared_ptr<const confidentiality::SpaceKeys>> keys(
+      const std::string& space, const std::string& expected = {}) const;
 
   confidentiality::Pvss pvss_;
   std::optional<Secret> secret_;
   std::string writer_;
+  std::filesystem::path identity_dir_;
   mutable std::mutex mu_;
   mutable std::map<std::string, std::shared_ptr<const confidentiality::SpaceKeys>> keys_;
   mutable std::vector<std::uint64_t> invalid_shares_;  // by replica; guarded by mu_
+  // Plaintexts opened lately, by stored tuple (and space): a tuple read again is neither
+  // checked nor combined again. Guarded by mu_.
+  mutable confidentiality::OpenedCache<ts::Tuple> opened_{kOpenedEntries, kOpenedBytes};
+  static constexpr std::size_t kOpenedEntries = 4096;
+  static constexpr std::size_t kOpenedBytes = 16 << 20;
+  // The cache's key of a stored tuple of `space`.
+  static codec::Digest opened_key(const std::string& space, const ts::Tuple& stored);
 };
 
 }  // namespace bastion::client_detail

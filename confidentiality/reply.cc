@@ -42,7 +42,7 @@ Result<ConfidentialTuples, std::string> tuples_of(const ts::Confidential& reply)
 }
 
 std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const PvssSecretKey& key,
-                                               std::uint32_t index) {
+                                               std::uint32_t index, ShareCache* cache) {
   // Tag 7 is ts::Confidential: every other reply goes out as it is, undecoded.
   constexpr std::uint8_t kConfidentialTag = 7;
   static_assert(
@@ -55,9 +55,22 @@ std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const Pvs
   ReplicaShares mine;
   mine.shares.reserve(carried->tuples.size());
   for (const ts::Tuple& t : carried->tuples) {
+    // The space is part of the context, so it is part of the key too.
+    codec::Digest id{};
+    if (cache != nullptr) {
+      codec::Blake2b h;
+      h.update(carried->space);
+      h.update(ShareCache::key_of(t));
+      id = h.finish();
+      if (const OpenedShare* known = cache->find(id)) {
+        mine.shares.push_back(*known);
+        continue;
+      }
+    }
     auto stored = parse_stored(carried->space, t);
     if (!stored.ok() || index >= stored->envelope.sharing.shares.size()) return std::nullopt;
     mine.shares.push_back(open_share(key, index, *stored));
+    if (cache != nullptr) cache->put(id, mine.shares.back(), 1);
   }
   codec::Bytes out(result.begin(), result.end());
   codec::encode_into(out, mine);

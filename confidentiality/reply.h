@@ -10,10 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "codec/codec.h"
+#include "codec/digest.h"
 #include "codec/result.h"
 #include "confidentiality/envelope.h"
 #include "tuplespace/ops.h"
@@ -43,10 +47,53 @@ struct ConfidentialTuples {
 };
 Result<ConfidentialTuples, std::string> tuples_of(const ts::Confidential& reply);
 
+// A bounded memo of what was worked out about stored tuples, keyed by a digest of the stored
+// tuple (key_of): first in, first out once `entries_max` entries or `bytes_max` charged bytes
+// are held. Replicas keep the shares they opened, clients the plaintexts they opened, so a tuple
+// read again costs no group operations.
+template <class V>
+class OpenedCache {
+ public:
+  OpenedCache(std::size_t entries_max, std::size_t bytes_max)
+      : entries_max_(entries_max), bytes_max_(bytes_max) {}
+
+  static codec::Digest key_of(const ts::Tuple& stored) {
+    return codec::blake2b(codec::encode(stored));
+  }
+  const V* find(const codec::Digest& key) const {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second.first;
+  }
+  void put(const codec::Digest& key, V value, std::size_t bytes) {
+    if (bytes > bytes_max_ || entries_.contains(key)) return;
+    while (!order_.empty() && (entries_.size() >= entries_max_ || bytes_ + bytes > bytes_max_)) {
+      auto it = entries_.find(order_.front());
+      bytes_ -= it->second.second;
+      entries_.erase(it);
+      order_.pop_front();
+    }
+    entries_.emplace(key, std::pair{std::move(value), bytes});
+    order_.push_back(key);
+    bytes_ += bytes;
+  }
+
+ private:
+  std::size_t entries_max_;
+  std::size_t bytes_max_;
+  std::size_t bytes_ = 0;
+  std::map<codec::Digest, std::pair<V, std::size_t>> entries_;
+  std::deque<codec::Digest> order_;
+};
+
+// Shares a replica opened: about 200 bytes each.
+using ShareCache = OpenedCache<OpenedShare>;
+inline constexpr std::size_t kShareCacheEntries = 16384;
+
 // The result `result` (an encoded ts::Reply) with replica `index`'s opened shares appended, or
 // nothing when it holds no Confidential reply or a tuple that is not a valid sealed tuple.
+// `cache` (optional) holds shares opened before and keeps the new ones.
 std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const PvssSecretKey& key,
-                                               std::uint32_t index);
+                                               std::uint32_t index, ShareCache* cache = nullptr);
 
 // A result taken apart: the common part, and the shares when any follow it.
 struct SplitResult {

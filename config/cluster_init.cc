@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -271,7 +272,70 @@ std::filesystem::path add(const std::filesystem::path& cluster_dir, std::string_
   return dest;
 }
 
+std::vector<std::filesystem::path> space_key(const std::filesystem::path& cluster_dir,
+                                             std::string_view space,
+                                             std::vector<std::string> identities) {
+  if (!is_valid_client_name(space) || space.front() == '.') {
+    raise(ConfigErrorCode::kInvalidValue,
+          "space key: \"" + std::string(space) +
+              "\" cannot name a key file (space keys need a space name of [A-Za-z0-9_.-], 1 to 64 "
+              "characters, not starting with '.')");
+  }
+  auto config = load_cluster_config(cluster_dir / "cluster.toml");
+  if (!config) throw Failure{std::move(config).error()};
+  const std::filesystem::path all = config->dir / "identities";
+  std::error_code ec;
+  if (identities.empty()) {
+    for (const auto& entry : std::filesystem::directory_iterator(all, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_directory() && is_valid_client_name(name)) identities.push_back(name);
+    }
+    std::sort(identities.begin(), identities.end());
+    if (identities.empty()) raise(ConfigErrorCode::kFile, all.string() + ": no identities");
+  }
+  for (const std::string& name : identities) {
+    if (!is_valid_client_name(name) || !std::filesystem::is_directory(all / name, ec)) {
+      raise(ConfigErrorCode::kInvalidValue,
+            "space key: no identity \"" + name + "\" in " + all.string());
+    }
+  }
+  const std::string file = std::string(space) + ".key";
+  const std::filesystem::path kept_dir = config->ca_cert.parent_path() / "space-keys";
+  FingerprintSecret secret{};
+  if (std::filesystem::exists(kept_dir / file, ec)) {
+    auto kept = load_fingerprint_secret(kept_dir / file);
+    if (!kept) throw Failure{std::move(kept).error()};
+    secret = *kept;
+  } else {
+    randombytes_buf(secret.data(), secret.size());
+    make_private_dir(kept_dir);
+    write_key_file(kept_dir / file, secret);
+  }
+  std::vector<std::filesystem::path> written;
+  for (const std::string& name : identities) {
+    const std::filesystem::path dir = all / name / "space-keys";
+    if (std::filesystem::exists(dir / file, ec)) continue;
+    make_private_dir(dir);
+    write_key_file(dir / file, secret);
+    written.push_back(dir / file);
+  }
+  sodium_memzero(secret.data(), secret.size());
+  return written;
+}
+
 }  // namespace
+
+Result<std::vector<std::filesystem::path>, ConfigError> add_space_key(
+    const std::filesystem::path& cluster_dir, std::string_view space,
+    const std::vector<std::string>& identities) {
+  try {
+    return space_key(cluster_dir, space, identities);
+  } catch (Failure& f) {
+    return fail(std::move(f.error));
+  } catch (const std::filesystem::filesystem_error& e) {
+    return fail(ConfigError{ConfigErrorCode::kIo, e.what()});
+  }
+}
 
 Result<std::filesystem::path, ConfigError> init_cluster(const InitOptions& options) {
   try {

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codec/result.h"
 #include "config/cluster_config.h"
@@ -46,6 +47,17 @@ Result<std::filesystem::path, ConfigError> init_cluster(const InitOptions& optio
 // Issues identities/<name>/ for a new client; returns that directory.
 Result<std::filesystem::path, ConfigError> add_identity(const std::filesystem::path& cluster_dir,
                                                         std::string_view name);
+
+// Gives the client identities `identities` (names; empty: every identity of the cluster) the
+// fingerprint secret of confidential space `space`: identities/<name>/space-keys/<space>.key
+// (0600), which the client library uses for that space instead of the cluster-wide
+// fingerprint.key (docs/confidentiality.md, "Keys"). The secret is made the first time and kept in
+// ca/space-keys/<space>.key, so identities can be given it later; identities that hold it already
+// are left as they are. Returns the files written. The space name must be a plain file name
+// ([A-Za-z0-9_.-], 1 to 64 characters, not starting with '.').
+Result<std::vector<std::filesystem::path>, ConfigError> add_space_key(
+    const std::filesystem::path& cluster_dir, std::string_view space,
+    const std::vector<std::string>& identities);
 
 inline constexpr std::uint32_t kInitClientsMax = 1000;
 

@@ -133,7 +133,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void fail_storage(const bft::storage::StorageError& error);
   // `reply` (an encoded ReplyMsg) with this replica's opened shares of the confidential tuples
   // it carries (confidentiality/reply.h); `reply` itself when it carries none.
-  bft::SharedBytes with_opened_shares(const bft::SharedBytes& reply) const;
+  bft::SharedBytes with_opened_shares(const bft::SharedBytes& reply);
   void shut_down();
 
   asio::io_context& io_;
@@ -149,6 +149,9 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   // This replica's PVSS private key, when the cluster has PVSS keys: it opens this replica's
   // share of each confidential tuple in a reply as the reply is sent.
   std::optional<confidentiality::PvssSecretKey> pvss_key_;
+  // The shares it opened lately: a tuple read again costs no group operations.
+  confidentiality::ShareCache share_cache_{confidentiality::kShareCacheEntries,
+                                           confidentiality::kShareCacheEntries};
   std::unique_ptr<TupleSpaceApp> app_;
   std::unique_ptr<StorageWorker> storage_;
   std::unique_ptr<ForkCapture> capture_;  // outlives the replica that calls it
@@ -665,7 +668,7 @@ void ReplicaNode::Impl::send(HeldSends& sends) {
   }
 }
 
-bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& reply) const {
+bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& reply) {
   auto decoded = bft::decode_message(*reply, bft::Channel::kToClient);
   auto* msg = decoded.ok() ? std::get_if<bft::ReplyMsg>(&*decoded) : nullptr;
   if (msg == nullptr || msg->status != static_cast<std::uint8_t>(bft::ReplyStatus::kOk)) {
@@ -674,7 +677,8 @@ bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& r
   // TEST ONLY (bad-shares): a key of its own making, so every share it opens is wrong.
   static const confidentiality::PvssSecretKey kLie = confidentiality::PvssSecretKey::generate();
   const bool lie = byzantine_ && byzantine_->mode() == ByzantineMode::kBadShares;
-  auto result = confidentiality::with_opened_shares(msg->result, lie ? kLie : *pvss_key_, id_);
+  auto result = confidentiality::with_opened_shares(msg->result, lie ? kLie : *pvss_key_, id_,
+                                                    lie ? nullptr : &share_cache_);
   if (!result) return reply;
   msg->result = std::move(*result);
   return std::make_shared<const bft::Bytes>(bft::encode_message(*decoded));

@@ -2,14 +2,17 @@
 //
 //   bastion-bench --cluster FILE --op out|rdp|inp|cas|mix --clients N --duration SECONDS
 //                 [--size BYTES] [--json] [--connections K] [--warmup SECONDS]
-//                 [--identity NAME|DIR] [--timeout-ms MS]
+//                 [--identity NAME|DIR] [--timeout-ms MS] [--state-tuples N] [--policy FILE]
+//                 [--confidential]
 //
 // N bench clients, each with exactly one request outstanding, share K Client objects (sessions
 // and TLS connections to every replica; default 1), driven from their I/O threads. The tool
 // creates its own space bench-<pid> (the identity must be an administrator; default: the
 // cluster's default identity), preloads what the operation reads or removes (workload.h), runs
 // --warmup seconds unmeasured, measures --duration seconds, deletes the space and prints one
-// summary (report.h). Replica CPU comes from /proc when the replicas run on this machine.
+// summary (report.h). Replica CPU comes from /proc when the replicas run on this machine. With
+// --confidential the space is confidential, protection pu,pu,pu,pr: the payload is private (the
+// client library seals every tuple and opens every reply; docs/confidentiality.md).
 //
 // SIGINT or SIGTERM during the run ends the window early: the summary covers what ran, and the
 // space is still deleted (a second signal ends the process at once).
@@ -56,6 +59,7 @@ struct Options {
   std::uint64_t timeout_ms = 10'000;
   std::uint64_t state_tuples = 0;
   std::string policy_file;  // the space's policy script, if any
+  bool confidential = false;
 };
 
 // Preload requests in flight per connection at once: enough to keep the pipeline full, few
@@ -135,6 +139,7 @@ Summary summarize_run(const Options& o, const std::string& space, Recorder& tota
   s.clients = o.clients;
   s.connections = o.connections;
   s.size_bytes = o.size_bytes;
+  s.confidential = o.confidential;
   s.warmup_s = o.warmup_s;
   s.duration_s = std::chrono::duration<double>(window).count();
   std::vector<std::uint64_t> all;
@@ -176,6 +181,12 @@ int run(const Options& o, Op op) {
       return 1;
     }
     options.policy = std::move(*text);
+  }
+  if (o.confidential) {
+    // ("bench", client, key, payload): matched on the first three, the payload private.
+    options.confidential = true;
+    options.protection = {ts::kProtectionPublic, ts::kProtectionPublic, ts::kProtectionPublic,
+                          ts::kProtectionPrivate};
   }
   if (auto created = admin.create_space(space, options); !created) {
     return fail_run("create space " + space, created.error());
@@ -288,6 +299,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-tuples", o.state_tuples,
                  "tuples written to the space before the run, so it measures a large state")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000'000}));
+  app.add_flag("--confidential", o.confidential,
+               "a confidential space: every payload sealed and opened (PVSS)");
   app.add_option("--policy", o.policy_file, "a policy script for the space (Lua)")
       ->check(CLI::ExistingFile);
   try {

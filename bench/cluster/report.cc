@@ -68,8 +68,8 @@ LatencySummary summarize(std::vector<std::uint64_t>& latency_ns) {
 
 std::string to_text(const Summary& s) {
   std::string out = fmt::format(
-      "bastion-bench: {} on space {}, {} client(s) over {} connection(s), {}-byte payloads\n", s.op,
-      s.space, s.clients, s.connections, s.size_bytes);
+      "bastion-bench: {} on {}space {}, {} client(s) over {} connection(s), {}-byte payloads\n",
+      s.op, s.confidential ? "confidential " : "", s.space, s.clients, s.connections, s.size_bytes);
   out += fmt::format("  window        {:.2f} s measured after {:.1f} s of warm-up{}\n",
                      s.duration_s, s.warmup_s, s.interrupted ? " (interrupted)" : "");
   out += fmt::format("  ops           {}\n", s.ops);
@@ -163,14 +163,14 @@ std::string to_json(const Summary& s) {
         w->verifies_per_batch, w->view_changes);
   }
   return fmt::format(
-      R"({{"op":{},"space":{},"clients":{},"connections":{},"size_bytes":{},)"
+      R"({{"op":{},"space":{},"confidential":{},"clients":{},"connections":{},"size_bytes":{},)"
       R"("warmup_s":{:.3f},"duration_s":{:.3f},"interrupted":{},"ops":{},"ops_per_s":{:.1f},"latency_ms":{},)"
       R"("by_step":{{{}}},"errors":{{{}}},"refills":{},"replica_cpu":{},"replica_work":{},)"
       R"("bench_cpu_s_per_1000_ops":{:.4f},"load_average_start":{:.2f},"load_average_end":{:.2f}}})",
-      json_string(s.op), json_string(s.space), s.clients, s.connections, s.size_bytes, s.warmup_s,
-      s.duration_s, s.interrupted ? "true" : "false", s.ops, s.ops_per_s, latency_json(s.latency),
-      by_step, errors, s.refills, cpu, work, per_1000(s.bench_cpu_s, s.ops), s.load_start,
-      s.load_end);
+      json_string(s.op), json_string(s.space), s.confidential ? "true" : "false", s.clients,
+      s.connections, s.size_bytes, s.warmup_s, s.duration_s, s.interrupted ? "true" : "false",
+      s.ops, s.ops_per_s, latency_json(s.latency), by_step, errors, s.refills, cpu, work,
+      per_1000(s.bench_cpu_s, s.ops), s.load_start, s.load_end);
 }
 
 }  // namespace bastion::bench

@@ -42,6 +42,7 @@ struct Summary {
   std::uint64_t clients = 0;
   std::uint64_t connections = 0;
   std::uint64_t size_bytes = 0;
+  bool confidential = false;  // a confidential space (--confidential)
   double warmup_s = 0;
   double duration_s = 0;     // the measuring window as it actually ran
   bool interrupted = false;  // ended early by a signal

@@ -206,6 +206,14 @@ void Printer::cluster_file(const std::string& path) {
   }
 }
 
+void Printer::key_file(const std::string& path) {
+  if (json_) {
+    out_ << "{\"key_file\":" << json_string(path) << "}\n";
+  } else {
+    out_ << path << '\n';
+  }
+}
+
 void Printer::identity_dir(const std::string& path) {
   if (json_) {
     out_ << "{\"identity_dir\":" << json_string(path) << "}\n";

@@ -37,6 +37,7 @@ class Printer {
   void status(const std::vector<ReplicaInfo>& replicas);
   void cluster_file(const std::string& path);
   void identity_dir(const std::string& path);
+  void key_file(const std::string& path);
 
  private:
   std::ostream& out_;

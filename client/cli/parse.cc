@@ -44,6 +44,8 @@ struct Args {
   bool no_policy = false;
   // --protect of space create and the tuple commands
   std::string protect;
+  // space key
+  std::string identities;
   // cluster init
   std::optional<std::uint32_t> replicas;
   std::optional<std::uint32_t> f;
@@ -389,6 +391,14 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
   auto* space_delete_cmd =
       add_space_arg(space->add_subcommand("delete", "delete a space (admins)"), a);
   auto* space_list_cmd = space->add_subcommand("list", "list the spaces");
+  auto* space_key_cmd = add_space_arg(
+      space->add_subcommand("key",
+                            "give identities a confidential space's own fingerprint key "
+                            "(<cluster dir>/identities/NAME/space-keys/SPACE.key)"),
+      a);
+  space_key_cmd
+      ->add_option("--identities", a.identities, "who gets it, comma-separated (default: all)")
+      ->type_name("IDS");
   auto* space_show_cmd = add_space_arg(
       space->add_subcommand("show", "show a space: options, access lists, policy script"), a);
   auto* set_policy_cmd = add_space_arg(
@@ -527,6 +537,16 @@ Parsed parse_command_line(const std::vector<std::string>& args, Mode mode) {
   } else if (space_delete_cmd->parsed()) {
     cmd.name = "space delete";
     request = ts::Request{ts::SpaceDelete{a.space}};
+  } else if (space_key_cmd->parsed()) {
+    cmd.kind = CommandKind::kSpaceKey;
+    cmd.name = "space key";
+    cmd.space = a.space;
+    if (space_key_cmd->count("--identities") > 0) {
+      auto ids = parse_ids(a.identities, "--identities", IdItems::kNames);
+      if (!ids) return UsageError{std::move(ids).error()};
+      cmd.identities = std::move(*ids);
+    }
+    return inv;
   } else if (space_list_cmd->parsed()) {
     cmd.name = "space list";
     request = ts::Request{ts::SpaceList{}};
@@ -572,6 +592,7 @@ std::string command_summary() {
   return "space create NAME [--max-tuples N] [--max-tuple-bytes N] [--policy FILE] "
          "[--inserters LIST] [--readers LIST] [--removers LIST] [--confidential [--protect LIST]]\n"
          "space delete NAME\n"
+         "space key NAME [--identities IDS]\n"
          "space list\n"
          "space show NAME\n"
          "space set-policy NAME FILE\n"

@@ -32,14 +32,17 @@ enum class CommandKind {
   kShell,        // interactive shell
   kClusterInit,  // write a new cluster (needs no cluster file)
   kIdentityAdd,  // issue a client identity with the cluster's CA (needs no replica)
+  kSpaceKey,     // give identities a confidential space's own fingerprint key (no replica)
 };
 
 struct Command {
   CommandKind kind = CommandKind::kRequest;
-  std::string name;          // "rdp", "space create", ...: for messages
-  ts::Request request;       // kRequest
-  config::InitOptions init;  // kClusterInit
-  std::string identity;      // kIdentityAdd: its name
+  std::string name;                     // "rdp", "space create", ...: for messages
+  ts::Request request;                  // kRequest
+  config::InitOptions init;             // kClusterInit
+  std::string identity;                 // kIdentityAdd: its name
+  std::string space;                    // kSpaceKey: the space
+  std::vector<std::string> identities;  // kSpaceKey: who gets the key (empty: every identity)
   // `space create --policy FILE`, `space set-policy NAME FILE`: the file whose contents become
   // the request's policy script. Parsing reads no files; execute() reads it.
   std::optional<std::string> policy_file;

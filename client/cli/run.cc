@@ -186,6 +186,18 @@ int identity_add(const Command& command, const GlobalOptions& global, Printer& p
   return kExitOk;
 }
 
+// Gives identities a confidential space's own fingerprint key, beside the cluster file (the
+// operator's machine, like identity add).
+int space_key(const Command& command, const GlobalOptions& global, Printer& printer,
+              std::ostream& err) {
+  std::filesystem::path dir = std::filesystem::path(global.cluster_file).parent_path();
+  if (dir.empty()) dir = ".";
+  auto written = config::add_space_key(dir, command.space, command.identities);
+  if (!written) return config_failure(command, written.error(), err);
+  for (const std::filesystem::path& file : *written) printer.key_file(file.string());
+  return kExitOk;
+}
+
 }  // namespace
 
 int exit_code_of(Errc code) {
@@ -250,6 +262,7 @@ int execute(const Command& command, const GlobalOptions& global, const BackendSl
   if (command.kind == CommandKind::kIdentityAdd) {
     return identity_add(command, global, printer, err);
   }
+  if (command.kind == CommandKind::kSpaceKey) return space_key(command, global, printer, err);
   // A policy file is read before connecting: a problem with it is a usage error.
   std::optional<ts::Request> loaded;
   if (command.policy_file) {

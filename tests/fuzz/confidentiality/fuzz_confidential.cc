@@ -60,7 +60,8 @@ const client_detail::ClientConfidentiality& client() {
     for (int i = 0; i < 4; ++i)
       keys.push_back(confidentiality::PvssSecretKey::generate().public_key());
     client_detail::ClientConfidentiality::Secret secret{};
-    return new client_detail::ClientConfidentiality(confidentiality::Pvss(keys, 2), secret, "w");
+    return new client_detail::ClientConfidentiality(confidentiality::Pvss(keys, 2), secret, "w",
+                                                    std::filesystem::path());
   }();
   return *c;
 }

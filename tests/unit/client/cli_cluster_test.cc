@@ -140,6 +140,15 @@ TEST_F(CliClusterTest, ConfidentialSpaces) {
   o = bastion({"cas", "vault", R"(("pay", "alice", *))", R"(("pay", "alice", 1))"});
   EXPECT_EQ(o.code, kExitNoMatch);
   EXPECT_EQ(o.out, "(\"pay\", \"alice\", 1200)\n");
+  // A space's own key, for some identities.
+  o = bastion({"space", "key", "inner", "--identities", "admin,client1"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_NE(o.out.find("identities/client1/space-keys/inner.key\n"), std::string::npos) << o.out;
+  ASSERT_EQ(bastion({"space", "create", "inner", "--confidential"}).code, kExitOk);
+  EXPECT_EQ(bastion({"--identity", "client1", "out", "inner", "(1)"}).code, kExitOk);
+  o = bastion({"--identity", "client2", "rdp", "inner", "(*)"});
+  EXPECT_EQ(o.code, kExitUsage) << o.err;
+  EXPECT_EQ(bastion({"space", "key", "inner", "--identities", "nobody"}).code, kExitUsage);
   // --protect is for confidential spaces.
   EXPECT_EQ(bastion({"space", "create", "open", "--protect", "pu"}).code, kExitUsage);
   EXPECT_EQ(bastion({"rdp", "vault", "(*)", "--protect", "xx"}).code, kExitUsage);

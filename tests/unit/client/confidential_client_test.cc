@@ -12,6 +12,7 @@
 #include "codec/codec.h"
 #include "confidentiality/reply.h"
 #include "confidentiality/seal.h"
+#include "config/cluster_init.h"
 #include "config/confidential_keys.h"
 #include "tests/unit/client/live_cluster.h"
 #include "tuplespace/text.h"
@@ -146,6 +147,35 @@ TEST_F(ConfidentialClientTest, ReadsOpenWithOneReplicaDown) {
   EXPECT_EQ(alice_->inp("vault", tmpl(R"(("k", "w", *))")).value(), tup(R"(("k", "w", "s3cret"))"));
 }
 
+// A space's own key (bastion space key): only the identities given it can use the space; the
+// others are told so before anything is sent.
+TEST_F(ConfidentialClientTest, ASpaceKeyOfItsOwnKeepsOtherIdentitiesOut) {
+  auto written =
+      config::add_space_key(cluster_.file().parent_path(), "inner", {"admin", "client1"});
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(written->size(), 2u);
+  ts::SpaceOptions o;
+  o.confidential = true;
+  ASSERT_TRUE(admin_->create_space("inner", o).ok());
+  ASSERT_TRUE(alice_->out("inner", tup(R"(("k", 1))")).ok());
+  EXPECT_EQ(admin_->rdp("inner", tmpl(R"(("k", *))")).value(), tup(R"(("k", 1))"));
+  auto refused = bob_->out("inner", tup(R"(("k", 2))"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kConfig);
+  EXPECT_NE(refused.error().message.find("space key"), std::string::npos);
+  auto unread = bob_->rdp("inner", tmpl(R"(("k", *))"));
+  ASSERT_FALSE(unread.ok());
+  EXPECT_EQ(unread.error().code, Errc::kConfig);
+  // Given later, the same key: bob (a new connection) is in.
+  written = config::add_space_key(cluster_.file().parent_path(), "inner", {});
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(written->size(), 1u);  // client2 only
+  auto bob = cluster_.connect("client2");
+  EXPECT_EQ(bob->rdp("inner", tmpl(R"(("k", *))")).value(), tup(R"(("k", 1))"));
+  // A name that cannot be a file name is refused.
+  EXPECT_FALSE(config::add_space_key(cluster_.file().parent_path(), "../x", {}).ok());
+}
+
 // The voting hooks on replies built by the replicas' own code: a replica whose share is wrong or
 // missing is not counted, and the others' shares open the tuple.
 TEST_F(ConfidentialClientTest, HooksIgnoreAReplicaWithABadShare) {
@@ -155,7 +185,7 @@ TEST_F(ConfidentialClientTest, HooksIgnoreAReplicaWithABadShare) {
   auto secret =
       config::load_fingerprint_secret(cluster.identity_dir("client1") / "fingerprint.key");
   ASSERT_TRUE(secret.ok());
-  client_detail::ClientConfidentiality conf(*pvss, *secret, "client1");
+  client_detail::ClientConfidentiality conf(*pvss, *secret, "client1", {});
   client_detail::SpaceState state{true, {confidentiality::Protection::kPrivate}};
   auto sealed = conf.seal(ts::Out{"vault", {tup(R"(("s3cret"))"), 0, {}, {}}}, state, {});
   ASSERT_TRUE(sealed.ok()) << sealed.error().message;
@@ -194,6 +224,11 @@ TEST_F(ConfidentialClientTest, HooksIgnoreAReplicaWithABadShare) {
   auto opened = conf.open(wrapped, "vault", {{2, full[2]}, {3, full[3]}});
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   EXPECT_TRUE(opened->repairs.empty());
+  EXPECT_EQ(std::get<ts::Found>(opened->reply).tuple, tup(R"(("s3cret"))"));
+  // Opened once, the tuple needs no shares any more: a reply without them counts.
+  EXPECT_TRUE(conf.verify_shares(0, common));
+  opened = conf.open(wrapped, "vault", {{0, common}, {1, common}});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
   EXPECT_EQ(std::get<ts::Found>(opened->reply).tuple, tup(R"(("s3cret"))"));
   // Asked about another space, the reply is refused.
   EXPECT_FALSE(conf.open(wrapped, "elsewhere", {{2, full[2]}, {3, full[3]}}).ok());
@@ -257,7 +292,7 @@ TEST_F(ConfidentialClientTest, ACheatingWriterIsRepairedAndShutOut) {
   ASSERT_TRUE(planted.ok()) << planted.error().message;  // the sharing itself is valid
 
   // A false claim about a valid tuple is refused.
-  client_detail::ClientConfidentiality conf(*pvss, *secret, "client1");
+  client_detail::ClientConfidentiality conf(*pvss, *secret, "client1", {});
   auto sealed = conf.seal(ts::Out{"vault", {tup(R"(("pay", "carol", 1))"), 0, {}, {}}},
                           client_detail::SpaceState{true, {}}, {0, 1, 2});
   ASSERT_TRUE(sealed.ok());

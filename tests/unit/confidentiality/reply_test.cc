@@ -53,6 +53,28 @@ TEST_F(ReplyTest, EachReplicaAppendsItsSharesAndTheCommonPartSplitsOff) {
   }
 }
 
+// With a memo, a tuple's share is opened once (proofs are randomized, so equal bytes show reuse);
+// a memo that is full drops its oldest entries.
+TEST_F(ReplyTest, AShareCacheOpensEachTupleOnce) {
+  ShareCache cache(2, 2);
+  const ts::Tuple a = sealed("a");
+  const codec::Bytes reply = confidential(ts::Found{a});
+  const auto first = with_opened_shares(reply, keys.secrets[1], 1, &cache);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(with_opened_shares(reply, keys.secrets[1], 1, &cache), first);
+  EXPECT_NE(with_opened_shares(reply, keys.secrets[1], 1), first);  // no memo: a fresh proof
+  // Two more tuples push `a` out.
+  ASSERT_TRUE(with_opened_shares(confidential(ts::Found{sealed("b")}), keys.secrets[1], 1, &cache));
+  ASSERT_TRUE(with_opened_shares(confidential(ts::Found{sealed("c")}), keys.secrets[1], 1, &cache));
+  const auto again = with_opened_shares(reply, keys.secrets[1], 1, &cache);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again, first);
+  auto parts = split(*again);
+  const StoredTuple t = *parse_stored("s", a);
+  EXPECT_TRUE(
+      pvss.verify_opened(t.envelope.sharing.shares[1], parts->shares->shares[0], t.context));
+}
+
 TEST_F(ReplyTest, OtherRepliesAreLeftAsTheyAre) {
   for (const ts::Reply& r :
        std::vector<ts::Reply>{ts::Ack{}, ts::Found{{ts::Value("x")}}, ts::Error{}}) {
