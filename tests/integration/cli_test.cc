@@ -33,13 +33,6 @@ class CliTest : public ::testing::Test {
 };
 std::unique_ptr<LocalCluster> CliTest::cluster_;
 
-#define EXPECT_CMD(command, expected_code, expected_out)                                    \
-  do {                                                                                      \
-    const auto r_ = (command);                                                              \
-    EXPECT_EQ(r_.exit_code, expected_code) << "stdout: " << r_.out << "stderr: " << r_.err; \
-    EXPECT_EQ(r_.out, expected_out) << "stderr: " << r_.err;                                \
-  } while (0)
-
 TEST_F(CliTest, SpacesAndBasicOperations) {
   EXPECT_CMD(admin({"space", "create", "basic"}), 0, "");
   EXPECT_EQ(admin({"space", "create", "basic"}).exit_code, 5);  // exists

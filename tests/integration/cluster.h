@@ -77,6 +77,14 @@ class LocalCluster {
   std::vector<int> starts_;
 };
 
+// A `bastion` command (a CommandResult) exits with `expected_code` and prints `expected_out`.
+#define EXPECT_CMD(command, expected_code, expected_out)                                    \
+  do {                                                                                      \
+    const auto r_ = (command);                                                              \
+    EXPECT_EQ(r_.exit_code, expected_code) << "stdout: " << r_.out << "stderr: " << r_.err; \
+    EXPECT_EQ(r_.out, expected_out) << "stderr: " << r_.err;                                \
+  } while (0)
+
 // Polls `pred` every 50 ms until it holds or `timeout` passes.
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout) {

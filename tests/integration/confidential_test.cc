@@ -28,13 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define EXPECT_CMD(command, code, output)                                          \
-  do {                                                                             \
-    const auto r_ = (command);                                                     \
-    EXPECT_EQ(r_.exit_code, code) << "stdout: " << r_.out << "stderr: " << r_.err; \
-    EXPECT_EQ(r_.out, output) << "stderr: " << r_.err;                             \
-  } while (0)
-
 // The 32 bytes of a key file (64 hex digits).
 std::string key_bytes(const std::filesystem::path& file) {
   const std::string hex = read_file(file.string()).substr(0, 64);
