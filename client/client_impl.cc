@@ -345,9 +345,8 @@ void Client::Impl::complete(const bft::ClientCompletion& completion) {
   if (reply) {
     if (const auto* sealed = std::get_if<ts::Confidential>(&*reply)) {
       if (!confidential_) {
-        reply = fail(Error{Errc::kProtocol,
-                           "a confidential reply, but the cluster has no "
-                           "PVSS keys"});
+        reply =
+            fail(Error{Errc::kProtocol, "a confidential reply, but the cluster has no PVSS keys"});
       } else if (auto opened = confidential_->open(*sealed, done.space, completion.replies,
                                                    known_fingerprint_key(done.space));
                  !opened) {

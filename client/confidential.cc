@@ -17,22 +17,17 @@ namespace {
 using confidentiality::Protection;
 using confidentiality::ProtectionVector;
 
-// Tag of ts::Confidential in an encoded ts::Reply: other replies pass the hooks undecoded.
-constexpr std::uint8_t kConfidentialTag = 7;
-static_assert(
-    std::is_same_v<std::variant_alternative_t<kConfidentialTag, ts::Reply>, ts::Confidential>);
-
-bool is_confidential_reply(const codec::Bytes& result) {
-  return !result.empty() && result[0] == kConfidentialTag;
-}
-
 Error invalid(std::string message) { return Error{Errc::kInvalidArgument, std::move(message)}; }
 Error protocol(std::string message) { return Error{Errc::kProtocol, std::move(message)}; }
 
+// The vector the bytes give; empty when one is not a protection (from the replicas: hostile).
 ProtectionVector protection_of(const std::vector<std::uint8_t>& bytes) {
   ProtectionVector out;
   out.reserve(bytes.size());
-  for (std::uint8_t b : bytes) out.push_back(static_cast<Protection>(b));
+  for (std::uint8_t b : bytes) {
+    if (b > static_cast<std::uint8_t>(Protection::kPrivate)) return {};
+    out.push_back(static_cast<Protection>(b));
+  }
   return out;
 }
 
@@ -122,7 +117,7 @@ Expected<std::shared_ptr<const confidentiality::SpaceKeys>> ClientConfidentialit
 }
 
 codec::Bytes ClientConfidentiality::split_common(const codec::Bytes& result) const {
-  if (!is_confidential_reply(result)) return result;
+  if (!confidentiality::is_confidential_result(result)) return result;
   auto parts = confidentiality::split(result);
   // Undecodable: voted on whole (it matches nothing a correct replica sends).
   return parts ? std::move(parts->common) : result;
@@ -130,7 +125,7 @@ codec::Bytes ClientConfidentiality::split_common(const codec::Bytes& result) con
 
 bool ClientConfidentiality::verify_shares(bft::ReplicaId replica,
                                           const codec::Bytes& result) const {
-  if (!is_confidential_reply(result)) return true;
+  if (!confidentiality::is_confidential_result(result)) return true;
   if (shares_valid(replica, result)) return true;
   std::lock_guard lock(mu_);
   if (replica < invalid_shares_.size()) ++invalid_shares_[replica];
@@ -198,7 +193,11 @@ Expected<ts::Request> ClientConfidentiality::seal(
   if (!k) return fail(std::move(k).error());
   const confidentiality::SpaceKeys& keys = **k;
   const ProtectionVector vector = protection.empty() ? space.protection : protection_of(protection);
-  if (vector.empty()) return fail(invalid("the space has no protection vector"));
+  if (vector.empty()) {
+    return fail(invalid(protection.empty() ? "the space has no valid protection vector"
+                                           : "a protection entry is not public, comparable or "
+                                             "private (0, 1, 2)"));
+  }
 
   std::optional<Error> error;
   auto seal_tuple = [&](ts::Tuple& tuple) {

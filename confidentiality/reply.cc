@@ -23,6 +23,14 @@ std::optional<std::pair<ts::Reply, std::size_t>> decode_prefix(codec::ByteView i
 
 }  // namespace
 
+bool is_confidential_result(codec::ByteView result) {
+  // The variant's tag comes first: 7 is ts::Confidential.
+  constexpr std::uint8_t kConfidentialTag = 7;
+  static_assert(
+      std::is_same_v<std::variant_alternative_t<kConfidentialTag, ts::Reply>, ts::Confidential>);
+  return !result.empty() && result[0] == kConfidentialTag;
+}
+
 Result<ConfidentialTuples, std::string> tuples_of(const ts::Confidential& reply) {
   ConfidentialTuples out;
   out.space = reply.space;
@@ -43,11 +51,7 @@ Result<ConfidentialTuples, std::string> tuples_of(const ts::Confidential& reply)
 
 std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const PvssSecretKey& key,
                                                std::uint32_t index, ShareCache* cache) {
-  // Tag 7 is ts::Confidential: every other reply goes out as it is, undecoded.
-  constexpr std::uint8_t kConfidentialTag = 7;
-  static_assert(
-      std::is_same_v<std::variant_alternative_t<kConfidentialTag, ts::Reply>, ts::Confidential>);
-  if (result.empty() || result[0] != kConfidentialTag) return std::nullopt;
+  if (!is_confidential_result(result)) return std::nullopt;  // goes out as it is
   auto reply = codec::decode<ts::Reply>(result);
   if (!reply.ok()) return std::nullopt;
   auto carried = tuples_of(std::get<ts::Confidential>(*reply));

@@ -89,6 +89,10 @@ class OpenedCache {
 using ShareCache = OpenedCache<OpenedShare>;
 inline constexpr std::size_t kShareCacheEntries = 16384;
 
+// Whether `result` (an encoded ts::Reply) holds a ts::Confidential, by its first byte: other
+// replies need not be decoded.
+bool is_confidential_result(codec::ByteView result);
+
 // The result `result` (an encoded ts::Reply) with replica `index`'s opened shares appended, or
 // nothing when it holds no Confidential reply or a tuple that is not a valid sealed tuple.
 // `cache` (optional) holds shares opened before and keeps the new ones.
