@@ -118,9 +118,10 @@ Expected<std::shared_ptr<const confidentiality::SpaceKeys>> ClientConfidentialit
 
 codec::Bytes ClientConfidentiality::split_common(const codec::Bytes& result) const {
   if (!confidentiality::is_confidential_result(result)) return result;
-  auto parts = confidentiality::split(result);
+  auto common = confidentiality::common_part(result);
   // Undecodable: voted on whole (it matches nothing a correct replica sends).
-  return parts ? std::move(parts->common) : result;
+  if (!common) return result;
+  return codec::Bytes(result.begin(), result.begin() + static_cast<long>(common->size));
 }
 
 bool ClientConfidentiality::verify_shares(bft::ReplicaId replica,
@@ -145,11 +146,9 @@ codec::Digest ClientConfidentiality::opened_key(const std::string& space, const 
 }
 
 bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::Bytes& result) const {
-  auto parts = confidentiality::split(result);
-  if (!parts) return false;
-  auto reply = codec::decode<ts::Reply>(parts->common);
-  if (!reply.ok()) return false;
-  auto carried = confidentiality::tuples_of(std::get<ts::Confidential>(*reply));
+  auto common = confidentiality::common_part(result);
+  if (!common) return false;
+  auto carried = confidentiality::tuples_of(std::get<ts::Confidential>(common->reply));
   if (!carried.ok()) return false;
   const bool all_opened = [&] {
     std::lock_guard lock(mu_);
@@ -158,10 +157,13 @@ bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::By
     }
     return true;
   }();
-  if (all_opened) return true;  // its shares would not be used
-  if (!parts->shares || carried->tuples.size() != parts->shares->shares.size()) return false;
+  if (all_opened) return true;  // its shares would not be used: not even decoded
+  if (common->size == result.size()) return false;  // no shares
+  auto shares =
+      codec::decode<confidentiality::ReplicaShares>(codec::ByteView(result).subspan(common->size));
+  if (!shares.ok() || carried->tuples.size() != shares->shares.size()) return false;
   for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
-    const confidentiality::OpenedShare& share = parts->shares->shares[i];
+    const confidentiality::OpenedShare& share = shares->shares[i];
     auto stored = confidentiality::parse_stored(carried->space, carried->tuples[i]);
     if (!stored.ok() || share.index != replica ||
         replica >= stored->envelope.sharing.shares.size() ||
@@ -263,7 +265,7 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
   // Every accepted reply's shares were verified; the first t of them open each tuple.
   std::vector<confidentiality::ReplicaShares> shares;
   for (const auto& [replica, full] : replies) {
-    if (shares.size() == pvss_.threshold()) break;
+    if (all_known || shares.size() == pvss_.threshold()) break;
     auto parts = confidentiality::split(full);
     if (parts && parts->shares && parts->shares->shares.size() == carried->tuples.size()) {
       shares.push_back(std::move(*parts->shares));

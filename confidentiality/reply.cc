@@ -5,23 +5,6 @@
 #include "codec/codec.h"
 
 namespace bastion::confidentiality {
-namespace {
-
-// Decodes a ts::Reply from the start of `in`; returns it and the bytes it took.
-std::optional<std::pair<ts::Reply, std::size_t>> decode_prefix(codec::ByteView in) {
-  try {
-    codec::BoundedInputArchive ar(in);
-    ts::Reply reply;
-    ar(reply);
-    return std::pair{std::move(reply), ar.position()};
-  } catch (const codec::DecodeError&) {
-    return std::nullopt;
-  } catch (const cereal::Exception&) {
-    return std::nullopt;
-  }
-}
-
-}  // namespace
 
 bool is_confidential_result(codec::ByteView result) {
   // The variant's tag comes first: 7 is ts::Confidential.
@@ -81,13 +64,27 @@ std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const Pvs
   return out;
 }
 
+std::optional<CommonPart> common_part(codec::ByteView result) {
+  try {
+    codec::BoundedInputArchive ar(result);
+    CommonPart out;
+    ar(out.reply);
+    out.size = ar.position();
+    return out;
+  } catch (const codec::DecodeError&) {
+    return std::nullopt;
+  } catch (const cereal::Exception&) {
+    return std::nullopt;
+  }
+}
+
 std::optional<SplitResult> split(codec::ByteView result) {
-  auto prefix = decode_prefix(result);
+  auto prefix = common_part(result);
   if (!prefix) return std::nullopt;
   SplitResult out;
-  out.common.assign(result.begin(), result.begin() + static_cast<long>(prefix->second));
-  if (prefix->second == result.size()) return out;
-  auto shares = codec::decode<ReplicaShares>(result.subspan(prefix->second));
+  out.common.assign(result.begin(), result.begin() + static_cast<long>(prefix->size));
+  if (prefix->size == result.size()) return out;
+  auto shares = codec::decode<ReplicaShares>(result.subspan(prefix->size));
   if (!shares.ok()) return std::nullopt;
   out.shares = std::move(*shares);
   return out;

@@ -99,6 +99,14 @@ bool is_confidential_result(codec::ByteView result);
 std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const PvssSecretKey& key,
                                                std::uint32_t index, ShareCache* cache = nullptr);
 
+// The common part at the start of a result, decoded, and its size in bytes; what follows (the
+// shares) is not decoded. Nothing when the result does not begin with an encoded ts::Reply.
+struct CommonPart {
+  ts::Reply reply;
+  std::size_t size = 0;
+};
+std::optional<CommonPart> common_part(codec::ByteView result);
+
 // A result taken apart: the common part, and the shares when any follow it.
 struct SplitResult {
   codec::Bytes common;
