@@ -12,11 +12,13 @@
 //     lately is taken from a bounded memo, its shares not checked again); the plaintext is
 //     checked against the fingerprints, and a tuple that fails yields the repair (with evidence)
 //     that removes it and shuts its writer out of the space.
-// Whether a space is confidential, and its default protection, the client learns from `space show`
-// once per space (SpaceCache) and forgets when a call on the space fails as if it had changed.
+// Whether a space is confidential, its default protection and its fingerprint key, the client
+// learns from `space show` once per space (SpaceCache) and forgets when a call on the space fails
+// as if it had changed.
 //
 // Thread-safety: SpaceCache is internally locked; ClientConfidentiality is immutable after
-// construction except its locked key cache, so any thread may use it.
+// construction except its keys, memo and counters, which one mutex guards, so any thread may use
+// it.
 #pragma once
 
 #include <array>
