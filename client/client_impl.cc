@@ -92,30 +92,78 @@ bft::ClientCore Client::Impl::make_core() {
 }
 
 void Client::Impl::submit(const ts::Request& request, CallOptions options, Callback done) {
-  prepare(request, std::move(options), std::move(done), false);
+  Parked p{request, std::move(options), std::move(done), false, std::nullopt};
+  if (needs_space(p)) {
+    boost::asio::post(io_, [this, p = std::move(p)]() mutable {
+      parked_.push_back(std::move(p));
+      drain_parked();
+    });
+    return;
+  }
+  std::optional<Call> call = make_call(std::move(p));
+  if (!call) return;
+  boost::asio::post(io_, [this, c = std::move(*call)]() mutable {
+    if (parked_.empty()) {
+      start_call(std::move(c));
+    } else {  // behind the calls that wait for their space: call order is kept
+      parked_.push_back(Parked{{}, {}, {}, true, std::move(c)});
+    }
+  });
 }
 
-void Client::Impl::resolve_space(ts::Request request, CallOptions options, Callback done) {
-  const std::string space = *client_detail::tuple_space(request);
-  CallOptions show_options;
-  show_options.timeout = options.timeout;
-  prepare(
-      ts::SpaceShow{space}, show_options,
-      [this, request = std::move(request), options = std::move(options),
-       done = std::move(done)](Expected<ts::Reply> reply) mutable {
-        auto info = client_detail::as_space(std::move(reply));
-        if (info) {
-          spaces_.learn(*info);
-        } else if (info.error().code != Errc::kNoSuchSpace && info.error().code != Errc::kDenied) {
-          done(fail(std::move(info).error()));
-          return;
-        }
-        prepare(std::move(request), std::move(options), std::move(done), true);
-      },
-      true);
+bool Client::Impl::needs_space(const Parked& p) const {
+  const std::string* space = client_detail::tuple_space(p.request);
+  return space != nullptr && confidential_ && !p.resolved && !spaces_.find(*space);
 }
 
-void Client::Impl::prepare(ts::Request request, CallOptions options, Callback done, bool resolved) {
+void Client::Impl::drain_parked() {
+  while (!parked_.empty()) {
+    Parked& front = parked_.front();
+    if (front.ready) {
+      Call c = std::move(*front.ready);
+      parked_.pop_front();
+      start_call(std::move(c));
+      continue;
+    }
+    if (needs_space(front)) {
+      if (!resolving_) resolve_front();
+      return;
+    }
+    Parked p = std::move(front);
+    parked_.pop_front();
+    if (std::optional<Call> call = make_call(std::move(p))) start_call(std::move(*call));
+  }
+}
+
+void Client::Impl::resolve_front() {
+  resolving_ = true;
+  Parked& front = parked_.front();
+  Parked show{
+      ts::SpaceShow{*client_detail::tuple_space(front.request)}, {}, {}, true, std::nullopt};
+  show.options.timeout = front.options.timeout;
+  show.done = [this](Expected<ts::Reply> reply) {
+    resolving_ = false;
+    if (parked_.empty()) return;  // closed meanwhile
+    Parked& waiting = parked_.front();
+    auto info = client_detail::as_space(std::move(reply));
+    if (info) {
+      spaces_.learn(*info);
+    } else if (info.error().code == Errc::kNoSuchSpace || info.error().code == Errc::kDenied) {
+      waiting.resolved = true;  // the request goes as it is: the replicas answer for it
+    } else {
+      Callback done = std::move(waiting.done);
+      parked_.pop_front();
+      done(fail(std::move(info).error()));
+    }
+    drain_parked();
+  };
+  // Straight to the core: it must not wait behind the calls it unblocks.
+  if (std::optional<Call> call = make_call(std::move(show))) start_call(std::move(*call));
+}
+
+std::optional<Client::Impl::Call> Client::Impl::make_call(Parked p) {
+  ts::Request& request = p.request;
+  Callback& done = p.done;
   std::string space;
   bool sealed_space = false;
   if (auto* create = std::get_if<ts::SpaceCreate>(&request)) {
@@ -125,32 +173,33 @@ void Client::Impl::prepare(ts::Request request, CallOptions options, Callback do
         done(fail(Error{Errc::kUnsupported,
                         "the cluster's replicas have no PVSS keys, which confidential spaces "
                         "need (see docs/confidentiality.md, \"Keys\"); nothing was created"}));
-        return;
+        return std::nullopt;
       }
       auto prepared = confidential_->prepare_create(*create);
-      if (!prepared) return done(fail(std::move(prepared).error()));
+      if (!prepared) {
+        done(fail(std::move(prepared).error()));
+        return std::nullopt;
+      }
     }
   } else if (const auto* del = std::get_if<ts::SpaceDelete>(&request)) {
     spaces_.forget(del->space);
   } else if (const std::string* name = client_detail::tuple_space(request)) {
     space = *name;
     const std::optional<client_detail::SpaceState> state = spaces_.find(space);
-    if (!state && confidential_ && !resolved) {
-      boost::asio::post(io_, [this, r = std::move(request), o = std::move(options),
-                              d = std::move(done)]() mutable {
-        resolve_space(std::move(r), std::move(o), std::move(d));
-      });
-      return;
-    }
     if (state && state->confidential) {
-      auto sealed = confidential_->seal(request, *state, options.protection);
-      if (!sealed) return done(fail(std::move(sealed).error()));
+      auto sealed = confidential_->seal(request, *state, p.options.protection);
+      if (!sealed) {
+        done(fail(std::move(sealed).error()));
+        return std::nullopt;
+      }
       request = std::move(*sealed);
       sealed_space = true;
-    } else if (!options.protection.empty()) {
-      return done(fail(Error{
-          Errc::kInvalidArgument,
-          "a protection vector applies to confidential spaces only; '" + space + "' is not one"}));
+    } else if (!p.options.protection.empty()) {
+      done(fail(Error{Errc::kInvalidArgument,
+                      "a protection vector applies to confidential "
+                      "spaces only; '" +
+                          space + "' is not one"}));
+      return std::nullopt;
     }
   }
   Call call;
@@ -165,7 +214,7 @@ void Client::Impl::prepare(ts::Request request, CallOptions options, Callback do
     call.waits = true;
     call.wait = Millis(in->timeout_ms);
   }
-  call.timeout = options.timeout.value_or(setup_.timeout);
+  call.timeout = p.options.timeout.value_or(setup_.timeout);
   call.done = std::move(done);
   if (sealed_space) {
     call.retry_payload = call.payload;
@@ -177,9 +226,9 @@ void Client::Impl::prepare(ts::Request request, CallOptions options, Callback do
                    "the " + call.op + " request of " + std::to_string(call.payload.size()) +
                        " bytes exceeds the cluster's limit of " +
                        std::to_string(setup_.request_bytes_max) + " bytes per client message"}));
-    return;
+    return std::nullopt;
   }
-  boost::asio::post(io_, [this, c = std::move(call)]() mutable { start_call(std::move(c)); });
+  return call;
 }
 
 void Client::Impl::start_call(Call call) {
@@ -431,6 +480,12 @@ void Client::Impl::shutdown() {
     if (call.done) call.done(fail(closed));
   }
   queued_.clear();
+  std::deque<Parked> parked = std::move(parked_);
+  parked_.clear();
+  for (Parked& p : parked) {
+    if (p.ready && p.ready->done) p.ready->done(fail(closed));
+    if (!p.ready && p.done) p.done(fail(closed));
+  }
   while (!status_calls_.empty()) finish_status(status_calls_.begin()->first);
   timer_.cancel();
   transport_.stop();

@@ -145,11 +145,24 @@ class Client::Impl {
   static TimeUs now_us();
   TimeUs timeout_us(Millis timeout) const;
 
-  // submit() once it is known whether the request's space is confidential (`resolved`: asked
-  // already, and the space does not exist or may not be shown: send the request as it is).
-  void prepare(ts::Request request, CallOptions options, Callback done, bool resolved);
-  // Asks the replicas for the request's space (space show), then prepare()s the request.
-  void resolve_space(ts::Request request, CallOptions options, Callback done);
+  // A call made before the client knew whether its space is confidential, or one made after such
+  // a call (`ready`): they start in call order once the space is known (I/O thread).
+  struct Parked {
+    ts::Request request;
+    CallOptions options;
+    Callback done;
+    bool resolved = false;  // asked already; an unknown space goes as it is
+    std::optional<Call> ready;
+  };
+  // True when `p` is a tuple operation whose space the client must learn first.
+  bool needs_space(const Parked& p) const;
+  // Starts parked calls in order, up to one whose space must be learnt (then asks for it).
+  void drain_parked();
+  // Asks the replicas about the first parked call's space (space show).
+  void resolve_front();
+  // The call for a request whose space is known (sealed when confidential), or nothing when it
+  // failed at once (`done` was called).
+  std::optional<Call> make_call(Parked p);
 
   // I/O thread only.
   void start_call(Call call);
@@ -193,7 +206,9 @@ class Client::Impl {
   std::optional<TimeUs> timer_at_us_;
   std::map<std::uint64_t, Call> in_flight_;  // by request number
   std::deque<Call> queued_;
-  std::size_t confirmed_waiting_ = 0;                 // calls in in_flight_ with confirmed_waiting
+  std::deque<Parked> parked_;
+  bool resolving_ = false;             // a space show for parked_.front() is on its way
+  std::size_t confirmed_waiting_ = 0;  // calls in in_flight_ with confirmed_waiting
   std::map<std::uint64_t, StatusCall> status_calls_;  // by nonce
   std::uint64_t next_nonce_ = 1;
   bool closed_ = false;
