@@ -112,8 +112,8 @@ void Client::Impl::submit(const ts::Request& request, CallOptions options, Callb
 }
 
 bool Client::Impl::needs_space(const Parked& p) const {
-  const std::string* space = client_detail::tuple_space(p.request);
-  return space != nullptr && confidential_ && !p.resolved && !spaces_.find(*space);
+  return confidential_ && !p.resolved && ts::is_tuple_op(p.request) &&
+         !spaces_.knows(ts::space_of(p.request));
 }
 
 void Client::Impl::drain_parked() {
@@ -138,8 +138,7 @@ void Client::Impl::drain_parked() {
 void Client::Impl::resolve_front() {
   resolving_ = true;
   Parked& front = parked_.front();
-  Parked show{
-      ts::SpaceShow{*client_detail::tuple_space(front.request)}, {}, {}, true, std::nullopt};
+  Parked show{ts::SpaceShow{std::string(ts::space_of(front.request))}, {}, {}, true, std::nullopt};
   show.options.timeout = front.options.timeout;
   show.done = [this](Expected<ts::Reply> reply) {
     resolving_ = false;
@@ -183,8 +182,8 @@ std::optional<Client::Impl::Call> Client::Impl::make_call(Parked p) {
     }
   } else if (const auto* del = std::get_if<ts::SpaceDelete>(&request)) {
     spaces_.forget(del->space);
-  } else if (const std::string* name = client_detail::tuple_space(request)) {
-    space = *name;
+  } else if (ts::is_tuple_op(request)) {
+    space = ts::space_of(request);
     const std::optional<client_detail::SpaceState> state = spaces_.find(space);
     if (state && state->confidential) {
       auto sealed = confidential_->seal(request, *state, p.options.protection);

@@ -14,7 +14,6 @@
 namespace bastion::client_detail {
 namespace {
 
-using confidentiality::Protection;
 using confidentiality::ProtectionVector;
 
 Error invalid(std::string message) { return Error{Errc::kInvalidArgument, std::move(message)}; }
@@ -22,37 +21,23 @@ Error protocol(std::string message) { return Error{Errc::kProtocol, std::move(me
 
 // The vector the bytes give; empty when one is not a protection (from the replicas: hostile).
 ProtectionVector protection_of(const std::vector<std::uint8_t>& bytes) {
-  ProtectionVector out;
-  out.reserve(bytes.size());
-  for (std::uint8_t b : bytes) {
-    if (b > static_cast<std::uint8_t>(Protection::kPrivate)) return {};
-    out.push_back(static_cast<Protection>(b));
-  }
-  return out;
+  return confidentiality::protection_of_bytes(bytes).value_or(ProtectionVector{});
 }
 
 }  // namespace
 
-const std::string* tuple_space(const ts::Request& request) {
-  if (!ts::is_tuple_op(request)) return nullptr;
-  return std::visit(
-      [](const auto& op) -> const std::string* {
-        if constexpr (requires { op.space; }) {
-          return &op.space;
-        } else {
-          return nullptr;
-        }
-      },
-      request);
-}
-
 // ---- SpaceCache ---------------------------------------------------------------------------------
 
-std::optional<SpaceState> SpaceCache::find(const std::string& space) const {
+std::optional<SpaceState> SpaceCache::find(std::string_view space) const {
   std::lock_guard lock(mu_);
   auto it = spaces_.find(space);
   if (it == spaces_.end()) return std::nullopt;
   return it->second;
+}
+
+bool SpaceCache::knows(std::string_view space) const {
+  std::lock_guard lock(mu_);
+  return spaces_.contains(space);
 }
 
 void SpaceCache::learn(const ts::SpaceInfo& info) {
@@ -138,13 +123,6 @@ std::vector<std::uint64_t> ClientConfidentiality::invalid_shares() const {
   return invalid_shares_;
 }
 
-codec::Digest ClientConfidentiality::opened_key(const std::string& space, const ts::Tuple& stored) {
-  codec::Blake2b h;
-  h.update(space);
-  h.update(confidentiality::OpenedCache<ts::Tuple>::key_of(stored));
-  return h.finish();
-}
-
 bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::Bytes& result) const {
   auto common = confidentiality::common_part(result);
   if (!common) return false;
@@ -153,7 +131,7 @@ bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::By
   const bool all_opened = [&] {
     std::lock_guard lock(mu_);
     for (const ts::Tuple& t : carried->tuples) {
-      if (opened_.find(opened_key(carried->space, t)) == nullptr) return false;
+      if (opened_.find(OpenedTuples::key_of(carried->space, t)) == nullptr) return false;
     }
     return true;
   }();
@@ -189,9 +167,8 @@ Expected<Done> ClientConfidentiality::prepare_create(ts::SpaceCreate& create) co
 Expected<ts::Request> ClientConfidentiality::seal(
     const ts::Request& request, const SpaceState& space,
     const std::vector<std::uint8_t>& protection) const {
-  const std::string* name = tuple_space(request);
-  if (name == nullptr) return request;
-  auto k = keys(*name, space.fingerprint_key);
+  if (!ts::is_tuple_op(request)) return request;
+  auto k = keys(std::string(ts::space_of(request)), space.fingerprint_key);
   if (!k) return fail(std::move(k).error());
   const confidentiality::SpaceKeys& keys = **k;
   const ProtectionVector vector = protection.empty() ? space.protection : protection_of(protection);
@@ -258,7 +235,8 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
   {
     std::lock_guard lock(mu_);
     for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
-      if (const ts::Tuple* t = opened_.find(opened_key(space, carried->tuples[i]))) known[i] = *t;
+      if (const ts::Tuple* t = opened_.find(OpenedTuples::key_of(space, carried->tuples[i])))
+        known[i] = *t;
       all_known = all_known && known[i].has_value();
     }
   }
@@ -291,7 +269,7 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
     auto plain = confidentiality::open(**k, *stored, mine);
     if (plain) {
       std::lock_guard lock(mu_);
-      opened_.put(opened_key(space, carried->tuples[i]), *plain,
+      opened_.put(OpenedTuples::key_of(space, carried->tuples[i]), *plain,
                   codec::encode(carried->tuples[i]).size());
       opened.push_back(std::move(*plain));
       continue;

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,9 +40,6 @@
 
 namespace bastion::client_detail {
 
-// The space a tuple operation names; nullptr for requests that are not about tuples.
-const std::string* tuple_space(const ts::Request& request);
-
 // What the client knows of a space it used.
 struct SpaceState {
   bool confidential = false;
@@ -51,13 +49,14 @@ struct SpaceState {
 
 class SpaceCache {
  public:
-  std::optional<SpaceState> find(const std::string& space) const;
+  std::optional<SpaceState> find(std::string_view space) const;
+  bool knows(std::string_view space) const;
   void learn(const ts::SpaceInfo& info);
   void forget(const std::string& space);
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, SpaceState> spaces_;
+  std::map<std::string, SpaceState, std::less<>> spaces_;
 };
 
 class ClientConfidentiality {
@@ -120,11 +119,10 @@ class ClientConfidentiality {
   mutable std::vector<std::uint64_t> invalid_shares_;  // by replica; guarded by mu_
   // Plaintexts opened lately, by stored tuple (and space): a tuple read again is neither
   // checked nor combined again. Guarded by mu_.
-  mutable confidentiality::OpenedCache<ts::Tuple> opened_{kOpenedEntries, kOpenedBytes};
+  using OpenedTuples = confidentiality::OpenedCache<ts::Tuple>;
   static constexpr std::size_t kOpenedEntries = 4096;
   static constexpr std::size_t kOpenedBytes = 16 << 20;
-  // The cache's key of a stored tuple of `space`.
-  static codec::Digest opened_key(const std::string& space, const ts::Tuple& stored);
+  mutable OpenedTuples opened_{kOpenedEntries, kOpenedBytes};
 };
 
 }  // namespace bastion::client_detail

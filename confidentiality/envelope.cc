@@ -95,6 +95,23 @@ Result<ProtectionVector, std::string> parse_protection(std::string_view text) {
   return out;
 }
 
+std::vector<std::uint8_t> protection_bytes(const ProtectionVector& protection) {
+  std::vector<std::uint8_t> out;
+  out.reserve(protection.size());
+  for (Protection p : protection) out.push_back(static_cast<std::uint8_t>(p));
+  return out;
+}
+
+std::optional<ProtectionVector> protection_of_bytes(std::span<const std::uint8_t> bytes) {
+  ProtectionVector out;
+  out.reserve(bytes.size());
+  for (std::uint8_t b : bytes) {
+    if (b > static_cast<std::uint8_t>(Protection::kPrivate)) return std::nullopt;
+    out.push_back(static_cast<Protection>(b));
+  }
+  return out;
+}
+
 std::string format_protection(const ProtectionVector& protection) {
   static constexpr const char* kNames[] = {"pu", "co", "pr"};
   std::string out;

@@ -45,6 +45,10 @@ using ProtectionVector = std::vector<Protection>;
 // "pu,co,pr": public, comparable, private (also "public", "comparable", "private").
 Result<ProtectionVector, std::string> parse_protection(std::string_view text);
 std::string format_protection(const ProtectionVector& protection);
+// The vector as stored (SpaceOptions::protection, Envelope::protection), and back: nothing when a
+// byte is not a protection.
+std::vector<std::uint8_t> protection_bytes(const ProtectionVector& protection);
+std::optional<ProtectionVector> protection_of_bytes(std::span<const std::uint8_t> bytes);
 // The protection of each field of an `arity`-field tuple: the vector's entries, the last one
 // repeating for longer tuples (protection is not empty).
 ProtectionVector expand(const ProtectionVector& protection, std::size_t arity);

@@ -42,13 +42,9 @@ std::optional<codec::Bytes> with_opened_shares(codec::ByteView result, const Pvs
   ReplicaShares mine;
   mine.shares.reserve(carried->tuples.size());
   for (const ts::Tuple& t : carried->tuples) {
-    // The space is part of the context, so it is part of the key too.
     codec::Digest id{};
     if (cache != nullptr) {
-      codec::Blake2b h;
-      h.update(carried->space);
-      h.update(ShareCache::key_of(t));
-      id = h.finish();
+      id = ShareCache::key_of(carried->space, t);
       if (const OpenedShare* known = cache->find(id)) {
         mine.shares.push_back(*known);
         continue;

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codec/codec.h"
@@ -47,18 +48,21 @@ struct ConfidentialTuples {
 };
 Result<ConfidentialTuples, std::string> tuples_of(const ts::Confidential& reply);
 
-// A bounded memo of what was worked out about stored tuples, keyed by a digest of the stored
-// tuple (key_of): first in, first out once `entries_max` entries or `bytes_max` charged bytes
-// are held. Replicas keep the shares they opened, clients the plaintexts they opened, so a tuple
-// read again costs no group operations.
+// A bounded memo of what was worked out about stored tuples, keyed by a digest of the space and
+// the stored tuple (key_of: the space is part of a tuple's context): first in, first out once
+// `entries_max` entries or `bytes_max` charged bytes are held. Replicas keep the shares they
+// opened, clients the plaintexts they opened, so a tuple read again costs no group operations.
 template <class V>
 class OpenedCache {
  public:
   OpenedCache(std::size_t entries_max, std::size_t bytes_max)
       : entries_max_(entries_max), bytes_max_(bytes_max) {}
 
-  static codec::Digest key_of(const ts::Tuple& stored) {
-    return codec::blake2b(codec::encode(stored));
+  static codec::Digest key_of(std::string_view space, const ts::Tuple& stored) {
+    codec::Blake2b h;
+    h.update(space);
+    h.update(codec::blake2b(codec::encode(stored)));
+    return h.finish();
   }
   const V* find(const codec::Digest& key) const {
     auto it = entries_.find(key);

@@ -18,7 +18,8 @@
 //                        primary its batch timestamps sit at the edge of what backups accept;
 //   bad-shares           the shares it adds to replies about confidential tuples are opened
 //                        with a key of its own making (each with a valid-looking proof for that
-//                        key), so they are wrong; the node applies it (lies_about_shares()).
+//                        key), so they are wrong; the node applies it as it opens shares
+//                        (replica_node.cc).
 //
 // Thread-safety: none; used by the node's io thread.
 #pragma once

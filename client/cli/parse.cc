@@ -79,9 +79,7 @@ Result<ts::Template, std::string> template_arg(const std::string& text) {
 Result<std::vector<std::uint8_t>, std::string> protection_arg(const std::string& text) {
   auto parsed = confidentiality::parse_protection(text);
   if (!parsed) return fail("--protect: " + parsed.error());
-  std::vector<std::uint8_t> out;
-  for (confidentiality::Protection p : *parsed) out.push_back(static_cast<std::uint8_t>(p));
-  return out;
+  return confidentiality::protection_bytes(*parsed);
 }
 
 // --lease, --readers, --removers of out, cas and replace.
