@@ -126,6 +126,20 @@ ClientRequestMsg sent_request(const ClientSend& s) {
   return std::get<ClientRequestMsg>(*m);
 }
 
+// A request retried ordered is still the caller's: f+1 matching ordered replies complete it, as
+// an ordered call, and nothing is left in flight.
+void expect_completes_ordered(ClientCore& c, std::uint64_t n, std::string_view result, TimeUs now) {
+  c.on_reply(0, reply(0, n, result), now);
+  EXPECT_TRUE(c.take_output().completions.empty());
+  c.on_reply(1, reply(1, n, result), now);
+  const auto out = c.take_output();
+  ASSERT_EQ(out.completions.size(), 1u);
+  EXPECT_EQ(out.completions[0].number, n);
+  EXPECT_FALSE(out.completions[0].read_only);
+  EXPECT_EQ(out.completions[0].result, b(result));
+  EXPECT_EQ(c.in_flight(), 0u);
+}
+
 TEST(ClientCore, SubmitSendsToAllWithConsecutiveNumbers) {
   ClientCore c(config());
   EXPECT_EQ(c.submit(b("a"), false, 0), 1u);
@@ -274,7 +288,11 @@ TEST(ClientCore, ReadOnlyRetriedOrderedAfterWait) {
   c.on_tick(1'000);
   auto out = c.take_output();
   ASSERT_EQ(out.sends.size(), 1u);
-  EXPECT_FALSE(sent_request(out.sends[0]).read_only);
+  const auto retry = sent_request(out.sends[0]);
+  EXPECT_EQ(retry.number, n);
+  EXPECT_FALSE(retry.read_only);
+  EXPECT_EQ(c.in_flight(), 1u);
+  expect_completes_ordered(c, n, "v", 2'000);
 }
 
 TEST(ClientCore, NotReadOnlyIsNeverAResult) {
@@ -287,7 +305,11 @@ TEST(ClientCore, NotReadOnlyIsNeverAResult) {
   auto out = c.take_output();
   EXPECT_TRUE(out.completions.empty());
   ASSERT_EQ(out.sends.size(), 1u);  // two refusals of four: read-only path impossible
-  EXPECT_FALSE(sent_request(out.sends[0]).read_only);
+  const auto retry = sent_request(out.sends[0]);
+  EXPECT_EQ(retry.number, n);
+  EXPECT_FALSE(retry.read_only);
+  EXPECT_EQ(c.in_flight(), 1u);
+  expect_completes_ordered(c, n, "done", 2);
 }
 
 TEST(ClientCore, CoreErrorsAreAcceptedWhenFPlusOneAgree) {

@@ -229,10 +229,16 @@ TEST(AppSnapshot, MalformedHeadersAreRefused) {
 }
 
 TEST_F(AppTest, EvictedSessionLosesItsWaiters) {
-  app.execute(request("alice", 2, ts::In{"jobs", tmpl("(*)"), 0}));
+  const auto waiting = app.execute(request("alice", 2, ts::In{"jobs", tmpl("(*)"), 0}));
+  EXPECT_FALSE(waiting.result.has_value());  // parked in the space
   app.session_evicted({"alice", 7});
   auto out = app.execute(request("bob", 1, ts::Out{"jobs", spec("(1)")}));
+  EXPECT_EQ(code(out), ts::ErrorCode::kOk);
   EXPECT_TRUE(out.completions.empty());
+  // Nobody took bob's tuple: the evicted waiter is gone, not served.
+  const auto rd = app.execute_read_only(request("carol", 1, ts::Rdp{"jobs", tmpl("(*)")}, true));
+  ASSERT_TRUE(rd.has_value());
+  EXPECT_EQ(reply_of(*rd), ts::Reply(ts::Found{tup("(1)")}));
 }
 
 }  // namespace

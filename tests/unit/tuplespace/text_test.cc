@@ -4,6 +4,7 @@
 #include "tuplespace/text.h"
 
 #include <gtest/gtest.h>
+#include <iconv.h>
 
 #include <charconv>
 #include <cmath>
@@ -490,22 +491,19 @@ class JsonReader {
     return false;
   }
 
+  // The C library's converter, not a restatement of the printer's encoder.
   static void encode_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
+    static const iconv_t cd = iconv_open("UTF-8", "UTF-32LE");
+    ASSERT_NE(cd, reinterpret_cast<iconv_t>(-1));
+    char in[4] = {static_cast<char>(cp & 0xff), static_cast<char>((cp >> 8) & 0xff),
+                  static_cast<char>((cp >> 16) & 0xff), static_cast<char>(cp >> 24)};
+    char buf[8];
+    char* in_ptr = in;
+    char* out_ptr = buf;
+    std::size_t in_left = sizeof in;
+    std::size_t out_left = sizeof buf;
+    ASSERT_NE(iconv(cd, &in_ptr, &in_left, &out_ptr, &out_left), static_cast<std::size_t>(-1));
+    out.append(buf, sizeof buf - out_left);
   }
 
   bool hex4(unsigned& out) {
