@@ -261,7 +261,7 @@ void Replica::Impl::update_entry(const RequestId& id, PoolEntry& e) {
       request_fetches_due_ = true;
     }
   }
-  if (RequestPool::best_supported(e).second >= config_.quorum()) {
+  if (RequestPool::best_supported(e).second >= config_.quorum() && live(id)) {
     pool_.start_timer(id, e, now_us_);
   }
   maybe_enqueue(id, e);
@@ -365,7 +365,7 @@ void Replica::Impl::on_requests(ReplicaId /*from*/, const RequestsMsg& m) {
 
 bool Replica::Impl::ready(const RequestId& id, const PoolEntry& e) const {
   if (!is_primary() || view_changing_ || assigned_.contains(id)) return false;
-  if (table_.classify(id.client, id.number) != ClientTable::Verdict::kNew) return false;
+  if (!live(id)) return false;
   for (const auto& [d, body] : e.bodies) {
     if (RequestPool::support_for(e, d) >= config_.quorum() && authentic(id, d)) return true;
   }
@@ -465,12 +465,31 @@ void Replica::Impl::track_primary_room() {
   }
 }
 
+bool Replica::Impl::live(const RequestId& id) const {
+  return table_.classify(id.client, id.number) == ClientTable::Verdict::kNew &&
+         table_.within_window(id.client, id.number);
+}
+
 void Replica::Impl::forget_executed_requests() {
   std::vector<RequestId> done;
-  for (const auto& [id, e] : pool_.entries()) {
-    if (table_.classify(id.client, id.number) != ClientTable::Verdict::kNew) done.push_back(id);
+  for (auto& [id, e] : pool_.entries()) {
+    if (table_.classify(id.client, id.number) != ClientTable::Verdict::kNew) {
+      done.push_back(id);
+    } else if (!table_.within_window(id.client, id.number)) {
+      pool_.stop_timer(id, e);
+    }
   }
   for (const RequestId& id : done) pool_.erase(id);
+}
+
+void Replica::Impl::stop_timers_outside_window(const ClientKey& client) {
+  auto& entries = pool_.entries();
+  for (auto it = entries.lower_bound(RequestId{client, 0});
+       it != entries.end() && it->first.client == client; ++it) {
+    if (!table_.within_window(client, it->first.number)) {
+      pool_.stop_timer(it->first, it->second);
+    }
+  }
 }
 
 }  // namespace bastion::bft

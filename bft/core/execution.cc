@@ -105,6 +105,7 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
           }
           if (auto evicted = table_.admit(r.client, h.seq)) {
             app_.session_evicted(*evicted);
+            stop_timers_outside_window(*evicted);
           }
           ExecuteResult result = app_.execute(r);
           count(Ctr::kRequestsExecuted);

@@ -273,6 +273,11 @@ class Replica::Impl {
   bool request_acceptable(const Request& r) const;
   // The primary's ready queue.
   bool ready(const RequestId& id, const PoolEntry& e) const;
+  // Not executed and inside its client's window: a request that can still be ordered. An evicted
+  // session's requests above the window of a new session are kept (see RequestPool) but neither
+  // proposed nor held against the primary.
+  bool live(const RequestId& id) const;
+  void stop_timers_outside_window(const ClientKey& client);
   void maybe_enqueue(const RequestId& id, PoolEntry& e);
   void rebuild_ready_queue();
   void check_request_timers();
@@ -282,6 +287,7 @@ class Replica::Impl {
   void note_primary_gap();
   TimeUs slow_primary_bound() const;
   void track_primary_room();
+  // Erases the entries of executed requests; stops the timers of those outside their window.
   void forget_executed_requests();
 
   // ---- normal_case.cc ----

@@ -130,6 +130,7 @@ class RequestPool {
   bool store_body(const RequestId& id, PoolEntry& e, const Digest& d, RequestPtr request);
   RequestPtr find_by_digest(const Digest& d) const;
 
+  // Times the entry if it is not yet; stop_timer() takes it out, the entry kept.
   void start_timer(const RequestId& id, PoolEntry& e, TimeUs now_us);
   void stop_timer(const RequestId& id, PoolEntry& e);
   // Restarts every running timer at now_us (new view).

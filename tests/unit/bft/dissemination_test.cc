@@ -161,6 +161,51 @@ TEST(SlowPrimary, OneReleasingItsPrePreparesInBurstsIsReplacedToo) {
   expect_replaced_as_slow(c, slow_from, 2'500'000, next);
 }
 
+TEST(RequestTimers, AnEvictedSessionsRequestAboveTheNewWindowIsNeitherProposedNorTimed) {
+  // Mallory's session 1 sends #8 (inside its window: 4 executed, window 4), which the backups
+  // time while the primary has not heard of it yet. Her sessions 2 and 3 then evict session 1,
+  // and #8 is above the window of a new session 1: it can never execute. The backups stop
+  // timing it, and the primary, told of it at last, does not propose it (its peers dropped the
+  // vouches and could never accept it). Before, the backups timed it out, and each new primary
+  // that held it proposed it and was replaced in turn.
+  Cluster c([](Config& cfg) {
+    cfg.client_window = 4;
+    cfg.sessions_per_principal_max = 2;
+  });
+  for (std::uint64_t n = 1; n <= 4; ++n) {
+    c.send_request("mallory", 1, n, "put m " + std::to_string(n));
+    c.deliver();
+    ASSERT_EQ(c.accepted("mallory", 1, n), "ok");
+  }
+  bool hide = true;  // mallory's #8 from the primary
+  c.filter = [&](const Envelope& e) {
+    if (!hide || e.to != 0 || e.type() != MsgType::kVouch) return true;
+    auto m = decode_message(*e.bytes);
+    if (!m) return true;
+    for (const VouchEntry& v : std::get<VouchMsg>(*m).entries) {
+      if (v.client.session == 1 && v.number == 8) return false;
+    }
+    return true;
+  };
+  c.send_request("mallory", 1, 8, "put m8 1", false, std::vector<ReplicaId>{1, 2, 3});
+  c.advance(200'000);
+  for (ReplicaId i = 1; i < c.n(); ++i) EXPECT_EQ(c.replica(i).debug_sizes()["pool.timers"], 1u);
+  for (std::uint64_t session : {2, 3}) {
+    c.send_request("mallory", session, 1, "put s " + std::to_string(session));
+    c.deliver();
+    ASSERT_EQ(c.accepted("mallory", session, 1), "ok");
+  }
+  for (ReplicaId i = 1; i < c.n(); ++i) EXPECT_EQ(c.replica(i).debug_sizes()["pool.timers"], 0u);
+  hide = false;
+  c.advance(5 * c.config(0).request_timeout_us);
+  EXPECT_EQ(total(c, "request_timeouts"), 0u);
+  EXPECT_EQ(c.replica(1).status().view, 0u);
+  for (ReplicaId i = 0; i < c.n(); ++i) EXPECT_EQ(c.app(i).kv.count("m8"), 0u) << i;
+  c.send_request("alice", 1, 1, "put a 1");
+  c.deliver();
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+}
+
 TEST(Vouches, RequestSentToOneBackupIsNeverOrderedAndTriggersNoViewChange) {
   Cluster c;
   c.send_request("mallory", 1, 1, "put x 1", false, std::vector<ReplicaId>{2});
