@@ -3,13 +3,15 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "codec/check.h"
+
 namespace bastion::codec {
 namespace {
 
 // libsodium must be initialised once before use; sodium_init() is idempotent and thread-safe.
 void ensure_sodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) std::abort();
+  static const bool sodium_ready = sodium_init() >= 0;
+  BASTION_CHECK(sodium_ready);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "codec/check.h"
+
 namespace bastion::confidentiality {
 namespace {
 
@@ -24,7 +26,7 @@ FingerprintKey::FingerprintKey(const Scalar& k) : k_(k), public_(Point::base_mul
 
 FingerprintKey FingerprintKey::derive(ByteView secret, std::string_view space,
                                       std::uint64_t epoch) {
-  if (secret.size() != kFingerprintSecretBytes) std::abort();
+  BASTION_CHECK(secret.size() == kFingerprintSecretBytes);
   Transcript tr("bastion.fingerprint.space-key.v1");
   tr.add(secret).add(space).add_u64(epoch);
   auto wide = tr.wide();

@@ -3,14 +3,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "codec/check.h"
+
 namespace bastion::confidentiality {
 namespace {
 
 // libsodium is initialised by every Bastion binary before any key exists; a failing group
 // operation on canonical inputs would be a broken library, not bad input.
-void require(bool ok) {
-  if (!ok) std::abort();
-}
+void require(bool ok) { BASTION_CHECK(ok); }
 
 }  // namespace
 

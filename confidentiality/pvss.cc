@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "codec/check.h"
+
 namespace bastion::confidentiality {
 namespace {
 
@@ -110,7 +112,7 @@ OpenedShare PvssSecretKey::open(std::uint32_t index, const Point& encrypted_shar
 
 Pvss::Pvss(std::vector<Point> public_keys, std::size_t threshold)
     : keys_(std::move(public_keys)), t_(threshold) {
-  if (t_ < 1 || t_ > keys_.size() || keys_.size() > kMaxShareholders) std::abort();
+  BASTION_CHECK(t_ >= 1 && t_ <= keys_.size() && keys_.size() <= kMaxShareholders);
 }
 
 std::optional<Pvss> Pvss::of_cluster(std::span<const Point::Bytes> public_keys) {

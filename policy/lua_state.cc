@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "codec/check.h"
+
 namespace bastion::policy::lua {
 namespace {
 
@@ -185,7 +187,7 @@ std::size_t measure_short_string_alloc_max() {
     return std::realloc(ptr, nsize);
   };
   lua_State* L = lua_newstate(alloc, &probe);
-  if (L == nullptr) std::abort();
+  BASTION_CHECK(L != nullptr);
   lua_gc(L, LUA_GCSTOP);
   std::size_t short_max = 0;
   for (std::size_t len = 1; len <= 256; ++len) {

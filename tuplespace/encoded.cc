@@ -3,12 +3,10 @@
 #include "tuplespace/encoded.h"
 
 #include <cereal/types/vector.hpp>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
+#include "codec/check.h"
 #include "codec/codec.h"
-#include "tuplespace/check.h"
 
 namespace bastion::ts::detail {
 namespace {
@@ -33,11 +31,6 @@ std::uint64_t read_varint(codec::ByteView enc, std::size_t* pos) {
 
 }  // namespace
 
-void check_failed(const char* condition, const char* file, int line) {
-  std::fprintf(stderr, "tuplespace invariant broken: %s (%s:%d)\n", condition, file, line);
-  std::abort();
-}
-
 std::size_t field_bytes(codec::ByteView enc, std::size_t pos) {
   switch (enc[pos]) {
     case static_cast<std::uint8_t>(Type::kString):
@@ -52,7 +45,7 @@ std::size_t field_bytes(codec::ByteView enc, std::size_t pos) {
     case static_cast<std::uint8_t>(Type::kBool):
       return 2;
   }
-  check_failed("field tag of a stored encoding", __FILE__, __LINE__);
+  ::bastion::detail::check_failed("field tag of a stored encoding", __FILE__, __LINE__);
 }
 
 std::size_t encoded_arity(codec::ByteView enc, std::size_t* first_field) {
@@ -81,7 +74,7 @@ std::uint64_t field_key(std::size_t arity, codec::ByteView field) {
 
 Tuple decode_stored(codec::ByteView enc) {
   auto r = codec::decode<Tuple>(enc);
-  BASTION_TS_CHECK(r.ok());  // stored encodings come from codec::encode of valid tuples
+  BASTION_CHECK(r.ok());  // stored encodings come from codec::encode of valid tuples
   return std::move(r).value();
 }
 

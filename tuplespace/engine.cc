@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "codec/check.h"
 #include "codec/codec.h"
-#include "tuplespace/check.h"
 
 namespace bastion::ts {
 
@@ -61,7 +61,7 @@ Outcome Engine::execute(const Context& ctx, const Request& request) {
 }
 
 Outcome Engine::execute_read_only(const Context& ctx, const Request& request) const {
-  BASTION_TS_CHECK(read_only(request));
+  BASTION_CHECK(read_only(request));
   const std::int64_t now = std::max(ctx.now_ms, now_ms_);
   Outcome outcome;
   if (auto refused = refuse_blacklisted(ctx, request)) {
@@ -291,7 +291,7 @@ void Engine::add_waiter(Space& s, Waiter waiter) {
 void Engine::finish_waiter(Space& s, std::uint64_t arrival, Reply reply,
                            std::vector<Completion>& out) {
   auto it = s.waiters.find(arrival);
-  BASTION_TS_CHECK(it != s.waiters.end());
+  BASTION_CHECK(it != s.waiters.end());
   Waiter& w = it->second;
   if (w.deadline_ms != kNever) deadlines_.erase({w.deadline_ms, arrival, &s});
   waiters_by_key_.erase(w.key);
@@ -350,7 +350,7 @@ void Engine::charge(std::string_view client, std::uint64_t bytes) {
 
 void Engine::uncharge(std::string_view client, std::uint64_t bytes) {
   auto it = bytes_by_principal_.find(client);
-  BASTION_TS_CHECK(it != bytes_by_principal_.end() && it->second >= bytes);
+  BASTION_CHECK(it != bytes_by_principal_.end() && it->second >= bytes);
   it->second -= bytes;
   if (it->second == 0) bytes_by_principal_.erase(it);
   state_bytes_ -= bytes;

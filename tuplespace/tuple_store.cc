@@ -1,5 +1,5 @@
 // TupleStore and ChainTable: slots, chains and the per-position hash index (see tuple_store.h).
-// Invariants are checked with BASTION_TS_CHECK; no thread-safety (one owner).
+// Invariants are checked with BASTION_CHECK; no thread-safety (one owner).
 #include "tuplespace/tuple_store.h"
 
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <utility>
 
-#include "tuplespace/check.h"
+#include "codec/check.h"
 
 namespace bastion::ts::detail {
 
@@ -106,14 +106,14 @@ void TupleStore::unlink(SlotId id, std::size_t link_index, SlotId& head, std::ui
 SlotId TupleStore::insert(std::uint64_t seq, codec::ByteView encoding) {
   std::size_t first = 0;
   const std::size_t arity = encoded_arity(encoding, &first);
-  BASTION_TS_CHECK(arity >= 1 && arity <= 0xFFFF && seq != 0);
+  BASTION_CHECK(arity >= 1 && arity <= 0xFFFF && seq != 0);
 
   SlotId id;
   if (!free_.empty()) {
     id = free_.back();
     free_.pop_back();
   } else {
-    BASTION_TS_CHECK(slots_.size() < kNoSlot);  // the engine caps tuples_max below this
+    BASTION_CHECK(slots_.size() < kNoSlot);  // the engine caps tuples_max below this
     id = static_cast<SlotId>(slots_.size());
     slots_.emplace_back();
   }
@@ -142,13 +142,13 @@ SlotId TupleStore::insert(std::uint64_t seq, codec::ByteView encoding) {
 
 void TupleStore::erase(SlotId id) {
   Slot& s = slots_[id];
-  BASTION_TS_CHECK(s.seq != 0);
+  BASTION_CHECK(s.seq != 0);
   const std::size_t arity = s.arity;
   const codec::ByteView enc = s.encoding();
   for_each_field(enc, [&](std::size_t i, codec::ByteView field) {
     ChainTable& table = by_field_[i];
     ChainTable::Entry* e = table.find(field_key(arity, field));
-    BASTION_TS_CHECK(e != nullptr);
+    BASTION_CHECK(e != nullptr);
     unlink(id, i, e->head, e->count);
     if (e->count == 0) table.erase(e);
   });

@@ -189,6 +189,7 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
     return;
   }
   if (state_fetch_ && state_fetch_->proof.seq < proof.seq) state_fetch_.reset();  // superseded
+  BASTION_CHECK(proof.seq > stable_seq_);  // a stable checkpoint never moves back
   stable_seq_ = proof.seq;
   stable_proof_ = proof;
   persist(StableRecord{proof});

@@ -5,13 +5,15 @@
 #include <cstdlib>
 #include <utility>
 
+#include "codec/check.h"
+
 namespace bastion::bft {
 
 // ---- ReplyVoter ---------------------------------------------------------------------------------
 
 ReplyVoter::ReplyVoter(std::uint32_t n, std::uint32_t needed, Split split, Verify verify)
     : n_(n), needed_(needed), split_(std::move(split)), verify_(std::move(verify)) {
-  if (needed_ < 1 || needed_ > n_) std::abort();  // programmer error
+  BASTION_CHECK(needed_ >= 1 && needed_ <= n_);
 }
 
 std::optional<ReplyVoter::Accepted> ReplyVoter::add(ReplicaId replica, const Bytes& result) {
@@ -78,10 +80,8 @@ Bytes result_part(const Bytes& vote) { return Bytes(vote.begin() + 1, vote.end()
 ClientCore::ClientCore(ClientConfig config, ReplyVoter::Split split, ReplyVoter::Verify verify)
     : config_(config) {
   // A bad configuration is a programmer error: stop rather than vote with wrong quorums.
-  if (config_.f == 0 || config_.n != 3 * config_.f + 1 || config_.retransmit_us <= 0 ||
-      config_.retransmit_max_us < config_.retransmit_us) {
-    std::abort();
-  }
+  BASTION_CHECK(config_.f > 0 && config_.n == 3 * config_.f + 1 && config_.retransmit_us > 0 &&
+                config_.retransmit_max_us >= config_.retransmit_us);
   if (split) {
     split_ = [split = std::move(split)](const Bytes& vote) {
       if (vote.empty() || vote[0] != static_cast<std::uint8_t>(ReplyStatus::kOk)) return vote;
@@ -117,7 +117,7 @@ std::uint64_t ClientCore::submit(Bytes payload, bool read_only, TimeUs now_us) {
                                        0,
                                        {},
                                        false});
-  if (!inserted) std::abort();  // numbers are never in flight twice
+  BASTION_CHECK(inserted);  // numbers are never in flight twice
   Pending& p = it->second;
   p.read_only_deadline_us = now_us + config_.read_only_wait_us;
   p.interval_us = config_.retransmit_us;

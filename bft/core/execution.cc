@@ -37,6 +37,10 @@ void Replica::Impl::try_execute() {
 void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   const BatchHeader h = *s.committed;
   BatchPtr body = h.null_batch ? nullptr : find_body(s, h.batch_digest);
+  // Strictly in sequence, and exactly the requests the header committed to.
+  BASTION_CHECK(seq == last_executed_ + 1 && h.seq == seq);
+  BASTION_CHECK(h.null_batch ||
+                (body != nullptr && batch_digest_of(body->request_digests) == h.batch_digest));
   if (!replay) {
     CommittedRecord record{h, std::nullopt};
     if (body != nullptr && s.persisted_body != h.batch_digest) {

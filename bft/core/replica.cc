@@ -101,6 +101,7 @@ std::optional<TimeUs> Replica::next_tick_us() const { return impl_->next_tick_us
 ReplicaStatus Replica::status() const { return impl_->status(); }
 const Counters& Replica::counters() const { return impl_->counters(); }
 std::map<std::string, std::uint64_t> Replica::debug_sizes() const { return impl_->debug_sizes(); }
+void Replica::check_invariants() const { impl_->check_invariants(); }
 
 // ---- construction --------------------------------------------------------------------------
 
@@ -118,7 +119,7 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       view_change_budget_(config_.n, TokenBucket{kViewChangeBurst, 0}) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
-  if (!config_.validate().empty()) std::abort();
+  BASTION_CHECK(config_.validate().empty());
   view_change_timeout_us_ = config_.view_change_timeout_us;
   // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
   verified_max_ = std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n);
@@ -510,6 +511,24 @@ const Counters& Replica::Impl::counters() const {
     }
   }
   return counters_view_;
+}
+
+void Replica::Impl::check_invariants() const {
+  if (!started_) return;
+  // Execution has reached the stable checkpoint, except while its proven state is being fetched.
+  BASTION_CHECK(last_executed_ >= stable_seq_ || state_fetch_.has_value());
+  for (const auto& [seq, s] : log_) {
+    // The log window.
+    BASTION_CHECK(seq > stable_seq_ && seq - stable_seq_ <= config_.log_window);
+    // Current-view state belongs to the current view; what survives view changes to its seq.
+    BASTION_CHECK(!s.header || (s.header->view == view_ && s.header->seq == seq));
+    BASTION_CHECK(!s.held || (s.held->header.view == view_ && s.held->header.seq == seq));
+    for (const auto& [r, p] : s.prepares) BASTION_CHECK(p.view == view_ && p.seq == seq);
+    for (const auto& [r, c] : s.commits) BASTION_CHECK(c.view == view_ && c.seq == seq);
+    BASTION_CHECK(!s.cert || s.cert->header.seq == seq);
+    BASTION_CHECK(!s.committed || s.committed->seq == seq);
+  }
+  BASTION_CHECK(pool_.timer_count() <= pool_.entries().size());
 }
 
 std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {

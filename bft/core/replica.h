@@ -141,6 +141,9 @@ class Replica {
   // ("log.entries", "pool.entries", "client_table.sessions", "view_change.buffered", ...), for
   // the simulator's bounded-memory checks and for metrics.
   std::map<std::string, std::uint64_t> debug_sizes() const;
+  // Checks the invariants of replica_impl.h (BASTION_CHECK: aborts with the condition when one is
+  // broken). Cheap enough for the simulator to call after every event.
+  void check_invariants() const;
 
  private:
   class Impl;

@@ -36,6 +36,7 @@
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
 #include "bft/core/time_pace.h"
+#include "codec/check.h"
 
 namespace bastion::bft {
 
@@ -212,6 +213,7 @@ class Replica::Impl {
   ReplicaStatus status() const;
   const Counters& counters() const;
   std::map<std::string, std::uint64_t> debug_sizes() const;
+  void check_invariants() const;
 
  private:
   // ---- helpers (replica.cc) ----

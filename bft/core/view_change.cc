@@ -24,6 +24,7 @@
 namespace bastion::bft {
 
 void Replica::Impl::enter_view(ViewNum new_view) {
+  BASTION_CHECK(new_view > view_);  // views only grow
   view_ = new_view;
   view_entered_us_ = now_us_;
   view_change_deadline_us_.reset();

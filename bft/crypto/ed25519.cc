@@ -12,6 +12,8 @@
 #include <fstream>
 #include <memory>
 
+#include "codec/check.h"
+
 namespace bastion::crypto {
 namespace {
 
@@ -20,8 +22,8 @@ constexpr std::string_view kTag = "BASTION-SIG\x01";
 constexpr std::uintmax_t kPemFileMaxBytes = 64 * 1024;
 
 void ensure_sodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) std::abort();
+  static const bool sodium_ready = sodium_init() >= 0;
+  BASTION_CHECK(sodium_ready);
 }
 
 struct BioFree {

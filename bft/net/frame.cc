@@ -1,8 +1,9 @@
 #include "bft/net/frame.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
+
+#include "codec/check.h"
 
 namespace bastion::net {
 namespace {
@@ -76,7 +77,7 @@ std::span<std::uint8_t> FrameReader::prepare() {
 }
 
 void FrameReader::commit(std::size_t bytes_read) {
-  assert(bytes_read <= capacity_ - end_);
+  BASTION_CHECK(bytes_read <= capacity_ - end_);
   end_ += bytes_read;
 }
 
@@ -108,7 +109,7 @@ void SendQueue::grow() {
 }
 
 bool SendQueue::push(Frame frame) {
-  assert(frame);
+  BASTION_CHECK(frame);
   if (frame->size() > kFramePayloadMaxBytes) return false;
   const std::size_t bytes = kFrameHeaderBytes + frame->size();
   if (bytes > max_bytes_ || queued_bytes_ > max_bytes_ - bytes) return false;

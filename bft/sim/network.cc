@@ -1,12 +1,12 @@
 // The simulated network; see network.h.
 #include "bft/sim/network.h"
 
-#include <cassert>
+#include "codec/check.h"
 
 namespace bastion::bft::sim {
 
 void SimNetwork::partition(std::vector<std::uint8_t> sides) {
-  assert(sides.size() == sides_.size());
+  BASTION_CHECK(sides.size() == sides_.size());
   sides_ = std::move(sides);
   partitioned_ = true;
 }

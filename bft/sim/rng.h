@@ -10,10 +10,11 @@
 // Thread-safety: none; one simulation thread owns its generators.
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include "codec/check.h"
 
 namespace bastion::bft::sim {
 
@@ -25,7 +26,7 @@ class Rng {
 
   // Uniform in [lo, hi] (inclusive); unbiased (rejection sampling).
   std::uint64_t uniform(std::uint64_t lo, std::uint64_t hi) {
-    assert(lo <= hi);
+    BASTION_CHECK(lo <= hi);
     const std::uint64_t span = hi - lo;
     if (span == UINT64_MAX) return next();
     const std::uint64_t range = span + 1;
@@ -35,13 +36,13 @@ class Rng {
     return lo + x % range;
   }
   std::int64_t uniform_signed(std::int64_t lo, std::int64_t hi) {
-    assert(lo <= hi);
+    BASTION_CHECK(lo <= hi);
     const auto span = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
     return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + uniform(0, span));
   }
   // Index in [0, n).
   std::size_t index(std::size_t n) {
-    assert(n > 0);
+    BASTION_CHECK(n > 0);
     return static_cast<std::size_t>(uniform(0, n - 1));
   }
   // True with probability p (p in [0, 1]).

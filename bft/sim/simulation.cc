@@ -2,7 +2,6 @@
 #include "bft/sim/simulation.h"
 
 #include <algorithm>
-#include <cassert>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -18,6 +17,7 @@
 #include "bft/sim/linearizability.h"
 #include "bft/sim/recording_app.h"
 #include "bft/sim/sim_crypto.h"
+#include "codec/check.h"
 
 namespace bastion::bft::sim {
 namespace {
@@ -346,7 +346,7 @@ Simulation::Impl::Impl(SimOptions options)
       network_(n_ + options_.clients + 2, rng_.fork()),
       correct_clients_(options_.clients),
       checker_(n_) {
-  assert(app_ != nullptr);
+  BASTION_CHECK(app_ != nullptr);
   workload_ = app_->make_workload(rng_.fork(), options_.clients + 1);
   model_ = app_->make_model();
   choose_config();
@@ -799,6 +799,7 @@ std::optional<CapturedState> Simulation::Impl::capture_later(ReplicaHost& h, std
 
 void Simulation::Impl::drain(ReplicaHost& h) {
   if (!h.core) return;
+  h.core->check_invariants();  // after every event, as TigerBeetle's VOPR does
   Output out = h.core->take_output();
   carry_out(h, out);
   if (h.core) schedule_tick(h);

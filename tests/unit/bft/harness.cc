@@ -193,6 +193,7 @@ Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_
 
 void Cluster::collect(ReplicaId i) {
   if (!up(i)) return;
+  replicas_[i]->check_invariants();
   Output out = replicas_[i]->take_output();
   for (auto& r : out.persist) disk[i].push_back(std::move(r));
   if (out.sync) synced[i] = disk[i].size();
