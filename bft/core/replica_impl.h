@@ -10,7 +10,7 @@
 //   view_change.cc    view-change and new-view
 //   catch_up.cc       status, committed catch-up, batch fetches, state transfer
 //
-// Invariants (the ones every file relies on):
+// Invariants (the ones every file relies on; the first three are checked by check_invariants()):
 //   - log_ holds slots only for seqs in (stable_seq_, stable_seq_ + log_window];
 //   - last_executed_ >= stable_seq_ except while state_fetch_ is set (behind a proven stable
 //     checkpoint whose state is being fetched);
