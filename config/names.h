@@ -1,33 +1,21 @@
-// Principal names: who a certificate says its holder is.
-//
-// A principal name is 1..64 characters of [A-Za-z0-9_.-]. Names beginning with "replica-" (in any
-// letter case) are reserved for replicas: replica N's certificate has the common name
-// "replica-<N>" (decimal, no leading zeros), and no client identity may be issued under any name
-// with that prefix, so a client can never pass for a replica, not even in a log line.
-//
-// bft/net applies the same rule to certificates it is shown (it cannot depend on config/);
-// tests/unit/net checks that the two agree.
+// Names in cluster files: principal names (the rule is codec/principal_names.h, shared with
+// bft/net) and host names.
 //
 // Thread-safety: pure functions.
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
 #include <string_view>
+
+#include "codec/principal_names.h"
 
 namespace bastion::config {
 
-inline constexpr std::size_t kPrincipalNameMaxChars = 64;
-
-bool is_valid_principal_name(std::string_view name);
-// True for every name with the reserved prefix "replica-" (any case), valid replica name or not.
-bool is_reserved_name(std::string_view name);
-// A valid, unreserved name: what a client identity may be called.
-bool is_valid_client_name(std::string_view name);
-// "replica-<N>" -> N; nullopt for anything else (including "replica-01", "Replica-1").
-std::optional<std::uint32_t> parse_replica_name(std::string_view name);
-std::string replica_name(std::uint32_t id);
+using names::is_reserved_name;
+using names::is_valid_client_name;
+using names::is_valid_principal_name;
+using names::kPrincipalNameMaxChars;
+using names::parse_replica_name;
+using names::replica_name;
 
 // A host name or IP address literal as written in cluster.toml: 1..253 characters of
 // [A-Za-z0-9.:-] (IPv6 literals without brackets).

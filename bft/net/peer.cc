@@ -4,45 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "codec/principal_names.h"
+
 namespace bastion::net {
-namespace {
-constexpr std::string_view kReplicaPrefix = "replica-";
-constexpr std::size_t kNameMaxChars = 64;
-}  // namespace
-
-bool is_valid_principal_name(std::string_view name) {
-  if (name.empty() || name.size() > kNameMaxChars) return false;
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool has_reserved_prefix(std::string_view name) {
-  if (name.size() < kReplicaPrefix.size()) return false;
-  for (std::size_t i = 0; i < kReplicaPrefix.size(); ++i) {
-    char c = name[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kReplicaPrefix[i]) return false;
-  }
-  return true;
-}
-
-std::optional<ReplicaId> parse_replica_name(std::string_view name) {
-  if (!name.starts_with(kReplicaPrefix)) return std::nullopt;
-  const std::string_view digits = name.substr(kReplicaPrefix.size());
-  if (digits.empty() || digits.size() > 7) return std::nullopt;
-  if (digits.size() > 1 && digits[0] == '0') return std::nullopt;
-  ReplicaId id = 0;
-  for (const char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    id = id * 10 + static_cast<ReplicaId>(c - '0');
-  }
-  if (id > 1'000'000) return std::nullopt;
-  return id;
-}
 
 std::optional<std::string> certificate_common_name(X509* cert) {
   if (cert == nullptr) return std::nullopt;
@@ -75,13 +39,13 @@ std::optional<PublicKey> certificate_ed25519_key(X509* cert) {
 Result<Peer, std::string> PeerRules::classify(std::string_view cn,
                                               const std::optional<PublicKey>& key,
                                               std::optional<ReplicaId> expected) const {
-  if (!is_valid_principal_name(cn)) {
+  if (!names::is_valid_principal_name(cn)) {
     return fail(std::string("certificate name is not a valid principal name"));
   }
   Peer peer;
   peer.name = std::string(cn);
-  if (has_reserved_prefix(cn)) {
-    const auto id = parse_replica_name(cn);
+  if (names::is_reserved_name(cn)) {
+    const auto id = names::parse_replica_name(cn);
     if (!id) return fail("\"" + peer.name + "\" is not a replica name");
     const auto it = replica_keys_.find(*id);
     if (it == replica_keys_.end()) return fail(peer.name + " is not a configured replica");

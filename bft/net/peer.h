@@ -41,10 +41,6 @@ struct Peer {
   bool is_replica() const { return kind == PeerKind::kReplica; }
 };
 
-bool is_valid_principal_name(std::string_view name);
-bool has_reserved_prefix(std::string_view name);
-std::optional<ReplicaId> parse_replica_name(std::string_view name);
-
 class PeerRules {
  public:
   // The pinned Ed25519 key of every configured replica.

@@ -1,9 +1,8 @@
-// Peer classification, and agreement of bft/net's name rules with config/'s.
+// Peer classification (the name rule itself: codec/principal_names.h,
+// tests/unit/config/names_test.cc).
 #include "bft/net/peer.h"
 
 #include <gtest/gtest.h>
-
-#include "config/names.h"
 
 namespace bastion::net {
 namespace {
@@ -48,34 +47,6 @@ TEST(PeerRules, DialedPeerMustBeTheExpectedReplica) {
   EXPECT_EQ(rules.classify("replica-0", key_of(1), 1u).error(),
             "expected replica-1, found \"replica-0\"");
   EXPECT_FALSE(rules.classify("client1", std::nullopt, 1u).ok());
-}
-
-TEST(PeerNames, AgreeWithConfig) {
-  const char* names[] = {"admin",
-                         "client1",
-                         "replica-0",
-                         "replica-12",
-                         "replica-01",
-                         "Replica-1",
-                         "REPLICA-3",
-                         "replica-",
-                         "replica",
-                         "replicas",
-                         "a b",
-                         "",
-                         "x.y_z-1",
-                         "é",
-                         "replica-1x",
-                         "replica-99",
-                         "replica-1000000",
-                         "replica-1000001",
-                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
-  for (const char* n : names) {
-    EXPECT_EQ(is_valid_principal_name(n), config::is_valid_principal_name(n)) << n;
-    EXPECT_EQ(has_reserved_prefix(n), config::is_reserved_name(n)) << n;
-    EXPECT_EQ(parse_replica_name(n), config::parse_replica_name(n)) << n;
-  }
 }
 
 }  // namespace
