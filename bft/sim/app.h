@@ -100,8 +100,4 @@ struct AppPlugin {
   std::function<std::unique_ptr<SequentialModel>()> make_model;
 };
 
-// The registered plug-ins by name ("kv", "tuplespace"); nullptr for an unknown name.
-const AppPlugin* find_app(std::string_view name);
-std::vector<std::string> app_names();
-
 }  // namespace bastion::bft::sim

@@ -5,8 +5,6 @@
 #include <string>
 #include <utility>
 
-#include "bft/sim/red_app.h"
-#include "bft/sim/ts_app.h"
 #include "codec/codec.h"
 
 namespace bastion::bft::sim {
@@ -389,17 +387,5 @@ AppPlugin kv_app_plugin() {
   p.make_model = [] { return std::make_unique<KvModel>(); };
   return p;
 }
-
-const AppPlugin* find_app(std::string_view name) {
-  static const AppPlugin kv = kv_app_plugin();
-  static const AppPlugin tuplespace = ts_app_plugin();
-  static const AppPlugin red = red_app_plugin();
-  if (name == kv.name) return &kv;
-  if (name == tuplespace.name) return &tuplespace;
-  if (name == red.name) return &red;
-  return nullptr;
-}
-
-std::vector<std::string> app_names() { return {"kv", "tuplespace", "red"}; }
 
 }  // namespace bastion::bft::sim

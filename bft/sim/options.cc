@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "bft/sim/app.h"
+
 namespace bastion::bft::sim {
 namespace {
 
@@ -179,7 +181,7 @@ std::string SimOptions::repro_args() const {
   std::ostringstream s;
   s << "--seed " << seed << " --f " << f << " --clients " << clients << " --steps " << steps;
   if (byzantine) s << " --byzantine";
-  if (app != "kv") s << " --app " << app;
+  if (plugin != nullptr && plugin->name != "kv") s << " --app " << plugin->name;
   if (throughput_strict) s << " --strict-throughput";
   const FaultMenu defaults;
   std::string toggles;

@@ -92,10 +92,9 @@ struct SimOptions {
   std::uint64_t seed = 1;
   std::uint32_t f = 1;
   std::uint32_t clients = 3;
-  std::uint32_t steps = 60;  // client operations issued by the correct clients in a run
-  bool byzantine = false;    // up to f Byzantine replicas (and Byzantine clients)
-  std::string app = "kv";
-  const AppPlugin* plugin = nullptr;  // overrides `app` (tests plug in their own)
+  std::uint32_t steps = 60;           // client operations issued by the correct clients in a run
+  bool byzantine = false;             // up to f Byzantine replicas (and Byzantine clients)
+  const AppPlugin* plugin = nullptr;  // the replicated application; null: kv_app.h's map
   FaultMenu faults;
   // Faults stop at a seed-chosen time in [fault_phase_min_us, fault_phase_max_us]; after that
   // every pending request of a correct client must complete within liveness_bound_us.

@@ -14,6 +14,7 @@
 #include "bft/sim/checks.h"
 #include "bft/sim/clock.h"
 #include "bft/sim/describe.h"
+#include "bft/sim/kv_app.h"
 #include "bft/sim/linearizability.h"
 #include "bft/sim/recording_app.h"
 #include "bft/sim/sim_crypto.h"
@@ -21,6 +22,11 @@
 
 namespace bastion::bft::sim {
 namespace {
+
+const AppPlugin& key_value_app() {
+  static const AppPlugin kv = kv_app_plugin();
+  return kv;
+}
 
 // The throughput check needs enough operations on both sides to compare medians.
 constexpr std::size_t kThroughputWarmupOpsMin = 5;
@@ -334,7 +340,7 @@ class Simulation::Impl {
 
 Simulation::Impl::Impl(SimOptions options)
     : options_(std::move(options)),
-      app_(options_.plugin != nullptr ? options_.plugin : find_app(options_.app)),
+      app_(options_.plugin != nullptr ? options_.plugin : &key_value_app()),
       n_(3 * options_.f + 1),
       rng_(options_.seed),
       config_rng_(rng_.fork()),

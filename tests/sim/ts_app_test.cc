@@ -18,13 +18,27 @@
 #include "bft/sim/linearizability.h"
 #include "bft/sim/options.h"
 #include "bft/sim/simulation.h"
-#include "bft/sim/ts_app.h"
-#include "bft/sim/ts_model.h"
 #include "codec/codec.h"
 #include "policy/script.h"
 #include "server/tuplespace_app.h"
+#include "sim/apps.h"
+#include "sim/ts_app.h"
+#include "sim/ts_model.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
+
+using bft::ByteView;
+using bft::ClientKey;
+using bft::Completion;
+using bft::Digest;
+using bft::ExecuteResult;
+using bft::Request;
+using bft::TimeUs;
+using bft::sim::HistoryOp;
+using bft::sim::LinearizabilityReport;
+using bft::sim::run_seed;
+using bft::sim::RunResult;
+using bft::sim::SimOptions;
 namespace {
 
 using Verdict = LinearizabilityReport::Verdict;
@@ -671,7 +685,6 @@ std::optional<std::pair<std::uint64_t, std::string>> first_seed_failing(
     const AppPlugin plugin = make_plugin();
     SimOptions o;
     o.seed = seed;
-    o.app = "tuplespace";
     o.plugin = &plugin;
     for (const std::string& f : run_seed(o).failures) {
       if (f.find(kind) != std::string::npos) return std::pair{seed, f};
@@ -838,7 +851,6 @@ TEST(TsSimulation, ForbiddenAttemptsAreTriedAndDenied) {
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     SimOptions o;
     o.seed = seed;
-    o.app = "tuplespace";
     o.plugin = &counting;
     o.byzantine = seed % 2 == 0;
     const RunResult r = run_seed(o);
@@ -869,7 +881,7 @@ TEST(TsSimulation, CorrectRunsPass) {
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     SimOptions o;
     o.seed = seed;
-    o.app = "tuplespace";
+    o.plugin = find_app("tuplespace");
     o.byzantine = seed % 2 == 0;
     const RunResult r = run_seed(o);
     EXPECT_TRUE(r.passed()) << "seed " << seed << ": " << r.failures.front()
@@ -879,4 +891,4 @@ TEST(TsSimulation, CorrectRunsPass) {
 }
 
 }  // namespace
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim

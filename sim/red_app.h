@@ -31,8 +31,10 @@
 
 #include "bft/sim/app.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
+
+using bft::sim::AppPlugin;
 
 AppPlugin red_app_plugin();
 
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim

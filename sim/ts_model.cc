@@ -1,5 +1,5 @@
 // The tuple space's sequential model for the linearizability checker; see ts_model.h.
-#include "bft/sim/ts_model.h"
+#include "sim/ts_model.h"
 
 #include <cereal/types/optional.hpp>
 
@@ -13,7 +13,7 @@
 #include "codec/codec.h"
 #include "tuplespace/text.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
 namespace {
 
 enum LeaseClass : std::uint8_t { kNoLease = 0, kShortLease = 1, kLongLease = 2 };
@@ -557,7 +557,7 @@ std::string ts_sim_principal(std::uint32_t index, std::uint32_t correct_clients)
 
 // Keep ts_policy_allows() in step with this text (and the summary in ts_model.h).
 const std::string_view kTsPolicy = R"lua(
--- The simulator's policy (bft/sim/ts_model.h; ts_policy_allows() there is its mirror).
+-- The simulator's policy (sim/ts_model.h; ts_policy_allows() there is its mirror).
 function decide(req)
   local n = tonumber(string.match(req.invoker, "^client%-(%d+)$"))
   local reads = req.op == "rdp" or req.op == "rd" or req.op == "rdAll"
@@ -778,4 +778,4 @@ std::string TsModel::describe_state(const State& s) const {
   return out.str();
 }
 
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim

@@ -1,17 +1,20 @@
 // The ReD election as a simulator application; see red_app.h.
-#include "bft/sim/red_app.h"
+#include "sim/red_app.h"
 
 #include <algorithm>
 #include <limits>
 #include <memory>
 #include <utility>
 
-#include "bft/sim/red_policy.h"
-#include "bft/sim/ts_app.h"
-#include "bft/sim/ts_model.h"
 #include "codec/codec.h"
+#include "sim/red_policy.h"
+#include "sim/ts_app.h"
+#include "sim/ts_model.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
+
+using bft::TimeUs;
+using bft::sim::WorkloadContext;
 namespace {
 
 constexpr const char* kSpace = "red";
@@ -480,4 +483,4 @@ AppPlugin red_app_plugin() {
   return p;
 }
 
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim

@@ -74,7 +74,10 @@
 #include "bft/sim/app.h"
 #include "tuplespace/ops.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
+
+using bft::Bytes;
+using bft::sim::SequentialModel;
 
 // A lease this long (or longer) outlives any simulated run (runs last seconds of agreed time).
 inline constexpr std::uint64_t kTsLongLeaseMs = 3'600'000;
@@ -137,4 +140,4 @@ class TsModel final : public SequentialModel {
                                const std::optional<Bytes>& result) const;
 };
 
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim

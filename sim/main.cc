@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "bft/sim/app.h"
 #include "bft/sim/options.h"
 #include "bft/sim/simulation.h"
+#include "sim/apps.h"
 
 namespace sim = bastion::bft::sim;
 
@@ -78,8 +78,9 @@ int main(int argc, char** argv) {
   cli.add_option("--clients", base.clients, "correct clients")->check(CLI::Range(1, 64));
   cli.add_flag("--byzantine", base.byzantine, "up to f Byzantine replicas and Byzantine clients");
   cli.add_option("--steps", base.steps, "client operations per run")->check(CLI::Range(1, 100000));
-  cli.add_option("--app", base.app, "replicated application")
-      ->check(CLI::IsMember(sim::app_names()));
+  std::string app = "kv";
+  cli.add_option("--app", app, "replicated application")
+      ->check(CLI::IsMember(bastion::sim::app_names()));
   cli.add_option("--faults", faults,
                  "fault classes to toggle, e.g. -crashes,-partitions,+drops,-equivocate");
   cli.add_option("--jobs", jobs, "seeds run in parallel")->check(CLI::Range(1, 64));
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
     std::cerr << "bastion-sim: " << error << "\n";
     return 2;
   }
+  base.plugin = bastion::sim::find_app(app);
   base.trace_tail = trace_tail;
   if (base.verbose) jobs = 1;
 

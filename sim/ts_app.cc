@@ -1,15 +1,15 @@
 // The tuple-space simulator application: workload and plug-in; see ts_app.h.
-#include "bft/sim/ts_app.h"
+#include "sim/ts_app.h"
 
 #include <algorithm>
 #include <memory>
 #include <utility>
 
-#include "bft/sim/ts_model.h"
 #include "codec/codec.h"
 #include "server/tuplespace_app.h"
+#include "sim/ts_model.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
 namespace {
 
 constexpr std::uint64_t kShortLeaseMsMin = 30;
@@ -208,4 +208,4 @@ AppPlugin ts_app_plugin() {
   return p;
 }
 
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim

@@ -38,7 +38,14 @@
 #include "bft/sim/app.h"
 #include "tuplespace/ops.h"
 
-namespace bastion::bft::sim {
+namespace bastion::sim {
+
+using bft::Bytes;
+using bft::StateMachine;
+using bft::sim::AppPlugin;
+using bft::sim::Rng;
+using bft::sim::Workload;
+using bft::sim::WorkloadOp;
 
 class TsWorkload final : public Workload {
  public:
@@ -76,4 +83,4 @@ AppPlugin ts_app_plugin();
 // The real application of bastiond, with kTsAdminPrincipal as its only admin (also --app red's).
 std::unique_ptr<StateMachine> make_ts_state_machine();
 
-}  // namespace bastion::bft::sim
+}  // namespace bastion::sim
