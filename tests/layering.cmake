@@ -1,24 +1,36 @@
-# Dependencies point one way: a file of the replication layer (bft/) includes only bft/ and codec/
-# headers, never the tuple space, the server, the client, policies or configuration files. The
-# simulator (bft/sim) still runs the tuple-space application and is left out until it moves
-# above both (issue 12). Run as `cmake -DROOT=<source dir> -P layering.cmake`.
-file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/bft/*.h ${ROOT}/bft/*.cc)
-set(upward "")
+# Dependencies point one way, checked on the #include lines of each layer's files:
+#   - bft/ (the replication layer, its simulator included) includes only bft/ and codec/ headers,
+#     never the tuple space, the server, the client, policies or configuration files; the
+#     simulator's tuple-space applications live above both, in sim/;
+#   - client/ (the library, the tool, the recipes) includes no engine, policy, server or replica
+#     layer: of the tuple space only its wire types and text syntax (bastion_tuplespace_wire), of
+#     confidentiality only what clients see.
+# Run as `cmake -DROOT=<source dir> -P layering.cmake`.
+set(violations "")
 set(checked 0)
-foreach(f ${files})
-  if(f MATCHES "^bft/sim/")
-    continue()
-  endif()
-  math(EXPR checked "${checked} + 1")
-  file(STRINGS ${ROOT}/${f} includes REGEX "^#include \"")
-  foreach(line ${includes})
-    if(NOT line MATCHES "^#include \"(bft|codec)/")
-      list(APPEND upward "${f}: ${line}")
-    endif()
+
+# check_layer(DIR ALLOWED_REGEX): every quoted include of DIR's files must match ALLOWED_REGEX.
+function(check_layer dir allowed)
+  file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/${dir}/*.h ${ROOT}/${dir}/*.cc)
+  foreach(f ${files})
+    math(EXPR checked "${checked} + 1")
+    file(STRINGS ${ROOT}/${f} includes REGEX "^#include \"")
+    foreach(line ${includes})
+      if(NOT line MATCHES "${allowed}")
+        list(APPEND violations "${f}: ${line}")
+      endif()
+    endforeach()
   endforeach()
-endforeach()
-if(upward)
-  list(JOIN upward "\n  " listing)
-  message(FATAL_ERROR "bft/ includes from layers above it:\n  ${listing}")
+  set(checked ${checked} PARENT_SCOPE)
+  set(violations ${violations} PARENT_SCOPE)
+endfunction()
+
+check_layer(bft "^#include \"(bft|codec)/")
+check_layer(client
+  "^#include \"(client|bft/core|bft/net|codec|config|tuplespace/(value|ops|text|error)\\.h|confidentiality/(envelope|reply|pvss|fingerprint|seal|group|dleq)\\.h)")
+
+if(violations)
+  list(JOIN violations "\n  " listing)
+  message(FATAL_ERROR "includes from layers above:\n  ${listing}")
 endif()
-message(STATUS "layering: ${checked} files of bft/ checked")
+message(STATUS "layering: ${checked} files checked")
