@@ -45,7 +45,9 @@ void print_result(const std::string& program, const sim::SimOptions& o, const si
               << " tailc_p50=" << s.tail_correct_primary_latency_us / 1000
               << "ms T=" << s.request_timeout_us / 1000
               << "ms rt=" << s.retransmit_interval_us / 1000
-              << "ms cap=" << s.capture_delay_max_us / 1000 << "ms\n";
+              << "ms cap=" << s.capture_delay_max_us / 1000
+              << "ms lin_steps=" << s.linearizability_steps
+              << " lin_steps_max=" << s.linearizability_steps_max << "\n";
   }
   if (r.passed()) return;
   std::cout << "FAIL seed " << o.seed << ": " << first_line(r.failures.front())

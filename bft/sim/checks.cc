@@ -22,6 +22,7 @@ void SafetyChecker::executed(ReplicaId r, const Executed& e, const AppBatch& bat
   }
   auto& mine = executed_at_[r];
   for (const ExecutedRequest& q : batch.requests) {
+    executed_.insert(q.digest);
     if (!issued_.contains(q.digest)) {
       std::ostringstream s;
       s << "validity: at t=" << now_us << "us replica " << r << " executed request ("

@@ -38,6 +38,8 @@ class SafetyChecker {
 
   // Replica `r` (correct) executed batch `e`; `batch` is what its application saw for it.
   void executed(ReplicaId r, const Executed& e, const AppBatch& batch, TimeUs now_us);
+  // Some correct replica's application executed the request with digest `d`.
+  bool was_executed(const Digest& d) const { return executed_.contains(d); }
 
   void fail(std::string what) {
     if (failures_.size() < 16) failures_.push_back(std::move(what));
@@ -57,6 +59,7 @@ class SafetyChecker {
   std::map<SeqNum, Seen> by_seq_;
   std::vector<std::map<std::pair<ClientKey, std::uint64_t>, SeqNum>> executed_at_;
   std::set<Digest> issued_;
+  std::set<Digest> executed_;
   std::set<std::string> churning_;
   std::vector<std::string> failures_;
 };

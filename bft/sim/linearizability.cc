@@ -49,6 +49,7 @@ class PartitionSearch {
     SequentialModel::State state = model_.initial();
     CacheKey key{std::vector<std::uint64_t>((ops_.size() + 63) / 64, 0), {}};
     std::unordered_set<CacheKey, CacheKeyHash> cache;
+    std::uint64_t cache_bytes = 0;
     struct Frame {
       std::size_t call_entry;
       SequentialModel::State state;
@@ -57,7 +58,7 @@ class PartitionSearch {
     std::size_t e = entries_[kHead].next;
     std::uint64_t local_steps = 0;
     while (true) {
-      if (++local_steps > budget) {
+      if (++local_steps > budget || cache_bytes > kCacheBytesMax) {
         steps += local_steps;
         return LinearizabilityReport::Verdict::kBudgetExceeded;
       }
@@ -72,6 +73,7 @@ class PartitionSearch {
           set_bit(key.linearized, en.op, true);
           key.state = *next;
           if (cache.insert(key).second) {
+            cache_bytes += key.linearized.size() * sizeof(std::uint64_t) + key.state.size();
             stack.push_back({e, state});
             if (stack.size() > best_.size()) record_best(stack);
             if (op.group) ++group_used_[*op.group];
@@ -212,13 +214,16 @@ LinearizabilityReport check_linearizable(const SequentialModel& model,
                                          std::uint64_t budget) {
   std::map<std::string, std::vector<const HistoryOp*>> partitions;
   for (const HistoryOp& op : history) {
-    if (!op.response_us && model.is_read(op.op)) continue;
+    if (!op.response_us && (model.is_read(op.op) || op.took_no_effect)) continue;
     partitions[model.partition(op.op)].push_back(&op);
   }
   LinearizabilityReport report;
   for (auto& [name, ops] : partitions) {
     PartitionSearch search(model, std::move(ops));
-    const auto verdict = search.run(budget, report.steps);
+    std::uint64_t steps = 0;
+    const auto verdict = search.run(budget, steps);
+    report.steps += steps;
+    report.steps_max = std::max(report.steps_max, steps);
     if (verdict != LinearizabilityReport::Verdict::kOk) {
       report.verdict = verdict;
       report.partition = name;

@@ -323,6 +323,9 @@ class Simulation::Impl {
 
   SafetyChecker checker_;
   std::vector<HistoryOp> history_;
+  // Per history entry, the digests of the requests that carried it (a read-only request and its
+  // ordered retry): a pending entry took no effect if no correct replica executed any of them.
+  std::vector<std::vector<Digest>> history_requests_;
   // Correct clients' completed operations, in world time.
   struct Latency {
     TimeUs invoke_us = 0;
@@ -1046,8 +1049,10 @@ void Simulation::Impl::client_next_op(ClientHost& c, std::uint64_t token) {
       c.byz_sends[j] = send;
     }
     for (const Bytes& v : (partial ? std::vector<Bytes>{variants[0]} : variants)) {
-      history_.push_back(HistoryOp{c.index, v, now_us_, std::nullopt, std::nullopt, group});
-      checker_.issued(Request{ClientKey{c.principal, c.config.session}, number, false, v});
+      history_.push_back(HistoryOp{c.index, v, now_us_, std::nullopt, std::nullopt, group, false});
+      const Request request{ClientKey{c.principal, c.config.session}, number, false, v};
+      history_requests_.push_back({request_digest(request)});
+      checker_.issued(request);
     }
     c.current =
         ClientHost::Current{number, WorkloadOp{variants[0], false}, history_.size() - 1, now_us_};
@@ -1061,7 +1066,8 @@ void Simulation::Impl::client_next_op(ClientHost& c, std::uint64_t token) {
   WorkloadOp op = workload_->next_op(c.index);
   const std::uint64_t number = c.core->submit(op.payload, op.read_only, now_us_);
   history_.push_back(
-      HistoryOp{c.index, op.payload, now_us_, std::nullopt, std::nullopt, std::nullopt});
+      HistoryOp{c.index, op.payload, now_us_, std::nullopt, std::nullopt, std::nullopt, false});
+  history_requests_.emplace_back();
   if (options_.verbose || options_.trace_tail > 0) {
     trace_line("t=" + std::to_string(now_us_) + " c" + std::to_string(c.index) + " invokes #" +
                std::to_string(number) + (op.read_only ? " read-only " : " ") +
@@ -1132,7 +1138,15 @@ void Simulation::Impl::client_send(ClientHost& c, const ClientSend& s) {
   // Every variant the client sends (read-only, then retried ordered) is an issued request.
   if (auto m = decode_message(*s.bytes); m && std::holds_alternative<ClientRequestMsg>(*m)) {
     const auto& q = std::get<ClientRequestMsg>(*m);
-    checker_.issued(Request{ClientKey{c.principal, q.session}, q.number, q.read_only, q.payload});
+    const Request request{ClientKey{c.principal, q.session}, q.number, q.read_only, q.payload};
+    checker_.issued(request);
+    // By payload, not number: a request may be renumbered, and a wrong match only keeps a
+    // pending entry that could have been dropped.
+    if (c.current && q.payload == c.current->op.payload) {
+      auto& digests = history_requests_[c.current->history];
+      const Digest d = request_digest(request);
+      if (std::find(digests.begin(), digests.end(), d) == digests.end()) digests.push_back(d);
+    }
   }
   for (ReplicaId j = 0; j < n_; ++j) {
     if (s.to && *s.to != j) continue;
@@ -1430,7 +1444,15 @@ void Simulation::Impl::final_checks() {
            "us never completed (run ended at t=" + std::to_string(now_us_) + "us)");
     }
   }
+  for (std::size_t i = 0; i < history_.size(); ++i) {
+    if (history_[i].response_us) continue;
+    const auto& digests = history_requests_[i];
+    history_[i].took_no_effect = std::none_of(
+        digests.begin(), digests.end(), [&](const Digest& d) { return checker_.was_executed(d); });
+  }
   const auto lin = check_linearizable(*model_, history_);
+  stats_.linearizability_steps = lin.steps;
+  stats_.linearizability_steps_max = lin.steps_max;
   if (lin.verdict == LinearizabilityReport::Verdict::kViolation) {
     fail("linearizability: the history of " + lin.partition + " is not linearizable\n" +
          lin.explanation);

@@ -74,6 +74,8 @@ struct RunStats {
   TimeUs retransmit_interval_us = 0;
   TimeUs capture_delay_max_us = 0;
   std::map<std::string, std::uint64_t> sizes_max;  // Replica::debug_sizes(), max over the run
+  std::uint64_t linearizability_steps = 0;         // the checker's search steps, all partitions
+  std::uint64_t linearizability_steps_max = 0;     // ... in its costliest partition
 };
 
 struct RunResult {

@@ -20,11 +20,11 @@ Bytes timeout(std::optional<std::string> v) {
 }
 
 HistoryOp done(std::uint32_t client, Bytes op, TimeUs from, TimeUs to, Bytes result) {
-  return HistoryOp{client, std::move(op), from, to, std::move(result), std::nullopt};
+  return HistoryOp{client, std::move(op), from, to, std::move(result), std::nullopt, false};
 }
 HistoryOp pending(std::uint32_t client, Bytes op, TimeUs from,
-                  std::optional<std::uint64_t> group = std::nullopt) {
-  return HistoryOp{client, std::move(op), from, std::nullopt, std::nullopt, group};
+                  std::optional<std::uint64_t> group = std::nullopt, bool took_no_effect = false) {
+  return HistoryOp{client, std::move(op), from, std::nullopt, std::nullopt, group, took_no_effect};
 }
 
 LinearizabilityReport::Verdict check(const std::vector<HistoryOp>& h,
@@ -83,6 +83,21 @@ TEST(Linearizability, PendingWriteMayOrMayNotTakeEffect) {
   EXPECT_EQ(check({pending(0, kv_put("a", "1"), 0), done(1, kv_get("a"), 20, 30, ok("1")),
                    done(1, kv_get("a"), 40, 50, ok(std::nullopt))}),
             kBad);
+}
+
+TEST(Linearizability, PendingWriteKnownNeverToHaveRun) {
+  // Nobody may have seen it, and it does not count against a full search.
+  const auto lost = pending(0, kv_put("a", "1"), 0, std::nullopt, true);
+  EXPECT_EQ(check({lost, done(1, kv_get("a"), 20, 30, ok(std::nullopt))}), kOk);
+  EXPECT_EQ(check({lost, done(1, kv_get("a"), 20, 30, ok("1"))}), kBad);
+  // Alternatives of a group: the one that ran may be seen, the other may not.
+  const std::vector<HistoryOp> group = {pending(9, kv_put("a", "x"), 0, 7, true),
+                                        pending(9, kv_put("a", "y"), 0, 7)};
+  auto h = group;
+  h.push_back(done(1, kv_get("a"), 10, 20, ok("y")));
+  EXPECT_EQ(check(h), kOk);
+  h.back() = done(1, kv_get("a"), 10, 20, ok("x"));
+  EXPECT_EQ(check(h), kBad);
 }
 
 TEST(Linearizability, AlternativesTakeEffectAtMostOnce) {

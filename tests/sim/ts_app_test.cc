@@ -60,12 +60,12 @@ class History {
  public:
   History& done(std::uint32_t client, const ts::Request& r, const ts::Reply& result, TimeUs at,
                 TimeUs length = 1) {
-    ops_.push_back(HistoryOp{client, req(r), at, at + length, rep(result), std::nullopt});
+    ops_.push_back(HistoryOp{client, req(r), at, at + length, rep(result), std::nullopt, false});
     return *this;
   }
   History& pending(std::uint32_t client, const ts::Request& r, TimeUs at,
                    std::optional<std::uint64_t> group = std::nullopt) {
-    ops_.push_back(HistoryOp{client, req(r), at, std::nullopt, std::nullopt, group});
+    ops_.push_back(HistoryOp{client, req(r), at, std::nullopt, std::nullopt, group, false});
     return *this;
   }
   // The space exists from the start (created by the admin before everything).
@@ -602,7 +602,8 @@ std::vector<HistoryOp> drive(StateMachine& app, std::uint64_t seed, std::uint32_
         strange ? WorkloadOp{rng.pick(workload.equivocation(c)), false} : workload.next_op(c);
     const Request request{ClientKey{ts_sim_principal(c, clients), 1}, ++numbers[c], false,
                           current[c].payload};
-    history.push_back(HistoryOp{c, request.payload, ++t, std::nullopt, std::nullopt, std::nullopt});
+    history.push_back(
+        HistoryOp{c, request.payload, ++t, std::nullopt, std::nullopt, std::nullopt, false});
     waiting[c] = history.size() - 1;
     if (current[c].read_only) {
       if (auto r = app.execute_read_only(request)) {
