@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds Bastion and runs every test: the release-mode suite (unit, simulation, fuzz replay,
-# integration) and the unit and fuzz-replay tests again under AddressSanitizer + UBSan.
+# integration), the unit and fuzz-replay tests again under AddressSanitizer + UBSan, and the
+# tests where threads meet under ThreadSanitizer (a Clang build, which also checks the locking
+# annotations with -Wthread-safety).
 #
 #   ./test.sh            the default run (what CI runs)
 #   ./test.sh --long     also the long simulations and soak tests (label "long")
@@ -29,6 +31,9 @@ cmake --build build -j "$jobs"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBASTION_SANITIZE=ON \
   -DBASTION_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs" --target bastion_sanitized_tests
+CXX=clang++-14 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBASTION_TSAN=ON -DBASTION_BENCH=OFF >/dev/null
+cmake --build build-tsan -j "$jobs" --target bastion_thread_tests
 set +e
 
 status=0
@@ -39,6 +44,9 @@ ctest --test-dir build -j "$jobs" "${exclude[@]}" || status=1
 echo "== unit and fuzz-replay tests (ASan + UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -j "$jobs" -L 'unit|fuzz' || status=1
+echo "== tests where threads meet (ThreadSanitizer) =="
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir build-tsan -j "$jobs" -L threads || status=1
 
 if ((fuzz_seconds > 0)); then
   echo "== libFuzzer, ${fuzz_seconds}s per target =="

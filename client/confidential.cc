@@ -29,14 +29,14 @@ ProtectionVector protection_of(const std::vector<std::uint8_t>& bytes) {
 // ---- SpaceCache ---------------------------------------------------------------------------------
 
 std::optional<SpaceState> SpaceCache::find(std::string_view space) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = spaces_.find(space);
   if (it == spaces_.end()) return std::nullopt;
   return it->second;
 }
 
 bool SpaceCache::knows(std::string_view space) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return spaces_.contains(space);
 }
 
@@ -45,12 +45,12 @@ void SpaceCache::learn(const ts::SpaceInfo& info) {
   state.confidential = info.options.confidential;
   state.protection = protection_of(info.options.protection);
   state.fingerprint_key = info.options.fingerprint_key;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   spaces_[info.name] = std::move(state);
 }
 
 void SpaceCache::forget(const std::string& space) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   spaces_.erase(space);
 }
 
@@ -71,7 +71,7 @@ ClientConfidentiality::~ClientConfidentiality() {
 
 Expected<std::shared_ptr<const confidentiality::SpaceKeys>> ClientConfidentiality::keys(
     const std::string& space, const std::string& expected) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& slot = keys_[space];
   if (!slot) {
     const std::filesystem::path own = identity_dir_ / "space-keys" / (space + ".key");
@@ -113,13 +113,13 @@ bool ClientConfidentiality::verify_shares(bft::ReplicaId replica,
                                           const codec::Bytes& result) const {
   if (!confidentiality::is_confidential_result(result)) return true;
   if (shares_valid(replica, result)) return true;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (replica < invalid_shares_.size()) ++invalid_shares_[replica];
   return false;
 }
 
 std::vector<std::uint64_t> ClientConfidentiality::invalid_shares() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return invalid_shares_;
 }
 
@@ -129,7 +129,7 @@ bool ClientConfidentiality::shares_valid(bft::ReplicaId replica, const codec::By
   auto carried = confidentiality::tuples_of(std::get<ts::Confidential>(common->reply));
   if (!carried.ok()) return false;
   const bool all_opened = [&] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const ts::Tuple& t : carried->tuples) {
       if (opened_.find(OpenedTuples::key_of(carried->space, t)) == nullptr) return false;
     }
@@ -233,7 +233,7 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
   std::vector<std::optional<ts::Tuple>> known(carried->tuples.size());
   bool all_known = true;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (std::size_t i = 0; i < carried->tuples.size(); ++i) {
       if (const ts::Tuple* t = opened_.find(OpenedTuples::key_of(space, carried->tuples[i])))
         known[i] = *t;
@@ -268,7 +268,7 @@ Expected<ClientConfidentiality::Opened> ClientConfidentiality::open(
     for (const confidentiality::ReplicaShares& s : shares) mine.push_back(s.shares[i]);
     auto plain = confidentiality::open(**k, *stored, mine);
     if (plain) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       opened_.put(OpenedTuples::key_of(space, carried->tuples[i]), *plain,
                   codec::encode(carried->tuples[i]).size());
       opened.push_back(std::move(*plain));

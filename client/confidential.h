@@ -26,7 +26,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +34,7 @@
 
 #include "bft/core/messages.h"
 #include "client/client.h"
+#include "codec/thread_annotations.h"
 #include "confidentiality/envelope.h"
 #include "confidentiality/reply.h"
 
@@ -55,8 +55,8 @@ class SpaceCache {
   void forget(const std::string& space);
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, SpaceState, std::less<>> spaces_;
+  mutable Mutex mu_;
+  std::map<std::string, SpaceState, std::less<>> spaces_ BASTION_GUARDED_BY(mu_);
 };
 
 class ClientConfidentiality {
@@ -114,15 +114,16 @@ class ClientConfidentiality {
   std::optional<Secret> secret_;
   std::string writer_;
   std::filesystem::path identity_dir_;
-  mutable std::mutex mu_;
-  mutable std::map<std::string, std::shared_ptr<const confidentiality::SpaceKeys>> keys_;
-  mutable std::vector<std::uint64_t> invalid_shares_;  // by replica; guarded by mu_
+  mutable Mutex mu_;
+  mutable std::map<std::string, std::shared_ptr<const confidentiality::SpaceKeys>> keys_
+      BASTION_GUARDED_BY(mu_);
+  mutable std::vector<std::uint64_t> invalid_shares_ BASTION_GUARDED_BY(mu_);  // by replica
   // Plaintexts opened lately, by stored tuple (and space): a tuple read again is neither
-  // checked nor combined again. Guarded by mu_.
+  // checked nor combined again.
   using OpenedTuples = confidentiality::OpenedCache<ts::Tuple>;
   static constexpr std::size_t kOpenedEntries = 4096;
   static constexpr std::size_t kOpenedBytes = 16 << 20;
-  mutable OpenedTuples opened_{kOpenedEntries, kOpenedBytes};
+  mutable OpenedTuples opened_ BASTION_GUARDED_BY(mu_){kOpenedEntries, kOpenedBytes};
 };
 
 }  // namespace bastion::client_detail

@@ -8,6 +8,10 @@ target_compile_options(bastion_options INTERFACE -Wall -Wextra -Wpedantic -Wshad
 if(BASTION_WERROR)
   target_compile_options(bastion_options INTERFACE -Werror)
 endif()
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # Clang checks the locking annotations of codec/thread_annotations.h.
+  target_compile_options(bastion_options INTERFACE -Wthread-safety)
+endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # GCC 12 reports false positives inside libstdc++ at -O2/-O3 (PR 105651, 106199).
   target_compile_options(bastion_options INTERFACE -Wno-restrict -Wno-array-bounds
@@ -20,13 +24,21 @@ if(BASTION_SANITIZE)
   target_link_options(bastion_options INTERFACE -fsanitize=address,undefined)
 endif()
 
+if(BASTION_TSAN)
+  target_compile_options(bastion_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(bastion_options INTERFACE -fsanitize=thread)
+endif()
+
 if(BASTION_FUZZ)
   target_compile_options(bastion_options INTERFACE -fsanitize=fuzzer-no-link)
 endif()
 
 # Everything the sanitizer pass of ./test.sh runs (unit and fuzz-replay tests), so that build can
-# skip the daemon, tools and simulations.
+# skip the daemon, tools and simulations; and what its ThreadSanitizer pass runs (the tests
+# labelled "threads": where the io thread meets the storage worker, checkpoint capture, HTTP
+# threads and client threads).
 add_custom_target(bastion_sanitized_tests)
+add_custom_target(bastion_thread_tests)
 
 # bastion_library(NAME SOURCES... DEPS...): a static library of one folder.
 function(bastion_library name)
@@ -51,6 +63,9 @@ function(bastion_test name)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
   if("unit" IN_LIST ARG_LABELS)
     add_dependencies(bastion_sanitized_tests ${name})
+  endif()
+  if("threads" IN_LIST ARG_LABELS)
+    add_dependencies(bastion_thread_tests ${name})
   endif()
 endfunction()
 

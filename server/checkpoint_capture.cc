@@ -104,7 +104,7 @@ ForkCapture::ForkCapture(boost::asio::io_context& io, Options options, Done done
 
 ForkCapture::~ForkCapture() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     for (const Child& c : children_) ::kill(c.pid, SIGKILL);  // its pipe closes: the read ends
   }
@@ -155,7 +155,7 @@ bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq, std::uint64_t ex
   ++running_;
   ++stats_.forked;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const auto allowed =
         options_.child_time_base +
         std::chrono::milliseconds(expected_bytes /
@@ -167,9 +167,9 @@ bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq, std::uint64_t ex
 }
 
 void ForkCapture::read_children() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !children_.empty(); });
+    while (!stopping_ && children_.empty()) wake_.wait(lock);
     if (children_.empty()) return;  // stopping, nothing left to reap
     const Child child = children_.front();
     lock.unlock();

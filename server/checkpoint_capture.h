@@ -28,12 +28,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -41,6 +39,7 @@
 #include <sys/types.h>
 
 #include "bft/core/state_capture.h"
+#include "codec/thread_annotations.h"
 
 namespace boost::asio {
 class io_context;
@@ -102,7 +101,7 @@ class ForkCapture final : public bft::StateCapture {
   bft::CapturedState on_the_spot(const std::function<bft::Bytes()>& encode);
   bool fork_child(std::uint64_t id, bft::SeqNum seq, std::uint64_t expected_bytes,
                   const std::function<bft::Bytes()>& encode);
-  void read_children();
+  void read_children() BASTION_EXCLUDES(mutex_);
   std::optional<bft::CapturedState> collect(const Child& child);
   void finished(std::uint64_t id, std::optional<bft::CapturedState> result, double ms);
 
@@ -116,10 +115,11 @@ class ForkCapture final : public bft::StateCapture {
 
   std::shared_ptr<bool> alive_;  // posted results are dropped once the capture is destroyed
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Child> children_;  // forked, not collected yet (the reader takes the front)
-  bool stopping_ = false;
+  Mutex mutex_;
+  CondVar wake_;
+  // forked, not collected yet (the reader takes the front)
+  std::deque<Child> children_ BASTION_GUARDED_BY(mutex_);
+  bool stopping_ BASTION_GUARDED_BY(mutex_) = false;
   std::thread reader_;
 };
 

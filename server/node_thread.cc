@@ -20,7 +20,7 @@ Result<std::unique_ptr<NodeThread>, NodeError> NodeThread::start(config::Cluster
 NodeThread::~NodeThread() { stop(); }
 
 void NodeThread::stop() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopped_) return;
   stopped_ = true;
   if (thread_.joinable()) {

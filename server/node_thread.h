@@ -11,7 +11,6 @@
 
 #include <future>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <type_traits>
 
@@ -19,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "codec/thread_annotations.h"
 #include "server/replica_node.h"
 
 namespace bastion::server {
@@ -40,7 +40,7 @@ class NodeThread {
   auto call(F&& f) -> std::invoke_result_t<F&, ReplicaNode&> {
     using R = std::invoke_result_t<F&, ReplicaNode&>;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (thread_.joinable() && !stopped_) {
         std::packaged_task<R()> task([&] { return f(*node_); });
         auto future = task.get_future();
@@ -58,8 +58,8 @@ class NodeThread {
   std::unique_ptr<ReplicaNode> node_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
-  std::mutex mutex_;
-  bool stopped_ = false;
+  Mutex mutex_;
+  bool stopped_ BASTION_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace bastion::server

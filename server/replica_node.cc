@@ -13,12 +13,12 @@
 #include <algorithm>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
+#include "codec/thread_annotations.h"
 #include "confidentiality/reply.h"
 #include "config/confidential_keys.h"
 #include "server/checkpoint_capture.h"
@@ -49,8 +49,8 @@ namespace {
 
 // The latest /status body, written by the io thread, read by HTTP threads.
 struct StatusBoard {
-  std::mutex mutex;
-  std::string json = "{}\n";
+  Mutex mutex;
+  std::string json BASTION_GUARDED_BY(mutex) = "{}\n";
 };
 
 std::shared_ptr<spdlog::logger> default_logger(bft::ReplicaId id) {
@@ -391,7 +391,7 @@ Result<Done, NodeError> ReplicaNode::Impl::start_http() {
     return HttpResponse{"text/plain; version=0.0.4", metrics->render()};
   });
   http_->handle("/status", [board = board_] {
-    std::lock_guard lock(board->mutex);
+    MutexLock lock(board->mutex);
     return HttpResponse{"application/json", board->json};
   });
   if (auto r = http_->start(options_.http_host, port); !r) {
@@ -834,7 +834,7 @@ void ReplicaNode::Impl::publish() {
   metrics_->publish(s);
   {
     std::string json = status_json(s);
-    std::lock_guard lock(board_->mutex);
+    MutexLock lock(board_->mutex);
     board_->json = std::move(json);
   }
   log_links(s.links);

@@ -37,7 +37,7 @@ StorageWorker::StorageWorker(asio::io_context& io,
 
 StorageWorker::~StorageWorker() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
@@ -52,7 +52,7 @@ std::uint64_t StorageWorker::submit(std::vector<bft::PersistRecord> records, boo
   if (records.empty()) return 0;
   const std::uint64_t ticket = next_ticket_++;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (failed_ || stopping_) return ticket;
     urgent_ = urgent_ || urgent;
     if (queue_.empty()) {
@@ -69,58 +69,66 @@ std::uint64_t StorageWorker::submit(std::vector<bft::PersistRecord> records, boo
 }
 
 void StorageWorker::run() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || (!queue_.empty() && !failed_); });
+    while (!stopping_ && (queue_.empty() || failed_)) wake_.wait(lock);
     if (stopping_) return;
     // Nobody waits for these records yet: give them a while to join a sync someone waits for.
-    wake_.wait_until(lock, lazy_since_ + kLazyDelay,
-                     [this] { return stopping_ || urgent_ || draining_; });
+    const auto lazy_until = lazy_since_ + kLazyDelay;
+    while (!stopping_ && !urgent_ && !draining_ && std::chrono::steady_clock::now() < lazy_until) {
+      wake_.wait_until(lock, lazy_until);
+    }
     if (stopping_) return;
-    write_queued(lock);
+    Taken taken = take_queued();
+    lock.unlock();
+    Written written = write(taken.records);
+    lock.lock();
+    report(taken.ticket, std::move(written));
   }
 }
 
-void StorageWorker::write_queued(std::unique_lock<std::mutex>& lock) {
-  std::vector<bft::PersistRecord> records = std::move(queue_);
+StorageWorker::Taken StorageWorker::take_queued() {
+  Taken taken{std::move(queue_), queued_ticket_};
   queue_.clear();
   urgent_ = false;
-  const std::uint64_t ticket = queued_ticket_;
   busy_ = true;
-  lock.unlock();
+  return taken;
+}
 
+StorageWorker::Written StorageWorker::write(const std::vector<bft::PersistRecord>& records) {
   const auto start = std::chrono::steady_clock::now();
-  auto appended = storage_->append(records);
-  auto synced = appended ? storage_->sync() : Result<Done, StorageError>(Done{});
-  const auto ns = static_cast<std::uint64_t>(
+  Written w;
+  w.outcome = storage_->append(records);
+  if (w.outcome) w.outcome = storage_->sync();
+  w.ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count());
-  const bft::storage::StorageStats stats = storage_->stats();
+  w.stats = storage_->stats();
+  return w;
+}
 
-  lock.lock();
+void StorageWorker::report(std::uint64_t ticket, Written written) {
   busy_ = false;
-  stats_ = stats;
-  if (!appended || !synced) {
+  stats_ = written.stats;
+  if (!written.outcome) {
     failed_ = true;
-    error_ = !appended ? appended.error() : synced.error();
+    error_ = written.outcome.error();
     if (!draining_) {
       asio::post(io_, [handler = on_failed_, error = *error_] { handler(error); });
     }
-    idle_.notify_all();
-    return;
-  }
-  if (!draining_) {
-    asio::post(io_, [handler = on_durable_, done = SyncDone{ticket, ns}] { handler(done); });
+  } else if (!draining_) {
+    asio::post(io_,
+               [handler = on_durable_, done = SyncDone{ticket, written.ns}] { handler(done); });
   }
   idle_.notify_all();
 }
 
 Result<Done, StorageError> StorageWorker::drain() {
   if (!threaded_) return Done{};
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   draining_ = true;
   wake_.notify_all();
-  idle_.wait(lock, [this] { return failed_ || (queue_.empty() && !busy_); });
+  while (!failed_ && (!queue_.empty() || busy_)) idle_.wait(lock);
   stopping_ = true;
   lock.unlock();
   wake_.notify_all();
@@ -132,7 +140,7 @@ Result<Done, StorageError> StorageWorker::drain() {
 
 bft::storage::StorageStats StorageWorker::stats() const {
   if (!threaded_) return storage_->stats();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return stats_;
 }
 

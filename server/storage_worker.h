@@ -18,11 +18,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -30,6 +28,7 @@
 #include "bft/core/persist.h"
 #include "bft/storage/replica_storage.h"
 #include "codec/result.h"
+#include "codec/thread_annotations.h"
 
 namespace boost::asio {
 class io_context;
@@ -72,10 +71,21 @@ class StorageWorker {
   bft::storage::StorageStats stats() const;
 
  private:
-  void run();
-  // Appends and syncs everything queued. Called with the lock held (released around the disk
-  // work).
-  void write_queued(std::unique_lock<std::mutex>& lock);
+  // What the thread takes from the queue for one append and sync.
+  struct Taken {
+    std::vector<bft::PersistRecord> records;
+    std::uint64_t ticket = 0;
+  };
+  struct Written {
+    Result<Done, bft::storage::StorageError> outcome = Done{};
+    std::uint64_t ns = 0;
+    bft::storage::StorageStats stats;
+  };
+
+  void run() BASTION_EXCLUDES(mutex_);
+  Taken take_queued() BASTION_REQUIRES(mutex_);
+  Written write(const std::vector<bft::PersistRecord>& records);  // the disk work, unlocked
+  void report(std::uint64_t ticket, Written written) BASTION_REQUIRES(mutex_);
 
   boost::asio::io_context& io_;
   std::unique_ptr<bft::storage::ReplicaStorage> storage_;
@@ -85,19 +95,24 @@ class StorageWorker {
 
   std::uint64_t next_ticket_ = 1;  // io thread only
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable idle_;
-  std::vector<bft::PersistRecord> queue_;             // submitted, not yet taken by the thread
-  std::uint64_t queued_ticket_ = 0;                   // ticket of the last record in queue_
-  bool urgent_ = false;                               // someone waits for a ticket in queue_
-  std::chrono::steady_clock::time_point lazy_since_;  // when queue_ became non-empty
-  bool busy_ = false;                                 // the thread is appending or syncing
-  bool stopping_ = false;
-  bool draining_ = false;  // drain() waits: durability is reported to it, not posted
-  bool failed_ = false;
-  std::optional<bft::storage::StorageError> error_;
-  bft::storage::StorageStats stats_;
+  mutable Mutex mutex_;
+  CondVar wake_;
+  CondVar idle_;
+  // submitted, not yet taken by the thread
+  std::vector<bft::PersistRecord> queue_ BASTION_GUARDED_BY(mutex_);
+  // ticket of the last record in queue_
+  std::uint64_t queued_ticket_ BASTION_GUARDED_BY(mutex_) = 0;
+  // someone waits for a ticket in queue_
+  bool urgent_ BASTION_GUARDED_BY(mutex_) = false;
+  // when queue_ became non-empty
+  std::chrono::steady_clock::time_point lazy_since_ BASTION_GUARDED_BY(mutex_);
+  bool busy_ BASTION_GUARDED_BY(mutex_) = false;  // the thread is appending or syncing
+  bool stopping_ BASTION_GUARDED_BY(mutex_) = false;
+  // drain() waits: durability is reported to it, not posted
+  bool draining_ BASTION_GUARDED_BY(mutex_) = false;
+  bool failed_ BASTION_GUARDED_BY(mutex_) = false;
+  std::optional<bft::storage::StorageError> error_ BASTION_GUARDED_BY(mutex_);
+  bft::storage::StorageStats stats_ BASTION_GUARDED_BY(mutex_);
   std::thread thread_;
 };
 

@@ -86,7 +86,7 @@ FaultFileSystem::~FaultFileSystem() = default;
 std::optional<StorageError> FaultFileSystem::injected_failure(const char* what,
                                                               const std::string& path) {
   bool failing = false;
-  std::lock_guard lock(fault_mutex_);
+  MutexLock lock(fault_mutex_);
   if (ok_calls_left_) {
     if (*ok_calls_left_ == 0) {
       failing = true;
@@ -110,23 +110,23 @@ Result<Done, StorageError> FaultFileSystem::check_dir_of(const std::string& path
 }
 
 void FaultFileSystem::fail_after(std::uint64_t ok_calls) {
-  std::lock_guard lock(fault_mutex_);
+  MutexLock lock(fault_mutex_);
   ok_calls_left_ = ok_calls;
 }
 void FaultFileSystem::set_failure_probability(double p) {
-  std::lock_guard lock(fault_mutex_);
+  MutexLock lock(fault_mutex_);
   failure_probability_ = p;
 }
 void FaultFileSystem::set_sync_delay(std::chrono::milliseconds delay) {
-  std::lock_guard lock(fault_mutex_);
+  MutexLock lock(fault_mutex_);
   sync_delay_ = delay;
 }
 std::chrono::milliseconds FaultFileSystem::sync_delay() {
-  std::lock_guard lock(fault_mutex_);
+  MutexLock lock(fault_mutex_);
   return sync_delay_;
 }
 void FaultFileSystem::heal() {
-  std::lock_guard lock(fault_mutex_);
+  MutexLock lock(fault_mutex_);
   ok_calls_left_.reset();
   failure_probability_ = 0;
 }

@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -35,6 +34,7 @@
 #include <vector>
 
 #include "bft/storage/file_system.h"
+#include "codec/thread_annotations.h"
 
 namespace bastion::bft::storage {
 
@@ -111,10 +111,10 @@ class FaultFileSystem final : public FileSystem {
   std::map<std::string, std::vector<DirOp>> pending_;      // dir -> unsynced operations
   std::set<std::string> dirs_;
   std::set<std::string> locks_;
-  std::mutex fault_mutex_;  // guards the three fault settings below
-  std::optional<std::uint64_t> ok_calls_left_;
-  double failure_probability_ = 0;
-  std::chrono::milliseconds sync_delay_{0};
+  Mutex fault_mutex_;  // the fault settings can be changed from another thread
+  std::optional<std::uint64_t> ok_calls_left_ BASTION_GUARDED_BY(fault_mutex_);
+  double failure_probability_ BASTION_GUARDED_BY(fault_mutex_) = 0;
+  std::chrono::milliseconds sync_delay_ BASTION_GUARDED_BY(fault_mutex_){0};
   std::uint64_t syncs_ = 0;
   std::uint64_t dir_syncs_ = 0;
 };

@@ -29,7 +29,7 @@ Counter::Counter(Client& client, std::string space, std::string name, CounterOpt
       random_(seed_of(options.seed)) {}
 
 Millis Counter::backoff() {
-  const std::lock_guard lock(random_mutex_);
+  const MutexLock lock(random_mutex_);
   const auto max = std::max<std::int64_t>(1, options_.backoff_max.count());
   return Millis{std::uniform_int_distribution<std::int64_t>(0, max - 1)(random_)};
 }

@@ -14,11 +14,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <random>
 #include <string>
 
 #include "client/client.h"
+#include "codec/thread_annotations.h"
 
 namespace bastion::recipes {
 
@@ -46,8 +46,8 @@ class Counter {
   const std::string space_;
   const std::string name_;
   const CounterOptions options_;
-  std::mutex random_mutex_;
-  std::minstd_rand random_;  // guarded by random_mutex_
+  Mutex random_mutex_;
+  std::minstd_rand random_ BASTION_GUARDED_BY(random_mutex_);
 };
 
 }  // namespace bastion::recipes

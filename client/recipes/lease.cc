@@ -25,7 +25,7 @@ KeepAlive::~KeepAlive() { stop(); }
 
 void KeepAlive::stop() {
   {
-    const std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
@@ -34,8 +34,13 @@ void KeepAlive::stop() {
 }
 
 void KeepAlive::loop() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+  MutexLock lock(mutex_);
+  for (;;) {
+    const auto deadline = std::chrono::steady_clock::now() + interval_;
+    while (!stopping_ && std::chrono::steady_clock::now() < deadline) {
+      wake_.wait_until(lock, deadline);
+    }
+    if (stopping_) break;
     // Renew without the mutex, so stop() is not held up behind a slow call longer than needed.
     lock.unlock();
     const bool again = renew_();

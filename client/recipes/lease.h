@@ -17,12 +17,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <thread>
 
 #include "client/client.h"
+#include "codec/thread_annotations.h"
 
 namespace bastion::recipes {
 
@@ -65,13 +64,13 @@ class KeepAlive {
   bool running() const { return running_.load(); }
 
  private:
-  void loop();
+  void loop() BASTION_EXCLUDES(mutex_);
 
   std::function<bool()> renew_;
   Millis interval_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
+  Mutex mutex_;
+  CondVar wake_;
+  bool stopping_ BASTION_GUARDED_BY(mutex_) = false;
   std::atomic<bool> running_{true};
   std::thread thread_;  // last: starts once the members above exist
 };

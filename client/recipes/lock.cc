@@ -25,7 +25,7 @@ FencedLock::FencedLock(Client& client, std::string space, std::string name, Lock
 std::string_view FencedLock::policy() { return kFencedLockPolicy; }
 
 std::optional<std::int64_t> FencedLock::token() const {
-  const std::lock_guard lock(mutex_);
+  const MutexLock lock(mutex_);
   return token_;
 }
 
@@ -94,7 +94,7 @@ Expected<std::optional<std::int64_t>> FencedLock::commit(std::int64_t token,
       client_.replace(space_, ts::exact(fence_before), {kFence, name_, token}, {}, options_.call);
   if (moved && moved->has_value()) {
     lease_clock_.started(sent, options_.lease);
-    const std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     token_ = token;
     return std::optional<std::int64_t>{token};
   }
@@ -121,7 +121,7 @@ Expected<std::optional<std::int64_t>> FencedLock::adopt(std::int64_t token) {
   if (*fence == token - 1) return commit(token, sent);
   if (*fence == token) {
     lease_clock_.started(sent, options_.lease);
-    const std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     token_ = token;
     return std::optional<std::int64_t>{token};
   }
@@ -148,7 +148,7 @@ Expected<bool> FencedLock::renew() {
   if (!renewed) return fail(renewed.error());
   if (!renewed->has_value()) {
     lease_clock_.lost();
-    const std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     if (token_ == token) token_.reset();
     return false;
   }
@@ -159,7 +159,7 @@ Expected<bool> FencedLock::renew() {
 Expected<bool> FencedLock::release() {
   std::optional<std::int64_t> token;
   {
-    const std::lock_guard lock(mutex_);
+    const MutexLock lock(mutex_);
     token = std::exchange(token_, std::nullopt);
   }
   if (!token) return false;

@@ -23,13 +23,13 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "client/client.h"
 #include "client/recipes/lease.h"
+#include "codec/thread_annotations.h"
 
 namespace bastion::recipes {
 
@@ -74,8 +74,8 @@ class FencedLock {
   const LockOptions options_;
   bool policy_checked_ = false;  // touched by acquire() only
   LeaseClock lease_clock_;
-  mutable std::mutex mutex_;
-  std::optional<std::int64_t> token_;  // guarded by mutex_
+  mutable Mutex mutex_;
+  std::optional<std::int64_t> token_ BASTION_GUARDED_BY(mutex_);
 };
 
 }  // namespace bastion::recipes

@@ -29,7 +29,7 @@ Expected<std::optional<Permit>> Semaphore::try_acquire() {
   }
   std::int64_t first = 0;
   {
-    const std::lock_guard lock(random_mutex_);
+    const MutexLock lock(random_mutex_);
     first = std::uniform_int_distribution<std::int64_t>(0, permits_ - 1)(random_);
   }
   const Insert how{options_.lease.lease, {}, {client_.principal()}};

@@ -18,13 +18,13 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 
 #include "client/client.h"
 #include "client/recipes/lease.h"
+#include "codec/thread_annotations.h"
 
 namespace bastion::recipes {
 
@@ -64,8 +64,8 @@ class Semaphore {
   const std::int64_t permits_;
   const SemaphoreOptions options_;
   std::string holder_;
-  std::mutex random_mutex_;
-  std::minstd_rand random_;  // guarded by random_mutex_
+  Mutex random_mutex_;
+  std::minstd_rand random_ BASTION_GUARDED_BY(random_mutex_);
 };
 
 }  // namespace bastion::recipes

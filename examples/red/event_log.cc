@@ -18,7 +18,7 @@ EventLog::EventLog(std::string node, const std::string& path, bool narrate)
 
 void EventLog::record(std::string_view event, std::string_view story) {
   const std::int64_t ms = now_ms();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   file_ << ms << ' ' << node_ << ' ' << event << std::endl;  // flushed: survives SIGKILL
   if (!narrate_ || story.empty()) return;
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);

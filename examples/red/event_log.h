@@ -18,9 +18,10 @@
 
 #include <cstdint>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "codec/thread_annotations.h"
 
 namespace bastion::red {
 
@@ -31,16 +32,19 @@ class EventLog {
  public:
   // Appends to `path`. good() is false if it cannot be opened.
   EventLog(std::string node, const std::string& path, bool narrate);
-  bool good() const { return file_.good(); }
+  bool good() const {
+    MutexLock lock(mu_);
+    return file_.good();
+  }
   const std::string& node() const { return node_; }
 
   // `event` goes to the file; `story` (when not empty) to standard output.
   void record(std::string_view event, std::string_view story);
 
  private:
-  std::mutex mu_;
+  mutable Mutex mu_;
   std::string node_;
-  std::ofstream file_;
+  std::ofstream file_ BASTION_GUARDED_BY(mu_);
   bool narrate_;
 };
 
