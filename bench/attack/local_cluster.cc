@@ -1,64 +1,18 @@
 // A throw-away local cluster for bastion-attack; see local_cluster.h.
 #include "bench/attack/local_cluster.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "tests/support/ports.h"
-
-extern char** environ;
 
 namespace bastion::bench {
 namespace {
 
 using namespace std::chrono_literals;
-
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("spawn " + argv[0] + ": " + std::strerror(rc));
-  return pid;
-}
-
-// The exit status once `pid` ended within `timeout`, or -1.
-int wait_for(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return -1;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::filesystem::path make_temp_dir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-attack-XXXXXX").string();
@@ -82,17 +36,14 @@ LocalCluster::LocalCluster(std::filesystem::path bin_dir, bool in_memory,
       dir_(make_temp_dir()),
       base_port_(testing::pick_base_port(kReplicas)),
       in_memory_(in_memory),
-      pids_(kReplicas, -1),
+      replicas_(kReplicas),
       starts_(kReplicas, 0) {
-  const std::string init_log = (dir_ / "init.log").string();
-  const pid_t pid =
-      spawn({(bin_dir_ / "bastion").string(), "cluster", "init", "--replicas", "4", "--base-port",
-             std::to_string(base_port_), "--clients", "2", "--out", (dir_ / "cluster").string()},
-            init_log);
-  if (wait_for(pid, 60s) != 0) {
-    ::kill(pid, SIGKILL);
-    wait_for(pid, 5s);
-    throw std::runtime_error("bastion cluster init failed: " + read_text(init_log));
+  const testing::CommandResult init = testing::run(
+      {(bin_dir_ / "bastion").string(), "cluster", "init", "--replicas", "4", "--base-port",
+       std::to_string(base_port_), "--clients", "2", "--out", (dir_ / "cluster").string()},
+      60s);
+  if (init.exit_code != 0) {
+    throw std::runtime_error("bastion cluster init failed: " + init.out + init.err);
   }
   std::ofstream toml(cluster_file(), std::ios::app);
   toml << "\n[test]\nallow_byzantine = true\n\n[tuplespace]\nbytes_per_client_max = "
@@ -120,40 +71,26 @@ void LocalCluster::start(std::uint32_t replica, const std::vector<std::string>& 
                                    "--id", std::to_string(replica)};
   if (in_memory_) argv.push_back("--in-memory");
   argv.insert(argv.end(), extra.begin(), extra.end());
-  pids_[replica] = spawn(argv, log_path(replica));
+  replicas_[replica] = testing::Process::spawn(argv, log_path(replica));
   ++starts_[replica];
   const std::string needle = "replica " + std::to_string(replica) + " serving";
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (count(read_text(log_path(replica)), needle) < static_cast<std::size_t>(starts_[replica])) {
+  while (count(testing::read_file(log_path(replica)), needle) <
+         static_cast<std::size_t>(starts_[replica])) {
     if (!running(replica) || std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error("replica " + std::to_string(replica) +
-                               " did not start serving; its log:\n" + read_text(log_path(replica)));
+                               " did not start serving; its log:\n" +
+                               testing::read_file(log_path(replica)));
     }
     std::this_thread::sleep_for(20ms);
   }
 }
 
 void LocalCluster::stop(std::uint32_t replica) {
-  const pid_t pid = pids_[replica];
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  if (wait_for(pid, 5s) < 0) {
-    ::kill(pid, SIGKILL);
-    wait_for(pid, 10s);
-  }
-  pids_[replica] = -1;
+  if (replicas_[replica].running()) replicas_[replica].stop(5s);
 }
 
-bool LocalCluster::running(std::uint32_t replica) {
-  const pid_t pid = pids_[replica];
-  if (pid <= 0) return false;
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) == pid) {
-    pids_[replica] = -1;
-    return false;
-  }
-  return true;
-}
+bool LocalCluster::running(std::uint32_t replica) { return replicas_[replica].running(); }
 
 std::uint64_t proc_status_kib(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -171,7 +108,7 @@ MemorySampler::MemorySampler(std::vector<pid_t> pids)
     while (!stop_.load()) {
       for (std::size_t i = 0; i < pids_.size(); ++i) {
         const std::uint64_t kib = pids_[i] > 0 ? proc_status_kib(pids_[i], "VmRSS") : 0;
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         peak_kib_[i] = std::max(peak_kib_[i], kib);
       }
       std::this_thread::sleep_for(100ms);
@@ -187,7 +124,7 @@ void MemorySampler::stop() {
 }
 
 std::vector<double> MemorySampler::peak_mib() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<double> out;
   for (const std::uint64_t kib : peak_kib_) out.push_back(static_cast<double>(kib) / 1024.0);
   return out;

@@ -4,7 +4,7 @@
 // one bastiond process per replica with its log beside it, and a sampler of the replicas'
 // resident memory.
 //
-// Every process it started is killed (SIGTERM, then SIGKILL) and reaped when it is destroyed;
+// Every process it started is stopped (SIGTERM, then SIGKILL) and reaped when it is destroyed;
 // the directory is removed unless keep_dir is set.
 //
 // Thread-safety: the cluster's methods on one thread; the MemorySampler runs its own thread and
@@ -17,10 +17,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "codec/thread_annotations.h"
+#include "tests/support/process.h"
 
 namespace bastion::bench {
 
@@ -43,7 +45,7 @@ class LocalCluster {
     return static_cast<std::uint16_t>(base_port_ + replica);
   }
   std::string log_path(std::uint32_t replica) const;
-  pid_t pid(std::uint32_t replica) const { return pids_[replica]; }
+  pid_t pid(std::uint32_t replica) const { return replicas_[replica].pid(); }
 
   // Starts replica `replica` (extra bastiond arguments, e.g. {"--byzantine", "slow-primary"}) and
   // waits until its log says it serves. Throws if it exits or does not serve within 30 s.
@@ -59,7 +61,7 @@ class LocalCluster {
   std::filesystem::path dir_;
   std::uint16_t base_port_ = 0;
   bool in_memory_ = false;
-  std::vector<pid_t> pids_;
+  std::vector<testing::Process> replicas_;
   std::vector<int> starts_;
 };
 
@@ -76,8 +78,8 @@ class MemorySampler {
 
  private:
   std::vector<pid_t> pids_;
-  std::vector<std::uint64_t> peak_kib_;
-  std::mutex mutex_;
+  Mutex mutex_;
+  std::vector<std::uint64_t> peak_kib_ BASTION_GUARDED_BY(mutex_);
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

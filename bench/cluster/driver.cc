@@ -25,7 +25,10 @@ Driver::Driver(Client& client, std::vector<ClientState*> states, const Window& w
 }
 
 void Driver::start() {
-  running_ = lanes_.size();
+  {
+    MutexLock lock(mutex_);
+    running_ = lanes_.size();
+  }
   // Before the first call: from then on only the I/O thread touches the recorder.
   recorder_.sent = lanes_.size();
   for (std::size_t i = 0; i < lanes_.size(); ++i) send(i);
@@ -64,13 +67,13 @@ void Driver::on_reply(std::size_t lane, Expected<ts::Reply> reply) {
     send(lane);
     return;
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (--running_ == 0) stopped_.notify_all();
 }
 
 void Driver::wait() {
-  std::unique_lock lock(mutex_);
-  stopped_.wait(lock, [this] { return running_ == 0; });
+  MutexLock lock(mutex_);
+  while (running_ != 0) stopped_.wait(lock);
 }
 
 }  // namespace bastion::bench

@@ -21,16 +21,15 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bench/cluster/workload.h"
 #include "client/client.h"
+#include "codec/thread_annotations.h"
 
 namespace bastion::bench {
 
@@ -96,9 +95,9 @@ class Driver {
   const Window* window_;
   CallOptions call_;
   Recorder recorder_;
-  std::mutex mutex_;
-  std::condition_variable stopped_;
-  std::size_t running_ = 0;  // lanes with a request outstanding
+  Mutex mutex_;
+  CondVar stopped_;
+  std::size_t running_ BASTION_GUARDED_BY(mutex_) = 0;  // lanes with a request outstanding
 };
 
 }  // namespace bastion::bench

@@ -18,9 +18,15 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/process.h"
+#include "tests/support/process.h"
 
 namespace bastion::itest {
+
+using testing::CommandResult;
+using testing::milliseconds;
+using testing::Process;
+using testing::read_file;
+using testing::run;
 
 // Paths of the binaries under test (set by CMake).
 std::string bastiond_path();

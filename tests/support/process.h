@@ -1,5 +1,6 @@
-// Child processes for the integration tests: spawn with output to a log file, wait with a
-// deadline, signal, and run a command to completion capturing its output.
+// Child processes for the integration tests and the benchmarks that run local clusters: spawn
+// with output to a log file, wait with a deadline, signal, and run a command to completion
+// capturing its output.
 //
 // Every Process is killed (SIGKILL) and reaped when it is destroyed, so a failing test never
 // leaves replicas behind.
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace bastion::itest {
+namespace bastion::testing {
 
 using std::chrono::milliseconds;
 
@@ -52,4 +53,4 @@ CommandResult run(const std::vector<std::string>& argv, milliseconds timeout,
 
 std::string read_file(const std::string& path);
 
-}  // namespace bastion::itest
+}  // namespace bastion::testing

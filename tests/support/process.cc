@@ -1,4 +1,4 @@
-#include "tests/integration/process.h"
+#include "tests/support/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace bastion::itest {
+namespace bastion::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -177,4 +177,4 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace bastion::itest
+}  // namespace bastion::testing
