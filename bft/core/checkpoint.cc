@@ -6,7 +6,6 @@
 // bounded by the log window whatever the length of the run. Votes are kept only for seqs inside
 // the window, one per replica.
 #include <algorithm>
-#include <set>
 
 #include "bft/core/replica_impl.h"
 
@@ -71,7 +70,7 @@ void Replica::Impl::finish_checkpoint(SeqNum seq, CapturedState captured) {
   c.state_digest = captured.digest;
   c.replica = config_.self;
   c.signature = signer_.sign(SignDomain::kCheckpoint, checkpoint_signed_bytes(c));
-  checkpoint_votes_[seq][config_.self] = c;
+  checkpoint_votes_.replace(c);
   broadcast(c);
   adopt_proof_awaiting(seq);
   try_stabilize(seq);
@@ -102,45 +101,22 @@ void Replica::Impl::on_checkpoint(ReplicaId from, const CheckpointMsg& m) {
     count(Ctr::kDropOutOfWindow);
     return;
   }
-  auto& votes = checkpoint_votes_[m.seq];
-  if (votes.contains(from)) {
+  if (checkpoint_votes_.has(m.seq, from)) {
     count(Ctr::kDropDuplicate);
     return;
   }
-  if (!verify(from, SignDomain::kCheckpoint, checkpoint_signed_bytes(m), m.signature)) {
-    if (votes.empty()) checkpoint_votes_.erase(m.seq);
-    return;
-  }
-  votes.emplace(from, m);
+  if (!verify(from, SignDomain::kCheckpoint, checkpoint_signed_bytes(m), m.signature)) return;
+  checkpoint_votes_.add(m);
   try_stabilize(m.seq);
 }
 
 void Replica::Impl::try_stabilize(SeqNum seq) {
-  auto it = checkpoint_votes_.find(seq);
-  if (it == checkpoint_votes_.end()) return;
-  std::map<Digest, std::vector<const CheckpointMsg*>> by_digest;
-  for (const auto& [r, c] : it->second) by_digest[c.state_digest].push_back(&c);
-  for (const auto& [digest, votes] : by_digest) {
-    if (votes.size() < config_.quorum()) continue;
-    CheckpointProofMsg proof;
-    proof.seq = seq;
-    proof.state_digest = digest;
-    for (std::size_t i = 0; i < config_.quorum(); ++i) proof.checkpoints.push_back(*votes[i]);
-    adopt_stable(proof);
-    return;
-  }
+  if (auto proof = checkpoint_votes_.proof(seq, config_.quorum())) adopt_stable(*proof);
 }
 
 bool Replica::Impl::verify_checkpoint_proof(const CheckpointProofMsg& p) {
-  if (p.seq == 0) return p.checkpoints.empty();  // the initial state needs no proof
-  if (p.seq % config_.checkpoint_interval != 0) return false;
-  if (p.checkpoints.size() < config_.quorum() || p.checkpoints.size() > config_.n) return false;
-  std::set<ReplicaId> signers;
+  if (!checkpoint_proof_well_formed(p, config_)) return false;
   for (const CheckpointMsg& c : p.checkpoints) {
-    if (c.seq != p.seq || c.state_digest != p.state_digest || c.replica >= config_.n ||
-        !signers.insert(c.replica).second) {
-      return false;
-    }
     if (!verify_remembered(c.replica, SignDomain::kCheckpoint, checkpoint_signed_bytes(c),
                            c.signature)) {
       return false;
@@ -257,7 +233,7 @@ void Replica::Impl::garbage_collect() {
   }
   archive_.erase(archive_.begin(), archive_.upper_bound(floor));
   log_.erase(log_.begin(), log_.upper_bound(stable_seq_));
-  checkpoint_votes_.erase(checkpoint_votes_.begin(), checkpoint_votes_.upper_bound(stable_seq_));
+  checkpoint_votes_.discard_through(stable_seq_);
   // Keep the stable checkpoint's state (it serves state transfer) and newer own ones.
   own_checkpoints_.erase(own_checkpoints_.begin(), own_checkpoints_.lower_bound(stable_seq_));
   held_seqs_.erase(held_seqs_.begin(), held_seqs_.upper_bound(stable_seq_));

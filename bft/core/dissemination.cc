@@ -47,22 +47,13 @@ void Replica::Impl::on_read_only_request(Request request) {
   }
   const SeqNum barrier = read_barrier();
   if (barrier > last_executed_ || state_fetch_) {
-    // Bounded per session (its window), per principal (a quarter of the queue, so one principal
-    // cannot crowd out the others however many sessions it opens) and in all.
-    const std::uint32_t principal_max = std::max<std::uint32_t>(1, config_.read_queue_max / 4);
-    auto session = waiting_reads_per_client_.find(request.client);
-    auto principal = waiting_reads_per_principal_.find(request.client.principal);
-    if (waiting_reads_.size() >= config_.read_queue_max ||
-        (session != waiting_reads_per_client_.end() && session->second >= config_.client_window) ||
-        (principal != waiting_reads_per_principal_.end() && principal->second >= principal_max)) {
+    if (!waiting_reads_.has_room(request.client)) {
       // Too many reads waiting: the client falls back to an ordered request.
       count(Ctr::kDropQuota);
       reply_core_status(request, ReplyStatus::kNotReadOnly, true);
       return;
     }
-    ++waiting_reads_per_client_[request.client];
-    ++waiting_reads_per_principal_[request.client.principal];
-    waiting_reads_.emplace(std::max(barrier, stable_seq_), std::move(request));
+    waiting_reads_.add(std::max(barrier, stable_seq_), std::move(request));
     return;
   }
   auto result = app_.execute_read_only(request);
@@ -82,20 +73,12 @@ SeqNum Replica::Impl::read_barrier() const {
 
 void Replica::Impl::answer_waiting_reads() {
   if (state_fetch_) return;
-  while (!waiting_reads_.empty() && waiting_reads_.begin()->first <= last_executed_) {
-    const Request request = std::move(waiting_reads_.begin()->second);
-    waiting_reads_.erase(waiting_reads_.begin());
-    if (auto it = waiting_reads_per_client_.find(request.client); --it->second == 0) {
-      waiting_reads_per_client_.erase(it);
-    }
-    if (auto it = waiting_reads_per_principal_.find(request.client.principal); --it->second == 0) {
-      waiting_reads_per_principal_.erase(it);
-    }
-    auto result = app_.execute_read_only(request);
+  while (std::optional<Request> request = waiting_reads_.take_ready(last_executed_)) {
+    auto result = app_.execute_read_only(*request);
     if (!result) {
-      reply_core_status(request, ReplyStatus::kNotReadOnly, true);
+      reply_core_status(*request, ReplyStatus::kNotReadOnly, true);
     } else {
-      send_reply(request.client, request.number, ReplyStatus::kOk, *result, true);
+      send_reply(request->client, request->number, ReplyStatus::kOk, *result, true);
     }
   }
 }

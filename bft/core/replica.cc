@@ -113,16 +113,20 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       table_(config_),
       time_pace_(config_.agreed_time_slack_us, config_.agreed_time_window_us),
       pool_(config_),
+      waiting_reads_(config_),
       peer_status_(config_.n),
       early_votes_(config_.n),
-      serve_budget_(config_.n, TokenBucket{static_cast<double>(config_.serve_burst_bytes), 0}),
-      view_change_budget_(config_.n, TokenBucket{kViewChangeBurst, 0}) {
+      serve_budget_(config_.n, TokenBucket(static_cast<double>(config_.serve_bytes_per_s),
+                                           static_cast<double>(config_.serve_burst_bytes))),
+      view_change_budget_(
+          config_.n,
+          TokenBucket(1e6 / static_cast<double>(config_.retransmit_interval_us), kViewChangeBurst)),
+      // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
+      verified_(std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n)) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
   BASTION_CHECK(config_.validate().empty());
   view_change_timeout_us_ = config_.view_change_timeout_us;
-  // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
-  verified_max_ = std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n);
   for (std::size_t t = 1; t < message_caps_.size(); ++t) {
     message_caps_[t] = message_bytes_cap(static_cast<MsgType>(t), config_);
   }
@@ -337,10 +341,7 @@ void Replica::Impl::retransmit() {
       if (own_commit != s.commits.end()) broadcast(own_commit->second);
     }
   }
-  for (const auto& [seq, votes] : checkpoint_votes_) {
-    auto own = votes.find(config_.self);
-    if (own != votes.end()) broadcast(own->second);
-  }
+  for (const CheckpointMsg& own : checkpoint_votes_.votes_of(config_.self)) broadcast(own);
   revouch_pending_requests();
   retry_request_fetches();
   retry_batch_fetches();
@@ -428,48 +429,22 @@ bool Replica::Impl::verify(ReplicaId signer, SignDomain domain, const Bytes& mes
 
 bool Replica::Impl::verify_remembered(ReplicaId signer, SignDomain domain, const Bytes& message,
                                       const Signature& sig) {
-  codec::Blake2b h;
-  h.update(std::string_view("bastion.verified.v1"));
-  const std::array<std::uint8_t, 5> tag = {
-      static_cast<std::uint8_t>(signer), static_cast<std::uint8_t>(signer >> 8),
-      static_cast<std::uint8_t>(signer >> 16), static_cast<std::uint8_t>(signer >> 24),
-      static_cast<std::uint8_t>(domain)};
-  h.update(tag);
-  h.update(sig);
-  h.update(message);
-  const Digest key = h.finish();
-  if (verified_.count(key) != 0) {
+  const Digest key = SignatureMemo::key(signer, domain, message, sig);
+  if (verified_.contains(key)) {
     count(Ctr::kSignaturesRemembered);
     return true;
   }
   if (!verify(signer, domain, message, sig)) return false;
-  if (verified_order_.size() == verified_max_) {
-    verified_.erase(verified_order_.front());
-    verified_order_.pop_front();
-  }
-  verified_.insert(key);
-  verified_order_.push_back(key);
+  verified_.remember(key);
   return true;
 }
 
 bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {
   if (peer >= config_.n) return false;
-  if (!serve_budget_[peer].take(now_us_, static_cast<double>(config_.serve_bytes_per_s),
-                                static_cast<double>(config_.serve_burst_bytes),
-                                static_cast<double>(bytes))) {
+  if (!serve_budget_[peer].take(now_us_, static_cast<double>(bytes))) {
     count(Ctr::kDropThrottled);
     return false;
   }
-  return true;
-}
-
-bool Replica::Impl::TokenBucket::take(TimeUs now_us, double per_s, double burst, double amount) {
-  if (now_us > refilled_us) {
-    tokens = std::min(burst, tokens + per_s * static_cast<double>(now_us - refilled_us) / 1e6);
-    refilled_us = now_us;
-  }
-  if (tokens < amount) return false;
-  tokens -= amount;
   return true;
 }
 
@@ -562,9 +537,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["client_table.sessions"] = table_.sessions();
   sizes["client_table.entries"] = table_.entries();
   sizes["client_table.cached_bytes"] = table_.cached_bytes();
-  std::uint64_t votes = 0;
-  for (const auto& [seq, v] : checkpoint_votes_) votes += v.size();
-  sizes["checkpoint.votes"] = votes;
+  sizes["checkpoint.votes"] = checkpoint_votes_.size();
   sizes["checkpoint.own"] = own_checkpoints_.size();
   sizes["checkpoint.archive"] = archive_.size();
   sizes["checkpoint.captures_pending"] = pending_captures_.size();

@@ -32,10 +32,14 @@
 #include <string>
 #include <vector>
 
+#include "bft/core/checkpoint_votes.h"
 #include "bft/core/client_table.h"
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
+#include "bft/core/signature_memo.h"
 #include "bft/core/time_pace.h"
+#include "bft/core/token_bucket.h"
+#include "bft/core/waiting_reads.h"
 #include "codec/check.h"
 
 namespace bastion::bft {
@@ -223,10 +227,7 @@ class Replica::Impl {
   void send_bytes(std::optional<ReplicaId> to, SharedBytes bytes);
   void persist(PersistRecord r);
   bool verify(ReplicaId signer, SignDomain domain, const Bytes& message, const Signature& sig);
-  // verify(), remembering signatures that checked out: certificates and checkpoint proofs travel
-  // again and again (every VIEW-CHANGE and NEW-VIEW repeats them), and a faulty replica sending
-  // VIEW-CHANGEs for view after view must not make its peers verify the same ~1,000 signatures
-  // each time. Only valid signatures are remembered, so a forged one costs one check per message.
+  // verify(), remembering the signatures that checked out (SignatureMemo).
   bool verify_remembered(ReplicaId signer, SignDomain domain, const Bytes& message,
                          const Signature& sig);
   bool is_primary() const { return config_.primary_of(view_) == config_.self; }
@@ -449,7 +450,7 @@ class Replica::Impl {
     BatchPtr body;  // null for a null batch
   };
   std::map<SeqNum, ArchivedBatch> archive_;
-  std::map<SeqNum, std::map<ReplicaId, CheckpointMsg>> checkpoint_votes_;
+  CheckpointVotes checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
   bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
   StateCapture* capture_ = nullptr;
@@ -466,9 +467,7 @@ class Replica::Impl {
 
   // ---- requests ----
   RequestPool pool_;
-  std::multimap<SeqNum, Request> waiting_reads_;  // by barrier seq
-  std::map<ClientKey, std::uint32_t> waiting_reads_per_client_;
-  std::map<std::string, std::uint32_t> waiting_reads_per_principal_;
+  WaitingReads waiting_reads_;
   ReadyQueue ready_;
   std::vector<VouchEntry> outgoing_vouches_;      // to the primary, at the end of this event
   std::vector<VouchEntry> outgoing_vouches_all_;  // to every replica, at the end of this event
@@ -478,23 +477,13 @@ class Replica::Impl {
 
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
-  std::vector<EarlyVotes> early_votes_;  // by sender
-  // A token bucket: `tokens` refill at a rate up to a burst, and are spent.
-  struct TokenBucket {
-    double tokens = 0;
-    TimeUs refilled_us = 0;
-    bool take(TimeUs now_us, double per_s, double burst, double amount);
-  };
+  std::vector<EarlyVotes> early_votes_;    // by sender
   std::vector<TokenBucket> serve_budget_;  // per peer, in bytes
   // Per peer, VIEW-CHANGEs for a new view it may have verified (kViewChangeBurst at once, one
   // more per retransmission interval; docs/protocol.md, "View change").
   static constexpr double kViewChangeBurst = 4;
   std::vector<TokenBucket> view_change_budget_;
-  // Signatures verify_remembered() found valid: digests of (signer, domain, bytes, signature),
-  // the oldest forgotten first beyond verified_max_.
-  std::set<Digest> verified_;  // ordered: no hash flooding by replicas grinding signatures
-  std::deque<Digest> verified_order_;
-  std::size_t verified_max_ = 0;
+  SignatureMemo verified_;  // see verify_remembered()
 
   // ---- timers ----
   TimeUs next_retransmit_us_ = 0;

@@ -143,9 +143,7 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
   // A correct replica sends one VIEW-CHANGE per view it moves to, and it moves on timeouts
   // several retransmission intervals long: a peer sending more is faulty, and each costs
   // signature checks. One dropped here from a correct peer comes back with its retransmission.
-  if (!view_change_budget_[from].take(now_us_,
-                                      1e6 / static_cast<double>(config_.retransmit_interval_us),
-                                      kViewChangeBurst, 1)) {
+  if (!view_change_budget_[from].take(now_us_, 1)) {
     count(Ctr::kViewChangesThrottled);
     return;
   }

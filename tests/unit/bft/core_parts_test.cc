@@ -1,0 +1,206 @@
+// The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes and
+// the queue of waiting reads. The replica's own tests (checkpoint_test.cc, view_change_test.cc,
+// dissemination_test.cc) cover how it uses them.
+#include <gtest/gtest.h>
+
+#include "bft/core/checkpoint_votes.h"
+#include "bft/core/signature_memo.h"
+#include "bft/core/token_bucket.h"
+#include "bft/core/waiting_reads.h"
+
+namespace bastion::bft {
+namespace {
+
+// ---- TokenBucket -----------------------------------------------------------------------------
+
+TEST(TokenBucket, StartsFullAndRefillsAtItsRateUpToTheBurst) {
+  TokenBucket b(/*per_s=*/100, /*burst=*/10);
+  EXPECT_TRUE(b.take(0, 10));
+  EXPECT_FALSE(b.take(0, 1));
+  EXPECT_FALSE(b.take(50'000, 6));  // 5 tokens back after 50 ms
+  EXPECT_TRUE(b.take(50'000, 5));
+  EXPECT_TRUE(b.take(10'000'000, 10));  // an idle spell refills the burst, not more
+  EXPECT_FALSE(b.take(10'000'000, 1));
+}
+
+TEST(TokenBucket, AClockSteppingBackRefillsNothing) {
+  TokenBucket b(100, 10);
+  EXPECT_TRUE(b.take(1'000'000, 10));
+  EXPECT_FALSE(b.take(0, 1));
+  EXPECT_FALSE(b.take(1'000'000, 1));
+  EXPECT_TRUE(b.take(1'010'000, 1));
+}
+
+// ---- SignatureMemo ---------------------------------------------------------------------------
+
+Digest key_of(std::uint8_t k) {
+  Signature sig{};
+  sig[0] = k;
+  const Bytes message = {1, 2, 3};
+  return SignatureMemo::key(0, SignDomain::kCheckpoint, message, sig);
+}
+
+TEST(SignatureMemo, KeyCoversSignerDomainMessageAndSignature) {
+  const Bytes m1 = {1, 2, 3};
+  const Bytes m2 = {1, 2, 4};
+  const Signature sig{};
+  const Digest base = SignatureMemo::key(1, SignDomain::kCheckpoint, m1, sig);
+  EXPECT_EQ(base, SignatureMemo::key(1, SignDomain::kCheckpoint, m1, sig));
+  EXPECT_NE(base, SignatureMemo::key(2, SignDomain::kCheckpoint, m1, sig));
+  EXPECT_NE(base, SignatureMemo::key(1, SignDomain::kPrepare, m1, sig));
+  EXPECT_NE(base, SignatureMemo::key(1, SignDomain::kCheckpoint, m2, sig));
+  Signature other{};
+  other[63] = 1;
+  EXPECT_NE(base, SignatureMemo::key(1, SignDomain::kCheckpoint, m1, other));
+}
+
+TEST(SignatureMemo, ForgetsTheOldestBeyondItsCapacity) {
+  SignatureMemo memo(3);
+  for (std::uint8_t k = 0; k < 3; ++k) memo.remember(key_of(k));
+  memo.remember(key_of(1));  // already there: not counted twice
+  EXPECT_EQ(memo.size(), 3U);
+  memo.remember(key_of(3));
+  EXPECT_EQ(memo.size(), 3U);
+  EXPECT_FALSE(memo.contains(key_of(0)));
+  for (std::uint8_t k = 1; k < 4; ++k) EXPECT_TRUE(memo.contains(key_of(k))) << int{k};
+}
+
+// ---- CheckpointVotes -------------------------------------------------------------------------
+
+CheckpointMsg vote(SeqNum seq, ReplicaId replica, std::uint8_t state) {
+  CheckpointMsg c;
+  c.seq = seq;
+  c.replica = replica;
+  c.state_digest[0] = state;
+  c.signature[0] = static_cast<std::uint8_t>(replica);
+  return c;
+}
+
+TEST(CheckpointVotes, AProofNeedsAQuorumAgreeingOnTheState) {
+  CheckpointVotes votes;
+  votes.add(vote(10, 0, 7));
+  votes.add(vote(10, 1, 7));
+  votes.add(vote(10, 2, 8));  // a different state
+  EXPECT_FALSE(votes.proof(10, 3));
+  votes.add(vote(10, 3, 7));
+  auto proof = votes.proof(10, 3);
+  ASSERT_TRUE(proof);
+  EXPECT_EQ(proof->seq, 10U);
+  EXPECT_EQ(proof->state_digest, vote(10, 0, 7).state_digest);
+  ASSERT_EQ(proof->checkpoints.size(), 3U);
+  for (const CheckpointMsg& c : proof->checkpoints) EXPECT_NE(c.replica, 2U);
+  EXPECT_FALSE(votes.proof(20, 3));
+}
+
+TEST(CheckpointVotes, AReplicasFirstVoteCountsUnlessItReplacesItsOwn) {
+  CheckpointVotes votes;
+  votes.add(vote(10, 1, 7));
+  votes.add(vote(10, 1, 8));  // a second vote for the same seq: ignored
+  EXPECT_TRUE(votes.has(10, 1));
+  EXPECT_FALSE(votes.has(10, 2));
+  EXPECT_EQ(votes.size(), 1U);
+  ASSERT_EQ(votes.votes_of(1).size(), 1U);
+  EXPECT_EQ(votes.votes_of(1)[0].state_digest[0], 7);
+  votes.replace(vote(10, 1, 9));
+  EXPECT_EQ(votes.size(), 1U);
+  EXPECT_EQ(votes.votes_of(1)[0].state_digest[0], 9);
+}
+
+TEST(CheckpointVotes, DiscardForgetsEverySeqUpToTheStableOne) {
+  CheckpointVotes votes;
+  for (SeqNum seq : {10, 20, 30}) {
+    for (ReplicaId r = 0; r < 4; ++r) votes.add(vote(seq, r, 1));
+  }
+  votes.discard_through(20);
+  EXPECT_EQ(votes.size(), 4U);
+  EXPECT_FALSE(votes.has(20, 0));
+  EXPECT_TRUE(votes.has(30, 0));
+  ASSERT_EQ(votes.votes_of(0).size(), 1U);
+  EXPECT_EQ(votes.votes_of(0)[0].seq, 30U);
+}
+
+TEST(CheckpointVotes, WellFormedProofs) {
+  Config config;
+  config.f = 1;
+  config.n = 4;
+  config.checkpoint_interval = 10;
+  CheckpointProofMsg p;
+  p.seq = 10;
+  p.state_digest = vote(10, 0, 7).state_digest;
+  for (ReplicaId r = 0; r < 3; ++r) p.checkpoints.push_back(vote(10, r, 7));
+  EXPECT_TRUE(checkpoint_proof_well_formed(p, config));
+
+  EXPECT_TRUE(checkpoint_proof_well_formed(CheckpointProofMsg{}, config));  // the initial state
+  CheckpointProofMsg initial_with_votes;
+  initial_with_votes.checkpoints.push_back(vote(0, 0, 0));
+  EXPECT_FALSE(checkpoint_proof_well_formed(initial_with_votes, config));
+
+  auto broken = [&](auto change) {
+    CheckpointProofMsg q = p;
+    change(q);
+    return !checkpoint_proof_well_formed(q, config);
+  };
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) { q.seq = 15; }));  // not a checkpoint seq
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) { q.checkpoints.pop_back(); }));      // 2 < 2f+1
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) { q.checkpoints[2].replica = 0; }));  // twice
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) { q.checkpoints[2].replica = 4; }));  // no such
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) { q.checkpoints[1].seq = 20; }));
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) { q.checkpoints[1].state_digest[0] = 8; }));
+  EXPECT_TRUE(broken([](CheckpointProofMsg& q) {
+    for (ReplicaId r = 3; r < 5; ++r) q.checkpoints.push_back(vote(10, r, 7));  // 5 > n
+  }));
+}
+
+// ---- WaitingReads ----------------------------------------------------------------------------
+
+Request read(const std::string& principal, std::uint64_t session, std::uint64_t number) {
+  Request r;
+  r.client = ClientKey{principal, session};
+  r.number = number;
+  return r;
+}
+
+TEST(WaitingReads, AnswersInBarrierOrderOnceExecuted) {
+  Config config;
+  WaitingReads reads(config);
+  reads.add(7, read("alice", 1, 1));
+  reads.add(5, read("bob", 1, 1));
+  reads.add(5, read("alice", 1, 2));
+  EXPECT_FALSE(reads.take_ready(4));
+  auto first = reads.take_ready(6);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->client.principal, "bob");  // barrier 5, arrived first
+  auto second = reads.take_ready(6);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->number, 2U);
+  EXPECT_FALSE(reads.take_ready(6));  // barrier 7 not executed yet
+  EXPECT_TRUE(reads.take_ready(7));
+  EXPECT_EQ(reads.size(), 0U);
+}
+
+TEST(WaitingReads, BoundedPerSessionPerPrincipalAndInAll) {
+  Config config;
+  config.read_queue_max = 16;  // a principal's share: 4
+  config.client_window = 3;
+  WaitingReads reads(config);
+  for (std::uint64_t k = 0; k < 3; ++k) reads.add(1, read("alice", 1, k));
+  EXPECT_FALSE(reads.has_room(ClientKey{"alice", 1}));  // the session's window
+  ASSERT_TRUE(reads.has_room(ClientKey{"alice", 2}));
+  reads.add(1, read("alice", 2, 1));
+  // A principal holds a quarter of the queue however many sessions it opens.
+  EXPECT_FALSE(reads.has_room(ClientKey{"alice", 3}));
+  EXPECT_TRUE(reads.has_room(ClientKey{"bob", 1}));
+  for (std::uint64_t k = 0; k < 12; ++k) {
+    const std::string who = "p" + std::to_string(k % 4);
+    ASSERT_TRUE(reads.has_room(ClientKey{who, k}));
+    reads.add(2, read(who, k, 1));
+  }
+  EXPECT_FALSE(reads.has_room(ClientKey{"carol", 1}));  // the whole queue
+  // Answering a read gives the queue, its session and its principal their room back.
+  ASSERT_TRUE(reads.take_ready(1));
+  EXPECT_TRUE(reads.has_room(ClientKey{"carol", 1}));
+  EXPECT_TRUE(reads.has_room(ClientKey{"alice", 1}));
+}
+
+}  // namespace
+}  // namespace bastion::bft
