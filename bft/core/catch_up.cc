@@ -197,20 +197,9 @@ void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProo
 }
 
 void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchPurpose purpose) {
-  if (state_fetch_ && state_fetch_->proof.seq >= proof.seq) return;
+  if (state_fetch_ && state_fetch_->proof().seq >= proof.seq) return;
   count(Ctr::kStateTransfers);
-  StateFetch f;
-  f.proof = proof;
-  f.purpose = purpose;
-  for (const CheckpointMsg& c : proof.checkpoints) {
-    if (c.replica != config_.self) f.sources.push_back(c.replica);
-  }
-  std::sort(f.sources.begin(), f.sources.end());
-  // Spread fetching replicas over the sources.
-  f.source_index = f.sources.empty() ? 0 : config_.self % f.sources.size();
-  f.abandoned.assign(f.sources.size(), false);
-  f.source_start_us = now_us_;
-  state_fetch_ = std::move(f);
+  state_fetch_.emplace(proof, purpose, config_.self, now_us_);
   if (proof.seq > stable_seq_) {
     stable_seq_ = proof.seq;
     stable_proof_ = proof;
@@ -220,49 +209,26 @@ void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchP
 }
 
 void Replica::Impl::request_state_chunk() {
-  StateFetch& f = *state_fetch_;
-  if (f.sources.empty()) return;
-  f.sent_us = now_us_;
-  send(f.sources[f.source_index], FetchStateMsg{f.proof.seq, f.buffer.size()});
+  if (auto request = state_fetch_->request(now_us_)) send(request->first, request->second);
 }
 
 void Replica::Impl::retry_state_fetch() {
-  if (!state_fetch_ || state_fetch_->sources.empty()) return;
-  StateFetch& f = *state_fetch_;
-  // A source must keep up state_transfer_min_bytes_per_s after a grace period: one that answers
-  // just before each timeout would otherwise hold a replica out of service for as long as it
-  // likes (a 4 GiB state a chunk per timeout).
-  const TimeUs elapsed = now_us_ - f.source_start_us - config_.state_transfer_grace_us;
-  if (elapsed > 0 && static_cast<double>(f.buffer.size()) <
-                         static_cast<double>(config_.state_transfer_min_bytes_per_s) *
-                             static_cast<double>(elapsed) / 1e6) {
-    abandon_state_source();
-    return;
+  if (!state_fetch_) return;
+  switch (state_fetch_->on_tick(now_us_, config_)) {
+    case StateFetch::Due::kNothing:
+      return;
+    case StateFetch::Due::kResend:
+      request_state_chunk();
+      return;
+    case StateFetch::Due::kAbandon:
+      abandon_state_source();
+      return;
   }
-  if (now_us_ - f.sent_us < config_.retransmit_interval_us) return;
-  // A lost message is retried with the same source; a silent source is replaced.
-  constexpr std::uint32_t kTimeoutsPerSource = 3;
-  if (++f.timeouts >= kTimeoutsPerSource) {
-    abandon_state_source();
-    return;
-  }
-  request_state_chunk();
 }
 
 void Replica::Impl::abandon_state_source() {
-  StateFetch& f = *state_fetch_;
   count(Ctr::kStateTransferSourceAbandoned);
-  f.abandoned[f.source_index] = true;
-  if (std::all_of(f.abandoned.begin(), f.abandoned.end(), [](bool a) { return a; })) {
-    f.abandoned.assign(f.sources.size(), false);  // every one failed once: all get another try
-  }
-  do {
-    f.source_index = (f.source_index + 1) % f.sources.size();
-  } while (f.abandoned[f.source_index]);
-  f.timeouts = 0;
-  f.buffer.clear();
-  f.total_bytes = 0;
-  f.source_start_us = now_us_;
+  state_fetch_->abandon(now_us_);
   request_state_chunk();
 }
 
@@ -293,62 +259,53 @@ void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
 }
 
 void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
-  if (!state_fetch_ || state_fetch_->sources.empty()) {
+  if (!state_fetch_) {
     count(Ctr::kDropUnsolicited);
     return;
   }
-  StateFetch& f = *state_fetch_;
-  if (from != f.sources[f.source_index] || m.seq != f.proof.seq ||
-      m.state_digest != f.proof.state_digest) {
-    count(Ctr::kDropUnsolicited);
-    return;
-  }
-  if (m.offset != f.buffer.size()) {
-    count(Ctr::kDropDuplicate);
-    return;
-  }
-  // Every chunk is full-size (the last one: the rest): a correct source never sends less, and
-  // a source dripping small chunks is abandoned at once.
-  if (m.total_bytes == 0 || m.total_bytes > config_.snapshot_bytes_max ||
-      (f.total_bytes != 0 && m.total_bytes != f.total_bytes) || m.offset >= m.total_bytes ||
-      m.data.size() !=
-          std::min<std::uint64_t>(config_.state_chunk_bytes, m.total_bytes - m.offset)) {
-    count(Ctr::kDropInvalid);
-    abandon_state_source();
-    return;
-  }
-  f.total_bytes = m.total_bytes;
-  f.buffer.insert(f.buffer.end(), m.data.begin(), m.data.end());
-  f.timeouts = 0;
-  last_progress_us_ = now_us_;
-  if (f.buffer.size() == f.total_bytes) {
-    finish_state_transfer();
-  } else {
-    request_state_chunk();
+  switch (state_fetch_->on_chunk(from, m, config_)) {
+    case StateFetch::Chunk::kUnsolicited:
+      count(Ctr::kDropUnsolicited);
+      return;
+    case StateFetch::Chunk::kDuplicate:
+      count(Ctr::kDropDuplicate);
+      return;
+    case StateFetch::Chunk::kInvalid:
+      count(Ctr::kDropInvalid);
+      abandon_state_source();
+      return;
+    case StateFetch::Chunk::kMore:
+      last_progress_us_ = now_us_;
+      request_state_chunk();
+      return;
+    case StateFetch::Chunk::kComplete:
+      last_progress_us_ = now_us_;
+      finish_state_transfer();
+      return;
   }
 }
 
 void Replica::Impl::finish_state_transfer() {
-  StateFetch& f = *state_fetch_;
-  const SeqNum seq = f.proof.seq;
+  const StateFetch& f = *state_fetch_;
+  const SeqNum seq = f.proof().seq;
   // A replica that caught up by executing meanwhile keeps its state (installing would rewind it).
-  const bool install = f.purpose == FetchPurpose::kRepair ||
-                       (f.purpose == FetchPurpose::kCatchUp && last_executed_ < seq);
-  if (codec::blake2b(f.buffer) != f.proof.state_digest ||
-      (install && !install_state(f.buffer, seq))) {
+  const bool install = f.purpose() == FetchPurpose::kRepair ||
+                       (f.purpose() == FetchPurpose::kCatchUp && last_executed_ < seq);
+  if (codec::blake2b(f.state()) != f.proof().state_digest ||
+      (install && !install_state(f.state(), seq))) {
     // The source sent something else than the proven state: skip it.
     count(Ctr::kStateTransferBadState);
     abandon_state_source();
     return;
   }
-  StateFetch done = std::move(*state_fetch_);
+  const CheckpointProofMsg proof = f.proof();
+  auto shared = std::make_shared<const Bytes>(state_fetch_->take_state());
   state_fetch_.reset();
-  auto shared = std::make_shared<const Bytes>(std::move(done.buffer));
-  own_checkpoints_[seq] = OwnCheckpoint{done.proof.state_digest, shared};
-  persist(CheckpointRecord{seq, done.proof.state_digest, shared});
-  persist(StableRecord{done.proof});
+  own_checkpoints_[seq] = OwnCheckpoint{proof.state_digest, shared};
+  persist(CheckpointRecord{seq, proof.state_digest, shared});
+  persist(StableRecord{proof});
   stable_seq_ = std::max(stable_seq_, seq);
-  stable_proof_ = done.proof;
+  stable_proof_ = proof;
   out_.stable_checkpoint = seq;
   count(Ctr::kStateTransfersCompleted);
   if (install) forget_executed_requests();

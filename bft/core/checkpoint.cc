@@ -164,7 +164,7 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
     begin_state_transfer(proof, FetchPurpose::kRepair);
     return;
   }
-  if (state_fetch_ && state_fetch_->proof.seq < proof.seq) state_fetch_.reset();  // superseded
+  if (state_fetch_ && state_fetch_->proof().seq < proof.seq) state_fetch_.reset();  // superseded
   BASTION_CHECK(proof.seq > stable_seq_);  // a stable checkpoint never moves back
   stable_seq_ = proof.seq;
   stable_proof_ = proof;

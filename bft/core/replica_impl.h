@@ -37,6 +37,7 @@
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
 #include "bft/core/signature_memo.h"
+#include "bft/core/state_fetch.h"
 #include "bft/core/time_pace.h"
 #include "bft/core/token_bucket.h"
 #include "bft/core/waiting_reads.h"
@@ -99,27 +100,6 @@ struct RequestFetch {
   RequestId id;
   TimeUs sent_us = 0;
   std::uint32_t attempts = 0;
-};
-
-// Why a replica fetches a stable checkpoint's state.
-enum class FetchPurpose : std::uint8_t {
-  kCatchUp,  // it is behind: install the state (unless it executed up to it meanwhile)
-  kRepair,   // its own state at that seq differs: install the proven one
-  kKeep,     // it executed past it, but its own capture failed: keep the bytes as its stable state
-};
-
-// State transfer towards a proven stable checkpoint.
-struct StateFetch {
-  CheckpointProofMsg proof;
-  FetchPurpose purpose = FetchPurpose::kCatchUp;
-  std::vector<ReplicaId> sources;  // signers of the proof, other than this replica
-  std::size_t source_index = 0;
-  std::vector<bool> abandoned;  // per source: failed this transfer; tried again only when all have
-  std::uint32_t timeouts = 0;   // consecutive, with the current source
-  std::uint64_t total_bytes = 0;
-  Bytes buffer;
-  TimeUs sent_us = 0;
-  TimeUs source_start_us = 0;  // when the current source was asked for its first chunk
 };
 
 // Votes of a view this replica has not entered yet: PRE-PREPAREs, PREPAREs and COMMITs that

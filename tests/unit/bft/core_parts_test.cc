@@ -1,10 +1,11 @@
-// The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes and
-// the queue of waiting reads. The replica's own tests (checkpoint_test.cc, view_change_test.cc,
-// dissemination_test.cc) cover how it uses them.
+// The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes, the
+// queue of waiting reads and state fetches. The replica's own tests (checkpoint_test.cc,
+// view_change_test.cc, dissemination_test.cc) cover how it uses them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
 #include "bft/core/signature_memo.h"
+#include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
 #include "bft/core/waiting_reads.h"
 
@@ -200,6 +201,137 @@ TEST(WaitingReads, BoundedPerSessionPerPrincipalAndInAll) {
   ASSERT_TRUE(reads.take_ready(1));
   EXPECT_TRUE(reads.has_room(ClientKey{"carol", 1}));
   EXPECT_TRUE(reads.has_room(ClientKey{"alice", 1}));
+}
+
+// ---- StateFetch ------------------------------------------------------------------------------
+
+CheckpointProofMsg proof_signed_by(std::vector<ReplicaId> signers) {
+  CheckpointProofMsg p;
+  p.seq = 10;
+  p.state_digest[0] = 7;
+  for (ReplicaId r : signers) p.checkpoints.push_back(vote(10, r, 7));
+  return p;
+}
+
+Config fetch_config() {
+  Config config;
+  config.state_chunk_bytes = 4;
+  config.retransmit_interval_us = 100'000;
+  config.state_transfer_grace_us = 1'000'000;
+  config.state_transfer_min_bytes_per_s = 100;
+  return config;
+}
+
+StateChunkMsg chunk(std::uint64_t offset, std::uint64_t total, std::size_t size) {
+  StateChunkMsg c;
+  c.seq = 10;
+  c.state_digest[0] = 7;
+  c.offset = offset;
+  c.total_bytes = total;
+  c.data.assign(size, static_cast<std::uint8_t>(offset));
+  return c;
+}
+
+ReplicaId source_of(StateFetch& f, TimeUs now_us = 0) {
+  auto request = f.request(now_us);
+  EXPECT_TRUE(request);
+  return request ? request->first : ReplicaId{99};
+}
+
+TEST(StateFetch, FetchingReplicasStartAtDifferentSignersAndSkipThemselves) {
+  const CheckpointProofMsg p = proof_signed_by({3, 0, 1});
+  StateFetch by0(p, FetchPurpose::kCatchUp, 0, 0);  // sources 1, 3
+  StateFetch by2(p, FetchPurpose::kCatchUp, 2, 0);  // sources 0, 1, 3
+  StateFetch by3(p, FetchPurpose::kCatchUp, 3, 0);  // sources 0, 1
+  EXPECT_EQ(source_of(by0), 1U);
+  EXPECT_EQ(source_of(by2), 3U);
+  EXPECT_EQ(source_of(by3), 1U);
+  StateFetch alone(proof_signed_by({2}), FetchPurpose::kCatchUp, 2, 0);
+  EXPECT_FALSE(alone.request(0));
+  EXPECT_EQ(alone.on_tick(10'000'000, fetch_config()), StateFetch::Due::kNothing);
+}
+
+TEST(StateFetch, TakesFullChunksInOrderFromTheCurrentSourceOnly) {
+  const Config config = fetch_config();
+  StateFetch f(proof_signed_by({0, 1, 2}), FetchPurpose::kCatchUp, 3, 0);
+  const ReplicaId source = source_of(f);  // 0
+  EXPECT_EQ(f.on_chunk(source + 1, chunk(0, 10, 4), config), StateFetch::Chunk::kUnsolicited);
+  StateChunkMsg other_state = chunk(0, 10, 4);
+  other_state.state_digest[0] = 8;
+  EXPECT_EQ(f.on_chunk(source, other_state, config), StateFetch::Chunk::kUnsolicited);
+  EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 4), config), StateFetch::Chunk::kDuplicate);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 4), config), StateFetch::Chunk::kMore);
+  EXPECT_EQ(f.request(0)->second.offset, 4U);
+  EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 4), config), StateFetch::Chunk::kMore);
+  EXPECT_EQ(f.on_chunk(source, chunk(8, 10, 2), config), StateFetch::Chunk::kComplete);
+  EXPECT_EQ(f.state().size(), 10U);
+  EXPECT_EQ(f.take_state().size(), 10U);
+}
+
+TEST(StateFetch, ShortOrInconsistentChunksAreInvalid) {
+  Config config = fetch_config();
+  config.snapshot_bytes_max = 100;
+  StateFetch f(proof_signed_by({0, 1, 2}), FetchPurpose::kCatchUp, 3, 0);
+  const ReplicaId source = source_of(f);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 1), config), StateFetch::Chunk::kInvalid);  // drip
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 0, 0), config), StateFetch::Chunk::kInvalid);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 101, 4), config), StateFetch::Chunk::kInvalid);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 4), config), StateFetch::Chunk::kMore);
+  // The total a source claimed first holds for the whole transfer.
+  EXPECT_EQ(f.on_chunk(source, chunk(4, 20, 4), config), StateFetch::Chunk::kInvalid);
+  EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 5), config), StateFetch::Chunk::kInvalid);
+}
+
+TEST(StateFetch, ASilentSourceGetsThreeIntervalsThenTheNextOneIsAsked) {
+  const Config config = fetch_config();
+  StateFetch f(proof_signed_by({0, 1, 2}), FetchPurpose::kCatchUp, 3, 0);
+  EXPECT_EQ(source_of(f, 0), 0U);
+  EXPECT_EQ(f.on_tick(50'000, config), StateFetch::Due::kNothing);
+  EXPECT_EQ(f.on_tick(100'000, config), StateFetch::Due::kResend);
+  EXPECT_EQ(source_of(f, 100'000), 0U);
+  EXPECT_EQ(f.on_tick(200'000, config), StateFetch::Due::kResend);
+  EXPECT_EQ(source_of(f, 200'000), 0U);
+  EXPECT_EQ(f.on_tick(300'000, config), StateFetch::Due::kAbandon);
+  f.abandon(300'000);
+  EXPECT_EQ(source_of(f, 300'000), 1U);
+  EXPECT_EQ(f.on_tick(400'000, config), StateFetch::Due::kResend);  // a fresh count
+}
+
+TEST(StateFetch, ASlowSourceIsGivenUpAfterTheGracePeriodAndRestartsFromZero) {
+  const Config config = fetch_config();  // 100 bytes/s after 1 s
+  StateFetch f(proof_signed_by({0, 1, 2}), FetchPurpose::kCatchUp, 3, 0);
+  TimeUs now = 0;
+  const ReplicaId source = source_of(f, now);
+  // A chunk just before every timeout: 4 bytes per 90 ms is 44 bytes/s.
+  for (std::uint64_t offset = 0; offset < 40; offset += 4) {
+    now += 90'000;
+    ASSERT_EQ(f.on_chunk(source, chunk(offset, 400, 4), config), StateFetch::Chunk::kMore);
+    ASSERT_TRUE(f.request(now));
+  }
+  EXPECT_EQ(f.on_tick(now, config), StateFetch::Due::kNothing);  // still in the grace period
+  now = 1'500'000;  // 40 bytes in 1.5 s: below 100 bytes/s over the 0.5 s past the grace
+  EXPECT_EQ(f.on_tick(now, config), StateFetch::Due::kAbandon);
+  f.abandon(now);
+  EXPECT_EQ(f.state().size(), 0U);
+  const auto request = f.request(now);
+  ASSERT_TRUE(request);
+  EXPECT_NE(request->first, source);
+  EXPECT_EQ(request->second.offset, 0U);
+  EXPECT_EQ(f.on_tick(now + 50'000, config), StateFetch::Due::kNothing);  // its own grace
+}
+
+TEST(StateFetch, EverySourceIsTriedOnceBeforeAnyIsTriedAgain) {
+  StateFetch f(proof_signed_by({0, 1, 2, 3, 4, 5, 6}), FetchPurpose::kRepair, 6, 0);
+  std::vector<ReplicaId> order;
+  for (int k = 0; k < 12; ++k) {
+    order.push_back(source_of(f));
+    f.abandon(0);
+  }
+  // Sources 0..5, starting at 6 % 6 = 0, then all of them again.
+  const std::vector<ReplicaId> expected = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5};
+  EXPECT_EQ(order, expected);
+  EXPECT_EQ(f.purpose(), FetchPurpose::kRepair);
+  EXPECT_EQ(f.proof().seq, 10U);
 }
 
 }  // namespace

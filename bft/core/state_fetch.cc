@@ -1,0 +1,78 @@
+#include "bft/core/state_fetch.h"
+
+#include <algorithm>
+
+namespace bastion::bft {
+
+StateFetch::StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self,
+                       TimeUs now_us)
+    : proof_(std::move(proof)), purpose_(purpose), source_start_us_(now_us) {
+  for (const CheckpointMsg& c : proof_.checkpoints) {
+    if (c.replica != self) sources_.push_back(c.replica);
+  }
+  std::sort(sources_.begin(), sources_.end());
+  source_index_ = sources_.empty() ? 0 : self % sources_.size();
+  abandoned_.assign(sources_.size(), false);
+}
+
+std::optional<std::pair<ReplicaId, FetchStateMsg>> StateFetch::request(TimeUs now_us) {
+  if (sources_.empty()) return std::nullopt;
+  sent_us_ = now_us;
+  return std::pair{sources_[source_index_], FetchStateMsg{proof_.seq, buffer_.size()}};
+}
+
+StateFetch::Due StateFetch::on_tick(TimeUs now_us, const Config& config) {
+  if (sources_.empty()) return Due::kNothing;
+  // A source must keep up the minimum rate after the grace period: one that answers just before
+  // each timeout would otherwise hold a replica out of service for as long as it likes (a 4 GiB
+  // state a chunk per timeout).
+  const TimeUs elapsed = now_us - source_start_us_ - config.state_transfer_grace_us;
+  if (elapsed > 0 && static_cast<double>(buffer_.size()) <
+                         static_cast<double>(config.state_transfer_min_bytes_per_s) *
+                             static_cast<double>(elapsed) / 1e6) {
+    return Due::kAbandon;
+  }
+  if (now_us - sent_us_ < config.retransmit_interval_us) return Due::kNothing;
+  // A lost message is retried with the same source; a silent source is replaced.
+  constexpr std::uint32_t kTimeoutsPerSource = 3;
+  return ++timeouts_ >= kTimeoutsPerSource ? Due::kAbandon : Due::kResend;
+}
+
+void StateFetch::abandon(TimeUs now_us) {
+  if (sources_.empty()) return;
+  abandoned_[source_index_] = true;
+  if (std::all_of(abandoned_.begin(), abandoned_.end(), [](bool a) { return a; })) {
+    abandoned_.assign(sources_.size(), false);
+  }
+  do {
+    source_index_ = (source_index_ + 1) % sources_.size();
+  } while (abandoned_[source_index_]);
+  timeouts_ = 0;
+  buffer_.clear();
+  total_bytes_ = 0;
+  source_start_us_ = now_us;
+}
+
+StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chunk,
+                                       const Config& config) {
+  if (sources_.empty() || from != sources_[source_index_] || chunk.seq != proof_.seq ||
+      chunk.state_digest != proof_.state_digest) {
+    return Chunk::kUnsolicited;
+  }
+  if (chunk.offset != buffer_.size()) return Chunk::kDuplicate;
+  // Every chunk is full-size (the last one: the rest): a correct source never sends less, and a
+  // source dripping small chunks is given up at once.
+  if (chunk.total_bytes == 0 || chunk.total_bytes > config.snapshot_bytes_max ||
+      (total_bytes_ != 0 && chunk.total_bytes != total_bytes_) ||
+      chunk.offset >= chunk.total_bytes ||
+      chunk.data.size() !=
+          std::min<std::uint64_t>(config.state_chunk_bytes, chunk.total_bytes - chunk.offset)) {
+    return Chunk::kInvalid;
+  }
+  total_bytes_ = chunk.total_bytes;
+  buffer_.insert(buffer_.end(), chunk.data.begin(), chunk.data.end());
+  timeouts_ = 0;
+  return buffer_.size() == total_bytes_ ? Chunk::kComplete : Chunk::kMore;
+}
+
+}  // namespace bastion::bft

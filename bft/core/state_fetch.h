@@ -1,0 +1,82 @@
+// State transfer towards a proven stable checkpoint, as the fetching replica sees it: which source
+// to ask, how far it got, and when a source is given up (docs/protocol.md, "Catching up and state
+// transfer").
+//
+// The sources are the proof's signers other than this replica; each fetching replica starts at a
+// different one (its id modulo their number) so that several behind at once spread the load. A
+// source is given up when it stays silent for three retransmission intervals, sends a chunk that
+// is not full size (the last one: the rest), falls below state_transfer_min_bytes_per_s once
+// state_transfer_grace_us have passed, or (the replica finds) sends a state that does not match
+// the proven digest. The next source is one not given up yet during this transfer; once every one
+// has been, all get another try. Each source starts again from byte 0.
+//
+// Bounded: the buffer grows by one checked chunk at a time up to the total the first chunk
+// claimed, itself at most snapshot_bytes_max.
+//
+// Thread-safety: none.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "bft/core/config.h"
+#include "bft/core/messages.h"
+
+namespace bastion::bft {
+
+// Why a replica fetches a stable checkpoint's state.
+enum class FetchPurpose : std::uint8_t {
+  kCatchUp,  // it is behind: install the state (unless it executed up to it meanwhile)
+  kRepair,   // its own state at that seq differs: install the proven one
+  kKeep,     // it executed past it, but its own capture failed: keep the bytes as its stable state
+};
+
+class StateFetch {
+ public:
+  StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self, TimeUs now_us);
+
+  const CheckpointProofMsg& proof() const { return proof_; }
+  FetchPurpose purpose() const { return purpose_; }
+  const Bytes& state() const { return buffer_; }  // the bytes received so far
+  // The state once complete (kComplete below); the fetch is then spent.
+  Bytes take_state() { return std::move(buffer_); }
+
+  // The FETCH-STATE to send now and to whom; nullopt when the proof names no other replica.
+  std::optional<std::pair<ReplicaId, FetchStateMsg>> request(TimeUs now_us);
+
+  enum class Due : std::uint8_t {
+    kNothing,  // waiting for the chunk asked for
+    kResend,   // the request may have been lost: ask the same source again
+    kAbandon,  // the source is silent or too slow: give it up
+  };
+  // At a retransmission tick.
+  Due on_tick(TimeUs now_us, const Config& config);
+  // Gives up the current source for the next one (see above) and starts over from byte 0.
+  void abandon(TimeUs now_us);
+
+  enum class Chunk : std::uint8_t {
+    kUnsolicited,  // not from the current source, or not of this checkpoint
+    kDuplicate,    // not at the offset expected
+    kInvalid,      // short, or its total changed or is out of bounds: abandon the source
+    kMore,         // taken; ask for the next
+    kComplete,     // taken, and the state is whole (not yet checked against the digest)
+  };
+  Chunk on_chunk(ReplicaId from, const StateChunkMsg& chunk, const Config& config);
+
+ private:
+  CheckpointProofMsg proof_;
+  FetchPurpose purpose_;
+  std::vector<ReplicaId> sources_;  // ascending
+  std::size_t source_index_ = 0;
+  std::vector<bool> abandoned_;  // per source, during this transfer
+  std::uint32_t timeouts_ = 0;   // consecutive, with the current source
+  std::uint64_t total_bytes_ = 0;
+  Bytes buffer_;
+  TimeUs sent_us_ = 0;
+  TimeUs source_start_us_ = 0;  // when the current source was first asked
+};
+
+}  // namespace bastion::bft
