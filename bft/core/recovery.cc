@@ -142,9 +142,8 @@ void Replica::Impl::recover(const PersistedState& rec) {
   if (is_primary() && in_view) next_seq_ = std::max(next_seq_, last_executed_ + 1);
   if (view_changing_) {
     ViewChangeMsg vc = build_view_change();
-    view_change_digests_[config_.self] = codec::digest_of(vc);
     broadcast(vc);
-    view_changes_[config_.self] = std::move(vc);
+    view_changes_.store(std::move(vc));
   }
 }
 

@@ -300,8 +300,8 @@ Output Replica::Impl::take_output() { return std::exchange(out_, Output{}); }
 void Replica::Impl::retransmit() {
   send_status();
   if (view_changing_) {
-    auto own = view_changes_.find(config_.self);
-    if (own != view_changes_.end() && own->second.new_view == view_) broadcast(own->second);
+    const ViewChangeMsg* own = view_changes_.of(config_.self);
+    if (own != nullptr && own->new_view == view_) broadcast(*own);
   } else {
     // Own votes of this view, for seqs some peer may still need them for: above the lowest
     // execution point peers reported (a peer that lost our PREPARE can never prepare without

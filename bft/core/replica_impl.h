@@ -40,6 +40,7 @@
 #include "bft/core/state_fetch.h"
 #include "bft/core/time_pace.h"
 #include "bft/core/token_bucket.h"
+#include "bft/core/view_changes.h"
 #include "bft/core/waiting_reads.h"
 #include "codec/check.h"
 
@@ -341,18 +342,11 @@ class Replica::Impl {
   ViewChangeMsg build_view_change();
   void on_view_change(ReplicaId from, const ViewChangeMsg& m);
   bool verify_view_change(const ViewChangeMsg& m);
-  bool verify_prepared_cert(const PreparedCert& c, ViewNum below_view, SeqNum stable_seq);
   void maybe_join_higher_view();
   void maybe_start_view_change_timer();
   void try_send_new_view();
-  struct Proposals {
-    SeqNum min_s = 0;
-    CheckpointProofMsg stable;  // the highest stable checkpoint among the view-changes
-    std::vector<BatchHeader> headers;
-  };
-  Proposals compute_proposals(ViewNum view, const std::vector<ViewChangeMsg>& vcs) const;
   void on_new_view(ReplicaId from, const NewViewMsg& m);
-  void install_new_view(const NewViewMsg& nv, const Proposals& p, SharedBytes encoded);
+  void install_new_view(const NewViewMsg& nv, const NewViewProposals& p, SharedBytes encoded);
   void check_view_timers();
 
   // ---- catch_up.cc ----
@@ -403,9 +397,8 @@ class Replica::Impl {
   TimeUs view_change_timeout_us_ = 0;
   std::optional<TimeUs> view_change_deadline_us_;
   bool reset_view_change_timeout_on_progress_ = false;
-  std::map<ReplicaId, ViewChangeMsg> view_changes_;  // latest (highest view) per replica, verified
-  std::map<ReplicaId, Digest> view_change_digests_;  // digest of each stored message's encoding
-  std::optional<NewViewMsg> new_view_msg_;           // the NEW-VIEW that established view_
+  ViewChanges view_changes_;                // latest (highest view) per replica, verified
+  std::optional<NewViewMsg> new_view_msg_;  // the NEW-VIEW that established view_
   SharedBytes new_view_bytes_;
 
   // ---- log ----

@@ -16,10 +16,8 @@
 // Bounds: one VIEW-CHANGE per replica is kept (its highest view), verified once, and a peer gets
 // at most kViewChangeBurst of them verified at once, one more per retransmission interval.
 #include <algorithm>
-#include <set>
 
 #include "bft/core/replica_impl.h"
-#include "codec/codec.h"
 
 namespace bastion::bft {
 
@@ -45,9 +43,7 @@ void Replica::Impl::enter_view(ViewNum new_view) {
   new_view_msg_.reset();
   new_view_bytes_.reset();
   batch_wait_until_us_.reset();
-  std::erase_if(view_changes_, [new_view](const auto& v) { return v.second.new_view < new_view; });
-  std::erase_if(view_change_digests_,
-                [this](const auto& d) { return !view_changes_.contains(d.first); });
+  view_changes_.discard_below(new_view);
 }
 
 void Replica::Impl::start_view_change(ViewNum new_view) {
@@ -57,9 +53,8 @@ void Replica::Impl::start_view_change(ViewNum new_view) {
   view_changing_ = true;
   persist(ViewRecord{view_, true});
   ViewChangeMsg vc = build_view_change();
-  view_change_digests_[config_.self] = codec::digest_of(vc);
   broadcast(vc);
-  view_changes_[config_.self] = std::move(vc);
+  view_changes_.store(std::move(vc));
   maybe_start_view_change_timer();
   try_send_new_view();
 }
@@ -78,45 +73,24 @@ ViewChangeMsg Replica::Impl::build_view_change() {
   return vc;
 }
 
-bool Replica::Impl::verify_prepared_cert(const PreparedCert& c, ViewNum below_view,
-                                         SeqNum stable_seq) {
-  const BatchHeader& h = c.header;
-  if (h.view >= below_view || h.seq <= stable_seq || h.seq - stable_seq > config_.log_window) {
-    return false;
-  }
-  if (h.null_batch && (h.batch_digest != Digest{} || h.timestamp_us != 0)) return false;
-  const ReplicaId primary_id = config_.primary_of(h.view);
-  if (c.prepares.size() < 2 * config_.f || c.prepares.size() >= config_.n) return false;
-  if (!verify_remembered(primary_id, SignDomain::kPrePrepare, pre_prepare_signed_bytes(h),
-                         c.primary_signature)) {
-    return false;
-  }
-  std::set<ReplicaId> signers;
-  for (const PrepareMsg& p : c.prepares) {
-    if (p.view != h.view || p.seq != h.seq || p.batch_digest != h.batch_digest ||
-        p.timestamp_us != h.timestamp_us || p.replica >= config_.n || p.replica == primary_id ||
-        !signers.insert(p.replica).second) {
-      return false;
-    }
-    if (!verify_remembered(p.replica, SignDomain::kPrepare, prepare_signed_bytes(p), p.signature)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool Replica::Impl::verify_view_change(const ViewChangeMsg& m) {
-  if (m.replica >= config_.n || m.new_view == 0) return false;
-  if (m.prepared.size() > config_.log_window) return false;
+  if (!view_change_well_formed(m, config_)) return false;
   if (!verify(m.replica, SignDomain::kViewChange, view_change_signed_bytes(m), m.signature)) {
     return false;
   }
   if (!verify_checkpoint_proof(m.stable)) return false;
-  SeqNum previous = m.stable.seq;
   for (const PreparedCert& c : m.prepared) {
-    if (c.header.seq <= previous) return false;  // strictly increasing, above the checkpoint
-    previous = c.header.seq;
-    if (!verify_prepared_cert(c, m.new_view, m.stable.seq)) return false;
+    const BatchHeader& h = c.header;
+    if (!verify_remembered(config_.primary_of(h.view), SignDomain::kPrePrepare,
+                           pre_prepare_signed_bytes(h), c.primary_signature)) {
+      return false;
+    }
+    for (const PrepareMsg& p : c.prepares) {
+      if (!verify_remembered(p.replica, SignDomain::kPrepare, prepare_signed_bytes(p),
+                             p.signature)) {
+        return false;
+      }
+    }
   }
   return true;
 }
@@ -135,8 +109,8 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
     }
     return;
   }
-  auto known = view_changes_.find(from);
-  if (known != view_changes_.end() && known->second.new_view >= m.new_view) {
+  const ViewChangeMsg* known = view_changes_.of(from);
+  if (known != nullptr && known->new_view >= m.new_view) {
     count(Ctr::kDropDuplicate);
     return;
   }
@@ -151,23 +125,18 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
     count(Ctr::kDropInvalid);
     return;
   }
-  view_changes_[from] = m;
-  view_change_digests_[from] = codec::digest_of(m);
+  view_changes_.store(m);
   if (m.new_view > view_) maybe_join_higher_view();
   maybe_start_view_change_timer();
   try_send_new_view();
 }
 
 void Replica::Impl::maybe_join_higher_view() {
-  std::vector<ViewNum> higher;
-  for (const auto& [r, vc] : view_changes_) {
-    if (r != config_.self && vc.new_view > view_) higher.push_back(vc.new_view);
-  }
-  if (higher.size() < config_.f + 1) return;
   // The smallest view among the f+1 highest: at least one correct replica wants it or more.
-  std::sort(higher.begin(), higher.end(), std::greater<>());
+  const std::optional<ViewNum> join = view_changes_.view_to_join(view_, config_.self, config_.f);
+  if (!join) return;
   count(Ctr::kViewJoins);
-  start_view_change(higher[config_.f]);
+  start_view_change(*join);
 }
 
 void Replica::Impl::maybe_start_view_change_timer() {
@@ -176,9 +145,7 @@ void Replica::Impl::maybe_start_view_change_timer() {
   // complete, so its failing to is the new primary's fault. Counting higher views too matters
   // when some replicas moved on while others wait for a NEW-VIEW that will never come (its
   // primary restarted and lost it): without them nobody's timer would ever run.
-  std::uint32_t at_least_view = 0;
-  for (const auto& [r, vc] : view_changes_) at_least_view += vc.new_view >= view_ ? 1 : 0;
-  if (at_least_view >= config_.quorum()) {
+  if (view_changes_.at_least(view_) >= config_.quorum()) {
     view_change_deadline_us_ = now_us_ + view_change_timeout_us_;
   }
 }
@@ -210,57 +177,15 @@ void Replica::Impl::check_view_timers() {
 
 // ---- NEW-VIEW ------------------------------------------------------------------------------
 
-Replica::Impl::Proposals Replica::Impl::compute_proposals(
-    ViewNum view, const std::vector<ViewChangeMsg>& vcs) const {
-  Proposals p;
-  const ViewChangeMsg* top = nullptr;  // the first one with the highest stable checkpoint
-  for (const ViewChangeMsg& vc : vcs) {
-    if (top == nullptr || vc.stable.seq > top->stable.seq) top = &vc;
-  }
-  if (top != nullptr) {
-    p.min_s = top->stable.seq;
-    p.stable = top->stable;
-  }
-  std::map<SeqNum, const PreparedCert*> best;
-  for (const ViewChangeMsg& vc : vcs) {
-    for (const PreparedCert& c : vc.prepared) {
-      if (c.header.seq <= p.min_s) continue;
-      const PreparedCert*& b = best[c.header.seq];
-      if (b == nullptr || c.header.view > b->header.view) b = &c;
-    }
-  }
-  const SeqNum max_s = best.empty() ? p.min_s : best.rbegin()->first;
-  for (SeqNum seq = p.min_s + 1; seq <= max_s; ++seq) {
-    BatchHeader h;
-    h.view = view;
-    h.seq = seq;
-    auto it = best.find(seq);
-    if (it != best.end()) {
-      h.timestamp_us = it->second->header.timestamp_us;
-      h.batch_digest = it->second->header.batch_digest;
-      h.null_batch = it->second->header.null_batch;
-    } else {
-      h.null_batch = true;
-    }
-    p.headers.push_back(h);
-  }
-  return p;
-}
-
 void Replica::Impl::try_send_new_view() {
   if (!view_changing_ || !is_primary()) return;
-  auto own = view_changes_.find(config_.self);
-  if (own == view_changes_.end() || own->second.new_view != view_) return;
-  std::vector<ViewChangeMsg> vcs{own->second};
-  for (const auto& [r, vc] : view_changes_) {
-    if (vcs.size() == config_.quorum()) break;
-    if (r != config_.self && vc.new_view == view_) vcs.push_back(vc);
-  }
-  if (vcs.size() < config_.quorum()) return;
-  Proposals p = compute_proposals(view_, vcs);
+  std::optional<std::vector<ViewChangeMsg>> vcs =
+      view_changes_.quorum_for(view_, config_.self, config_.quorum());
+  if (!vcs) return;
+  NewViewProposals p = new_view_proposals(view_, *vcs);
   NewViewMsg nv;
   nv.view = view_;
-  nv.view_changes = std::move(vcs);
+  nv.view_changes = std::move(*vcs);
   nv.proposals = p.headers;
   for (const BatchHeader& h : nv.proposals) {
     nv.proposal_signatures.push_back(
@@ -279,30 +204,19 @@ void Replica::Impl::on_new_view(ReplicaId /*from*/, const NewViewMsg& m) {
     count(Ctr::kDropOldView);
     return;
   }
-  if (m.view == 0 || m.replica != config_.primary_of(m.view) ||
-      m.view_changes.size() < config_.quorum() || m.view_changes.size() > config_.n ||
-      m.proposal_signatures.size() != m.proposals.size()) {
+  if (!new_view_well_formed(m, config_)) {
     count(Ctr::kDropInvalid);
     return;
   }
   if (!verify(m.replica, SignDomain::kNewView, new_view_signed_bytes(m), m.signature)) return;
-  std::set<ReplicaId> senders;
   for (const ViewChangeMsg& vc : m.view_changes) {
-    if (vc.new_view != m.view || vc.replica >= config_.n || !senders.insert(vc.replica).second) {
-      count(Ctr::kDropInvalid);
-      return;
-    }
     // View-changes this replica verified already need not be verified again.
-    auto known = view_change_digests_.find(vc.replica);
-    const bool verified = known != view_change_digests_.end() &&
-                          view_changes_.at(vc.replica).new_view == m.view &&
-                          known->second == codec::digest_of(vc);
-    if (!verified && !verify_view_change(vc)) {
+    if (!view_changes_.known(vc) && !verify_view_change(vc)) {
       count(Ctr::kDropInvalid);
       return;
     }
   }
-  Proposals p = compute_proposals(m.view, m.view_changes);
+  NewViewProposals p = new_view_proposals(m.view, m.view_changes);
   if (p.headers != m.proposals) {
     count(Ctr::kDropInvalid);
     return;
@@ -317,7 +231,7 @@ void Replica::Impl::on_new_view(ReplicaId /*from*/, const NewViewMsg& m) {
   install_new_view(m, p, nullptr);
 }
 
-void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
+void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposals& p,
                                      SharedBytes encoded) {
   view_changing_ = false;
   view_change_deadline_us_.reset();
@@ -328,9 +242,7 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const Proposals& p,
   new_view_msg_ = nv;
   new_view_bytes_ =
       encoded != nullptr ? std::move(encoded) : std::make_shared<const Bytes>(encode_message(nv));
-  std::erase_if(view_changes_, [this](const auto& v) { return v.second.new_view <= view_; });
-  std::erase_if(view_change_digests_,
-                [this](const auto& d) { return !view_changes_.contains(d.first); });
+  view_changes_.discard_below(view_ + 1);
 
   // The new view starts from the highest stable checkpoint among the view-changes (proven).
   // At once: the new view's proposals start above it (seqs up to it are not proposed again).

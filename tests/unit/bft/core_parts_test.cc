@@ -1,12 +1,13 @@
 // The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes, the
-// queue of waiting reads and state fetches. The replica's own tests (checkpoint_test.cc,
-// view_change_test.cc, dissemination_test.cc) cover how it uses them.
+// queue of waiting reads, state fetches and the view change's data. The replica's own tests
+// (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
+#include "bft/core/view_changes.h"
 #include "bft/core/waiting_reads.h"
 
 namespace bastion::bft {
@@ -332,6 +333,187 @@ TEST(StateFetch, EverySourceIsTriedOnceBeforeAnyIsTriedAgain) {
   EXPECT_EQ(order, expected);
   EXPECT_EQ(f.purpose(), FetchPurpose::kRepair);
   EXPECT_EQ(f.proof().seq, 10U);
+}
+
+// ---- ViewChanges and NEW-VIEW proposals -------------------------------------------------------
+
+Config view_config() {
+  Config config;
+  config.f = 1;
+  config.n = 4;
+  config.checkpoint_interval = 10;
+  config.log_window = 20;
+  return config;
+}
+
+// A prepared certificate for (view, seq) with `digest`, with the prepares of the view's backups.
+PreparedCert cert(ViewNum view, SeqNum seq, std::uint8_t digest, const Config& config) {
+  PreparedCert c;
+  c.header = BatchHeader{view, seq, static_cast<TimeUs>(1000 * seq), Digest{}, false};
+  c.header.batch_digest[0] = digest;
+  for (ReplicaId r = 0; r < config.n && c.prepares.size() < 2 * config.f; ++r) {
+    if (r == config.primary_of(view)) continue;
+    c.prepares.push_back(
+        PrepareMsg{view, seq, c.header.batch_digest, r, {}, c.header.timestamp_us});
+  }
+  return c;
+}
+
+ViewChangeMsg view_change(ViewNum new_view, ReplicaId replica, SeqNum stable_seq,
+                          std::vector<PreparedCert> prepared) {
+  ViewChangeMsg vc;
+  vc.new_view = new_view;
+  vc.replica = replica;
+  vc.stable.seq = stable_seq;
+  if (stable_seq != 0) {
+    vc.stable = proof_signed_by({0, 1, 2});
+    vc.stable.seq = stable_seq;
+    for (CheckpointMsg& c : vc.stable.checkpoints) c.seq = stable_seq;
+  }
+  vc.prepared = std::move(prepared);
+  return vc;
+}
+
+TEST(ViewChanges, KeepsEachReplicasLatestAndCountsWhoWantsWhat) {
+  ViewChanges vcs;
+  vcs.store(view_change(2, 0, 0, {}));
+  vcs.store(view_change(3, 1, 0, {}));
+  vcs.store(view_change(5, 2, 0, {}));
+  vcs.store(view_change(4, 0, 0, {}));  // replaces replica 0's view 2
+  EXPECT_EQ(vcs.size(), 3U);
+  EXPECT_EQ(vcs.of(0)->new_view, 4U);
+  EXPECT_EQ(vcs.of(3), nullptr);
+  EXPECT_EQ(vcs.at_least(4), 2U);
+  EXPECT_EQ(vcs.at_least(6), 0U);
+  // f+1 = 2 others above view 1: join the lower of the two highest (4 and 5 from replicas 0, 2
+  // seen by replica 1).
+  EXPECT_EQ(vcs.view_to_join(1, 1, 1), 4U);
+  EXPECT_EQ(vcs.view_to_join(4, 1, 1), std::nullopt);  // only replica 2 wants more than 4
+  vcs.discard_below(4);
+  EXPECT_EQ(vcs.size(), 2U);
+  EXPECT_EQ(vcs.of(1), nullptr);
+}
+
+TEST(ViewChanges, KnownOnlyForTheSameBytes) {
+  const Config config = view_config();
+  ViewChanges vcs;
+  ViewChangeMsg vc = view_change(2, 1, 0, {cert(1, 1, 9, config)});
+  vcs.store(vc);
+  EXPECT_TRUE(vcs.known(vc));
+  ViewChangeMsg altered = vc;
+  altered.prepared[0].prepares[0].signature[5] ^= 1;
+  EXPECT_FALSE(vcs.known(altered));
+  altered = vc;
+  altered.replica = 2;
+  EXPECT_FALSE(vcs.known(altered));
+}
+
+TEST(ViewChanges, AQuorumForANewViewStartsWithTheNewPrimarysOwn) {
+  ViewChanges vcs;
+  vcs.store(view_change(1, 0, 0, {}));
+  vcs.store(view_change(1, 2, 0, {}));
+  vcs.store(view_change(2, 3, 0, {}));    // another view: not counted
+  EXPECT_FALSE(vcs.quorum_for(1, 1, 3));  // the primary (1) has none
+  vcs.store(view_change(1, 1, 0, {}));
+  auto quorum = vcs.quorum_for(1, 1, 3);
+  ASSERT_TRUE(quorum);
+  ASSERT_EQ(quorum->size(), 3U);
+  EXPECT_EQ((*quorum)[0].replica, 1U);
+  EXPECT_EQ((*quorum)[1].replica, 0U);
+  EXPECT_EQ((*quorum)[2].replica, 2U);
+  EXPECT_FALSE(vcs.quorum_for(2, 3, 3));
+}
+
+TEST(NewViewProposals, HighestViewCertificatePerSeqAndNullBatchesInTheGaps) {
+  const Config config = view_config();
+  // Replica 0: stable at 10, prepared 11 (view 1) and 14 (view 1).
+  // Replica 1: stable at 0, prepared 5 (below the highest stable: ignored) and 11 (view 2).
+  // Replica 2: stable at 10, prepared nothing.
+  const std::vector<ViewChangeMsg> vcs = {
+      view_change(3, 0, 10, {cert(1, 11, 1, config), cert(1, 14, 4, config)}),
+      view_change(3, 1, 0, {cert(1, 5, 5, config), cert(2, 11, 2, config)}),
+      view_change(3, 2, 10, {}),
+  };
+  const NewViewProposals p = new_view_proposals(3, vcs);
+  EXPECT_EQ(p.min_s, 10U);
+  EXPECT_EQ(p.stable.seq, 10U);
+  ASSERT_EQ(p.headers.size(), 4U);  // seqs 11..14
+  EXPECT_EQ(p.headers[0].seq, 11U);
+  EXPECT_EQ(p.headers[0].view, 3U);
+  EXPECT_EQ(p.headers[0].batch_digest[0], 2);  // view 2's certificate wins over view 1's
+  EXPECT_EQ(p.headers[0].timestamp_us, 11'000);
+  EXPECT_FALSE(p.headers[0].null_batch);
+  for (std::size_t i : {1, 2}) {
+    EXPECT_TRUE(p.headers[i].null_batch) << i;
+    EXPECT_EQ(p.headers[i].batch_digest, Digest{});
+    EXPECT_EQ(p.headers[i].timestamp_us, 0);
+  }
+  EXPECT_EQ(p.headers[3].batch_digest[0], 4);
+  // Nothing prepared above the checkpoint: nothing proposed.
+  EXPECT_TRUE(new_view_proposals(3, {view_change(3, 2, 10, {})}).headers.empty());
+}
+
+TEST(ViewChangeChecks, PreparedCertificates) {
+  const Config config = view_config();
+  const PreparedCert good = cert(1, 11, 1, config);
+  EXPECT_TRUE(prepared_cert_well_formed(good, 2, 10, config));
+  EXPECT_FALSE(prepared_cert_well_formed(good, 1, 10, config));  // not below the new view
+  EXPECT_FALSE(prepared_cert_well_formed(good, 2, 11, config));  // at or below the checkpoint
+  EXPECT_FALSE(prepared_cert_well_formed(cert(1, 31, 1, config), 2, 10, config));  // window
+  auto broken = [&](auto change) {
+    PreparedCert c = good;
+    change(c);
+    return !prepared_cert_well_formed(c, 2, 10, config);
+  };
+  EXPECT_TRUE(broken([](PreparedCert& c) { c.prepares.pop_back(); }));  // fewer than 2f
+  EXPECT_TRUE(broken([](PreparedCert& c) { c.prepares[1].replica = c.prepares[0].replica; }));
+  EXPECT_TRUE(broken([](PreparedCert& c) { c.prepares[1].replica = 1; }));  // view 1's primary
+  EXPECT_TRUE(broken([](PreparedCert& c) { c.prepares[1].batch_digest[0] = 7; }));
+  EXPECT_TRUE(broken([](PreparedCert& c) { c.prepares[1].timestamp_us += 1; }));
+  EXPECT_TRUE(broken([](PreparedCert& c) { c.header.null_batch = true; }));  // with a digest
+  EXPECT_TRUE(broken([&](PreparedCert& c) {
+    c.prepares.push_back(c.prepares[0]);
+    c.prepares.back().replica = 3;
+    c.prepares.push_back(c.prepares[0]);  // n prepares
+  }));
+}
+
+TEST(ViewChangeChecks, ViewChangesAndNewViews) {
+  const Config config = view_config();
+  const ViewChangeMsg good =
+      view_change(2, 3, 10, {cert(1, 11, 1, config), cert(1, 12, 2, config)});
+  EXPECT_TRUE(view_change_well_formed(good, config));
+  auto broken = [&](auto change) {
+    ViewChangeMsg vc = good;
+    change(vc);
+    return !view_change_well_formed(vc, config);
+  };
+  EXPECT_TRUE(broken([](ViewChangeMsg& vc) { std::swap(vc.prepared[0], vc.prepared[1]); }));
+  EXPECT_TRUE(broken([](ViewChangeMsg& vc) { vc.prepared.push_back(vc.prepared[1]); }));
+  EXPECT_TRUE(broken([](ViewChangeMsg& vc) { vc.replica = 4; }));
+  EXPECT_TRUE(broken([](ViewChangeMsg& vc) { vc.new_view = 0; }));
+  EXPECT_TRUE(broken([](ViewChangeMsg& vc) { vc.stable.checkpoints.pop_back(); }));
+
+  NewViewMsg nv;
+  nv.view = 2;
+  nv.replica = 2;
+  for (ReplicaId r = 0; r < 3; ++r) nv.view_changes.push_back(view_change(2, r, 0, {}));
+  EXPECT_TRUE(new_view_well_formed(nv, config));
+  NewViewMsg bad = nv;
+  bad.replica = 1;  // not view 2's primary
+  EXPECT_FALSE(new_view_well_formed(bad, config));
+  bad = nv;
+  bad.view_changes.pop_back();
+  EXPECT_FALSE(new_view_well_formed(bad, config));
+  bad = nv;
+  bad.view_changes[2].replica = 0;
+  EXPECT_FALSE(new_view_well_formed(bad, config));
+  bad = nv;
+  bad.view_changes[2].new_view = 3;
+  EXPECT_FALSE(new_view_well_formed(bad, config));
+  bad = nv;
+  bad.proposals.push_back(BatchHeader{});  // no signature for it
+  EXPECT_FALSE(new_view_well_formed(bad, config));
 }
 
 }  // namespace
