@@ -207,7 +207,7 @@ void Replica::Impl::on_pre_prepare(ReplicaId from, PrePrepareMsg& m) {
     count(Ctr::kDropOldView);
     return;
   }
-  if (keep_early(from, h.view, h.seq, &EarlyVotes::pre_prepares, m)) return;
+  if (keep_early(from, h.view, h.seq, m)) return;
   if (h.null_batch) {
     count(Ctr::kDropInvalid);  // only a NEW-VIEW proposes null batches
     return;
@@ -356,7 +356,7 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
     count(Ctr::kDropOldView);
     return;
   }
-  if (keep_early(from, m.view, m.seq, &EarlyVotes::prepares, m)) return;
+  if (keep_early(from, m.view, m.seq, m)) return;
   if (!in_window(m.seq)) {
     count(Ctr::kDropOutOfWindow);
     return;
@@ -373,39 +373,27 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
 }
 
 template <typename M>
-bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq,
-                               std::map<SeqNum, M> EarlyVotes::*kind, const M& m) {
+bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M& m) {
   if (view == view_ && !view_changing_) return false;  // (older views are dropped by the caller)
-  EarlyVotes& early = early_votes_[from];
-  if (view != early.view) {
-    if (view < early.view) {
+  switch (early_votes_.keep(from, view, seq, stable_seq_, m)) {
+    case EarlyVotes::Outcome::kKept:
+      count(Ctr::kEarlyVotesKept);
+      break;
+    case EarlyVotes::Outcome::kOlderView:
       count(Ctr::kDropOldView);  // the sender has moved on itself
-      return true;
-    }
-    early = EarlyVotes{view, {}, {}, {}};
+      break;
+    case EarlyVotes::Outcome::kRefused:
+      count(view > view_ ? Ctr::kDropFutureView : Ctr::kDropViewChanging);
+      break;
   }
-  auto& votes = early.*kind;
-  if (seq <= stable_seq_ || votes.size() >= config_.log_window || votes.contains(seq)) {
-    count(view > view_ ? Ctr::kDropFutureView : Ctr::kDropViewChanging);
-    return true;
-  }
-  votes.emplace(seq, m);
-  count(Ctr::kEarlyVotesKept);
   return true;
 }
 
 void Replica::Impl::replay_early_votes() {
-  std::vector<EarlyVotes> early = std::exchange(early_votes_, std::vector<EarlyVotes>(config_.n));
-  for (ReplicaId r = 0; r < config_.n; ++r) {
-    EarlyVotes& e = early[r];
-    if (e.view > view_) {
-      early_votes_[r] = std::move(e);  // a later view's: they wait on
-      continue;
-    }
-    if (e.view < view_) continue;
-    for (auto& [seq, m] : e.pre_prepares) on_pre_prepare(r, m);
-    for (const auto& [seq, m] : e.prepares) on_prepare(r, m);
-    for (const auto& [seq, m] : e.commits) on_commit(r, m);
+  for (auto& [r, votes] : early_votes_.take(view_)) {
+    for (auto& [seq, m] : votes.pre_prepares) on_pre_prepare(r, m);
+    for (const auto& [seq, m] : votes.prepares) on_prepare(r, m);
+    for (const auto& [seq, m] : votes.commits) on_commit(r, m);
   }
 }
 
@@ -458,7 +446,7 @@ void Replica::Impl::on_commit(ReplicaId from, const CommitMsg& m) {
     count(Ctr::kDropOldView);
     return;
   }
-  if (keep_early(from, m.view, m.seq, &EarlyVotes::commits, m)) return;
+  if (keep_early(from, m.view, m.seq, m)) return;
   if (!in_window(m.seq)) {
     count(Ctr::kDropOutOfWindow);
     return;

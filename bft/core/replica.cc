@@ -115,7 +115,7 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
       pool_(config_),
       waiting_reads_(config_),
       peer_status_(config_.n),
-      early_votes_(config_.n),
+      early_votes_(config_.n, config_.log_window),
       serve_budget_(config_.n, TokenBucket(static_cast<double>(config_.serve_bytes_per_s),
                                            static_cast<double>(config_.serve_burst_bytes))),
       view_change_budget_(
@@ -542,11 +542,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["checkpoint.archive"] = archive_.size();
   sizes["checkpoint.captures_pending"] = pending_captures_.size();
   sizes["view_change.buffered"] = view_changes_.size();
-  std::uint64_t early = 0;
-  for (const EarlyVotes& e : early_votes_) {
-    early += e.pre_prepares.size() + e.prepares.size() + e.commits.size();
-  }
-  sizes["view_change.early_votes"] = early;
+  sizes["view_change.early_votes"] = early_votes_.size();
   sizes["outgoing.vouches"] = outgoing_vouches_.size() + outgoing_vouches_all_.size();
   sizes["outgoing.deferred_vouches"] = deferred_vouches_.size();
   sizes["reads.waiting"] = waiting_reads_.size();

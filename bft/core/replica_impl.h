@@ -34,6 +34,7 @@
 
 #include "bft/core/checkpoint_votes.h"
 #include "bft/core/client_table.h"
+#include "bft/core/early_votes.h"
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
 #include "bft/core/signature_memo.h"
@@ -101,18 +102,6 @@ struct RequestFetch {
   RequestId id;
   TimeUs sent_us = 0;
   std::uint32_t attempts = 0;
-};
-
-// Votes of a view this replica has not entered yet: PRE-PREPAREs, PREPAREs and COMMITs that
-// overtook the NEW-VIEW on the network (the new primary proposes and the backups prepare as soon
-// as they install it). One sender's, for one view (its latest), at most log_window of each kind;
-// replayed through the normal checks once that view is installed. Dropped, they would wait for
-// the senders' next retransmission, one to two intervals of the new view's request timers.
-struct EarlyVotes {
-  ViewNum view = 0;
-  std::map<SeqNum, PrePrepareMsg> pre_prepares;
-  std::map<SeqNum, PrepareMsg> prepares;
-  std::map<SeqNum, CommitMsg> commits;
 };
 
 // Own checkpoint: its state bytes serve state transfer.
@@ -291,8 +280,7 @@ class Replica::Impl {
   // Keeps a vote of view `view` for later when this replica is not in that view yet; false when
   // the vote is not early (it is then judged now).
   template <typename M>
-  bool keep_early(ReplicaId from, ViewNum view, SeqNum seq, std::map<SeqNum, M> EarlyVotes::*kind,
-                  const M& m);
+  bool keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M& m);
   void replay_early_votes();
   void check_prepared(SeqNum seq, Slot& s);
   void check_committed(SeqNum seq, Slot& s);
@@ -450,7 +438,7 @@ class Replica::Impl {
 
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
-  std::vector<EarlyVotes> early_votes_;    // by sender
+  EarlyVotes early_votes_;
   std::vector<TokenBucket> serve_budget_;  // per peer, in bytes
   // Per peer, VIEW-CHANGEs for a new view it may have verified (kViewChangeBurst at once, one
   // more per retransmission interval; docs/protocol.md, "View change").

@@ -1,9 +1,11 @@
 // The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes, the
-// queue of waiting reads, state fetches and the view change's data. The replica's own tests
+// queue of waiting reads, state fetches, the view change's data
+// and the votes that overtake a NEW-VIEW. The replica's own tests
 // (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
+#include "bft/core/early_votes.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
@@ -514,6 +516,60 @@ TEST(ViewChangeChecks, ViewChangesAndNewViews) {
   bad = nv;
   bad.proposals.push_back(BatchHeader{});  // no signature for it
   EXPECT_FALSE(new_view_well_formed(bad, config));
+}
+
+// ---- EarlyVotes ------------------------------------------------------------------------------
+
+PrepareMsg prepare(ViewNum view, SeqNum seq, ReplicaId replica) {
+  PrepareMsg p;
+  p.view = view;
+  p.seq = seq;
+  p.replica = replica;
+  return p;
+}
+
+TEST(EarlyVotes, KeptPerSenderForItsLatestViewAndTakenForThatView) {
+  EarlyVotes early(4, 8);
+  using O = EarlyVotes::Outcome;
+  EXPECT_EQ(early.keep(1, 3, 11, 0, prepare(3, 11, 1)), O::kKept);
+  EXPECT_EQ(early.keep(1, 3, 11, 0, prepare(3, 11, 1)), O::kRefused);  // that seq already
+  CommitMsg commit;
+  commit.view = 3;
+  commit.seq = 11;
+  EXPECT_EQ(early.keep(1, 3, 11, 0, commit), O::kKept);  // another kind
+  EXPECT_EQ(early.keep(2, 4, 12, 0, prepare(4, 12, 2)), O::kKept);
+  EXPECT_EQ(early.keep(2, 3, 12, 0, prepare(3, 12, 2)), O::kOlderView);  // 2 moved on to 4
+  PrePrepareMsg pp;
+  pp.header.view = 3;
+  pp.header.seq = 13;
+  EXPECT_EQ(early.keep(3, 3, 13, 0, pp), O::kKept);
+  EXPECT_EQ(early.size(), 4U);
+
+  auto taken = early.take(3);
+  ASSERT_EQ(taken.size(), 2U);  // replicas 1 and 3; replica 2's view-4 vote waits on
+  EXPECT_EQ(taken[0].first, 1U);
+  EXPECT_EQ(taken[0].second.prepares.size(), 1U);
+  EXPECT_EQ(taken[0].second.commits.size(), 1U);
+  EXPECT_EQ(taken[1].first, 3U);
+  EXPECT_EQ(taken[1].second.pre_prepares.count(13), 1U);
+  EXPECT_EQ(early.size(), 1U);
+  EXPECT_TRUE(early.take(3).empty());
+  EXPECT_EQ(early.take(5).size(), 0U);  // view 4's are older than 5: forgotten
+  EXPECT_EQ(early.size(), 0U);
+}
+
+TEST(EarlyVotes, BoundedPerSenderAndKindAndAboveTheFloor) {
+  EarlyVotes early(4, 3);
+  using O = EarlyVotes::Outcome;
+  EXPECT_EQ(early.keep(0, 2, 10, 10, prepare(2, 10, 0)), O::kRefused);  // at the floor
+  for (SeqNum seq = 11; seq <= 13; ++seq) {
+    EXPECT_EQ(early.keep(0, 2, seq, 10, prepare(2, seq, 0)), O::kKept);
+  }
+  EXPECT_EQ(early.keep(0, 2, 14, 10, prepare(2, 14, 0)), O::kRefused);
+  EXPECT_EQ(early.keep(1, 2, 14, 10, prepare(2, 14, 1)), O::kKept);  // another sender's share
+  // A later view from the same sender replaces its votes rather than adding to them.
+  EXPECT_EQ(early.keep(0, 3, 14, 10, prepare(3, 14, 0)), O::kKept);
+  EXPECT_EQ(early.size(), 2U);
 }
 
 }  // namespace
