@@ -61,11 +61,11 @@ void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
       c.header = a->second.header;
       if (a->second.body != nullptr) c.batch = a->second.body->requests;
     } else {
-      const Slot* s = find_slot(seq);
+      const Slot* s = log_.find(seq);
       if (s == nullptr || !s->committed) break;
       c.header = *s->committed;
       if (!c.header.null_batch) {
-        BatchPtr body = find_body(*s, c.header.batch_digest);
+        BatchPtr body = s->find_body(c.header.batch_digest);
         if (body != nullptr) c.batch = body->requests;
       }
     }
@@ -92,12 +92,12 @@ void Replica::Impl::on_committed(ReplicaId from, CommittedMsg& m) {
     count(Ctr::kDropOutOfWindow);
     return;
   }
-  Slot& s = slot(h.seq);
-  if (m.batch && !h.null_batch && find_body(s, h.batch_digest) == nullptr &&
+  Slot& s = log_.at(h.seq);
+  if (m.batch && !h.null_batch && s.find_body(h.batch_digest) == nullptr &&
       m.batch->size() <= config_.batch_max_requests) {
     BatchPtr body = make_batch(std::move(*m.batch));
     if (body->digest == h.batch_digest) {
-      store_body(s, std::move(body));
+      s.store_body(std::move(body));
     } else {
       count(Ctr::kDropInvalid);
     }
@@ -138,9 +138,9 @@ void Replica::Impl::fetch_batch(SeqNum seq, const Digest& d) {
 
 void Replica::Impl::retry_batch_fetches() {
   for (auto it = batch_fetches_.begin(); it != batch_fetches_.end();) {
-    const Slot* s = find_slot(it->first);
+    const Slot* s = log_.find(it->first);
     if (s == nullptr || !s->committed || s->committed->batch_digest != it->second.digest ||
-        find_body(*s, it->second.digest) != nullptr) {
+        s->find_body(it->second.digest) != nullptr) {
       it = batch_fetches_.erase(it);
       continue;
     }
@@ -153,7 +153,7 @@ void Replica::Impl::retry_batch_fetches() {
 
 void Replica::Impl::on_fetch_batch(ReplicaId from, const FetchBatchMsg& m) {
   for (const auto& [seq, s] : log_) {
-    BatchPtr body = find_body(s, m.batch_digest);
+    BatchPtr body = s.find_body(m.batch_digest);
     if (body == nullptr) continue;
     Bytes bytes = encode_message(BatchMsg{body->requests});
     if (spend_serve_budget(from, bytes.size())) {
@@ -174,8 +174,8 @@ void Replica::Impl::on_batch(ReplicaId /*from*/, BatchMsg& m) {
     const bool referenced = (s.committed && s.committed->batch_digest == body->digest) ||
                             (s.header && s.header->batch_digest == body->digest) ||
                             (s.cert && s.cert->header.batch_digest == body->digest);
-    if (referenced && find_body(s, body->digest) == nullptr) {
-      store_body(s, body);
+    if (referenced && s.find_body(body->digest) == nullptr) {
+      s.store_body(body);
       wanted = true;
     }
   }

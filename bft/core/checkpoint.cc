@@ -190,7 +190,7 @@ SeqNum Replica::Impl::retain_floor() const {
 bool Replica::Impl::log_reaches(SeqNum seq) const {
   if (view_changing_ || !in_window(seq)) return false;
   for (SeqNum s = last_executed_ + 1; s <= seq; ++s) {
-    const Slot* slot = find_slot(s);
+    const Slot* slot = log_.find(s);
     if (slot == nullptr || !slot->header || slot->header->view != view_) return false;
   }
   return true;
@@ -227,18 +227,16 @@ void Replica::Impl::garbage_collect() {
   for (auto it = log_.begin(); it != log_.end() && it->first <= stable_seq_; ++it) {
     const Slot& s = it->second;
     if (it->first <= floor || !s.committed) continue;
-    BatchPtr body = s.committed->null_batch ? nullptr : find_body(s, s.committed->batch_digest);
+    BatchPtr body = s.committed->null_batch ? nullptr : s.find_body(s.committed->batch_digest);
     if (!s.committed->null_batch && body == nullptr) continue;  // cannot serve it
     archive_[it->first] = ArchivedBatch{*s.committed, std::move(body)};
   }
   archive_.erase(archive_.begin(), archive_.upper_bound(floor));
-  log_.erase(log_.begin(), log_.upper_bound(stable_seq_));
+  log_.discard_through(stable_seq_);
   checkpoint_votes_.discard_through(stable_seq_);
   // Keep the stable checkpoint's state (it serves state transfer) and newer own ones.
   own_checkpoints_.erase(own_checkpoints_.begin(), own_checkpoints_.lower_bound(stable_seq_));
-  held_seqs_.erase(held_seqs_.begin(), held_seqs_.upper_bound(stable_seq_));
   batch_fetches_.erase(batch_fetches_.begin(), batch_fetches_.upper_bound(stable_seq_));
-  std::erase_if(assigned_, [this](const auto& a) { return a.second <= stable_seq_; });
   std::erase_if(pending_captures_, [this](const auto& p) { return p.second < stable_seq_; });
   if (proof_awaiting_capture_ && proof_awaiting_capture_->seq <= stable_seq_) {
     proof_awaiting_capture_.reset();

@@ -64,12 +64,7 @@ void Replica::Impl::on_read_only_request(Request request) {
   send_reply(request.client, request.number, ReplyStatus::kOk, *result, true);
 }
 
-SeqNum Replica::Impl::read_barrier() const {
-  for (auto it = log_.rbegin(); it != log_.rend() && it->first > last_executed_; ++it) {
-    if (it->second.cert) return it->first;
-  }
-  return last_executed_;
-}
+SeqNum Replica::Impl::read_barrier() const { return log_.highest_prepared_above(last_executed_); }
 
 void Replica::Impl::answer_waiting_reads() {
   if (state_fetch_) return;
@@ -347,7 +342,7 @@ void Replica::Impl::on_requests(ReplicaId /*from*/, const RequestsMsg& m) {
 // ---- the primary's ready queue ---------------------------------------------------------------
 
 bool Replica::Impl::ready(const RequestId& id, const PoolEntry& e) const {
-  if (!is_primary() || view_changing_ || assigned_.contains(id)) return false;
+  if (!is_primary() || view_changing_ || log_.assigned(id)) return false;
   if (!live(id)) return false;
   for (const auto& [d, body] : e.bodies) {
     if (RequestPool::support_for(e, d) >= config_.quorum() && authentic(id, d)) return true;

@@ -24,9 +24,9 @@ void Replica::Impl::try_execute() {
   if (state_fetch_) return;  // behind a proven stable checkpoint: nothing to execute on
   while (true) {
     const SeqNum next = last_executed_ + 1;
-    Slot* s = find_slot(next);
+    Slot* s = log_.find(next);
     if (s == nullptr || !s->committed) return;
-    if (!s->committed->null_batch && find_body(*s, s->committed->batch_digest) == nullptr) {
+    if (!s->committed->null_batch && s->find_body(s->committed->batch_digest) == nullptr) {
       fetch_batch(next, s->committed->batch_digest);
       return;
     }
@@ -36,7 +36,7 @@ void Replica::Impl::try_execute() {
 
 void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   const BatchHeader h = *s.committed;
-  BatchPtr body = h.null_batch ? nullptr : find_body(s, h.batch_digest);
+  BatchPtr body = h.null_batch ? nullptr : s.find_body(h.batch_digest);
   // Strictly in sequence, and exactly the requests the header committed to.
   BASTION_CHECK(seq == last_executed_ + 1 && h.seq == seq);
   BASTION_CHECK(h.null_batch ||
@@ -82,7 +82,7 @@ void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool rep
   if (b != nullptr) {
     for (const Request& r : b->requests) {
       const RequestId id{r.client, r.number};
-      assigned_.erase(id);
+      log_.unassign(id);
       pool_.erase(id);
       switch (table_.classify(r.client, r.number)) {
         case ClientTable::Verdict::kStale:

@@ -14,69 +14,17 @@
 
 namespace bastion::bft {
 
-std::uint64_t batch_request_bytes(const Request& r) {
-  // Payload, principal and the fixed-size fields with their framing.
-  constexpr std::uint64_t kOverheadBytes = 32;
-  return r.payload.size() + r.client.principal.size() + kOverheadBytes;
-}
-
-BatchPtr make_batch(std::vector<Request> requests) {
-  auto b = std::make_shared<Batch>();
-  b->requests = std::move(requests);
-  b->request_digests.reserve(b->requests.size());
-  for (const Request& r : b->requests) {
-    b->request_digests.push_back(request_digest(r));
-    b->bytes += batch_request_bytes(r);
-  }
-  b->digest = batch_digest_of(b->request_digests);
-  return b;
-}
-
-// ---- bodies and headers ----------------------------------------------------------------------
-
-BatchPtr Replica::Impl::find_body(const Slot& s, const Digest& d) {
-  for (const BatchPtr& b : s.bodies) {
-    if (b->digest == d) return b;
-  }
-  return nullptr;
-}
-
-void Replica::Impl::store_body(Slot& s, BatchPtr body) {
-  if (find_body(s, body->digest) != nullptr) return;
-  s.bodies.push_back(std::move(body));
-  // At most three digests are referenced (accepted header, prepared certificate, committed
-  // header); a fourth body is one nobody needs any more, or an unconfirmed catch-up claim.
-  constexpr std::size_t kBodiesMax = 4;
-  if (s.bodies.size() <= kBodiesMax) return;
-  auto referenced = [&s](const Digest& d) {
-    return (s.header && s.header->batch_digest == d) ||
-           (s.cert && s.cert->header.batch_digest == d) ||
-           (s.committed && s.committed->batch_digest == d);
-  };
-  auto victim = std::find_if(s.bodies.begin(), s.bodies.end(),
-                             [&](const BatchPtr& b) { return !referenced(b->digest); });
-  if (victim != s.bodies.end()) s.bodies.erase(victim);
-}
-
-const BatchHeader* Replica::Impl::known_header(const Slot& s) const {
-  if (s.committed) return &*s.committed;
-  if (s.header) return &*s.header;
-  return nullptr;
-}
+// ---- headers ----------------------------------------------------------------------------------
 
 std::optional<TimeUs> Replica::Impl::agreed_floor(SeqNum seq) const {
   TimeUs t = agreed_time_us_;
   for (SeqNum s = last_executed_ + 1; s < seq; ++s) {
-    const Slot* slot = find_slot(s);
-    const BatchHeader* h = slot == nullptr ? nullptr : known_header(*slot);
+    const Slot* slot = log_.find(s);
+    const BatchHeader* h = slot == nullptr ? nullptr : slot->known_header();
     if (h == nullptr) return std::nullopt;
     if (!h->null_batch) t = std::max(t, h->timestamp_us);
   }
   return t;
-}
-
-void Replica::Impl::assign_batch(SeqNum seq, const Batch& b) {
-  for (const Request& r : b.requests) assigned_[RequestId{r.client, r.number}] = seq;
 }
 
 bool Replica::Impl::batch_requests_valid(SeqNum seq, const Batch& b) const {
@@ -84,8 +32,7 @@ bool Replica::Impl::batch_requests_valid(SeqNum seq, const Batch& b) const {
   for (const Request& r : b.requests) {
     RequestId id{r.client, r.number};
     if (table_.classify(r.client, r.number) != ClientTable::Verdict::kNew) return false;
-    auto a = assigned_.find(id);
-    if (a != assigned_.end() && a->second != seq) return false;
+    if (log_.assigned_elsewhere(id, seq)) return false;
     if (!seen.insert(std::move(id)).second) return false;
   }
   return true;
@@ -176,13 +123,13 @@ bool Replica::Impl::propose_one() {
   h.batch_digest = batch->digest;
   const Signature sig = signer_.sign(SignDomain::kPrePrepare, pre_prepare_signed_bytes(h));
 
-  Slot& s = slot(seq);
+  Slot& s = log_.at(seq);
   s.header = h;
   s.header_signature = sig;
   s.voted_us = now_us_;
-  store_body(s, batch);
+  s.store_body(batch);
   s.persisted_body = h.batch_digest;
-  assign_batch(seq, *batch);
+  log_.assign(seq, *batch);
 
   PrePrepareMsg pp{h, sig, batch->requests};
   auto bytes_out = std::make_shared<const Bytes>(encode_message(pp));
@@ -220,7 +167,7 @@ void Replica::Impl::on_pre_prepare(ReplicaId from, PrePrepareMsg& m) {
     count(Ctr::kDropDuplicate);
     return;
   }
-  Slot& s = slot(h.seq);
+  Slot& s = log_.at(h.seq);
   if (s.header || s.held) {
     const BatchHeader& known = s.header ? *s.header : s.held->header;
     count(known == h ? Ctr::kDropDuplicate : Ctr::kDropConflict);
@@ -248,23 +195,15 @@ void Replica::Impl::on_pre_prepare(ReplicaId from, PrePrepareMsg& m) {
     count(Ctr::kDropInvalid);
     return;
   }
-  s.held = HeldPrePrepare{h, m.signature, std::move(body)};
-  held_seqs_.insert(h.seq);
+  log_.hold(HeldPrePrepare{h, m.signature, std::move(body)});
   held_dirty_ = true;
 }
 
 void Replica::Impl::try_held_pre_prepares() {
   held_dirty_ = false;
   // In seq order: accepting seq makes seq+1's timestamp floor known.
-  for (auto it = held_seqs_.begin(); it != held_seqs_.end();) {
-    Slot* s = find_slot(*it);
-    if (s == nullptr || !s->held || try_accept_held(*it, *s) != HeldOutcome::kWaiting) {
-      if (s != nullptr) s->held.reset();
-      it = held_seqs_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  log_.review_held(
+      [this](SeqNum seq, Slot& s) { return try_accept_held(seq, s) == HeldOutcome::kWaiting; });
 }
 
 Replica::Impl::HeldOutcome Replica::Impl::try_accept_held(SeqNum seq, Slot& s) {
@@ -317,10 +256,10 @@ void Replica::Impl::accept_pre_prepare(SeqNum seq, Slot& s, const BatchHeader& h
   }
   PrePrepareMsg record{h, sig, {}};
   if (body != nullptr) {
-    assign_batch(seq, *body);
+    log_.assign(seq, *body);
     record.batch = body->requests;
     s.persisted_body = h.batch_digest;
-    store_body(s, std::move(body));
+    s.store_body(std::move(body));
   }
   persist(PrePreparedRecord{std::move(record)});
   if (!is_primary()) send_prepare(seq, s);
@@ -361,7 +300,7 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
     count(Ctr::kDropOutOfWindow);
     return;
   }
-  Slot& s = slot(m.seq);
+  Slot& s = log_.at(m.seq);
   if (s.prepares.contains(from)) {
     count(Ctr::kDropDuplicate);
     return;
@@ -451,7 +390,7 @@ void Replica::Impl::on_commit(ReplicaId from, const CommitMsg& m) {
     count(Ctr::kDropOutOfWindow);
     return;
   }
-  Slot& s = slot(m.seq);
+  Slot& s = log_.at(m.seq);
   if (s.commits.contains(from)) {
     count(Ctr::kDropDuplicate);
     return;

@@ -75,12 +75,12 @@ void Replica::Impl::recover(const PersistedState& rec) {
   for (const PrePreparedRecord& r : rec.pre_prepared) {
     const BatchHeader& h = r.pre_prepare.header;
     if (!in_window(h.seq)) continue;
-    Slot& s = slot(h.seq);
+    Slot& s = log_.at(h.seq);
     BatchPtr body;
     if (!h.null_batch) {
       body = make_batch(r.pre_prepare.batch);
       if (body->digest == h.batch_digest) {
-        store_body(s, body);
+        s.store_body(body);
         s.persisted_body = h.batch_digest;
       } else {
         body = nullptr;  // a re-proposal accepted without its body
@@ -89,7 +89,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
     if (!in_view || h.view != view_) continue;
     s.header = h;
     s.header_signature = r.pre_prepare.signature;
-    if (body != nullptr) assign_batch(h.seq, *body);
+    if (body != nullptr) log_.assign(h.seq, *body);
     if (is_primary()) {
       next_seq_ = std::max(next_seq_, h.seq + 1);
     } else {
@@ -103,7 +103,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
   for (const PreparedRecord& r : rec.prepared) {
     const BatchHeader& h = r.cert.header;
     if (!in_window(h.seq)) continue;
-    Slot& s = slot(h.seq);
+    Slot& s = log_.at(h.seq);
     if (!s.cert || s.cert->header.view <= h.view) s.cert = r.cert;
     if (in_view && h.view == view_ && s.header && *s.header == h) {
       s.prepared = true;
@@ -118,12 +118,12 @@ void Replica::Impl::recover(const PersistedState& rec) {
   for (const CommittedRecord& r : rec.committed) {
     const BatchHeader& h = r.header;
     if (!in_window(h.seq)) continue;
-    Slot& s = slot(h.seq);
+    Slot& s = log_.at(h.seq);
     s.committed = h;
-    if (r.batch && !h.null_batch && find_body(s, h.batch_digest) == nullptr) {
+    if (r.batch && !h.null_batch && s.find_body(h.batch_digest) == nullptr) {
       BatchPtr body = make_batch(*r.batch);
       if (body->digest == h.batch_digest) {
-        store_body(s, std::move(body));
+        s.store_body(std::move(body));
         s.persisted_body = h.batch_digest;
       }
     }
@@ -132,9 +132,9 @@ void Replica::Impl::recover(const PersistedState& rec) {
   // Re-execute what committed above the stable checkpoint, while contiguous.
   while (true) {
     const SeqNum next = last_executed_ + 1;
-    Slot* s = find_slot(next);
+    Slot* s = log_.find(next);
     if (s == nullptr || !s->committed) break;
-    if (!s->committed->null_batch && find_body(*s, s->committed->batch_digest) == nullptr) break;
+    if (!s->committed->null_batch && s->find_body(s->committed->batch_digest) == nullptr) break;
     execute_slot(next, *s, true);
   }
   if (unverified_stable) adopt_stable(*unverified_stable);

@@ -282,7 +282,7 @@ void Replica::Impl::after_event() {
     // behind under load could never catch up (the others advance faster), and would fetch the
     // state at every new stable checkpoint.
     ask_for_more_ = false;
-    const Slot* next = find_slot(last_executed_ + 1);
+    const Slot* next = log_.find(last_executed_ + 1);
     if (!state_fetch_ && (next == nullptr || !next->committed)) send_status();
   }
   answer_waiting_reads();
@@ -322,7 +322,7 @@ void Replica::Impl::retransmit() {
         // catch-up instead. Only to the backups whose PREPARE has not come: one that prepared
         // has the pre-prepare, and with large requests a batch slow to commit was sent again
         // to every backup every interval (half of a primary's traffic under large tuples).
-        BatchPtr body = find_body(s, s.header->batch_digest);
+        BatchPtr body = s.find_body(s.header->batch_digest);
         if (body == nullptr && !s.header->null_batch) continue;
         std::optional<SharedBytes> pp_bytes;
         for (ReplicaId r = 0; r < config_.n; ++r) {
@@ -353,9 +353,7 @@ bool Replica::Impl::lagging() const {
   // the conditions below true forever (a committed seq that never becomes executable).
   if (now_us_ - last_progress_us_ >= config_.request_timeout_us) return false;
   if (state_fetch_ || proof_awaiting_log_) return true;
-  for (auto it = log_.upper_bound(last_executed_); it != log_.end(); ++it) {
-    if (it->second.committed) return true;  // committed but not executable yet
-  }
+  if (log_.committed_above(last_executed_)) return true;  // committed, not executable yet
   // f+1 peers (one of them correct) report having executed well beyond this replica.
   std::uint32_t ahead = 0;
   for (const auto& s : peer_status_) {
@@ -448,16 +446,6 @@ bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {
   return true;
 }
 
-Slot* Replica::Impl::find_slot(SeqNum seq) {
-  auto it = log_.find(seq);
-  return it == log_.end() ? nullptr : &it->second;
-}
-
-const Slot* Replica::Impl::find_slot(SeqNum seq) const {
-  auto it = log_.find(seq);
-  return it == log_.end() ? nullptr : &it->second;
-}
-
 // ---- introspection -------------------------------------------------------------------------
 
 ReplicaStatus Replica::Impl::status() const {
@@ -492,17 +480,7 @@ void Replica::Impl::check_invariants() const {
   if (!started_) return;
   // Execution has reached the stable checkpoint, except while its proven state is being fetched.
   BASTION_CHECK(last_executed_ >= stable_seq_ || state_fetch_.has_value());
-  for (const auto& [seq, s] : log_) {
-    // The log window.
-    BASTION_CHECK(seq > stable_seq_ && seq - stable_seq_ <= config_.log_window);
-    // Current-view state belongs to the current view; what survives view changes to its seq.
-    BASTION_CHECK(!s.header || (s.header->view == view_ && s.header->seq == seq));
-    BASTION_CHECK(!s.held || (s.held->header.view == view_ && s.held->header.seq == seq));
-    for (const auto& [r, p] : s.prepares) BASTION_CHECK(p.view == view_ && p.seq == seq);
-    for (const auto& [r, c] : s.commits) BASTION_CHECK(c.view == view_ && c.seq == seq);
-    BASTION_CHECK(!s.cert || s.cert->header.seq == seq);
-    BASTION_CHECK(!s.committed || s.committed->seq == seq);
-  }
+  log_.check(stable_seq_, config_.log_window, view_);
   BASTION_CHECK(pool_.timer_count() <= pool_.entries().size());
 }
 
@@ -524,7 +502,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["log.claims"] = claims;
   sizes["log.held"] = held;
   sizes["log.certs"] = certs;
-  sizes["log.assigned"] = assigned_.size();
+  sizes["log.assigned"] = log_.assigned_count();
   sizes["pool.entries"] = pool_.entries().size();
   sizes["pool.vouches"] = pool_.vouch_count();
   sizes["pool.bodies"] = pool_.body_count();

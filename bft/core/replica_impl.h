@@ -28,7 +28,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +37,7 @@
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
 #include "bft/core/signature_memo.h"
+#include "bft/core/slot_log.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/time_pace.h"
 #include "bft/core/token_bucket.h"
@@ -46,49 +46,6 @@
 #include "codec/check.h"
 
 namespace bastion::bft {
-
-// A batch's requests with the digests computed once.
-struct Batch {
-  std::vector<Request> requests;
-  std::vector<Digest> request_digests;
-  Digest digest{};
-  std::uint64_t bytes = 0;  // batch_request_bytes() summed
-};
-using BatchPtr = std::shared_ptr<const Batch>;
-
-BatchPtr make_batch(std::vector<Request> requests);
-// Bytes a request counts for against batch_max_bytes (same rule at primary and backups).
-std::uint64_t batch_request_bytes(const Request& r);
-
-// A pre-prepare from the current primary that passed the stateless checks but waits for the
-// previous seq's timestamp or for its requests to become authentic to this replica.
-struct HeldPrePrepare {
-  BatchHeader header;
-  Signature signature{};
-  BatchPtr body;
-  bool paced = false;  // waited for agreed time's pace (counted once)
-};
-
-struct Slot {
-  // ---- current view only ----
-  std::optional<BatchHeader> header;  // accepted pre-prepare (or NEW-VIEW proposal)
-  Signature header_signature{};
-  std::optional<HeldPrePrepare> held;
-  std::map<ReplicaId, PrepareMsg> prepares;  // first per replica, any digest
-  // Prepares whose signature was checked (bit r: replica r's); the others are checked only when
-  // they are needed to complete a prepared certificate (own prepares count as checked).
-  std::uint64_t prepares_verified = 0;
-  std::map<ReplicaId, CommitMsg> commits;  // first per replica, any digest
-  bool prepared = false;
-  TimeUs voted_us = 0;     // when this replica last sent a vote for the slot (0: restored)
-  TimeUs accepted_us = 0;  // when this replica accepted the pre-prepare (0: not in this view)
-  // ---- across views ----
-  std::optional<PreparedCert> cert;         // prepared certificate of the highest view
-  std::optional<BatchHeader> committed;     // the header this seq committed with
-  std::map<ReplicaId, BatchHeader> claims;  // COMMITTED claims, latest per replica
-  std::vector<BatchPtr> bodies;             // known bodies (bounded, see store_body)
-  std::optional<Digest> persisted_body;     // digest of a body already in a persisted record
-};
 
 // An outstanding fetch of a batch body by digest.
 struct BatchFetch {
@@ -205,9 +162,6 @@ class Replica::Impl {
   bool in_window(SeqNum seq) const {
     return seq > stable_seq_ && seq - stable_seq_ <= config_.log_window;
   }
-  Slot& slot(SeqNum seq) { return log_[seq]; }
-  Slot* find_slot(SeqNum seq);
-  const Slot* find_slot(SeqNum seq) const;
   // Spends the per-peer serving budget; false (and counted) when it is exhausted.
   bool spend_serve_budget(ReplicaId peer, std::uint64_t bytes);
   void after_event();
@@ -286,11 +240,7 @@ class Replica::Impl {
   void check_committed(SeqNum seq, Slot& s);
   // Agreed time before `seq` (after executing seq-1), if the chain of headers is known.
   std::optional<TimeUs> agreed_floor(SeqNum seq) const;
-  const BatchHeader* known_header(const Slot& s) const;
   bool batch_requests_valid(SeqNum seq, const Batch& b) const;
-  void assign_batch(SeqNum seq, const Batch& b);
-  static BatchPtr find_body(const Slot& s, const Digest& d);
-  void store_body(Slot& s, BatchPtr body);
 
   // ---- execution.cc ----
   void try_execute();
@@ -390,10 +340,8 @@ class Replica::Impl {
   SharedBytes new_view_bytes_;
 
   // ---- log ----
-  std::map<SeqNum, Slot> log_;
-  SeqNum next_seq_ = 1;                   // primary: next seq to assign
-  std::map<RequestId, SeqNum> assigned_;  // requests in accepted batches of this view
-  std::set<SeqNum> held_seqs_;
+  SlotLog log_;
+  SeqNum next_seq_ = 1;  // primary: next seq to assign
   TimePace time_pace_;
   std::optional<TimeUs> pace_wait_until_us_;  // a held pre-prepare waits for agreed time's pace
   bool held_dirty_ = false;  // something changed that may unblock held pre-prepares

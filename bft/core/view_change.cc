@@ -26,18 +26,7 @@ void Replica::Impl::enter_view(ViewNum new_view) {
   view_ = new_view;
   view_entered_us_ = now_us_;
   view_change_deadline_us_.reset();
-  for (auto& [seq, s] : log_) {
-    s.header.reset();
-    s.held.reset();
-    s.prepares.clear();
-    s.prepares_verified = 0;
-    s.voted_us = 0;
-    s.accepted_us = 0;
-    s.commits.clear();
-    s.prepared = false;
-  }
-  held_seqs_.clear();
-  assigned_.clear();
+  log_.clear_view();
   ready_.clear();
   for (auto& [id, e] : pool_.entries()) e.queued = false;
   new_view_msg_.reset();
@@ -251,13 +240,13 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposal
   for (std::size_t i = 0; i < nv.proposals.size(); ++i) {
     const BatchHeader& h = nv.proposals[i];
     if (!in_window(h.seq)) continue;
-    Slot& s = slot(h.seq);
+    Slot& s = log_.at(h.seq);
     s.header = h;
     s.header_signature = nv.proposal_signatures[i];
-    BatchPtr body = h.null_batch ? nullptr : find_body(s, h.batch_digest);
+    BatchPtr body = h.null_batch ? nullptr : s.find_body(h.batch_digest);
     PrePrepareMsg record{h, s.header_signature, {}};
     if (body != nullptr) {
-      assign_batch(h.seq, *body);
+      log_.assign(h.seq, *body);
       record.batch = body->requests;
       s.persisted_body = h.batch_digest;
     }

@@ -1,12 +1,13 @@
 // The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes, the
 // queue of waiting reads, state fetches, the view change's data
-// and the votes that overtake a NEW-VIEW. The replica's own tests
+// the votes that overtake a NEW-VIEW and the log of slots. The replica's own tests
 // (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
 #include "bft/core/early_votes.h"
 #include "bft/core/signature_memo.h"
+#include "bft/core/slot_log.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
 #include "bft/core/view_changes.h"
@@ -570,6 +571,145 @@ TEST(EarlyVotes, BoundedPerSenderAndKindAndAboveTheFloor) {
   // A later view from the same sender replaces its votes rather than adding to them.
   EXPECT_EQ(early.keep(0, 3, 14, 10, prepare(3, 14, 0)), O::kKept);
   EXPECT_EQ(early.size(), 2U);
+}
+
+// ---- Slot and SlotLog -------------------------------------------------------------------------
+
+BatchPtr batch_of(std::uint64_t number) {
+  Request r;
+  r.client = ClientKey{"alice", 1};
+  r.number = number;
+  r.payload = {1, 2, 3};
+  return make_batch({r});
+}
+
+BatchHeader header_for(ViewNum view, SeqNum seq, const BatchPtr& body) {
+  return BatchHeader{view, seq, 1000, body->digest, false};
+}
+
+TEST(Slot, KeepsTheReferencedBodiesAndAtMostFour) {
+  Slot s;
+  const BatchPtr accepted = batch_of(1);
+  const BatchPtr certified = batch_of(2);
+  const BatchPtr committed = batch_of(3);
+  s.header = header_for(1, 5, accepted);
+  s.cert = PreparedCert{header_for(0, 5, certified), {}, {}};
+  s.committed = header_for(0, 5, committed);
+  s.store_body(batch_of(9));  // referenced by nothing
+  s.store_body(accepted);
+  s.store_body(accepted);  // known already
+  s.store_body(certified);
+  s.store_body(committed);
+  EXPECT_EQ(s.bodies.size(), 4U);
+  s.store_body(batch_of(10));  // a fifth: the unreferenced one goes
+  EXPECT_EQ(s.bodies.size(), 4U);
+  EXPECT_EQ(s.find_body(batch_of(9)->digest), nullptr);
+  for (const BatchPtr& b : {accepted, certified, committed}) {
+    EXPECT_NE(s.find_body(b->digest), nullptr);
+  }
+}
+
+TEST(Slot, KnownHeaderPrefersTheCommittedOneAndANewViewClearsOnlyTheViewsState) {
+  Slot s;
+  EXPECT_EQ(s.known_header(), nullptr);
+  const BatchPtr body = batch_of(1);
+  s.header = header_for(2, 5, body);
+  EXPECT_EQ(s.known_header()->view, 2U);
+  s.committed = header_for(1, 5, body);
+  EXPECT_EQ(s.known_header()->view, 1U);
+  s.prepares[1] = PrepareMsg{2, 5, body->digest, 1, {}, 1000};
+  s.commits[1] = CommitMsg{};
+  s.prepared = true;
+  s.prepares_verified = 2;
+  s.cert = PreparedCert{header_for(2, 5, body), {}, {}};
+  s.claims[3] = header_for(1, 5, body);
+  s.store_body(body);
+  s.clear_view();
+  EXPECT_FALSE(s.header);
+  EXPECT_TRUE(s.prepares.empty());
+  EXPECT_TRUE(s.commits.empty());
+  EXPECT_FALSE(s.prepared);
+  EXPECT_EQ(s.prepares_verified, 0U);
+  EXPECT_TRUE(s.cert);  // across views
+  EXPECT_TRUE(s.committed);
+  EXPECT_EQ(s.claims.size(), 1U);
+  EXPECT_EQ(s.bodies.size(), 1U);
+}
+
+TEST(SlotLog, AssignmentsHeldPrePreparesAndDiscard) {
+  SlotLog log;
+  const BatchPtr b11 = batch_of(1);
+  const BatchPtr b12 = batch_of(2);
+  log.at(11).header = header_for(1, 11, b11);
+  log.assign(11, *b11);
+  const RequestId first{ClientKey{"alice", 1}, 1};
+  EXPECT_TRUE(log.assigned(first));
+  EXPECT_FALSE(log.assigned_elsewhere(first, 11));
+  EXPECT_TRUE(log.assigned_elsewhere(first, 12));
+  log.hold(HeldPrePrepare{header_for(1, 12, b12), {}, b12, false});
+  log.hold(HeldPrePrepare{header_for(1, 13, b12), {}, b12, false});
+  ASSERT_NE(log.find(12), nullptr);
+  EXPECT_TRUE(log.find(12)->held);
+
+  std::vector<SeqNum> reviewed;
+  log.review_held([&](SeqNum seq, Slot&) {
+    reviewed.push_back(seq);
+    return seq == 13;  // 12 is released, 13 waits on
+  });
+  EXPECT_EQ(reviewed, (std::vector<SeqNum>{12, 13}));
+  EXPECT_FALSE(log.find(12)->held);
+  EXPECT_TRUE(log.find(13)->held);
+  log.check(10, 20, 1);
+
+  log.discard_through(12);
+  EXPECT_EQ(log.find(11), nullptr);
+  EXPECT_EQ(log.find(12), nullptr);
+  EXPECT_FALSE(log.assigned(first));
+  reviewed.clear();
+  log.review_held([&](SeqNum seq, Slot&) {
+    reviewed.push_back(seq);
+    return true;
+  });
+  EXPECT_EQ(reviewed, (std::vector<SeqNum>{13}));
+
+  log.assign(13, *b12);
+  log.clear_view();
+  EXPECT_EQ(log.assigned_count(), 0U);
+  EXPECT_FALSE(log.find(13)->held);
+  reviewed.clear();
+  log.review_held([&](SeqNum seq, Slot&) {
+    reviewed.push_back(seq);
+    return true;
+  });
+  EXPECT_TRUE(reviewed.empty());
+}
+
+TEST(SlotLog, PreparedAndCommittedAboveTheExecutionPoint) {
+  SlotLog log;
+  const BatchPtr body = batch_of(1);
+  EXPECT_EQ(log.highest_prepared_above(10), 10U);
+  EXPECT_FALSE(log.committed_above(10));
+  log.at(9).cert = PreparedCert{header_for(1, 9, body), {}, {}};
+  log.at(12).cert = PreparedCert{header_for(1, 12, body), {}, {}};
+  log.at(14).header = header_for(1, 14, body);  // accepted, not prepared
+  EXPECT_EQ(log.highest_prepared_above(10), 12U);
+  EXPECT_EQ(log.highest_prepared_above(12), 12U);
+  log.at(13).committed = header_for(1, 13, body);
+  EXPECT_TRUE(log.committed_above(12));
+  EXPECT_FALSE(log.committed_above(13));
+}
+
+TEST(SlotLogDeathTest, ASlotOutsideTheWindowOrViewBreaksTheInvariants) {
+  const BatchPtr body = batch_of(1);
+  SlotLog outside;
+  outside.at(31);
+  EXPECT_DEATH(outside.check(10, 20, 1), "invariant");
+  SlotLog stale_view;
+  stale_view.at(11).header = header_for(0, 11, body);
+  EXPECT_DEATH(stale_view.check(10, 20, 1), "invariant");
+  SlotLog wrong_seq;
+  wrong_seq.at(11).committed = header_for(1, 12, body);
+  EXPECT_DEATH(wrong_seq.check(10, 20, 1), "invariant");
 }
 
 }  // namespace
