@@ -371,7 +371,9 @@ void Replica::Impl::check_request_timers() {
   auto earliest = pool_.earliest_timer();
   if (!earliest) return;
   const bool timed_out = now_us_ - earliest->first >= config_.request_timeout_us;
-  if (!timed_out && !slow_primary()) return;
+  if (!timed_out && !monitor_.slow(now_us_, oldest_request_us(), pace_wait_until_us_.has_value())) {
+    return;
+  }
   if (lagging()) {
     // The request is probably ordered already and this replica has not caught up: its own delay,
     // not the primary's. Look again after catching up.
@@ -382,65 +384,20 @@ void Replica::Impl::check_request_timers() {
   start_view_change(view_ + 1);
 }
 
-// ---- the slow-primary check ------------------------------------------------------------------
-
-TimeUs Replica::Impl::slow_primary_bound() const {
-  const TimeUs expected = agreement_us_.value_or(0) * config_.slow_primary_factor +
-                          config_.batch_delay_us + config_.vouch_defer_us;
-  return std::clamp(expected, config_.request_timeout_us / 10, config_.request_timeout_us);
+void Replica::Impl::track_primary_room() {
+  // Seen from here: the primary can propose the seq after the highest it pre-prepared when that
+  // seq is in the window and fewer than pipeline_max batches are in flight. A backup behind in
+  // execution sees less room than the primary has, which only makes it slower to suspect.
+  const SeqNum next = std::max(monitor_.high_seq(), last_executed_) + 1;
+  monitor_.track_room(!view_changing_ && !is_primary() && in_window(next) &&
+                          next - 1 - last_executed_ < config_.pipeline_max,
+                      now_us_);
 }
 
-std::optional<TimeUs> Replica::Impl::primary_gap_start() const {
-  // Requests wait (a request timer runs) and the primary has had room to propose the next
-  // seq: since when it could have, and has not.
-  if (!room_since_us_) return std::nullopt;
+std::optional<TimeUs> Replica::Impl::oldest_request_us() const {
   const auto earliest = pool_.earliest_timer();
   if (!earliest) return std::nullopt;
-  return std::max({earliest->first, *room_since_us_, last_pre_prepare_us_});
-}
-
-std::optional<TimeUs> Replica::Impl::primary_gap() const {
-  const std::optional<TimeUs> start = primary_gap_start();
-  if (!start) return std::nullopt;
-  return now_us_ - *start;
-}
-
-bool Replica::Impl::slow_primary() const {
-  // The second slow gap in a row: one pre-prepare lost on the way (a retransmission interval)
-  // is forgiven, a primary that holds its pre-prepares is not. Nor is one whose pre-prepare
-  // waits here for agreed time's pace: its clock runs ahead of the pace by more than the slack.
-  if (config_.slow_primary_factor == 0 || !agreement_us_) return false;
-  if (slow_gaps_ == 0 && !pace_wait_until_us_) return false;
-  const std::optional<TimeUs> gap = primary_gap();
-  return gap && *gap >= slow_primary_bound();
-}
-
-void Replica::Impl::note_primary_gap() {
-  const std::optional<TimeUs> start = primary_gap_start();
-  if (!start) {
-    slow_gaps_ = 0;
-  } else if (agreement_us_ && now_us_ - *start >= slow_primary_bound()) {
-    ++slow_gaps_;
-  } else if (*start > last_pre_prepare_us_) {
-    // A fast answer to new work or new room. A fast gap that began at the previous pre-prepare
-    // is the rest of a burst: a primary that releases held batches together must not wipe the
-    // slow gap before the burst with the fast ones inside it.
-    slow_gaps_ = 0;
-  }
-}
-
-void Replica::Impl::track_primary_room() {
-  // Seen from here: the primary can propose view_high_seq_ + 1 when that seq is in the window
-  // and fewer than pipeline_max batches are in flight. A backup behind in execution sees less
-  // room than the primary has, which only makes it slower to suspect.
-  const SeqNum next = std::max(view_high_seq_, last_executed_) + 1;
-  const bool room = !view_changing_ && !is_primary() && in_window(next) &&
-                    next - 1 - last_executed_ < config_.pipeline_max;
-  if (!room) {
-    room_since_us_.reset();
-  } else if (!room_since_us_) {
-    room_since_us_ = now_us_;
-  }
+  return earliest->first;
 }
 
 bool Replica::Impl::live(const RequestId& id) const {

@@ -51,9 +51,7 @@ void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   }
   execute_batch(h, body.get(), replay);
   if (!replay && s.accepted_us != 0) {
-    // Smoothed (1/8 of each new sample) time from accepting a pre-prepare to executing it.
-    const TimeUs sample = now_us_ - s.accepted_us;
-    agreement_us_ = agreement_us_ ? *agreement_us_ + (sample - *agreement_us_) / 8 : sample;
+    monitor_.executed(s.accepted_us, now_us_);
   }
   last_executed_ = seq;
   last_progress_us_ = now_us_;

@@ -249,11 +249,7 @@ void Replica::Impl::accept_pre_prepare(SeqNum seq, Slot& s, const BatchHeader& h
   s.header = h;
   s.header_signature = sig;
   s.accepted_us = now_us_;
-  if (seq > view_high_seq_) {
-    note_primary_gap();
-    view_high_seq_ = seq;
-    last_pre_prepare_us_ = now_us_;
-  }
+  monitor_.pre_prepare_accepted(seq, now_us_, oldest_request_us());
   PrePrepareMsg record{h, sig, {}};
   if (body != nullptr) {
     log_.assign(seq, *body);

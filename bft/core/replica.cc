@@ -122,7 +122,8 @@ Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& 
           config_.n,
           TokenBucket(1e6 / static_cast<double>(config_.retransmit_interval_us), kViewChangeBurst)),
       // Room for every signature of n full VIEW-CHANGEs (certificates of 2f+1 signatures each).
-      verified_(std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n)) {
+      verified_(std::size_t{config_.n} * (config_.log_window * config_.quorum() + config_.n)),
+      monitor_(config_) {
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
   BASTION_CHECK(config_.validate().empty());
@@ -373,7 +374,7 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
   };
   if (!view_changing_) {
     if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
-    if (auto gap_start = primary_gap_start()) consider(*gap_start + slow_primary_bound());
+    if (auto gap = monitor_.gap_start(oldest_request_us())) consider(*gap + monitor_.bound());
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
     if (pace_wait_until_us_) consider(*pace_wait_until_us_);
     if (proof_awaiting_log_) {

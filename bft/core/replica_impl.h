@@ -34,6 +34,7 @@
 #include "bft/core/checkpoint_votes.h"
 #include "bft/core/client_table.h"
 #include "bft/core/early_votes.h"
+#include "bft/core/primary_monitor.h"
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
 #include "bft/core/signature_memo.h"
@@ -208,12 +209,9 @@ class Replica::Impl {
   void maybe_enqueue(const RequestId& id, PoolEntry& e);
   void rebuild_ready_queue();
   void check_request_timers();
-  std::optional<TimeUs> primary_gap_start() const;
-  std::optional<TimeUs> primary_gap() const;
-  bool slow_primary() const;
-  void note_primary_gap();
-  TimeUs slow_primary_bound() const;
   void track_primary_room();
+  // When the oldest running request timer started, if one runs.
+  std::optional<TimeUs> oldest_request_us() const;
   // Erases the entries of executed requests; stops the timers of those outside their window.
   void forget_executed_requests();
 
@@ -398,15 +396,7 @@ class Replica::Impl {
   TimeUs next_retransmit_us_ = 0;
   std::optional<TimeUs> batch_wait_until_us_;
   TimeUs last_proposal_us_ = 0;
-  // The slow-primary check (check_request_timers): the highest seq whose pre-prepare this replica
-  // accepted in the current view and when (or when the view was installed), since when the
-  // primary has had room to propose (pipeline and window), the smoothed time from accepting a
-  // pre-prepare to executing it here, and how many pre-prepares in a row came after a slow gap.
-  SeqNum view_high_seq_ = 0;
-  TimeUs last_pre_prepare_us_ = 0;
-  std::optional<TimeUs> room_since_us_;
-  std::optional<TimeUs> agreement_us_;
-  std::uint32_t slow_gaps_ = 0;  // pre-prepares in a row that ended a slow gap
+  PrimaryMonitor monitor_;       // the slow-primary check (check_request_timers)
   TimeUs last_progress_us_ = 0;  // last time execution advanced or state transfer made progress
 
   // ---- output and accounting ----

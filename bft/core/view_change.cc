@@ -258,9 +258,7 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposal
   }
   const SeqNum max_s = nv.proposals.empty() ? p.min_s : nv.proposals.back().seq;
   if (is_primary()) next_seq_ = std::max(max_s, stable_seq_) + 1;
-  view_high_seq_ = std::max(max_s, stable_seq_);
-  last_pre_prepare_us_ = now_us_;
-  slow_gaps_ = 0;
+  monitor_.view_installed(std::max(max_s, stable_seq_), now_us_);
   pace_wait_until_us_.reset();  // the old view's held pre-prepares are gone
   pool_.restart_timers(now_us_);
   rebuild_ready_queue();

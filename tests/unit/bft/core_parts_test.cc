@@ -1,11 +1,13 @@
 // The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes, the
 // queue of waiting reads, state fetches, the view change's data
-// the votes that overtake a NEW-VIEW and the log of slots. The replica's own tests
-// (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses them.
+// the votes that overtake a NEW-VIEW, the log of slots and the slow-primary check. The replica's
+// own tests (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses
+// them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
 #include "bft/core/early_votes.h"
+#include "bft/core/primary_monitor.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/slot_log.h"
 #include "bft/core/state_fetch.h"
@@ -710,6 +712,83 @@ TEST(SlotLogDeathTest, ASlotOutsideTheWindowOrViewBreaksTheInvariants) {
   SlotLog wrong_seq;
   wrong_seq.at(11).committed = header_for(1, 12, body);
   EXPECT_DEATH(wrong_seq.check(10, 20, 1), "invariant");
+}
+
+// ---- PrimaryMonitor ----------------------------------------------------------------------------
+
+Config monitor_config() {
+  Config config;
+  config.request_timeout_us = 1'000'000;
+  config.slow_primary_factor = 4;
+  config.batch_delay_us = 0;
+  config.vouch_defer_us = 0;
+  return config;
+}
+
+TEST(PrimaryMonitor, TheBoundFollowsTheAgreementTimeWithinItsClamp) {
+  PrimaryMonitor m(monitor_config());
+  EXPECT_EQ(m.bound(), 100'000);  // no sample yet: request_timeout_us / 10
+  m.executed(0, 50'000);          // first sample: 50 ms
+  EXPECT_EQ(m.bound(), 200'000);
+  m.executed(0, 130'000);  // smoothed: 50 + (130 - 50) / 8 = 60 ms
+  EXPECT_EQ(m.bound(), 240'000);
+  for (int i = 0; i < 200; ++i) m.executed(0, 900'000);
+  EXPECT_EQ(m.bound(), 1'000'000);  // at most request_timeout_us
+}
+
+TEST(PrimaryMonitor, AGapNeedsWaitingRequestsAndRoom) {
+  PrimaryMonitor m(monitor_config());
+  m.view_installed(10, 0);
+  EXPECT_EQ(m.high_seq(), 10U);
+  EXPECT_FALSE(m.gap_start(100));  // no room seen yet
+  m.track_room(true, 200);
+  EXPECT_FALSE(m.gap_start(std::nullopt));  // no request waits
+  EXPECT_EQ(m.gap_start(100), 200);         // the latest of request, room, last pre-prepare
+  EXPECT_EQ(m.gap_start(300), 300);
+  m.track_room(true, 400);  // room all along: its start stays
+  EXPECT_EQ(m.gap_start(100), 200);
+  m.track_room(false, 500);
+  EXPECT_FALSE(m.gap_start(100));
+}
+
+TEST(PrimaryMonitor, TheSecondSlowGapInARowMakesThePrimarySlow) {
+  PrimaryMonitor m(monitor_config());
+  m.view_installed(0, 0);
+  m.executed(0, 50'000);  // bound 200 ms
+  m.track_room(true, 0);
+  // A first slow gap: not yet slow, however long.
+  EXPECT_FALSE(m.slow(1'000'000, 0, false));
+  m.pre_prepare_accepted(1, 1'000'000, 0);    // ends the slow gap (counted)
+  EXPECT_FALSE(m.slow(1'100'000, 0, false));  // the next gap is only 100 ms long
+  EXPECT_TRUE(m.slow(1'200'000, 0, false));   // the second slow gap
+  // A fast answer to new work wipes the count.
+  m.pre_prepare_accepted(2, 1'250'000, 1'240'000);
+  EXPECT_FALSE(m.slow(2'000'000, 1'240'000, false));
+  // A pre-prepare waiting for agreed time's pace counts as a slow gap already.
+  EXPECT_TRUE(m.slow(2'000'000, 1'240'000, true));
+  // A new view starts the count again.
+  m.view_installed(5, 3'000'000);
+  EXPECT_FALSE(m.slow(4'000'000, 0, false));
+}
+
+TEST(PrimaryMonitor, OldPrePreparesChangeNothingAndZeroTurnsTheCheckOff) {
+  PrimaryMonitor m(monitor_config());
+  m.view_installed(10, 0);
+  m.executed(0, 50'000);
+  m.track_room(true, 0);
+  m.pre_prepare_accepted(8, 500'000, 0);  // below the highest: not a new pre-prepare
+  EXPECT_EQ(m.high_seq(), 10U);
+  EXPECT_EQ(m.gap_start(0), 0);
+  m.pre_prepare_accepted(11, 500'000, 0);
+  EXPECT_EQ(m.high_seq(), 11U);
+  EXPECT_TRUE(m.slow(800'000, 0, false));
+
+  Config off = monitor_config();
+  off.slow_primary_factor = 0;
+  PrimaryMonitor disabled(off);
+  disabled.executed(0, 50'000);
+  disabled.track_room(true, 0);
+  EXPECT_FALSE(disabled.slow(10'000'000, 0, true));
 }
 
 }  // namespace
