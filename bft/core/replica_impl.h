@@ -1,6 +1,10 @@
 // Private to bft/core: the state and the internal interface of Replica::Impl.
 //
-// The implementation is split by concern, each file a set of Impl members:
+// Impl dispatches events and makes the protocol's decisions; the state they read and write is
+// held by parts that own it, each with its own header and unit tests (docs/architecture.md,
+// "The replica's parts"): SlotLog, CheckpointVotes, ViewChanges, EarlyVotes, StateFetch,
+// PrimaryMonitor, RequestPool, ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo.
+// The decisions are split by concern, each file a set of Impl members:
 //   replica.cc        construction, event dispatch, output, status, counters, timers (on_tick)
 //   recovery.cc       start(): fresh state or restart from persisted records
 //   dissemination.cc  client requests, vouches, request fetches, request timers, ready queue
@@ -11,11 +15,14 @@
 //   catch_up.cc       status, committed catch-up, batch fetches, state transfer
 //
 // Invariants (the ones every file relies on; the first three are checked by check_invariants()):
-//   - log_ holds slots only for seqs in (stable_seq_, stable_seq_ + log_window];
+//   - log_ holds slots only for seqs in (stable_seq_, stable_seq_ + log_window] (SlotLog::check);
 //   - last_executed_ >= stable_seq_ except while state_fetch_ is set (behind a proven stable
 //     checkpoint whose state is being fetched);
 //   - a slot's `header`, `held`, `prepares`, `commits`, `prepared` belong to view_ and are cleared
-//     when the view changes; `cert`, `committed`, `claims` and `bodies` survive view changes;
+//     when the view changes; `cert`, `committed`, `claims` and `bodies` survive view changes
+//     (SlotLog::check);
+//   - execution is strictly in sequence with the body's digest checked, views only grow and a
+//     stable checkpoint never moves back (BASTION_CHECKs where they change);
 //   - every container indexed by peer input is bounded (see replica.h and debug_sizes());
 //   - output order is a pure function of the inputs: only ordered containers are iterated.
 //
