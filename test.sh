@@ -2,7 +2,8 @@
 # Builds Bastion and runs every test: the release-mode suite (unit, simulation, fuzz replay,
 # integration), the unit and fuzz-replay tests again under AddressSanitizer + UBSan, and the
 # tests where threads meet under ThreadSanitizer (a Clang build, which also checks the locking
-# annotations with -Wthread-safety).
+# annotations with -Wthread-safety), and clang-tidy (.clang-tidy) over the replication library
+# (bft/ and codec/), every warning an error.
 #
 #   ./test.sh            the default run (what CI runs)
 #   ./test.sh --long     also the long simulations and soak tests (label "long")
@@ -47,6 +48,11 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "== tests where threads meet (ThreadSanitizer) =="
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir build-tsan -j "$jobs" -L threads || status=1
+
+echo "== clang-tidy (bft/, codec/) =="
+run-clang-tidy-14 -p build-tsan -quiet -j "$jobs" "$PWD/(bft|codec)/" \
+  >build-tsan/clang-tidy.log 2>&1 ||
+  { grep -E 'warning:|error:' build-tsan/clang-tidy.log | sort -u; echo "clang-tidy failed"; status=1; }
 
 if ((fuzz_seconds > 0)); then
   echo "== libFuzzer, ${fuzz_seconds}s per target =="

@@ -456,7 +456,7 @@ bft::TimeUs ReplicaNode::Impl::now() {
 
 void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState> result) {
   if (result) {
-    replica_->on_checkpoint_captured(id, std::move(*result), now());
+    replica_->on_checkpoint_captured(id, *result, now());
   } else {
     log_->warn("checkpoint capture {} failed (its child process died or wrote short output)", id);
     replica_->on_checkpoint_capture_failed(id, now());

@@ -22,13 +22,13 @@ void Replica::Impl::take_checkpoint(SeqNum seq) {
     captured = CapturedState{codec::blake2b(*state), std::move(state)};
   }
   if (captured) {
-    finish_checkpoint(seq, std::move(*captured));
+    finish_checkpoint(seq, *captured);
   } else {
     pending_captures_.emplace(id, seq);
   }
 }
 
-void Replica::Impl::on_checkpoint_captured(std::uint64_t id, CapturedState captured,
+void Replica::Impl::on_checkpoint_captured(std::uint64_t id, const CapturedState& captured,
                                            TimeUs now_us) {
   if (!started_) return;
   now_us_ = now_us;
@@ -36,7 +36,7 @@ void Replica::Impl::on_checkpoint_captured(std::uint64_t id, CapturedState captu
   if (it == pending_captures_.end()) return;  // a state since replaced or garbage-collected
   const SeqNum seq = it->second;
   pending_captures_.erase(it);
-  finish_checkpoint(seq, std::move(captured));
+  finish_checkpoint(seq, captured);
   after_event();
 }
 
@@ -60,7 +60,7 @@ void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us
   after_event();
 }
 
-void Replica::Impl::finish_checkpoint(SeqNum seq, CapturedState captured) {
+void Replica::Impl::finish_checkpoint(SeqNum seq, const CapturedState& captured) {
   if (seq < stable_seq_) return;  // captured late: a newer checkpoint is stable already
   own_checkpoints_[seq] = OwnCheckpoint{captured.digest, captured.state};
   persist(CheckpointRecord{seq, captured.digest, captured.state});

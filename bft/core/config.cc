@@ -39,7 +39,7 @@ std::string Config::validate() const {
   if (state_transfer_grace_us < 0) return "state_transfer_grace_us must not be negative";
   // A pre-prepare carries up to a batch plus one request over the cap (a lone large request is
   // always proposable); a state chunk must fit too.
-  const std::uint64_t slack = 64 * 1024;
+  const std::uint64_t slack = std::uint64_t{64} * 1024;
   if (message_bytes_max < std::uint64_t{batch_max_bytes} + request_bytes_max + slack ||
       message_bytes_max < std::uint64_t{state_chunk_bytes} + slack) {
     return "message_bytes_max too small for a batch or a state chunk";

@@ -1,6 +1,7 @@
 // Configuration of one replica of the replication core: a value passed in, never a global.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -96,6 +97,9 @@ struct Config {
   std::uint32_t read_queue_max = 4096;
 
   std::uint32_t quorum() const { return 2 * f + 1; }
+  // The matching PREPAREs from distinct backups a prepared certificate needs besides the
+  // pre-prepare.
+  std::size_t prepares_needed() const { return std::size_t{2} * f; }
   ReplicaId primary_of(ViewNum v) const { return static_cast<ReplicaId>(v % n); }
   // Empty string when valid, otherwise what is wrong.
   std::string validate() const;

@@ -135,8 +135,8 @@ std::uint64_t message_bytes_cap(MsgType t, const Config& c) {
   const std::uint64_t principal = kVarint + c.principal_bytes_max;
   const std::uint64_t request = principal + 8 + 8 + 1 + kVarint + c.request_bytes_max;
   // A batch holds at most batch_max_bytes of requests, or a single request over that cap.
-  const std::uint64_t batch =
-      kVarint + std::max<std::uint64_t>(c.batch_max_bytes, request) + c.batch_max_requests * 32;
+  const std::uint64_t batch = kVarint + std::max<std::uint64_t>(c.batch_max_bytes, request) +
+                              std::uint64_t{c.batch_max_requests} * 32;
   const std::uint64_t prepare = 8 + 8 + 32 + 4 + kSignature + 8;
   const std::uint64_t checkpoint = 8 + 32 + 4 + kSignature;
   const std::uint64_t proof = 8 + 32 + kVarint + n * checkpoint;

@@ -341,14 +341,15 @@ void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
   };
   std::size_t candidates = 0;
   for (const auto& [r, p] : s.prepares) candidates += matches(r, p) ? 1 : 0;
-  if (candidates < 2 * config_.f) return;
+  if (candidates < config_.prepares_needed()) return;
   // Checked ones first; then check others until the certificate is complete. A prepare whose
   // signature fails is dropped (its sender is faulty) and the replica waits for another.
   std::vector<PrepareMsg> matching;
   for (const auto& [r, p] : s.prepares) {
     if (matches(r, p) && (s.prepares_verified >> r & 1) != 0) matching.push_back(p);
   }
-  for (auto it = s.prepares.begin(); it != s.prepares.end() && matching.size() < 2 * config_.f;) {
+  for (auto it = s.prepares.begin();
+       it != s.prepares.end() && matching.size() < config_.prepares_needed();) {
     const auto& [r, p] = *it;
     if (!matches(r, p) || (s.prepares_verified >> r & 1) != 0) {
       ++it;
@@ -360,8 +361,8 @@ void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
       it = s.prepares.erase(it);
     }
   }
-  if (matching.size() < 2 * config_.f) return;
-  matching.resize(2 * config_.f);
+  if (matching.size() < config_.prepares_needed()) return;
+  matching.resize(config_.prepares_needed());
   s.prepared = true;
   s.cert = PreparedCert{*s.header, s.header_signature, std::move(matching)};
   persist(PreparedRecord{*s.cert});

@@ -19,14 +19,12 @@ void PrimaryMonitor::pre_prepare_accepted(SeqNum seq, TimeUs now_us,
                                           std::optional<TimeUs> oldest_request_us) {
   if (seq <= high_seq_) return;
   const std::optional<TimeUs> start = gap_start(oldest_request_us);
-  if (!start) {
-    slow_gaps_ = 0;
-  } else if (agreement_us_ && now_us - *start >= bound()) {
+  if (start && agreement_us_ && now_us - *start >= bound()) {
     ++slow_gaps_;
-  } else if (*start > last_pre_prepare_us_) {
-    // A fast answer to new work or new room. A fast gap that began at the previous pre-prepare
-    // is the rest of a burst: a primary that releases held batches together must not wipe the
-    // slow gap before the burst with the fast ones inside it.
+  } else if (!start || *start > last_pre_prepare_us_) {
+    // No gap, or a fast answer to new work or new room. A fast gap that began at the previous
+    // pre-prepare is the rest of a burst: a primary that releases held batches together must not
+    // wipe the slow gap before the burst with the fast ones inside it.
     slow_gaps_ = 0;
   }
   high_seq_ = seq;

@@ -75,8 +75,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
 
 // ---- facade --------------------------------------------------------------------------------
 
-Replica::Replica(Config config, StateMachine& app, Signer& signer, Verifier& verifier)
-    : impl_(std::make_unique<Impl>(std::move(config), app, signer, verifier)) {}
+Replica::Replica(const Config& config, StateMachine& app, Signer& signer, Verifier& verifier)
+    : impl_(std::make_unique<Impl>(config, app, signer, verifier)) {}
 Replica::~Replica() = default;
 
 void Replica::start(TimeUs now_us, const PersistedState* recovered) {
@@ -90,8 +90,9 @@ void Replica::on_client_message(const std::string& principal, ByteView bytes, Ti
 }
 void Replica::on_tick(TimeUs now_us) { impl_->on_tick(now_us); }
 void Replica::set_state_capture(StateCapture* capture) { impl_->set_state_capture(capture); }
-void Replica::on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us) {
-  impl_->on_checkpoint_captured(id, std::move(captured), now_us);
+void Replica::on_checkpoint_captured(std::uint64_t id, const CapturedState& captured,
+                                     TimeUs now_us) {
+  impl_->on_checkpoint_captured(id, captured, now_us);
 }
 void Replica::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us) {
   impl_->on_checkpoint_capture_failed(id, now_us);
@@ -105,8 +106,8 @@ void Replica::check_invariants() const { impl_->check_invariants(); }
 
 // ---- construction --------------------------------------------------------------------------
 
-Replica::Impl::Impl(Config config, StateMachine& app, Signer& signer, Verifier& verifier)
-    : config_(std::move(config)),
+Replica::Impl::Impl(const Config& config, StateMachine& app, Signer& signer, Verifier& verifier)
+    : config_(config),
       app_(app),
       signer_(signer),
       verifier_(verifier),

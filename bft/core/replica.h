@@ -107,7 +107,7 @@ using Counters = std::map<std::string, std::uint64_t>;
 
 class Replica {
  public:
-  Replica(Config config, StateMachine& app, Signer& signer, Verifier& verifier);
+  Replica(const Config& config, StateMachine& app, Signer& signer, Verifier& verifier);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
@@ -127,7 +127,7 @@ class Replica {
   // replica no longer has (it installed another one meanwhile) is ignored. After a failure the
   // replica captures again if nothing executed since; otherwise it has no state of its own for
   // that checkpoint and fetches the proven one if it becomes stable.
-  void on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us);
+  void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
 
   // The effects accumulated since the previous call.

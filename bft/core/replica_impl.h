@@ -137,7 +137,7 @@ enum class Ctr : std::size_t {
 
 class Replica::Impl {
  public:
-  Impl(Config config, StateMachine& app, Signer& signer, Verifier& verifier);
+  Impl(const Config& config, StateMachine& app, Signer& signer, Verifier& verifier);
 
   // ---- events (replica.cc) ----
   void start(TimeUs now_us, const PersistedState* recovered);
@@ -145,7 +145,7 @@ class Replica::Impl {
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
   void set_state_capture(StateCapture* capture) { capture_ = capture; }
-  void on_checkpoint_captured(std::uint64_t id, CapturedState captured, TimeUs now_us);
+  void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
   Output take_output();
   std::optional<TimeUs> next_tick_us() const;
@@ -260,7 +260,7 @@ class Replica::Impl {
 
   // ---- checkpoint.cc ----
   void take_checkpoint(SeqNum seq);
-  void finish_checkpoint(SeqNum seq, CapturedState captured);
+  void finish_checkpoint(SeqNum seq, const CapturedState& captured);
   bool capture_pending(SeqNum seq) const;
   // Adopts the proof that waited for this replica's capture of `seq`, if one did.
   void adopt_proof_awaiting(SeqNum seq);

@@ -103,7 +103,8 @@ bool prepared_cert_well_formed(const PreparedCert& cert, ViewNum below_view, Seq
     return false;
   }
   if (h.null_batch && (h.batch_digest != Digest{} || h.timestamp_us != 0)) return false;
-  if (cert.prepares.size() < 2 * config.f || cert.prepares.size() >= config.n) return false;
+  if (cert.prepares.size() < config.prepares_needed() || cert.prepares.size() >= config.n)
+    return false;
   const ReplicaId primary = config.primary_of(h.view);
   std::set<ReplicaId> signers;
   for (const PrepareMsg& p : cert.prepares) {

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kTag = "BASTION-SIG\x01";
 // Key and certificate files are small; a larger "PEM file" is refused before it is read whole.
-constexpr std::uintmax_t kPemFileMaxBytes = 64 * 1024;
+constexpr std::uintmax_t kPemFileMaxBytes = std::uintmax_t{64} * 1024;
 
 void ensure_sodium() {
   static const bool sodium_ready = sodium_init() >= 0;

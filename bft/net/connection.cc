@@ -61,7 +61,7 @@ void Connection::on_first_bytes(const error_code& ec) {
   handshake();
 }
 
-void Connection::start_outbound(std::vector<tcp::endpoint> endpoints) {
+void Connection::start_outbound(const std::vector<tcp::endpoint>& endpoints) {
   started_ = Clock::now();
   arm_deadline(started_ + std::chrono::milliseconds(settings_.handshake_timeout_ms),
                CloseReason::kHandshakeTimeout);

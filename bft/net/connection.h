@@ -90,7 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection& operator=(const Connection&) = delete;
 
   void start_inbound();
-  void start_outbound(std::vector<tcp::endpoint> endpoints);
+  void start_outbound(const std::vector<tcp::endpoint>& endpoints);
 
   SendResult send(Frame frame);
   void close(CloseReason reason);

@@ -45,7 +45,7 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // The unit of the per-source limits: an IPv4 address, or the /64 network of an IPv6 one (one
 // host commonly owns a whole /64). An IPv4-mapped IPv6 address counts as its IPv4 address.
 asio::ip::address source_of(const tcp::endpoint& peer) {
-  const asio::ip::address a = peer.address();
+  asio::ip::address a = peer.address();
   if (a.is_v4()) return a;
   const asio::ip::address_v6 v6 = a.to_v6();
   if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
@@ -306,7 +306,8 @@ void TransportImpl::dial(ReplicaId id) {
   // completion still comes back on ours).
   resolver_.async_resolve(
       link.address.host, std::to_string(link.address.port),
-      [self = shared_from_this(), id](const error_code& e, tcp::resolver::results_type results) {
+      [self = shared_from_this(), id](const error_code& e,
+                                      const tcp::resolver::results_type& results) {
         if (self->stopped_) return;
         Link& l = self->links_.at(id);
         if (e || results.empty()) {
@@ -320,7 +321,7 @@ void TransportImpl::dial(ReplicaId id) {
       });
 }
 
-void TransportImpl::dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endpoints) {
+void TransportImpl::dial_endpoints(ReplicaId id, const std::vector<tcp::endpoint>& endpoints) {
   Link& link = links_.at(id);
   const ConnectionId conn_id = next_connection_id_++;
   auto conn = std::make_shared<Connection>(
@@ -330,7 +331,7 @@ void TransportImpl::dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endp
       this);
   connections_.emplace(conn_id, Entry{conn, false, false, false, {}});
   link.conn = conn;
-  conn->start_outbound(std::move(endpoints));
+  conn->start_outbound(endpoints);
 }
 
 void TransportImpl::schedule_reconnect(Link& link) {

@@ -108,7 +108,7 @@ class TransportImpl final : public ConnectionOwner,
   void accept();
   void on_accept(const error_code& ec, tcp::socket socket);
   void dial(ReplicaId id);
-  void dial_endpoints(ReplicaId id, std::vector<tcp::endpoint> endpoints);
+  void dial_endpoints(ReplicaId id, const std::vector<tcp::endpoint>& endpoints);
   void schedule_reconnect(Link& link);
   void set_link_state(Link& link, LinkState state);
   ConnectionSettings settings(std::size_t frame_max_bytes, std::size_t queue_max_bytes,

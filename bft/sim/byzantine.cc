@@ -33,7 +33,7 @@ ByzantineFilter::ByzantineFilter(ReplicaId self, const Config& config, ByzProfil
       config_(config),
       profile_(std::move(profile)),
       signer_(key),
-      rng_(std::move(rng)),
+      rng_(rng),
       clients_(clients) {
   if (has(ByzBehaviour::kSlowPrimary)) {
     // Just under the request timeout: long enough to cut throughput by an order of magnitude,

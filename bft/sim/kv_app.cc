@@ -296,7 +296,7 @@ std::string KvModel::describe_state(const State& s) const { return show(value_of
 // ---- KvWorkload ---------------------------------------------------------------------------------
 
 KvWorkload::KvWorkload(Rng rng, std::uint32_t clients)
-    : rng_(std::move(rng)), last_seen_(clients + 1), counters_(clients + 1, 0) {
+    : rng_(rng), last_seen_(clients + 1), counters_(clients + 1, 0) {
   const std::size_t key_count = 2 + rng_.index(4);
   for (std::size_t i = 0; i < key_count; ++i) keys_.push_back("k" + std::to_string(i));
 }
@@ -382,7 +382,7 @@ AppPlugin kv_app_plugin() {
   p.name = "kv";
   p.make_state_machine = [] { return std::make_unique<KvStateMachine>(); };
   p.make_workload = [](Rng rng, std::uint32_t clients) {
-    return std::make_unique<KvWorkload>(std::move(rng), clients);
+    return std::make_unique<KvWorkload>(rng, clients);
   };
   p.make_model = [] { return std::make_unique<KvModel>(); };
   return p;

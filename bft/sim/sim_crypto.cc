@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <string_view>
 
 namespace bastion::bft::sim {
 
@@ -13,7 +14,8 @@ std::vector<SimKey> derive_sim_keys(std::uint64_t seed, std::uint32_t n) {
     std::uint8_t in[8 + 4 + 16] = {};
     std::memcpy(in, &seed, 8);
     std::memcpy(in + 8, &i, 4);
-    std::memcpy(in + 12, "bastion-sim-key", 15);
+    constexpr std::string_view kLabel = "bastion-sim-key";  // 15 bytes, no terminator
+    std::memcpy(in + 12, kLabel.data(), kLabel.size());
     crypto_generichash(keys[i].data(), keys[i].size(), in, sizeof in, nullptr, 0);
   }
   return keys;
