@@ -171,10 +171,7 @@ void Replica::Impl::on_batch(ReplicaId /*from*/, BatchMsg& m) {
   BatchPtr body = make_batch(std::move(m.batch));
   bool wanted = false;
   for (auto& [seq, s] : log_) {
-    const bool referenced = (s.committed && s.committed->batch_digest == body->digest) ||
-                            (s.header && s.header->batch_digest == body->digest) ||
-                            (s.cert && s.cert->header.batch_digest == body->digest);
-    if (referenced && s.find_body(body->digest) == nullptr) {
+    if (s.references(body->digest) && s.find_body(body->digest) == nullptr) {
       s.store_body(body);
       wanted = true;
     }

@@ -27,6 +27,11 @@ BatchPtr make_batch(std::vector<Request> requests) {
 
 // ---- Slot --------------------------------------------------------------------------------------
 
+bool Slot::references(const Digest& d) const {
+  return (header && header->batch_digest == d) || (cert && cert->header.batch_digest == d) ||
+         (committed && committed->batch_digest == d);
+}
+
 BatchPtr Slot::find_body(const Digest& d) const {
   for (const BatchPtr& b : bodies) {
     if (b->digest == d) return b;
@@ -39,12 +44,8 @@ void Slot::store_body(BatchPtr body) {
   bodies.push_back(std::move(body));
   constexpr std::size_t kBodiesMax = 4;
   if (bodies.size() <= kBodiesMax) return;
-  auto referenced = [this](const Digest& d) {
-    return (header && header->batch_digest == d) || (cert && cert->header.batch_digest == d) ||
-           (committed && committed->batch_digest == d);
-  };
   auto victim = std::find_if(bodies.begin(), bodies.end(),
-                             [&](const BatchPtr& b) { return !referenced(b->digest); });
+                             [this](const BatchPtr& b) { return !references(b->digest); });
   if (victim != bodies.end()) bodies.erase(victim);
 }
 

@@ -68,6 +68,8 @@ struct Slot {
   std::vector<BatchPtr> bodies;             // known bodies (bounded, see store_body)
   std::optional<Digest> persisted_body;     // digest of a body already in a persisted record
 
+  // The accepted header, the prepared certificate or the committed header names digest `d`.
+  bool references(const Digest& d) const;
   // The known body with digest `d`; null if none.
   BatchPtr find_body(const Digest& d) const;
   // Adds a body. At most three digests are referenced (accepted header, prepared certificate,

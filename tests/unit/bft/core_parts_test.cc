@@ -597,6 +597,10 @@ TEST(Slot, KeepsTheReferencedBodiesAndAtMostFour) {
   s.header = header_for(1, 5, accepted);
   s.cert = PreparedCert{header_for(0, 5, certified), {}, {}};
   s.committed = header_for(0, 5, committed);
+  EXPECT_TRUE(s.references(accepted->digest));
+  EXPECT_TRUE(s.references(certified->digest));
+  EXPECT_TRUE(s.references(committed->digest));
+  EXPECT_FALSE(s.references(batch_of(9)->digest));
   s.store_body(batch_of(9));  // referenced by nothing
   s.store_body(accepted);
   s.store_body(accepted);  // known already
