@@ -20,10 +20,10 @@ namespace bastion::bft {
 
 void Replica::Impl::send_status() {
   StatusMsg m;
-  m.view = view_;
-  m.view_changing = view_changing_;
+  m.view = view_.number();
+  m.view_changing = view_.changing();
   m.last_executed = last_executed_;
-  m.stable_seq = stable_seq_;
+  m.stable_seq = checkpoints_.stable_seq();
   m.replica = config_.self;
   broadcast(m);
 }
@@ -34,32 +34,32 @@ void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
     return;
   }
   peer_status_[from] = m;
-  if (!view_changing_ && new_view_bytes_ &&
-      (m.view < view_ || (m.view == view_ && m.view_changing)) &&
-      spend_serve_budget(from, new_view_bytes_->size())) {
-    send_bytes(from, new_view_bytes_);
+  if (!view_.changing() && view_.new_view_bytes() &&
+      (m.view < view_.number() || (m.view == view_.number() && m.view_changing)) &&
+      spend_serve_budget(from, view_.new_view_bytes()->size())) {
+    send_bytes(from, view_.new_view_bytes());
   }
-  if (stable_seq_ > 0 && m.stable_seq < stable_seq_) {
+  if (checkpoints_.stable_seq() > 0 && m.stable_seq < checkpoints_.stable_seq()) {
     // Its stable checkpoint is behind ours: the votes for ours are gone, so only the proof
     // brings it there (it garbage-collects, or fetches the state if its log cannot reach it).
-    Bytes bytes = encode_message(stable_proof_);
+    Bytes bytes = encode_message(checkpoints_.stable_proof());
     if (spend_serve_budget(from, bytes.size())) {
       send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
     }
     // Up to one interval behind it, the archive still holds the batches it needs.
-    if (m.last_executed < retain_floor()) return;
+    if (m.last_executed < checkpoints_.retain_floor()) return;
   }
   if (m.last_executed >= last_executed_) return;
-  const SeqNum first = std::max(m.last_executed, retain_floor()) + 1;
+  const SeqNum first = std::max(m.last_executed, checkpoints_.retain_floor()) + 1;
   const SeqNum last = std::min(last_executed_, m.last_executed + config_.catch_up_batches_max);
   for (SeqNum seq = first; seq <= last; ++seq) {
     CommittedMsg c;
     c.replica = config_.self;
-    if (seq <= stable_seq_) {
-      auto a = archive_.find(seq);
-      if (a == archive_.end()) break;
-      c.header = a->second.header;
-      if (a->second.body != nullptr) c.batch = a->second.body->requests;
+    if (seq <= checkpoints_.stable_seq()) {
+      const ArchivedBatch* a = checkpoints_.archived(seq);
+      if (a == nullptr) break;
+      c.header = a->header;
+      if (a->body != nullptr) c.batch = a->body->requests;
     } else {
       const Slot* s = log_.find(seq);
       if (s == nullptr || !s->committed) break;
@@ -122,33 +122,20 @@ void Replica::Impl::on_committed(ReplicaId from, CommittedMsg& m) {
 // ---- batch fetches -------------------------------------------------------------------------
 
 void Replica::Impl::fetch_batch(SeqNum seq, const Digest& d) {
-  BatchFetch& f = batch_fetches_[seq];
-  if (f.digest == d && f.attempts > 0 && now_us_ - f.sent_us < config_.retransmit_interval_us) {
-    return;
-  }
-  if (f.digest != d) f = BatchFetch{d, 0, 0};
-  // Round-robin over the other replicas: at least f+1 correct ones hold a committed batch.
-  const ReplicaId target =
-      static_cast<ReplicaId>((config_.self + 1 + f.attempts % (config_.n - 1)) % config_.n);
-  f.sent_us = now_us_;
-  ++f.attempts;
+  const std::optional<ReplicaId> target =
+      batch_fetches_.ask(seq, d, now_us_, config_.retransmit_interval_us);
+  if (!target) return;
   count(Ctr::kFetchBatchSent);
-  send(target, FetchBatchMsg{d});
+  send(*target, FetchBatchMsg{d});
 }
 
 void Replica::Impl::retry_batch_fetches() {
-  for (auto it = batch_fetches_.begin(); it != batch_fetches_.end();) {
-    const Slot* s = log_.find(it->first);
-    if (s == nullptr || !s->committed || s->committed->batch_digest != it->second.digest ||
-        s->find_body(it->second.digest) != nullptr) {
-      it = batch_fetches_.erase(it);
-      continue;
-    }
-    const SeqNum seq = it->first;
-    const Digest d = it->second.digest;
-    ++it;
-    fetch_batch(seq, d);
-  }
+  const auto wanted = batch_fetches_.prune([this](SeqNum seq, const Digest& d) {
+    const Slot* s = log_.find(seq);
+    return s != nullptr && s->committed && s->committed->batch_digest == d &&
+           s->find_body(d) == nullptr;
+  });
+  for (const auto& [seq, d] : wanted) fetch_batch(seq, d);
 }
 
 void Replica::Impl::on_fetch_batch(ReplicaId from, const FetchBatchMsg& m) {
@@ -182,7 +169,7 @@ void Replica::Impl::on_batch(ReplicaId /*from*/, BatchMsg& m) {
 // ---- checkpoint proofs and state transfer ----------------------------------------------------
 
 void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProofMsg& m) {
-  if (m.seq <= stable_seq_) {
+  if (m.seq <= checkpoints_.stable_seq()) {
     count(Ctr::kDropDuplicate);
     return;
   }
@@ -197,9 +184,8 @@ void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchP
   if (state_fetch_ && state_fetch_->proof().seq >= proof.seq) return;
   count(Ctr::kStateTransfers);
   state_fetch_.emplace(proof, purpose, config_.self, now_us_);
-  if (proof.seq > stable_seq_) {
-    stable_seq_ = proof.seq;
-    stable_proof_ = proof;
+  if (proof.seq > checkpoints_.stable_seq()) {
+    checkpoints_.advance(proof);
     garbage_collect();
   }
   request_state_chunk();
@@ -230,12 +216,12 @@ void Replica::Impl::abandon_state_source() {
 }
 
 void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
-  auto own = own_checkpoints_.find(m.seq);
-  if (own == own_checkpoints_.end()) {
+  const OwnCheckpoint* own = checkpoints_.own(m.seq);
+  if (own == nullptr) {
     count(Ctr::kDropUnsolicited);
     return;
   }
-  const Bytes& state = *own->second.state;
+  const Bytes& state = *own->state;
   if (m.offset >= state.size()) {
     count(Ctr::kDropInvalid);
     return;
@@ -244,7 +230,7 @@ void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
       std::min<std::uint64_t>(config_.state_chunk_bytes, state.size() - m.offset);
   StateChunkMsg c;
   c.seq = m.seq;
-  c.state_digest = own->second.digest;
+  c.state_digest = own->digest;
   c.total_bytes = state.size();
   c.offset = m.offset;
   c.data.assign(state.begin() + static_cast<std::ptrdiff_t>(m.offset),
@@ -298,11 +284,10 @@ void Replica::Impl::finish_state_transfer() {
   const CheckpointProofMsg proof = f.proof();
   auto shared = std::make_shared<const Bytes>(state_fetch_->take_state());
   state_fetch_.reset();
-  own_checkpoints_[seq] = OwnCheckpoint{proof.state_digest, shared};
+  checkpoints_.keep_own(seq, OwnCheckpoint{proof.state_digest, shared});
   persist(CheckpointRecord{seq, proof.state_digest, shared});
   persist(StableRecord{proof});
-  stable_seq_ = std::max(stable_seq_, seq);
-  stable_proof_ = proof;
+  checkpoints_.advance(proof);
   out_.stable_checkpoint = seq;
   count(Ctr::kStateTransfersCompleted);
   if (install) forget_executed_requests();

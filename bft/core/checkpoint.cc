@@ -13,7 +13,7 @@ namespace bastion::bft {
 
 void Replica::Impl::take_checkpoint(SeqNum seq) {
   count(Ctr::kCheckpointsTaken);
-  const std::uint64_t id = ++last_capture_id_;
+  const std::uint64_t id = checkpoints_.begin_capture(seq);
   std::optional<CapturedState> captured;
   if (capture_ != nullptr) {
     captured = capture_->capture(id, seq, [this] { return encode_state(); });
@@ -21,50 +21,43 @@ void Replica::Impl::take_checkpoint(SeqNum seq) {
     auto state = std::make_shared<const Bytes>(encode_state());
     captured = CapturedState{codec::blake2b(*state), std::move(state)};
   }
-  if (captured) {
-    finish_checkpoint(seq, *captured);
-  } else {
-    pending_captures_.emplace(id, seq);
-  }
+  if (captured && checkpoints_.end_capture(id)) finish_checkpoint(seq, *captured);
 }
 
 void Replica::Impl::on_checkpoint_captured(std::uint64_t id, const CapturedState& captured,
                                            TimeUs now_us) {
   if (!started_) return;
   now_us_ = now_us;
-  auto it = pending_captures_.find(id);
-  if (it == pending_captures_.end()) return;  // a state since replaced or garbage-collected
-  const SeqNum seq = it->second;
-  pending_captures_.erase(it);
-  finish_checkpoint(seq, captured);
+  const std::optional<SeqNum> seq = checkpoints_.end_capture(id);
+  if (!seq) return;  // a state since replaced or garbage-collected
+  finish_checkpoint(*seq, captured);
   after_event();
 }
 
 void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us) {
   if (!started_) return;
   now_us_ = now_us;
-  auto it = pending_captures_.find(id);
-  if (it == pending_captures_.end()) return;
-  const SeqNum seq = it->second;
-  pending_captures_.erase(it);
+  const std::optional<SeqNum> seq = checkpoints_.end_capture(id);
+  if (!seq) return;
   count(Ctr::kCheckpointCaptureFailed);
-  if (last_executed_ == seq) {
+  if (last_executed_ == *seq) {
     // Nothing executed since: the state is still that of `seq`, capture it again. (At the edge
     // of the log window nothing executes until a checkpoint is stable, so without this a few
     // failed captures could stop the cluster.)
-    take_checkpoint(seq);
+    take_checkpoint(*seq);
   } else {
     // Its state for `seq` is gone: a proof waiting for it fetches the proven bytes instead.
-    adopt_proof_awaiting(seq);
+    adopt_proof_awaiting(*seq);
   }
   after_event();
 }
 
 void Replica::Impl::finish_checkpoint(SeqNum seq, const CapturedState& captured) {
-  if (seq < stable_seq_) return;  // captured late: a newer checkpoint is stable already
-  own_checkpoints_[seq] = OwnCheckpoint{captured.digest, captured.state};
+  if (seq < checkpoints_.stable_seq())
+    return;  // captured late: a newer checkpoint is stable already
+  checkpoints_.keep_own(seq, OwnCheckpoint{captured.digest, captured.state});
   persist(CheckpointRecord{seq, captured.digest, captured.state});
-  if (seq <= stable_seq_) return;  // re-executed after a repair; already stable
+  if (seq <= checkpoints_.stable_seq()) return;  // re-executed after a repair; already stable
   CheckpointMsg c;
   c.seq = seq;
   c.state_digest = captured.digest;
@@ -77,10 +70,9 @@ void Replica::Impl::finish_checkpoint(SeqNum seq, const CapturedState& captured)
 }
 
 void Replica::Impl::adopt_proof_awaiting(SeqNum seq) {
-  if (!proof_awaiting_capture_ || proof_awaiting_capture_->seq != seq) return;
-  const CheckpointProofMsg proof = std::move(*proof_awaiting_capture_);
-  proof_awaiting_capture_.reset();
-  adopt_stable(proof);
+  if (std::optional<CheckpointProofMsg> proof = checkpoints_.take_proof_awaiting(seq)) {
+    adopt_stable(*proof);
+  }
 }
 
 void Replica::Impl::on_checkpoint(ReplicaId from, const CheckpointMsg& m) {
@@ -92,7 +84,7 @@ void Replica::Impl::on_checkpoint(ReplicaId from, const CheckpointMsg& m) {
     count(Ctr::kDropInvalid);
     return;
   }
-  if (m.seq <= stable_seq_) {
+  if (m.seq <= checkpoints_.stable_seq()) {
     count(Ctr::kDropDuplicate);
     return;
   }
@@ -126,10 +118,10 @@ bool Replica::Impl::verify_checkpoint_proof(const CheckpointProofMsg& p) {
 }
 
 void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log) {
-  if (proof.seq <= stable_seq_) return;
+  if (proof.seq <= checkpoints_.stable_seq()) return;
   if (last_executed_ < proof.seq && !state_fetch_) {
     try_execute();  // the log may hold everything up to it; reaching it stabilizes it
-    if (proof.seq <= stable_seq_) return;
+    if (proof.seq <= checkpoints_.stable_seq()) return;
   }
   if (last_executed_ < proof.seq) {
     // Within one interval of the proven seq, the batches up to it are on the way (its own log)
@@ -143,21 +135,19 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
     begin_state_transfer(proof, FetchPurpose::kCatchUp);
     return;
   }
-  auto own = own_checkpoints_.find(proof.seq);
-  if (own == own_checkpoints_.end() && capture_pending(proof.seq)) {
+  const OwnCheckpoint* own = checkpoints_.own(proof.seq);
+  if (own == nullptr && checkpoints_.capture_pending(proof.seq)) {
     // Its own state for that seq is still being encoded: compare when it is.
-    if (!proof_awaiting_capture_ || proof_awaiting_capture_->seq < proof.seq) {
-      proof_awaiting_capture_ = proof;
-    }
+    checkpoints_.await_capture(proof);
     return;
   }
-  if (own == own_checkpoints_.end()) {
+  if (own == nullptr) {
     // It executed past `seq` but its capture of that state failed: fetch the proven bytes to
     // keep as its stable state, without installing them.
     begin_state_transfer(proof, FetchPurpose::kKeep);
     return;
   }
-  if (own->second.digest != proof.state_digest) {
+  if (own->digest != proof.state_digest) {
     // 2f+1 replicas (f+1 correct) proved a state this replica did not compute: its execution
     // diverged (an application bug, or corruption). Repair by installing the proven state.
     count(Ctr::kCheckpointsDivergent);
@@ -165,11 +155,10 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
     return;
   }
   if (state_fetch_ && state_fetch_->proof().seq < proof.seq) state_fetch_.reset();  // superseded
-  BASTION_CHECK(proof.seq > stable_seq_);  // a stable checkpoint never moves back
-  stable_seq_ = proof.seq;
-  stable_proof_ = proof;
+  BASTION_CHECK(proof.seq > checkpoints_.stable_seq());  // a stable checkpoint never moves back
+  checkpoints_.advance(proof);
   persist(StableRecord{proof});
-  out_.stable_checkpoint = stable_seq_;
+  out_.stable_checkpoint = checkpoints_.stable_seq();
   count(Ctr::kCheckpointsStable);
   garbage_collect();
 }
@@ -183,22 +172,18 @@ void Replica::Impl::await_log(const CheckpointProofMsg& proof) {
   ask_for_more_ = true;  // a STATUS now brings the peers' batches
 }
 
-SeqNum Replica::Impl::retain_floor() const {
-  return stable_seq_ - std::min<SeqNum>(stable_seq_, config_.checkpoint_interval);
-}
-
 bool Replica::Impl::log_reaches(SeqNum seq) const {
-  if (view_changing_ || !in_window(seq)) return false;
+  if (view_.changing() || !in_window(seq)) return false;
   for (SeqNum s = last_executed_ + 1; s <= seq; ++s) {
     const Slot* slot = log_.find(s);
-    if (slot == nullptr || !slot->header || slot->header->view != view_) return false;
+    if (slot == nullptr || !slot->header || slot->header->view != view_.number()) return false;
   }
   return true;
 }
 
 void Replica::Impl::check_proof_awaiting_log() {
   if (!proof_awaiting_log_) return;
-  if (proof_awaiting_log_->seq <= stable_seq_) {
+  if (proof_awaiting_log_->seq <= checkpoints_.stable_seq()) {
     proof_awaiting_log_.reset();  // stable by its own checkpoint and the others' votes
     return;
   }
@@ -209,7 +194,7 @@ void Replica::Impl::check_proof_awaiting_log() {
     proof_awaiting_log_since_us_ = now_us_;
   }
   if (!reached && now_us_ - proof_awaiting_log_since_us_ < config_.retransmit_interval_us &&
-      !view_changing_) {
+      !view_.changing()) {
     return;
   }
   const CheckpointProofMsg proof = std::move(*proof_awaiting_log_);
@@ -217,31 +202,20 @@ void Replica::Impl::check_proof_awaiting_log() {
   adopt_stable(proof, false);  // reached: compare with its own state; not reached: fetch it
 }
 
-bool Replica::Impl::capture_pending(SeqNum seq) const {
-  return std::any_of(pending_captures_.begin(), pending_captures_.end(),
-                     [seq](const auto& p) { return p.second == seq; });
-}
-
 void Replica::Impl::garbage_collect() {
-  const SeqNum floor = retain_floor();
-  for (auto it = log_.begin(); it != log_.end() && it->first <= stable_seq_; ++it) {
+  const SeqNum floor = checkpoints_.retain_floor();
+  for (auto it = log_.begin(); it != log_.end() && it->first <= checkpoints_.stable_seq(); ++it) {
     const Slot& s = it->second;
     if (it->first <= floor || !s.committed) continue;
     BatchPtr body = s.committed->null_batch ? nullptr : s.find_body(s.committed->batch_digest);
     if (!s.committed->null_batch && body == nullptr) continue;  // cannot serve it
-    archive_[it->first] = ArchivedBatch{*s.committed, std::move(body)};
+    checkpoints_.archive(it->first, ArchivedBatch{*s.committed, std::move(body)});
   }
-  archive_.erase(archive_.begin(), archive_.upper_bound(floor));
-  log_.discard_through(stable_seq_);
-  checkpoint_votes_.discard_through(stable_seq_);
-  // Keep the stable checkpoint's state (it serves state transfer) and newer own ones.
-  own_checkpoints_.erase(own_checkpoints_.begin(), own_checkpoints_.lower_bound(stable_seq_));
-  batch_fetches_.erase(batch_fetches_.begin(), batch_fetches_.upper_bound(stable_seq_));
-  std::erase_if(pending_captures_, [this](const auto& p) { return p.second < stable_seq_; });
-  if (proof_awaiting_capture_ && proof_awaiting_capture_->seq <= stable_seq_) {
-    proof_awaiting_capture_.reset();
-  }
-  if (next_seq_ <= stable_seq_) next_seq_ = stable_seq_ + 1;
+  checkpoints_.discard();
+  log_.discard_through(checkpoints_.stable_seq());
+  checkpoint_votes_.discard_through(checkpoints_.stable_seq());
+  batch_fetches_.discard_through(checkpoints_.stable_seq());
+  if (next_seq_ <= checkpoints_.stable_seq()) next_seq_ = checkpoints_.stable_seq() + 1;
 }
 
 }  // namespace bastion::bft

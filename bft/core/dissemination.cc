@@ -20,7 +20,7 @@ void Replica::Impl::send_reply(const ClientKey& client, std::uint64_t number, Re
   ReplyMsg m;
   m.session = client.session;
   m.number = number;
-  m.view = view_;
+  m.view = view_.number();
   m.replica = config_.self;
   m.read_only = read_only;
   m.status = static_cast<std::uint8_t>(status);
@@ -53,7 +53,7 @@ void Replica::Impl::on_read_only_request(Request request) {
       reply_core_status(request, ReplyStatus::kNotReadOnly, true);
       return;
     }
-    waiting_reads_.add(std::max(barrier, stable_seq_), std::move(request));
+    waiting_reads_.add(std::max(barrier, checkpoints_.stable_seq()), std::move(request));
     return;
   }
   auto result = app_.execute_read_only(request);
@@ -149,34 +149,21 @@ void Replica::Impl::vouch(const RequestId& id, PoolEntry& e, const Digest& d, bo
   e.own_vouched = true;
   e.own_digest = d;
   e.last_vouch_us = now_us_;
-  const VouchEntry entry{id.client, id.number, d};
-  if (repeat || config_.vouch_defer_us == 0) {
-    outgoing_vouches_all_.push_back(entry);
-  } else {
-    if (!is_primary()) outgoing_vouches_.push_back(entry);
-    deferred_vouches_.emplace_back(now_us_ + config_.vouch_defer_us, entry);
-  }
+  vouches_.add(VouchEntry{id.client, id.number, d}, repeat, is_primary(), now_us_);
   count(Ctr::kVouchesSent);
   held_dirty_ = true;
 }
 
 void Replica::Impl::flush_vouches() {
-  // Deferred vouches of requests executed meanwhile are not needed by anyone.
-  while (!deferred_vouches_.empty() && deferred_vouches_.front().first <= now_us_) {
-    const VouchEntry& v = deferred_vouches_.front().second;
-    if (table_.classify(v.client, v.number) == ClientTable::Verdict::kNew) {
-      outgoing_vouches_all_.push_back(v);
-    }
-    deferred_vouches_.pop_front();
-  }
-  if (!outgoing_vouches_.empty()) {
-    send_vouches(outgoing_vouches_, primary());
-    outgoing_vouches_.clear();
-  }
-  if (!outgoing_vouches_all_.empty()) {
-    send_vouches(outgoing_vouches_all_, std::nullopt);
-    outgoing_vouches_all_.clear();
-  }
+  vouches_.flush(
+      now_us_,
+      // Deferred vouches of requests executed meanwhile are not needed by anyone.
+      [this](const VouchEntry& v) {
+        return table_.classify(v.client, v.number) == ClientTable::Verdict::kNew;
+      },
+      [this](const std::vector<VouchEntry>& entries, bool to_primary) {
+        send_vouches(entries, to_primary ? std::optional<ReplicaId>(primary()) : std::nullopt);
+      });
 }
 
 void Replica::Impl::send_vouches(const std::vector<VouchEntry>& entries,
@@ -234,9 +221,8 @@ void Replica::Impl::update_entry(const RequestId& id, PoolEntry& e) {
     RequestPtr body = RequestPool::body(e, d);
     if (body != nullptr) {
       if (!e.own_vouched) vouch(id, e, d);
-    } else if (!request_fetches_.contains(d)) {
-      request_fetches_[d] = RequestFetch{id, 0, 0};
-      request_fetches_due_ = true;
+    } else {
+      request_fetches_.want(d, id);
     }
   }
   if (RequestPool::best_supported(e).second >= config_.quorum() && live(id)) {
@@ -255,43 +241,22 @@ bool Replica::Impl::authentic(const RequestId& id, const Digest& d) const {
 // ---- request fetches -----------------------------------------------------------------------
 
 void Replica::Impl::retry_request_fetches() {
-  request_fetches_due_ = false;
   // One FETCH-REQUESTS per target, for the digests due now.
-  std::map<ReplicaId, FetchRequestsMsg> by_target;
-  for (auto it = request_fetches_.begin(); it != request_fetches_.end();) {
-    const Digest& d = it->first;
-    RequestFetch& f = it->second;
-    PoolEntry* e = pool_.find(f.id);
-    if (e == nullptr || RequestPool::body(*e, d) != nullptr) {
-      it = request_fetches_.erase(it);
-      continue;
-    }
-    if (f.attempts > 0 && now_us_ - f.sent_us < config_.retransmit_interval_us) {
-      ++it;
-      continue;
-    }
-    std::vector<ReplicaId> vouchers;
-    for (const auto& [r, digest] : e->vouches) {
-      if (digest == d) vouchers.push_back(r);
-    }
-    if (vouchers.empty()) {
-      it = request_fetches_.erase(it);
-      continue;
-    }
-    const ReplicaId target = vouchers[f.attempts % vouchers.size()];
-    auto& digests = by_target[target].digests;
-    if (digests.size() == kDisseminationEntriesMax) {  // the rest go in the next round
-      request_fetches_due_ = true;
-      ++it;
-      continue;
-    }
-    digests.push_back(d);
-    f.sent_us = now_us_;
-    ++f.attempts;
-    ++it;
-  }
-  for (const auto& [target, m] : by_target) {
+  auto round = request_fetches_.round(
+      now_us_, config_.retransmit_interval_us, kDisseminationEntriesMax,
+      [this](const RequestId& id, const Digest& d) -> std::optional<std::vector<ReplicaId>> {
+        const PoolEntry* e = pool_.find(id);
+        if (e == nullptr || RequestPool::body(*e, d) != nullptr) return std::nullopt;
+        std::vector<ReplicaId> vouchers;
+        for (const auto& [r, digest] : e->vouches) {
+          if (digest == d) vouchers.push_back(r);
+        }
+        return vouchers;
+      });
+  for (auto& [target, digests] : round) {
     count(Ctr::kFetchRequestsSent);
+    FetchRequestsMsg m;
+    m.digests = std::move(digests);
     send(target, m);
   }
 }
@@ -333,7 +298,7 @@ void Replica::Impl::on_requests(ReplicaId /*from*/, const RequestsMsg& m) {
       count(Ctr::kDropQuota);
       continue;
     }
-    request_fetches_.erase(d);
+    request_fetches_.forget(d);
     held_dirty_ = true;
     update_entry(id, *e);
   }
@@ -342,7 +307,7 @@ void Replica::Impl::on_requests(ReplicaId /*from*/, const RequestsMsg& m) {
 // ---- the primary's ready queue ---------------------------------------------------------------
 
 bool Replica::Impl::ready(const RequestId& id, const PoolEntry& e) const {
-  if (!is_primary() || view_changing_ || log_.assigned(id)) return false;
+  if (!is_primary() || view_.changing() || log_.assigned(id)) return false;
   if (!live(id)) return false;
   for (const auto& [d, body] : e.bodies) {
     if (RequestPool::support_for(e, d) >= config_.quorum() && authentic(id, d)) return true;
@@ -367,7 +332,7 @@ void Replica::Impl::rebuild_ready_queue() {
 // ---- request timers ------------------------------------------------------------------------
 
 void Replica::Impl::check_request_timers() {
-  if (view_changing_ || is_primary()) return;
+  if (view_.changing() || is_primary()) return;
   auto earliest = pool_.earliest_timer();
   if (!earliest) return;
   const bool timed_out = now_us_ - earliest->first >= config_.request_timeout_us;
@@ -381,7 +346,7 @@ void Replica::Impl::check_request_timers() {
     return;
   }
   count(timed_out ? Ctr::kRequestTimeouts : Ctr::kSlowPrimaryTimeouts);
-  start_view_change(view_ + 1);
+  start_view_change(view_.number() + 1);
 }
 
 void Replica::Impl::track_primary_room() {
@@ -389,7 +354,7 @@ void Replica::Impl::track_primary_room() {
   // seq is in the window and fewer than pipeline_max batches are in flight. A backup behind in
   // execution sees less room than the primary has, which only makes it slower to suspect.
   const SeqNum next = std::max(monitor_.high_seq(), last_executed_) + 1;
-  monitor_.track_room(!view_changing_ && !is_primary() && in_window(next) &&
+  monitor_.track_room(!view_.changing() && !is_primary() && in_window(next) &&
                           next - 1 - last_executed_ < config_.pipeline_max,
                       now_us_);
 }

@@ -55,7 +55,7 @@ void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   }
   last_executed_ = seq;
   last_progress_us_ = now_us_;
-  batch_fetches_.erase(seq);
+  batch_fetches_.done(seq);
   Executed e;
   e.seq = seq;
   e.view = h.view;
@@ -65,10 +65,7 @@ void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   e.null_batch = h.null_batch;
   e.replayed = replay;
   out_.executed.push_back(e);
-  if (reset_view_change_timeout_on_progress_ && h.view == view_) {
-    view_change_timeout_us_ = config_.view_change_timeout_us;
-    reset_view_change_timeout_on_progress_ = false;
-  }
+  view_.batch_executed(h.view);
   // Last: a checkpoint may make `seq` stable and garbage-collect its slot.
   if (seq % config_.checkpoint_interval == 0) take_checkpoint(seq);
 }
@@ -193,8 +190,7 @@ bool Replica::Impl::install_state(ByteView state, SeqNum seq) {
   agreed_time_us_ = agreed;
   table_ = std::move(*table);
   // Captures still running describe the replaced state.
-  pending_captures_.clear();
-  proof_awaiting_capture_.reset();
+  checkpoints_.drop_captures();
   return true;
 }
 

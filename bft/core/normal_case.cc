@@ -47,7 +47,7 @@ bool Replica::Impl::request_acceptable(const Request& r) const {
 
 void Replica::Impl::maybe_propose() {
   batch_wait_until_us_.reset();
-  if (!is_primary() || view_changing_ || state_fetch_ || abstaining()) return;
+  if (!is_primary() || view_.changing() || state_fetch_ || abstaining()) return;
   while (propose_one()) {
   }
 }
@@ -116,7 +116,7 @@ bool Replica::Impl::propose_one() {
   batch->bytes = bytes;
 
   BatchHeader h;
-  h.view = view_;
+  h.view = view_.number();
   h.seq = seq;
   h.timestamp_us = std::max(time_pace_.stamp(now_us_), *floor + 1);
   time_pace_.note(now_us_, h.timestamp_us);
@@ -150,7 +150,7 @@ void Replica::Impl::on_pre_prepare(ReplicaId from, PrePrepareMsg& m) {
     count(Ctr::kDropBadSender);
     return;
   }
-  if (h.view < view_) {
+  if (h.view < view_.number()) {
     count(Ctr::kDropOldView);
     return;
   }
@@ -208,7 +208,7 @@ void Replica::Impl::try_held_pre_prepares() {
 
 Replica::Impl::HeldOutcome Replica::Impl::try_accept_held(SeqNum seq, Slot& s) {
   const HeldPrePrepare& held = *s.held;
-  if (view_changing_ || held.header.view != view_ || s.header || seq <= last_executed_) {
+  if (view_.changing() || held.header.view != view_.number() || s.header || seq <= last_executed_) {
     return HeldOutcome::kDropped;
   }
   const std::optional<TimeUs> floor = agreed_floor(seq);
@@ -270,7 +270,7 @@ void Replica::Impl::send_prepare(SeqNum seq, Slot& s) {
     return;
   }
   PrepareMsg p;
-  p.view = view_;
+  p.view = view_.number();
   p.seq = seq;
   p.batch_digest = s.header->batch_digest;
   p.replica = config_.self;
@@ -287,7 +287,7 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
     count(Ctr::kDropBadSender);  // the primary's pre-prepare stands for its prepare
     return;
   }
-  if (m.view < view_) {
+  if (m.view < view_.number()) {
     count(Ctr::kDropOldView);
     return;
   }
@@ -309,8 +309,9 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
 
 template <typename M>
 bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M& m) {
-  if (view == view_ && !view_changing_) return false;  // (older views are dropped by the caller)
-  switch (early_votes_.keep(from, view, seq, stable_seq_, m)) {
+  if (view == view_.number() && !view_.changing())
+    return false;  // (older views are dropped by the caller)
+  switch (early_votes_.keep(from, view, seq, checkpoints_.stable_seq(), m)) {
     case EarlyVotes::Outcome::kKept:
       count(Ctr::kEarlyVotesKept);
       break;
@@ -318,14 +319,14 @@ bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M
       count(Ctr::kDropOldView);  // the sender has moved on itself
       break;
     case EarlyVotes::Outcome::kRefused:
-      count(view > view_ ? Ctr::kDropFutureView : Ctr::kDropViewChanging);
+      count(view > view_.number() ? Ctr::kDropFutureView : Ctr::kDropViewChanging);
       break;
   }
   return true;
 }
 
 void Replica::Impl::replay_early_votes() {
-  for (auto& [r, votes] : early_votes_.take(view_)) {
+  for (auto& [r, votes] : early_votes_.take(view_.number())) {
     for (auto& [seq, m] : votes.pre_prepares) on_pre_prepare(r, m);
     for (const auto& [seq, m] : votes.prepares) on_prepare(r, m);
     for (const auto& [seq, m] : votes.commits) on_commit(r, m);
@@ -366,7 +367,7 @@ void Replica::Impl::check_prepared(SeqNum seq, Slot& s) {
   s.prepared = true;
   s.cert = PreparedCert{*s.header, s.header_signature, std::move(matching)};
   persist(PreparedRecord{*s.cert});
-  CommitMsg c{view_, seq, h.batch_digest, config_.self, h.timestamp_us};
+  CommitMsg c{view_.number(), seq, h.batch_digest, config_.self, h.timestamp_us};
   s.commits[config_.self] = c;
   s.voted_us = now_us_;
   broadcast(c);
@@ -378,7 +379,7 @@ void Replica::Impl::on_commit(ReplicaId from, const CommitMsg& m) {
     count(Ctr::kDropBadSender);
     return;
   }
-  if (m.view < view_) {
+  if (m.view < view_.number()) {
     count(Ctr::kDropOldView);
     return;
   }

@@ -16,7 +16,7 @@ namespace bastion::bft {
 void Replica::Impl::start(TimeUs now_us, const PersistedState* recovered) {
   now_us_ = now_us;
   started_ = true;
-  view_entered_us_ = now_us;
+  view_.restore(0, false, now_us);
   next_retransmit_us_ = now_us;  // announce ourselves (STATUS) at the first tick
   // Agreed time starts out paced by this replica's own clock: a faulty first primary (or the
   // first after this replica restarts) cannot jump by the whole skew.
@@ -38,20 +38,18 @@ void Replica::Impl::init_fresh_state() {
   table_ = ClientTable(config_);
   Bytes state = encode_state();
   const Digest digest = codec::blake2b(state);
-  own_checkpoints_.clear();
-  own_checkpoints_[0] = OwnCheckpoint{digest, std::make_shared<const Bytes>(std::move(state))};
-  stable_seq_ = 0;
-  stable_proof_ = CheckpointProofMsg{};  // seq 0, no signatures: the initial state
+  // seq 0, no signatures: the initial state
+  checkpoints_.reset(CheckpointProofMsg{},
+                     OwnCheckpoint{digest, std::make_shared<const Bytes>(std::move(state))});
 }
 
 void Replica::Impl::recover(const PersistedState& rec) {
   init_fresh_state();
-  view_ = rec.view.view;
-  view_changing_ = rec.view.view_changing;
+  view_.restore(rec.view.view, rec.view.view_changing, now_us_);
   // Votes of the view it was in may have left before their records were durable: none in it any
   // more but those recorded (see persist.h). While changing view it has sent nothing in the new
   // one yet; after a clean stop everything it sent is recorded.
-  if (!view_changing_ && !rec.clean_stop) abstain_view_ = view_;
+  if (!view_.changing() && !rec.clean_stop) abstain_view_ = view_.number();
 
   std::optional<CheckpointProofMsg> unverified_stable;
   if (rec.stable) {
@@ -61,16 +59,13 @@ void Replica::Impl::recover(const PersistedState& rec) {
                     codec::blake2b(*rec.stable_state->state) == proof.state_digest &&
                     install_state(*rec.stable_state->state, proof.seq);
     if (ok) {
-      own_checkpoints_.clear();
-      own_checkpoints_[proof.seq] = OwnCheckpoint{proof.state_digest, rec.stable_state->state};
-      stable_seq_ = proof.seq;
-      stable_proof_ = proof;
+      checkpoints_.reset(proof, OwnCheckpoint{proof.state_digest, rec.stable_state->state});
     } else {
       count(Ctr::kRecoveryBadState);
       unverified_stable = proof;
     }
   }
-  const bool in_view = !view_changing_;
+  const bool in_view = !view_.changing();
 
   for (const PrePreparedRecord& r : rec.pre_prepared) {
     const BatchHeader& h = r.pre_prepare.header;
@@ -86,7 +81,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
         body = nullptr;  // a re-proposal accepted without its body
       }
     }
-    if (!in_view || h.view != view_) continue;
+    if (!in_view || h.view != view_.number()) continue;
     s.header = h;
     s.header_signature = r.pre_prepare.signature;
     if (body != nullptr) log_.assign(h.seq, *body);
@@ -94,7 +89,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
       next_seq_ = std::max(next_seq_, h.seq + 1);
     } else {
       // The same vote as before the crash (signatures are deterministic or equally valid).
-      PrepareMsg p{view_, h.seq, h.batch_digest, config_.self, {}, h.timestamp_us};
+      PrepareMsg p{view_.number(), h.seq, h.batch_digest, config_.self, {}, h.timestamp_us};
       p.signature = signer_.sign(SignDomain::kPrepare, prepare_signed_bytes(p));
       s.prepares[config_.self] = p;
       s.prepares_verified |= std::uint64_t{1} << config_.self;
@@ -105,14 +100,14 @@ void Replica::Impl::recover(const PersistedState& rec) {
     if (!in_window(h.seq)) continue;
     Slot& s = log_.at(h.seq);
     if (!s.cert || s.cert->header.view <= h.view) s.cert = r.cert;
-    if (in_view && h.view == view_ && s.header && *s.header == h) {
+    if (in_view && h.view == view_.number() && s.header && *s.header == h) {
       s.prepared = true;
       for (const PrepareMsg& p : r.cert.prepares) {
         s.prepares.emplace(p.replica, p);
         s.prepares_verified |= std::uint64_t{1} << p.replica;  // checked before it was recorded
       }
       s.commits[config_.self] =
-          CommitMsg{view_, h.seq, h.batch_digest, config_.self, h.timestamp_us};
+          CommitMsg{view_.number(), h.seq, h.batch_digest, config_.self, h.timestamp_us};
     }
   }
   for (const CommittedRecord& r : rec.committed) {
@@ -140,7 +135,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
   if (unverified_stable) adopt_stable(*unverified_stable);
 
   if (is_primary() && in_view) next_seq_ = std::max(next_seq_, last_executed_ + 1);
-  if (view_changing_) {
+  if (view_.changing()) {
     ViewChangeMsg vc = build_view_change();
     broadcast(vc);
     view_changes_.store(std::move(vc));

@@ -112,9 +112,13 @@ Replica::Impl::Impl(const Config& config, StateMachine& app, Signer& signer, Ver
       signer_(signer),
       verifier_(verifier),
       table_(config_),
+      view_(config_.view_change_timeout_us, config_.view_change_timeout_max_us),
       time_pace_(config_.agreed_time_slack_us, config_.agreed_time_window_us),
+      batch_fetches_(config_.self, config_.n),
+      checkpoints_(config_.checkpoint_interval),
       pool_(config_),
       waiting_reads_(config_),
+      vouches_(config_.vouch_defer_us),
       peer_status_(config_.n),
       early_votes_(config_.n, config_.log_window),
       serve_budget_(config_.n, TokenBucket(static_cast<double>(config_.serve_bytes_per_s),
@@ -128,7 +132,6 @@ Replica::Impl::Impl(const Config& config, StateMachine& app, Signer& signer, Ver
   // A bad configuration is a programmer/operator error caught before a replica is built (the
   // daemon validates its configuration file); running with one would void every bound.
   BASTION_CHECK(config_.validate().empty());
-  view_change_timeout_us_ = config_.view_change_timeout_us;
   for (std::size_t t = 1; t < message_caps_.size(); ++t) {
     message_caps_[t] = message_bytes_cap(static_cast<MsgType>(t), config_);
   }
@@ -236,9 +239,8 @@ void Replica::Impl::on_client_message(const std::string& principal, ByteView byt
     report.last_executed = st.last_executed;
     report.stable_checkpoint = st.stable_checkpoint;
     report.agreed_time_us = st.agreed_time_us;
-    auto own = own_checkpoints_.find(stable_seq_);
-    report.stable_digest =
-        own != own_checkpoints_.end() ? own->second.digest : stable_proof_.state_digest;
+    const OwnCheckpoint* own = checkpoints_.own(checkpoints_.stable_seq());
+    report.stable_digest = own != nullptr ? own->digest : checkpoints_.stable_proof().state_digest;
     out_.status_reports.push_back(OutStatusReport{
         principal, q->nonce, std::make_shared<const Bytes>(encode_message(report))});
     return;
@@ -288,7 +290,7 @@ void Replica::Impl::after_event() {
     if (!state_fetch_ && (next == nullptr || !next->committed)) send_status();
   }
   answer_waiting_reads();
-  if (request_fetches_due_) retry_request_fetches();
+  if (request_fetches_.due()) retry_request_fetches();
   flush_vouches();
   maybe_propose();
   flush_vouches();
@@ -301,9 +303,9 @@ Output Replica::Impl::take_output() { return std::exchange(out_, Output{}); }
 
 void Replica::Impl::retransmit() {
   send_status();
-  if (view_changing_) {
+  if (view_.changing()) {
     const ViewChangeMsg* own = view_changes_.of(config_.self);
-    if (own != nullptr && own->new_view == view_) broadcast(*own);
+    if (own != nullptr && own->new_view == view_.number()) broadcast(*own);
   } else {
     // Own votes of this view, for seqs some peer may still need them for: above the lowest
     // execution point peers reported (a peer that lost our PREPARE can never prepare without
@@ -313,7 +315,8 @@ void Replica::Impl::retransmit() {
     SeqNum low = last_executed_;
     for (ReplicaId r = 0; r < config_.n; ++r) {
       if (r == config_.self) continue;
-      low = std::min(low, peer_status_[r] ? peer_status_[r]->last_executed : stable_seq_);
+      low = std::min(low,
+                     peer_status_[r] ? peer_status_[r]->last_executed : checkpoints_.stable_seq());
     }
     for (auto it = log_.upper_bound(low); it != log_.end(); ++it) {
       Slot& s = it->second;
@@ -373,7 +376,7 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
   auto consider = [&](TimeUs t) {
     if (t > now_us_ && t < *best) best = t;
   };
-  if (!view_changing_) {
+  if (!view_.changing()) {
     if (auto t = pool_.earliest_timer()) consider(t->first + config_.request_timeout_us);
     if (auto gap = monitor_.gap_start(oldest_request_us())) consider(*gap + monitor_.bound());
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
@@ -385,13 +388,13 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
       if (is_primary()) {
         consider(*d);
       } else {
-        consider(std::max(*d, view_entered_us_) + config_.request_timeout_us +
+        consider(std::max(*d, view_.entered_us()) + config_.request_timeout_us +
                  config_.clock_skew_max_us);
       }
     }
   }
-  if (view_change_deadline_us_) consider(*view_change_deadline_us_);
-  if (!deferred_vouches_.empty()) consider(deferred_vouches_.front().first);
+  if (view_.deadline_us()) consider(*view_.deadline_us());
+  if (auto t = vouches_.next_due_us()) consider(*t);
   return best;
 }
 
@@ -453,14 +456,13 @@ bool Replica::Impl::spend_serve_budget(ReplicaId peer, std::uint64_t bytes) {
 ReplicaStatus Replica::Impl::status() const {
   ReplicaStatus s;
   s.id = config_.self;
-  s.view = view_;
+  s.view = view_.number();
   s.primary = primary();
-  s.view_changing = view_changing_;
+  s.view_changing = view_.changing();
   s.last_executed = last_executed_;
-  s.stable_checkpoint = stable_seq_;
+  s.stable_checkpoint = checkpoints_.stable_seq();
   s.agreed_time_us = agreed_time_us_;
-  if (!own_checkpoints_.empty())
-    s.last_checkpoint_digest = own_checkpoints_.rbegin()->second.digest;
+  if (const OwnCheckpoint* own = checkpoints_.latest_own()) s.last_checkpoint_digest = own->digest;
   s.fetching_state = state_fetch_.has_value();
   return s;
 }
@@ -481,8 +483,8 @@ const Counters& Replica::Impl::counters() const {
 void Replica::Impl::check_invariants() const {
   if (!started_) return;
   // Execution has reached the stable checkpoint, except while its proven state is being fetched.
-  BASTION_CHECK(last_executed_ >= stable_seq_ || state_fetch_.has_value());
-  log_.check(stable_seq_, config_.log_window, view_);
+  BASTION_CHECK(last_executed_ >= checkpoints_.stable_seq() || state_fetch_.has_value());
+  log_.check(checkpoints_.stable_seq(), config_.log_window, view_.number());
   BASTION_CHECK(pool_.timer_count() <= pool_.entries().size());
 }
 
@@ -518,13 +520,13 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["client_table.entries"] = table_.entries();
   sizes["client_table.cached_bytes"] = table_.cached_bytes();
   sizes["checkpoint.votes"] = checkpoint_votes_.size();
-  sizes["checkpoint.own"] = own_checkpoints_.size();
-  sizes["checkpoint.archive"] = archive_.size();
-  sizes["checkpoint.captures_pending"] = pending_captures_.size();
+  sizes["checkpoint.own"] = checkpoints_.own_count();
+  sizes["checkpoint.archive"] = checkpoints_.archive_count();
+  sizes["checkpoint.captures_pending"] = checkpoints_.captures_pending();
   sizes["view_change.buffered"] = view_changes_.size();
   sizes["view_change.early_votes"] = early_votes_.size();
-  sizes["outgoing.vouches"] = outgoing_vouches_.size() + outgoing_vouches_all_.size();
-  sizes["outgoing.deferred_vouches"] = deferred_vouches_.size();
+  sizes["outgoing.vouches"] = vouches_.outgoing();
+  sizes["outgoing.deferred_vouches"] = vouches_.deferred();
   sizes["reads.waiting"] = waiting_reads_.size();
   return sizes;
 }

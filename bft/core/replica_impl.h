@@ -2,8 +2,9 @@
 //
 // Impl dispatches events and makes the protocol's decisions; the state they read and write is
 // held by parts that own it, each with its own header and unit tests (docs/architecture.md,
-// "The replica's parts"): SlotLog, CheckpointVotes, ViewChanges, EarlyVotes, StateFetch,
-// PrimaryMonitor, RequestPool, ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo.
+// "The replica's parts"): SlotLog, Checkpoints, CheckpointVotes, ViewState, ViewChanges,
+// EarlyVotes, StateFetch, VouchOutbox, RequestFetches, BatchFetches, PrimaryMonitor, RequestPool,
+// ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo.
 // The decisions are split by concern, each file a set of Impl members:
 //   replica.cc        construction, event dispatch, output, status, counters, timers (on_tick)
 //   recovery.cc       start(): fresh state or restart from persisted records
@@ -15,12 +16,13 @@
 //   catch_up.cc       status, committed catch-up, batch fetches, state transfer
 //
 // Invariants (the ones every file relies on; the first three are checked by check_invariants()):
-//   - log_ holds slots only for seqs in (stable_seq_, stable_seq_ + log_window] (SlotLog::check);
-//   - last_executed_ >= stable_seq_ except while state_fetch_ is set (behind a proven stable
+//   - log_ holds slots only for seqs in (stable, stable + log_window], where stable is the stable
+//     checkpoint's seq (SlotLog::check);
+//   - last_executed_ >= stable except while state_fetch_ is set (behind a proven stable
 //     checkpoint whose state is being fetched);
-//   - a slot's `header`, `held`, `prepares`, `commits`, `prepared` belong to view_ and are cleared
-//     when the view changes; `cert`, `committed`, `claims` and `bodies` survive view changes
-//     (SlotLog::check);
+//   - a slot's `header`, `held`, `prepares`, `commits`, `prepared` belong to the current view and
+//     are cleared when the view changes; `cert`, `committed`, `claims` and `bodies` survive view
+//     changes (SlotLog::check);
 //   - execution is strictly in sequence with the body's digest checked, views only grow and a
 //     stable checkpoint never moves back (BASTION_CHECKs where they change);
 //   - every container indexed by peer input is bounded (see replica.h and debug_sizes());
@@ -31,16 +33,16 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bft/core/checkpoint_votes.h"
+#include "bft/core/checkpoints.h"
 #include "bft/core/client_table.h"
 #include "bft/core/early_votes.h"
+#include "bft/core/fetches.h"
 #include "bft/core/primary_monitor.h"
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
@@ -50,30 +52,12 @@
 #include "bft/core/time_pace.h"
 #include "bft/core/token_bucket.h"
 #include "bft/core/view_changes.h"
+#include "bft/core/view_state.h"
+#include "bft/core/vouch_outbox.h"
 #include "bft/core/waiting_reads.h"
 #include "codec/check.h"
 
 namespace bastion::bft {
-
-// An outstanding fetch of a batch body by digest.
-struct BatchFetch {
-  Digest digest{};
-  TimeUs sent_us = 0;
-  std::uint32_t attempts = 0;
-};
-
-// An outstanding fetch of request bytes by digest.
-struct RequestFetch {
-  RequestId id;
-  TimeUs sent_us = 0;
-  std::uint32_t attempts = 0;
-};
-
-// Own checkpoint: its state bytes serve state transfer.
-struct OwnCheckpoint {
-  Digest digest{};
-  SharedBytes state;
-};
 
 enum class Ctr : std::size_t {
   kDropMalformed,
@@ -165,10 +149,10 @@ class Replica::Impl {
   // verify(), remembering the signatures that checked out (SignatureMemo).
   bool verify_remembered(ReplicaId signer, SignDomain domain, const Bytes& message,
                          const Signature& sig);
-  bool is_primary() const { return config_.primary_of(view_) == config_.self; }
-  ReplicaId primary() const { return config_.primary_of(view_); }
+  bool is_primary() const { return config_.primary_of(view_.number()) == config_.self; }
+  ReplicaId primary() const { return config_.primary_of(view_.number()); }
   bool in_window(SeqNum seq) const {
-    return seq > stable_seq_ && seq - stable_seq_ <= config_.log_window;
+    return seq > checkpoints_.stable_seq() && seq - checkpoints_.stable_seq() <= config_.log_window;
   }
   // Spends the per-peer serving budget; false (and counted) when it is exhausted.
   bool spend_serve_budget(ReplicaId peer, std::uint64_t bytes);
@@ -261,7 +245,6 @@ class Replica::Impl {
   // ---- checkpoint.cc ----
   void take_checkpoint(SeqNum seq);
   void finish_checkpoint(SeqNum seq, const CapturedState& captured);
-  bool capture_pending(SeqNum seq) const;
   // Adopts the proof that waited for this replica's capture of `seq`, if one did.
   void adopt_proof_awaiting(SeqNum seq);
   void on_checkpoint(ReplicaId from, const CheckpointMsg& m);
@@ -271,8 +254,6 @@ class Replica::Impl {
   // whose pre-prepares its log holds, it first waits (unless `wait_for_log` is false) a
   // retransmission interval for them to commit here (check_proof_awaiting_log()).
   void adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log = true);
-  // The archive's floor: committed batches above it are kept, one interval below stable.
-  SeqNum retain_floor() const;
   void await_log(const CheckpointProofMsg& proof);
   // Every seq after the last executed one up to `seq` has a pre-prepare in this view's log.
   bool log_reaches(SeqNum seq) const;
@@ -281,7 +262,8 @@ class Replica::Impl {
 
   // ---- view_change.cc ----
   void start_view_change(ViewNum new_view);
-  void enter_view(ViewNum new_view);
+  // Moves to `new_view`, changing into it or not; clears the old view's state.
+  void enter_view(ViewNum new_view, bool changing);
   ViewChangeMsg build_view_change();
   void on_view_change(ReplicaId from, const ViewChangeMsg& m);
   bool verify_view_change(const ViewChangeMsg& m);
@@ -326,7 +308,7 @@ class Replica::Impl {
   // pre-prepares or prepares in it whose records were not durable yet, so it sends none in that
   // view except those it has records of (see persist.h).
   std::optional<ViewNum> abstain_view_;
-  bool abstaining() const { return abstain_view_ && *abstain_view_ == view_; }
+  bool abstaining() const { return abstain_view_ && *abstain_view_ == view_.number(); }
 
   // ---- replicated state (part of every checkpoint) ----
   SeqNum last_executed_ = 0;
@@ -334,15 +316,8 @@ class Replica::Impl {
   ClientTable table_;
 
   // ---- view ----
-  ViewNum view_ = 0;
-  bool view_changing_ = false;
-  TimeUs view_entered_us_ = 0;
-  TimeUs view_change_timeout_us_ = 0;
-  std::optional<TimeUs> view_change_deadline_us_;
-  bool reset_view_change_timeout_on_progress_ = false;
-  ViewChanges view_changes_;                // latest (highest view) per replica, verified
-  std::optional<NewViewMsg> new_view_msg_;  // the NEW-VIEW that established view_
-  SharedBytes new_view_bytes_;
+  ViewState view_;
+  ViewChanges view_changes_;  // latest (highest view) per replica, verified
 
   // ---- log ----
   SlotLog log_;
@@ -350,28 +325,14 @@ class Replica::Impl {
   TimePace time_pace_;
   std::optional<TimeUs> pace_wait_until_us_;  // a held pre-prepare waits for agreed time's pace
   bool held_dirty_ = false;  // something changed that may unblock held pre-prepares
-  std::map<SeqNum, BatchFetch> batch_fetches_;
+  BatchFetches batch_fetches_;
 
   // ---- checkpoints ----
-  SeqNum stable_seq_ = 0;
-  CheckpointProofMsg stable_proof_;
-  std::map<SeqNum, OwnCheckpoint> own_checkpoints_;
-  // The committed batches between retain_floor() and the stable checkpoint, which the log no
-  // longer holds: a replica up to one interval behind catches up from them (COMMITTED) rather
-  // than by state transfer (docs/protocol.md, "Catching up and state transfer").
-  struct ArchivedBatch {
-    BatchHeader header;
-    BatchPtr body;  // null for a null batch
-  };
-  std::map<SeqNum, ArchivedBatch> archive_;
+  Checkpoints checkpoints_;  // stable, own states, archive, captures
   CheckpointVotes checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
   bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
   StateCapture* capture_ = nullptr;
-  std::uint64_t last_capture_id_ = 0;
-  std::map<std::uint64_t, SeqNum> pending_captures_;  // by capture id
-  // A proof that arrived while the replica's own state for its seq was still being captured.
-  std::optional<CheckpointProofMsg> proof_awaiting_capture_;
   // A proof of a checkpoint a few seqs ahead, whose batches this replica has pre-prepared: their
   // commits are likely on the way (the peers' CHECKPOINTs can overtake them), and executing them
   // costs far less than fetching the whole state. Since when it waits (its first proof's arrival).
@@ -383,11 +344,8 @@ class Replica::Impl {
   RequestPool pool_;
   WaitingReads waiting_reads_;
   ReadyQueue ready_;
-  std::vector<VouchEntry> outgoing_vouches_;      // to the primary, at the end of this event
-  std::vector<VouchEntry> outgoing_vouches_all_;  // to every replica, at the end of this event
-  std::deque<std::pair<TimeUs, VouchEntry>> deferred_vouches_;  // (due, entry) to every replica
-  std::map<Digest, RequestFetch> request_fetches_;
-  bool request_fetches_due_ = false;
+  VouchOutbox vouches_;
+  RequestFetches request_fetches_;
 
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;

@@ -21,26 +21,24 @@
 
 namespace bastion::bft {
 
-void Replica::Impl::enter_view(ViewNum new_view) {
-  BASTION_CHECK(new_view > view_);  // views only grow
-  view_ = new_view;
-  view_entered_us_ = now_us_;
-  view_change_deadline_us_.reset();
+void Replica::Impl::enter_view(ViewNum new_view, bool changing) {
+  if (changing) {
+    view_.begin_change(new_view, now_us_);
+  } else {
+    view_.enter(new_view, now_us_);
+  }
   log_.clear_view();
   ready_.clear();
   for (auto& [id, e] : pool_.entries()) e.queued = false;
-  new_view_msg_.reset();
-  new_view_bytes_.reset();
   batch_wait_until_us_.reset();
   view_changes_.discard_below(new_view);
 }
 
 void Replica::Impl::start_view_change(ViewNum new_view) {
-  if (new_view <= view_) return;
+  if (new_view <= view_.number()) return;
   count(Ctr::kViewChanges);
-  enter_view(new_view);
-  view_changing_ = true;
-  persist(ViewRecord{view_, true});
+  enter_view(new_view, true);
+  persist(ViewRecord{view_.number(), true});
   ViewChangeMsg vc = build_view_change();
   broadcast(vc);
   view_changes_.store(std::move(vc));
@@ -50,11 +48,12 @@ void Replica::Impl::start_view_change(ViewNum new_view) {
 
 ViewChangeMsg Replica::Impl::build_view_change() {
   ViewChangeMsg vc;
-  vc.new_view = view_;
-  vc.stable = stable_proof_;
+  vc.new_view = view_.number();
+  vc.stable = checkpoints_.stable_proof();
   vc.replica = config_.self;
   for (const auto& [seq, s] : log_) {
-    if (s.cert && seq > stable_proof_.seq && seq - stable_proof_.seq <= config_.log_window) {
+    if (s.cert && seq > checkpoints_.stable_proof().seq &&
+        seq - checkpoints_.stable_proof().seq <= config_.log_window) {
       vc.prepared.push_back(*s.cert);
     }
   }
@@ -89,12 +88,12 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
     count(Ctr::kDropBadSender);
     return;
   }
-  if (m.new_view < view_ || (m.new_view == view_ && !view_changing_)) {
+  if (m.new_view < view_.number() || (m.new_view == view_.number() && !view_.changing())) {
     count(Ctr::kDropOldView);
     // The sender missed the NEW-VIEW of the view this replica is in.
-    if (m.new_view == view_ && new_view_bytes_ &&
-        spend_serve_budget(from, new_view_bytes_->size())) {
-      send_bytes(from, new_view_bytes_);
+    if (m.new_view == view_.number() && view_.new_view_bytes() &&
+        spend_serve_budget(from, view_.new_view_bytes()->size())) {
+      send_bytes(from, view_.new_view_bytes());
     }
     return;
   }
@@ -115,37 +114,34 @@ void Replica::Impl::on_view_change(ReplicaId from, const ViewChangeMsg& m) {
     return;
   }
   view_changes_.store(m);
-  if (m.new_view > view_) maybe_join_higher_view();
+  if (m.new_view > view_.number()) maybe_join_higher_view();
   maybe_start_view_change_timer();
   try_send_new_view();
 }
 
 void Replica::Impl::maybe_join_higher_view() {
   // The smallest view among the f+1 highest: at least one correct replica wants it or more.
-  const std::optional<ViewNum> join = view_changes_.view_to_join(view_, config_.self, config_.f);
+  const std::optional<ViewNum> join =
+      view_changes_.view_to_join(view_.number(), config_.self, config_.f);
   if (!join) return;
   count(Ctr::kViewJoins);
   start_view_change(*join);
 }
 
 void Replica::Impl::maybe_start_view_change_timer() {
-  if (!view_changing_ || view_change_deadline_us_) return;
+  if (!view_.changing() || view_.deadline_us()) return;
   // 2f+1 replicas (this one included) want this view or a higher one: the view change could
   // complete, so its failing to is the new primary's fault. Counting higher views too matters
   // when some replicas moved on while others wait for a NEW-VIEW that will never come (its
   // primary restarted and lost it): without them nobody's timer would ever run.
-  if (view_changes_.at_least(view_) >= config_.quorum()) {
-    view_change_deadline_us_ = now_us_ + view_change_timeout_us_;
-  }
+  if (view_changes_.at_least(view_.number()) >= config_.quorum()) view_.start_timer(now_us_);
 }
 
 void Replica::Impl::check_view_timers() {
-  if (view_changing_) {
-    if (view_change_deadline_us_ && now_us_ >= *view_change_deadline_us_) {
+  if (view_.changing()) {
+    if (view_.timer_expired(now_us_)) {
       count(Ctr::kViewChangeTimeouts);
-      view_change_timeout_us_ =
-          std::min(2 * view_change_timeout_us_, config_.view_change_timeout_max_us);
-      start_view_change(view_ + 1);
+      start_view_change(view_.number() + 1);
     }
     return;
   }
@@ -155,25 +151,25 @@ void Replica::Impl::check_view_timers() {
   if (is_primary()) return;
   const std::optional<TimeUs> deadline = app_.next_deadline_us();
   if (!deadline || *deadline <= agreed_time_us_) return;
-  if (now_us_ - std::max(*deadline, view_entered_us_) <
+  if (now_us_ - std::max(*deadline, view_.entered_us()) <
       config_.request_timeout_us + config_.clock_skew_max_us) {
     return;
   }
   if (lagging()) return;
   count(Ctr::kDeadlineTimeouts);
-  start_view_change(view_ + 1);
+  start_view_change(view_.number() + 1);
 }
 
 // ---- NEW-VIEW ------------------------------------------------------------------------------
 
 void Replica::Impl::try_send_new_view() {
-  if (!view_changing_ || !is_primary()) return;
+  if (!view_.changing() || !is_primary()) return;
   std::optional<std::vector<ViewChangeMsg>> vcs =
-      view_changes_.quorum_for(view_, config_.self, config_.quorum());
+      view_changes_.quorum_for(view_.number(), config_.self, config_.quorum());
   if (!vcs) return;
-  NewViewProposals p = new_view_proposals(view_, *vcs);
+  NewViewProposals p = new_view_proposals(view_.number(), *vcs);
   NewViewMsg nv;
-  nv.view = view_;
+  nv.view = view_.number();
   nv.view_changes = std::move(*vcs);
   nv.proposals = p.headers;
   for (const BatchHeader& h : nv.proposals) {
@@ -189,7 +185,7 @@ void Replica::Impl::try_send_new_view() {
 
 void Replica::Impl::on_new_view(ReplicaId /*from*/, const NewViewMsg& m) {
   // A NEW-VIEW is self-certifying, so any replica may relay it (catch-up of a lagging replica).
-  if (m.view < view_ || (m.view == view_ && !view_changing_)) {
+  if (m.view < view_.number() || (m.view == view_.number() && !view_.changing())) {
     count(Ctr::kDropOldView);
     return;
   }
@@ -216,26 +212,22 @@ void Replica::Impl::on_new_view(ReplicaId /*from*/, const NewViewMsg& m) {
       return;
     }
   }
-  if (m.view > view_) enter_view(m.view);
+  if (m.view > view_.number()) enter_view(m.view, false);
   install_new_view(m, p, nullptr);
 }
 
 void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposals& p,
                                      SharedBytes encoded) {
-  view_changing_ = false;
-  view_change_deadline_us_.reset();
-  view_entered_us_ = now_us_;
-  reset_view_change_timeout_on_progress_ = true;
+  view_.install(
+      encoded != nullptr ? std::move(encoded) : std::make_shared<const Bytes>(encode_message(nv)),
+      now_us_);
   count(Ctr::kNewViews);
-  persist(ViewRecord{view_, false});
-  new_view_msg_ = nv;
-  new_view_bytes_ =
-      encoded != nullptr ? std::move(encoded) : std::make_shared<const Bytes>(encode_message(nv));
-  view_changes_.discard_below(view_ + 1);
+  persist(ViewRecord{view_.number(), false});
+  view_changes_.discard_below(view_.number() + 1);
 
   // The new view starts from the highest stable checkpoint among the view-changes (proven).
   // At once: the new view's proposals start above it (seqs up to it are not proposed again).
-  if (p.stable.seq > stable_seq_) adopt_stable(p.stable, false);
+  if (p.stable.seq > checkpoints_.stable_seq()) adopt_stable(p.stable, false);
 
   for (std::size_t i = 0; i < nv.proposals.size(); ++i) {
     const BatchHeader& h = nv.proposals[i];
@@ -257,8 +249,8 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposal
     check_prepared(h.seq, s);
   }
   const SeqNum max_s = nv.proposals.empty() ? p.min_s : nv.proposals.back().seq;
-  if (is_primary()) next_seq_ = std::max(max_s, stable_seq_) + 1;
-  monitor_.view_installed(std::max(max_s, stable_seq_), now_us_);
+  if (is_primary()) next_seq_ = std::max(max_s, checkpoints_.stable_seq()) + 1;
+  monitor_.view_installed(std::max(max_s, checkpoints_.stable_seq()), now_us_);
   pace_wait_until_us_.reset();  // the old view's held pre-prepares are gone
   pool_.restart_timers(now_us_);
   rebuild_ready_queue();

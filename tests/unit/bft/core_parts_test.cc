@@ -1,18 +1,23 @@
-// The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes, the
-// queue of waiting reads, state fetches, the view change's data
-// the votes that overtake a NEW-VIEW, the log of slots and the slow-primary check. The replica's
-// own tests (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses
-// them.
+// The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes and
+// the checkpoints themselves (stable, own states, archive, captures), the queue of waiting reads,
+// state fetches, fetches of request and batch bodies, the vouch outbox, the view change's data,
+// the view and its timer, the votes that overtake a NEW-VIEW, the log of slots and the
+// slow-primary check. The replica's own tests (checkpoint_test.cc, view_change_test.cc,
+// dissemination_test.cc) cover how it uses them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
+#include "bft/core/checkpoints.h"
 #include "bft/core/early_votes.h"
+#include "bft/core/fetches.h"
 #include "bft/core/primary_monitor.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/slot_log.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
 #include "bft/core/view_changes.h"
+#include "bft/core/view_state.h"
+#include "bft/core/vouch_outbox.h"
 #include "bft/core/waiting_reads.h"
 
 namespace bastion::bft {
@@ -793,6 +798,300 @@ TEST(PrimaryMonitor, OldPrePreparesChangeNothingAndZeroTurnsTheCheckOff) {
   disabled.executed(0, 50'000);
   disabled.track_room(true, 0);
   EXPECT_FALSE(disabled.slow(10'000'000, 0, true));
+}
+
+// ---- ViewState ------------------------------------------------------------------------------
+
+TEST(ViewState, ChangingIntoAViewThenInstallingIt) {
+  ViewState v(/*timeout_base_us=*/1'000, /*timeout_max_us=*/3'000);
+  v.restore(2, false, 100);
+  EXPECT_EQ(v.number(), 2U);
+  EXPECT_FALSE(v.changing());
+  EXPECT_EQ(v.entered_us(), 100);
+
+  v.begin_change(3, 200);
+  EXPECT_EQ(v.number(), 3U);
+  EXPECT_TRUE(v.changing());
+  EXPECT_EQ(v.entered_us(), 200);
+  EXPECT_EQ(v.new_view_bytes(), nullptr);
+
+  auto nv = std::make_shared<const Bytes>(Bytes{1, 2, 3});
+  v.install(nv, 300);
+  EXPECT_FALSE(v.changing());
+  EXPECT_EQ(v.entered_us(), 300);
+  EXPECT_EQ(v.new_view_bytes(), nv);
+
+  // Entering a higher view (a NEW-VIEW for it arrived) forgets the old view's NEW-VIEW and keeps
+  // "changing" as it was.
+  v.enter(5, 400);
+  EXPECT_EQ(v.number(), 5U);
+  EXPECT_FALSE(v.changing());
+  EXPECT_EQ(v.new_view_bytes(), nullptr);
+}
+
+TEST(ViewState, TheTimerDoublesUpToItsCapAndResetsAfterProgressInAnInstalledView) {
+  ViewState v(1'000, 3'000);
+  v.start_timer(0);  // not changing view: no timer
+  EXPECT_FALSE(v.deadline_us());
+
+  v.begin_change(1, 0);
+  v.start_timer(10);
+  ASSERT_TRUE(v.deadline_us());
+  EXPECT_EQ(*v.deadline_us(), 1'010);
+  v.start_timer(500);  // already running
+  EXPECT_EQ(*v.deadline_us(), 1'010);
+  EXPECT_FALSE(v.timer_expired(1'009));
+  EXPECT_TRUE(v.timer_expired(1'010));
+  EXPECT_FALSE(v.timer_expired(1'010));  // once
+
+  v.begin_change(2, 1'010);
+  v.start_timer(1'010);
+  EXPECT_EQ(*v.deadline_us(), 3'010);  // twice as long
+  EXPECT_TRUE(v.timer_expired(3'010));
+  v.begin_change(3, 3'010);
+  v.start_timer(3'010);
+  EXPECT_EQ(*v.deadline_us(), 6'010);  // capped
+  EXPECT_TRUE(v.timer_expired(6'010));
+
+  v.begin_change(4, 6'010);
+  v.install(nullptr, 6'100);
+  EXPECT_FALSE(v.deadline_us());
+  v.batch_executed(3);  // an older view's batch proves nothing about this one
+  v.begin_change(5, 7'000);
+  v.start_timer(7'000);
+  EXPECT_EQ(*v.deadline_us(), 10'000);
+
+  v.install(nullptr, 8'000);
+  v.batch_executed(5);
+  v.begin_change(6, 9'000);
+  v.start_timer(9'000);
+  EXPECT_EQ(*v.deadline_us(), 10'000);  // back to the base
+}
+
+TEST(ViewStateDeathTest, ViewsOnlyGrow) {
+  ViewState v(1'000, 3'000);
+  v.restore(4, false, 0);
+  EXPECT_DEATH(v.enter(4, 0), "view > number_");
+  EXPECT_DEATH(v.begin_change(3, 0), "view > number_");
+}
+
+// ---- Checkpoints ----------------------------------------------------------------------------
+
+CheckpointProofMsg proof_at(SeqNum seq, std::uint8_t state) {
+  CheckpointProofMsg p;
+  p.seq = seq;
+  p.state_digest.fill(state);
+  return p;
+}
+
+OwnCheckpoint own_state(std::uint8_t state) {
+  OwnCheckpoint o;
+  o.digest.fill(state);
+  o.state = std::make_shared<const Bytes>(Bytes{state});
+  return o;
+}
+
+TEST(Checkpoints, OwnStatesAndTheArchiveFollowTheStableCheckpoint) {
+  Checkpoints c(/*interval=*/10);
+  c.reset(CheckpointProofMsg{}, own_state(0));
+  EXPECT_EQ(c.stable_seq(), 0U);
+  EXPECT_EQ(c.retain_floor(), 0U);
+  ASSERT_NE(c.own(0), nullptr);
+
+  c.keep_own(10, own_state(1));
+  c.keep_own(20, own_state(2));
+  EXPECT_EQ(c.latest_own()->digest, own_state(2).digest);
+  for (SeqNum s = 1; s <= 20; ++s) c.archive(s, ArchivedBatch{BatchHeader{0, s, 0, {}, true}, {}});
+
+  c.advance(proof_at(20, 2));
+  c.discard();
+  EXPECT_EQ(c.stable_seq(), 20U);
+  EXPECT_EQ(c.stable_proof().state_digest, own_state(2).digest);
+  EXPECT_EQ(c.own(0), nullptr);  // below the stable checkpoint
+  EXPECT_EQ(c.own(10), nullptr);
+  ASSERT_NE(c.own(20), nullptr);  // serves state transfer
+  EXPECT_EQ(c.retain_floor(), 10U);
+  EXPECT_EQ(c.archived(10), nullptr);  // at or below the floor
+  ASSERT_NE(c.archived(11), nullptr);
+  EXPECT_EQ(c.archived(11)->header.seq, 11U);
+  EXPECT_EQ(c.archive_count(), 10U);
+
+  // A restart from a verified stable state keeps that state only.
+  c.reset(proof_at(30, 3), own_state(3));
+  EXPECT_EQ(c.stable_seq(), 30U);
+  EXPECT_EQ(c.own_count(), 1U);
+  EXPECT_EQ(c.archive_count(), 0U);
+}
+
+TEST(Checkpoints, CapturesAndTheProofThatWaitsForOne) {
+  Checkpoints c(10);
+  const std::uint64_t a = c.begin_capture(10);
+  const std::uint64_t b = c.begin_capture(20);
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(c.capture_pending(10));
+  EXPECT_FALSE(c.capture_pending(30));
+
+  c.await_capture(proof_at(20, 2));
+  c.await_capture(proof_at(10, 1));  // lower: the higher one keeps waiting
+  EXPECT_FALSE(c.take_proof_awaiting(10));
+  EXPECT_EQ(c.end_capture(a), SeqNum{10});
+  EXPECT_FALSE(c.end_capture(a));  // once
+  EXPECT_FALSE(c.capture_pending(10));
+  const auto waiting = c.take_proof_awaiting(20);
+  ASSERT_TRUE(waiting);
+  EXPECT_EQ(waiting->seq, 20U);
+  EXPECT_FALSE(c.take_proof_awaiting(20));
+
+  // A stable checkpoint at 20 makes older captures useless; a replaced state all of them.
+  const std::uint64_t d = c.begin_capture(30);
+  c.await_capture(proof_at(20, 2));
+  c.advance(proof_at(20, 2));
+  c.discard();
+  EXPECT_TRUE(c.capture_pending(20));
+  EXPECT_FALSE(c.take_proof_awaiting(20));
+  c.drop_captures();
+  EXPECT_FALSE(c.end_capture(b));
+  EXPECT_FALSE(c.end_capture(d));
+  EXPECT_EQ(c.captures_pending(), 0U);
+}
+
+TEST(CheckpointsDeathTest, TheStableCheckpointNeverMovesBack) {
+  Checkpoints c(10);
+  c.advance(proof_at(20, 2));
+  c.advance(proof_at(20, 2));  // the same seq again (a state transfer ending) is fine
+  EXPECT_DEATH(c.advance(proof_at(10, 1)), "stable_");
+}
+
+// ---- VouchOutbox ----------------------------------------------------------------------------
+
+VouchEntry vouch_for(std::uint64_t number) { return VouchEntry{ClientKey{"c", 1}, number, {}}; }
+
+struct Sent {
+  std::vector<std::uint64_t> to_primary;
+  std::vector<std::uint64_t> to_all;
+};
+
+Sent flush(VouchOutbox& o, TimeUs now_us, std::uint64_t executed_up_to = 0) {
+  Sent sent;
+  o.flush(
+      now_us, [&](const VouchEntry& v) { return v.number > executed_up_to; },
+      [&](const std::vector<VouchEntry>& entries, bool to_primary) {
+        for (const VouchEntry& v : entries) {
+          (to_primary ? sent.to_primary : sent.to_all).push_back(v.number);
+        }
+      });
+  return sent;
+}
+
+TEST(VouchOutbox, FirstVouchesGoToThePrimaryNowAndToEveryoneLater) {
+  VouchOutbox o(/*defer_us=*/1'000);
+  o.add(vouch_for(1), /*repeat=*/false, /*at_primary=*/false, 0);
+  o.add(vouch_for(2), false, false, 100);
+  o.add(vouch_for(3), /*repeat=*/true, false, 100);
+  EXPECT_EQ(o.outgoing(), 3U);
+  EXPECT_EQ(o.deferred(), 2U);
+  EXPECT_EQ(o.next_due_us(), TimeUs{1'000});
+
+  Sent now = flush(o, 100);
+  EXPECT_EQ(now.to_primary, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(now.to_all, (std::vector<std::uint64_t>{3}));
+  EXPECT_EQ(o.outgoing(), 0U);
+
+  // 1 falls due; request 1 was executed meanwhile, so nobody needs it. 2 follows later.
+  Sent later = flush(o, 1'000, /*executed_up_to=*/1);
+  EXPECT_TRUE(later.to_primary.empty());
+  EXPECT_TRUE(later.to_all.empty());
+  EXPECT_EQ(o.next_due_us(), TimeUs{1'100});
+  EXPECT_EQ(flush(o, 1'100).to_all, (std::vector<std::uint64_t>{2}));
+  EXPECT_FALSE(o.next_due_us());
+}
+
+TEST(VouchOutbox, ThePrimaryDefersOnlyAndNoDeferralSendsToEveryone) {
+  VouchOutbox at_primary(1'000);
+  at_primary.add(vouch_for(1), false, /*at_primary=*/true, 0);
+  EXPECT_TRUE(flush(at_primary, 0).to_primary.empty());
+  EXPECT_EQ(flush(at_primary, 1'000).to_all, (std::vector<std::uint64_t>{1}));
+
+  VouchOutbox at_once(0);
+  at_once.add(vouch_for(1), false, false, 0);
+  EXPECT_EQ(at_once.deferred(), 0U);
+  Sent sent = flush(at_once, 0);
+  EXPECT_TRUE(sent.to_primary.empty());
+  EXPECT_EQ(sent.to_all, (std::vector<std::uint64_t>{1}));
+}
+
+// ---- RequestFetches and BatchFetches --------------------------------------------------------
+
+Digest digest_of(std::uint8_t b) {
+  Digest d{};
+  d.fill(b);
+  return d;
+}
+
+TEST(RequestFetches, AskedOfTheVouchersInTurnAndEndedWhenNoLongerWanted) {
+  RequestFetches f;
+  const RequestId id{ClientKey{"c", 1}, 7};
+  EXPECT_FALSE(f.due());
+  f.want(digest_of(1), id);
+  f.want(digest_of(1), id);  // once
+  f.want(digest_of(2), id);
+  EXPECT_TRUE(f.due());
+  EXPECT_EQ(f.size(), 2U);
+
+  std::map<Digest, std::optional<std::vector<ReplicaId>>> vouchers;
+  vouchers[digest_of(1)] = std::vector<ReplicaId>{1, 3};
+  vouchers[digest_of(2)] = std::vector<ReplicaId>{};  // nobody vouched for it any more
+  auto lookup = [&](const RequestId&, const Digest& d) { return vouchers[d]; };
+
+  auto round = f.round(0, /*retry_us=*/500, /*per_target_max=*/10, lookup);
+  EXPECT_FALSE(f.due());
+  EXPECT_EQ(round.size(), 1U);
+  EXPECT_EQ(round[1], (std::vector<Digest>{digest_of(1)}));
+  EXPECT_EQ(f.size(), 1U);  // digest 2 ended
+
+  EXPECT_TRUE(f.round(499, 500, 10, lookup).empty());  // asked recently
+  round = f.round(500, 500, 10, lookup);
+  EXPECT_EQ(round[3], (std::vector<Digest>{digest_of(1)}));  // the next voucher
+
+  vouchers[digest_of(1)] = std::nullopt;  // its bytes came some other way
+  EXPECT_TRUE(f.round(600, 500, 10, lookup).empty());
+  EXPECT_EQ(f.size(), 0U);
+}
+
+TEST(RequestFetches, AReplicaIsAskedForAtMostSoManyDigestsARound) {
+  RequestFetches f;
+  const RequestId id{ClientKey{"c", 1}, 7};
+  for (std::uint8_t b = 1; b <= 3; ++b) f.want(digest_of(b), id);
+  auto lookup = [](const RequestId&, const Digest&) {
+    return std::optional<std::vector<ReplicaId>>(std::vector<ReplicaId>{2});
+  };
+  auto round = f.round(0, 500, /*per_target_max=*/2, lookup);
+  EXPECT_EQ(round[2], (std::vector<Digest>{digest_of(1), digest_of(2)}));
+  EXPECT_TRUE(f.due());  // the third in the next round
+  round = f.round(1, 500, 2, lookup);
+  EXPECT_EQ(round[2], (std::vector<Digest>{digest_of(3)}));
+  EXPECT_FALSE(f.due());
+}
+
+TEST(BatchFetches, TheOtherReplicasInTurnOncePerRetryInterval) {
+  BatchFetches f(/*self=*/1, /*n=*/4);
+  EXPECT_EQ(f.ask(5, digest_of(1), 0, /*retry_us=*/500), ReplicaId{2});
+  EXPECT_FALSE(f.ask(5, digest_of(1), 499, 500));
+  EXPECT_EQ(f.ask(5, digest_of(1), 500, 500), ReplicaId{3});
+  EXPECT_EQ(f.ask(5, digest_of(1), 1'000, 500), ReplicaId{0});
+  EXPECT_EQ(f.ask(5, digest_of(1), 1'500, 500), ReplicaId{2});  // never itself
+  EXPECT_EQ(f.ask(5, digest_of(2), 1'600, 500), ReplicaId{2});  // another digest starts over
+
+  f.ask(6, digest_of(3), 0, 500);
+  f.ask(9, digest_of(4), 0, 500);
+  const auto kept = f.prune([](SeqNum seq, const Digest&) { return seq != 6; });
+  ASSERT_EQ(kept.size(), 2U);
+  EXPECT_EQ(kept[0], (std::pair<SeqNum, Digest>{5, digest_of(2)}));
+  EXPECT_EQ(kept[1], (std::pair<SeqNum, Digest>{9, digest_of(4)}));
+  f.discard_through(5);
+  EXPECT_EQ(f.size(), 1U);
+  f.done(9);
+  EXPECT_EQ(f.size(), 0U);
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+#include "bft/core/checkpoints.h"
+
+#include <algorithm>
+
+#include "codec/check.h"
+
+namespace bastion::bft {
+
+void Checkpoints::reset(const CheckpointProofMsg& proof, OwnCheckpoint own) {
+  stable_ = proof;
+  own_.clear();
+  own_[proof.seq] = std::move(own);
+  archive_.clear();
+  drop_captures();
+}
+
+void Checkpoints::advance(const CheckpointProofMsg& proof) {
+  BASTION_CHECK(proof.seq >= stable_.seq);  // a stable checkpoint never moves back
+  stable_ = proof;
+}
+
+void Checkpoints::discard() {
+  own_.erase(own_.begin(), own_.lower_bound(stable_.seq));
+  archive_.erase(archive_.begin(), archive_.upper_bound(retain_floor()));
+  std::erase_if(captures_, [this](const auto& c) { return c.second < stable_.seq; });
+  if (proof_awaiting_capture_ && proof_awaiting_capture_->seq <= stable_.seq) {
+    proof_awaiting_capture_.reset();
+  }
+}
+
+const OwnCheckpoint* Checkpoints::own(SeqNum seq) const {
+  auto it = own_.find(seq);
+  return it == own_.end() ? nullptr : &it->second;
+}
+
+const OwnCheckpoint* Checkpoints::latest_own() const {
+  return own_.empty() ? nullptr : &own_.rbegin()->second;
+}
+
+const ArchivedBatch* Checkpoints::archived(SeqNum seq) const {
+  auto it = archive_.find(seq);
+  return it == archive_.end() ? nullptr : &it->second;
+}
+
+std::uint64_t Checkpoints::begin_capture(SeqNum seq) {
+  const std::uint64_t id = ++last_capture_id_;
+  captures_.emplace(id, seq);
+  return id;
+}
+
+std::optional<SeqNum> Checkpoints::end_capture(std::uint64_t id) {
+  auto it = captures_.find(id);
+  if (it == captures_.end()) return std::nullopt;  // a state since replaced or discarded
+  const SeqNum seq = it->second;
+  captures_.erase(it);
+  return seq;
+}
+
+bool Checkpoints::capture_pending(SeqNum seq) const {
+  return std::any_of(captures_.begin(), captures_.end(),
+                     [seq](const auto& c) { return c.second == seq; });
+}
+
+void Checkpoints::drop_captures() {
+  captures_.clear();
+  proof_awaiting_capture_.reset();
+}
+
+void Checkpoints::await_capture(const CheckpointProofMsg& proof) {
+  if (!proof_awaiting_capture_ || proof_awaiting_capture_->seq < proof.seq) {
+    proof_awaiting_capture_ = proof;
+  }
+}
+
+std::optional<CheckpointProofMsg> Checkpoints::take_proof_awaiting(SeqNum seq) {
+  if (!proof_awaiting_capture_ || proof_awaiting_capture_->seq != seq) return std::nullopt;
+  std::optional<CheckpointProofMsg> proof = std::move(proof_awaiting_capture_);
+  proof_awaiting_capture_.reset();
+  return proof;
+}
+
+}  // namespace bastion::bft
