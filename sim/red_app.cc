@@ -122,8 +122,7 @@ struct Node {
 
 class RedWorkload final : public Workload {
  public:
-  RedWorkload(Rng rng, std::uint32_t clients)
-      : rng_(std::move(rng)), correct_(clients > 1 ? clients - 1 : 1) {
+  RedWorkload(Rng rng, std::uint32_t clients) : rng_(rng), correct_(clients > 1 ? clients - 1 : 1) {
     for (std::uint32_t i = 0; i < correct_; ++i) {
       Node n;
       n.id = ts_sim_principal(i);
@@ -134,8 +133,8 @@ class RedWorkload final : public Workload {
     }
   }
 
-  void attach(WorkloadContext context) override {
-    ctx_ = std::move(context);
+  void attach(const WorkloadContext& context) override {
+    ctx_ = context;
     lease_us_ = 2 * ctx_.clock_skew_max_us + 10 * kRenewUs;
     hold_us_ = lease_us_ - 2 * ctx_.clock_skew_max_us - kRenewUs;
   }
@@ -477,7 +476,7 @@ AppPlugin red_app_plugin() {
   p.name = "red";
   p.make_state_machine = make_ts_state_machine;
   p.make_workload = [](Rng rng, std::uint32_t clients) {
-    return std::make_unique<RedWorkload>(std::move(rng), clients);
+    return std::make_unique<RedWorkload>(rng, clients);
   };
   p.make_model = [] { return std::make_unique<AnyModel>(); };
   return p;

@@ -61,9 +61,9 @@ struct Context {
 // ---- spaces -------------------------------------------------------------------------------
 
 // Hard bounds on options and arguments; a space's own limits must lie inside them.
-inline constexpr std::size_t kNameBytesMax = 255;               // space and principal names
-inline constexpr std::size_t kAclEntriesMax = 64;               // readers, removers per tuple
-inline constexpr std::size_t kPolicyBytesMax = 256 * 1024;      // the opaque policy slot
+inline constexpr std::size_t kNameBytesMax = 255;  // space and principal names
+inline constexpr std::size_t kAclEntriesMax = 64;  // readers, removers per tuple
+inline constexpr std::size_t kPolicyBytesMax = std::size_t{256} * 1024;  // the opaque policy slot
 inline constexpr std::uint32_t kTupleBytesCap = 16 << 20;       // tuple_bytes_max upper bound
 inline constexpr std::uint32_t kFieldsCap = 256;                // fields_max upper bound
 inline constexpr std::uint64_t kTuplesCap = 0xFFFFFFFEull;      // tuples_max upper bound

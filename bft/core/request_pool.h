@@ -45,6 +45,7 @@ struct RequestId {
   ClientKey client;
   std::uint64_t number = 0;
   friend bool operator==(const RequestId&, const RequestId&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const RequestId&, const RequestId&) = default;
 };
 

@@ -44,6 +44,7 @@ struct ClientKey {
   std::uint64_t session = 0;
 
   friend bool operator==(const ClientKey&, const ClientKey&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const ClientKey&, const ClientKey&) = default;
 
   template <class Archive>

@@ -40,7 +40,7 @@ class Workload {
  public:
   virtual ~Workload() = default;
   // Called once, before the first operation.
-  virtual void attach(WorkloadContext context) { (void)context; }
+  virtual void attach(const WorkloadContext& /*context*/) {}
   // What the workload found wrong in the results it observed (e.g. two ReD writers at once),
   // asked once at the end of a run: each entry fails the seed.
   virtual std::vector<std::string> problems() const { return {}; }

@@ -35,7 +35,7 @@ struct NetworkParams {
 
 class SimNetwork {
  public:
-  SimNetwork(std::uint32_t endpoints, Rng rng) : rng_(std::move(rng)), sides_(endpoints, 0) {}
+  SimNetwork(std::uint32_t endpoints, Rng rng) : rng_(rng), sides_(endpoints, 0) {}
 
   std::uint32_t endpoints() const { return static_cast<std::uint32_t>(sides_.size()); }
   void set_params(const NetworkParams& p) { params_ = p; }
