@@ -131,7 +131,7 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
       await_log(proof);
       return;
     }
-    proof_awaiting_log_.reset();
+    proof_wait_.cancel();
     begin_state_transfer(proof, FetchPurpose::kCatchUp);
     return;
   }
@@ -164,11 +164,7 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
 }
 
 void Replica::Impl::await_log(const CheckpointProofMsg& proof) {
-  if (!proof_awaiting_log_) {
-    proof_awaiting_log_since_us_ = now_us_;
-    proof_awaiting_log_executed_ = last_executed_;
-  }
-  if (!proof_awaiting_log_ || proof_awaiting_log_->seq < proof.seq) proof_awaiting_log_ = proof;
+  proof_wait_.wait(proof, last_executed_, now_us_);
   ask_for_more_ = true;  // a STATUS now brings the peers' batches
 }
 
@@ -182,24 +178,9 @@ bool Replica::Impl::log_reaches(SeqNum seq) const {
 }
 
 void Replica::Impl::check_proof_awaiting_log() {
-  if (!proof_awaiting_log_) return;
-  if (proof_awaiting_log_->seq <= checkpoints_.stable_seq()) {
-    proof_awaiting_log_.reset();  // stable by its own checkpoint and the others' votes
-    return;
-  }
-  const bool reached = last_executed_ >= proof_awaiting_log_->seq;
-  if (last_executed_ > proof_awaiting_log_executed_) {
-    // Still executing towards it: the wait lasts while it makes progress.
-    proof_awaiting_log_executed_ = last_executed_;
-    proof_awaiting_log_since_us_ = now_us_;
-  }
-  if (!reached && now_us_ - proof_awaiting_log_since_us_ < config_.retransmit_interval_us &&
-      !view_.changing()) {
-    return;
-  }
-  const CheckpointProofMsg proof = std::move(*proof_awaiting_log_);
-  proof_awaiting_log_.reset();
-  adopt_stable(proof, false);  // reached: compare with its own state; not reached: fetch it
+  std::optional<CheckpointProofMsg> proof =
+      proof_wait_.check(checkpoints_.stable_seq(), last_executed_, now_us_, view_.changing());
+  if (proof) adopt_stable(*proof, false);  // reached: compare with its own state; not: fetch it
 }
 
 void Replica::Impl::garbage_collect() {

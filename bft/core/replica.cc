@@ -116,6 +116,7 @@ Replica::Impl::Impl(const Config& config, StateMachine& app, Signer& signer, Ver
       time_pace_(config_.agreed_time_slack_us, config_.agreed_time_window_us),
       batch_fetches_(config_.self, config_.n),
       checkpoints_(config_.checkpoint_interval),
+      proof_wait_(config_.retransmit_interval_us),
       pool_(config_),
       waiting_reads_(config_),
       vouches_(config_.vouch_defer_us),
@@ -357,7 +358,7 @@ bool Replica::Impl::lagging() const {
   // Only a replica that is actually catching up may blame itself: a faulty primary could keep
   // the conditions below true forever (a committed seq that never becomes executable).
   if (now_us_ - last_progress_us_ >= config_.request_timeout_us) return false;
-  if (state_fetch_ || proof_awaiting_log_) return true;
+  if (state_fetch_ || proof_wait_.waiting()) return true;
   if (log_.committed_above(last_executed_)) return true;  // committed, not executable yet
   // f+1 peers (one of them correct) report having executed well beyond this replica.
   std::uint32_t ahead = 0;
@@ -381,9 +382,7 @@ std::optional<TimeUs> Replica::Impl::next_tick_us() const {
     if (auto gap = monitor_.gap_start(oldest_request_us())) consider(*gap + monitor_.bound());
     if (batch_wait_until_us_) consider(*batch_wait_until_us_);
     if (pace_wait_until_us_) consider(*pace_wait_until_us_);
-    if (proof_awaiting_log_) {
-      consider(proof_awaiting_log_since_us_ + config_.retransmit_interval_us);
-    }
+    if (auto t = proof_wait_.deadline_us()) consider(*t);
     if (auto d = app_.next_deadline_us(); d && *d > agreed_time_us_) {
       if (is_primary()) {
         consider(*d);

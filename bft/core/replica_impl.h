@@ -2,9 +2,9 @@
 //
 // Impl dispatches events and makes the protocol's decisions; the state they read and write is
 // held by parts that own it, each with its own header and unit tests (docs/architecture.md,
-// "The replica's parts"): SlotLog, Checkpoints, CheckpointVotes, ViewState, ViewChanges,
-// EarlyVotes, StateFetch, VouchOutbox, RequestFetches, BatchFetches, PrimaryMonitor, RequestPool,
-// ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo.
+// "The replica's parts"): SlotLog, Checkpoints, ProofWait, CheckpointVotes, ViewState,
+// ViewChanges, EarlyVotes, StateFetch, VouchOutbox, RequestFetches, BatchFetches, PrimaryMonitor,
+// RequestPool, ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo.
 // The decisions are split by concern, each file a set of Impl members:
 //   replica.cc        construction, event dispatch, output, status, counters, timers (on_tick)
 //   recovery.cc       start(): fresh state or restart from persisted records
@@ -44,6 +44,7 @@
 #include "bft/core/early_votes.h"
 #include "bft/core/fetches.h"
 #include "bft/core/primary_monitor.h"
+#include "bft/core/proof_wait.h"
 #include "bft/core/replica.h"
 #include "bft/core/request_pool.h"
 #include "bft/core/signature_memo.h"
@@ -252,7 +253,7 @@ class Replica::Impl {
   bool verify_checkpoint_proof(const CheckpointProofMsg& p);
   // A proven stable checkpoint: advance to it, or fetch its state if behind. Behind by seqs
   // whose pre-prepares its log holds, it first waits (unless `wait_for_log` is false) a
-  // retransmission interval for them to commit here (check_proof_awaiting_log()).
+  // retransmission interval for them to commit here (ProofWait, check_proof_awaiting_log()).
   void adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log = true);
   void await_log(const CheckpointProofMsg& proof);
   // Every seq after the last executed one up to `seq` has a pre-prepare in this view's log.
@@ -329,16 +330,11 @@ class Replica::Impl {
 
   // ---- checkpoints ----
   Checkpoints checkpoints_;  // stable, own states, archive, captures
+  ProofWait proof_wait_;     // a proof a little ahead, waiting for this replica's log
   CheckpointVotes checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
   bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
   StateCapture* capture_ = nullptr;
-  // A proof of a checkpoint a few seqs ahead, whose batches this replica has pre-prepared: their
-  // commits are likely on the way (the peers' CHECKPOINTs can overtake them), and executing them
-  // costs far less than fetching the whole state. Since when it waits (its first proof's arrival).
-  std::optional<CheckpointProofMsg> proof_awaiting_log_;
-  TimeUs proof_awaiting_log_since_us_ = 0;
-  SeqNum proof_awaiting_log_executed_ = 0;  // last_executed_ when the wait last made progress
 
   // ---- requests ----
   RequestPool pool_;

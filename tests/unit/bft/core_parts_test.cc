@@ -1,9 +1,9 @@
 // The replica's parts that stand alone: token buckets, the signature memo, checkpoint votes and
-// the checkpoints themselves (stable, own states, archive, captures), the queue of waiting reads,
-// state fetches, fetches of request and batch bodies, the vouch outbox, the view change's data,
-// the view and its timer, the votes that overtake a NEW-VIEW, the log of slots and the
-// slow-primary check. The replica's own tests (checkpoint_test.cc, view_change_test.cc,
-// dissemination_test.cc) cover how it uses them.
+// the checkpoints themselves (stable, own states, archive, captures), the wait for a proof's
+// batches, the queue of waiting reads, state fetches, fetches of request and batch bodies, the
+// vouch outbox, the view change's data, the view and its timer, the votes that overtake a
+// NEW-VIEW, the log of slots and the slow-primary check. The replica's own tests
+// (checkpoint_test.cc, view_change_test.cc, dissemination_test.cc) cover how it uses them.
 #include <gtest/gtest.h>
 
 #include "bft/core/checkpoint_votes.h"
@@ -11,6 +11,7 @@
 #include "bft/core/early_votes.h"
 #include "bft/core/fetches.h"
 #include "bft/core/primary_monitor.h"
+#include "bft/core/proof_wait.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/slot_log.h"
 #include "bft/core/state_fetch.h"
@@ -960,6 +961,37 @@ TEST(CheckpointsDeathTest, TheStableCheckpointNeverMovesBack) {
   c.advance(proof_at(20, 2));
   c.advance(proof_at(20, 2));  // the same seq again (a state transfer ending) is fine
   EXPECT_DEATH(c.advance(proof_at(10, 1)), "stable_");
+}
+
+// ---- ProofWait ------------------------------------------------------------------------------
+
+TEST(ProofWait, LastsWhileExecutionProgressesAndEndsWhenReachedOrOutOfPatience) {
+  ProofWait w(/*patience_us=*/1'000);
+  EXPECT_FALSE(w.check(0, 0, 0, false));  // not waiting
+  w.wait(proof_at(20, 2), /*last_executed=*/15, /*now_us=*/0);
+  w.wait(proof_at(10, 1), 15, 500);  // lower: the higher proof and the start stay
+  EXPECT_EQ(w.deadline_us(), TimeUs{1'000});
+  EXPECT_FALSE(w.check(0, 15, 999, false));
+  EXPECT_FALSE(w.check(0, 17, 999, false));  // progress: the wait starts over
+  EXPECT_EQ(w.deadline_us(), TimeUs{1'999});
+  const auto reached = w.check(0, 20, 1'200, false);
+  ASSERT_TRUE(reached);
+  EXPECT_EQ(reached->seq, 20U);
+  EXPECT_FALSE(w.waiting());
+
+  w.wait(proof_at(30, 3), 20, 2'000);
+  EXPECT_FALSE(w.check(0, 20, 2'999, false));
+  EXPECT_TRUE(w.check(0, 20, 3'000, false));  // out of patience: fetch the state
+
+  w.wait(proof_at(40, 4), 20, 4'000);
+  EXPECT_TRUE(w.check(0, 20, 4'000, /*give_up=*/true));  // a view change: no log to wait for
+
+  w.wait(proof_at(50, 5), 20, 5'000);
+  EXPECT_FALSE(w.check(/*stable_seq=*/50, 20, 5'000, false));  // stable anyway: nothing to do
+  EXPECT_FALSE(w.waiting());
+  w.wait(proof_at(60, 6), 20, 6'000);
+  w.cancel();
+  EXPECT_FALSE(w.deadline_us());
 }
 
 // ---- VouchOutbox ----------------------------------------------------------------------------
