@@ -28,6 +28,13 @@ void Checkpoints::discard() {
   }
 }
 
+void Checkpoints::check() const {
+  BASTION_CHECK(own_.empty() || own_.begin()->first >= stable_.seq);
+  BASTION_CHECK(archive_.empty() || (archive_.begin()->first > retain_floor() &&
+                                     archive_.rbegin()->first <= stable_.seq));
+  BASTION_CHECK(!proof_awaiting_capture_ || proof_awaiting_capture_->seq > stable_.seq);
+}
+
 const OwnCheckpoint* Checkpoints::own(SeqNum seq) const {
   auto it = own_.find(seq);
   return it == own_.end() ? nullptr : &it->second;

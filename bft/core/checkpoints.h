@@ -72,6 +72,10 @@ class Checkpoints {
   // The proof that waited for the capture of `seq`, if one did.
   std::optional<CheckpointProofMsg> take_proof_awaiting(SeqNum seq);
 
+  // Own states at or above the stable checkpoint, the archive in (retain_floor(), stable], a proof
+  // waiting for a capture above stable; aborts (BASTION_CHECK) otherwise. Holds after discard().
+  void check() const;
+
   std::size_t own_count() const { return own_.size(); }
   std::size_t archive_count() const { return archive_.size(); }
   std::size_t captures_pending() const { return captures_.size(); }

@@ -483,6 +483,10 @@ void Replica::Impl::check_invariants() const {
   if (!started_) return;
   // Execution has reached the stable checkpoint, except while its proven state is being fetched.
   BASTION_CHECK(last_executed_ >= checkpoints_.stable_seq() || state_fetch_.has_value());
+  // A state fetch fetches the stable checkpoint's state: a newer stable checkpoint replaces it.
+  BASTION_CHECK(!state_fetch_ || state_fetch_->proof().seq == checkpoints_.stable_seq());
+  checkpoints_.check();
+  view_.check();
   log_.check(checkpoints_.stable_seq(), config_.log_window, view_.number());
   BASTION_CHECK(pool_.timer_count() <= pool_.entries().size());
 }

@@ -15,11 +15,12 @@
 //   view_change.cc    view-change and new-view
 //   catch_up.cc       status, committed catch-up, batch fetches, state transfer
 //
-// Invariants (the ones every file relies on; the first three are checked by check_invariants()):
+// Invariants (the ones every file relies on; the first three are checked by check_invariants(),
+// with each part's own: SlotLog::check, Checkpoints::check, ViewState::check):
 //   - log_ holds slots only for seqs in (stable, stable + log_window], where stable is the stable
 //     checkpoint's seq (SlotLog::check);
 //   - last_executed_ >= stable except while state_fetch_ is set (behind a proven stable
-//     checkpoint whose state is being fetched);
+//     checkpoint whose state is being fetched), and a state fetch is for the stable checkpoint;
 //   - a slot's `header`, `held`, `prepares`, `commits`, `prepared` belong to the current view and
 //     are cleared when the view changes; `cert`, `committed`, `claims` and `bodies` survive view
 //     changes (SlotLog::check);

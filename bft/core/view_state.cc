@@ -15,6 +15,8 @@ void ViewState::restore(ViewNum view, bool changing, TimeUs now_us) {
   number_ = view;
   changing_ = changing;
   entered_us_ = now_us;
+  deadline_us_.reset();
+  new_view_bytes_.reset();
 }
 
 void ViewState::enter(ViewNum view, TimeUs now_us) {
@@ -48,6 +50,11 @@ bool ViewState::timer_expired(TimeUs now_us) {
   timeout_us_ = std::min(2 * timeout_us_, timeout_max_us_);
   deadline_us_.reset();
   return true;
+}
+
+void ViewState::check() const {
+  BASTION_CHECK(!deadline_us_ || changing_);
+  BASTION_CHECK(!changing_ || new_view_bytes_ == nullptr);
 }
 
 void ViewState::batch_executed(ViewNum view) {

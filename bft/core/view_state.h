@@ -47,6 +47,10 @@ class ViewState {
   // A batch of `view` executed.
   void batch_executed(ViewNum view);
 
+  // The timer runs only while changing view, and a view being changed into has no NEW-VIEW yet;
+  // aborts (BASTION_CHECK) otherwise.
+  void check() const;
+
  private:
   TimeUs timeout_base_us_;
   TimeUs timeout_max_us_;

@@ -806,11 +806,13 @@ TEST(PrimaryMonitor, OldPrePreparesChangeNothingAndZeroTurnsTheCheckOff) {
 TEST(ViewState, ChangingIntoAViewThenInstallingIt) {
   ViewState v(/*timeout_base_us=*/1'000, /*timeout_max_us=*/3'000);
   v.restore(2, false, 100);
+  v.check();
   EXPECT_EQ(v.number(), 2U);
   EXPECT_FALSE(v.changing());
   EXPECT_EQ(v.entered_us(), 100);
 
   v.begin_change(3, 200);
+  v.check();
   EXPECT_EQ(v.number(), 3U);
   EXPECT_TRUE(v.changing());
   EXPECT_EQ(v.entered_us(), 200);
@@ -818,6 +820,7 @@ TEST(ViewState, ChangingIntoAViewThenInstallingIt) {
 
   auto nv = std::make_shared<const Bytes>(Bytes{1, 2, 3});
   v.install(nv, 300);
+  v.check();
   EXPECT_FALSE(v.changing());
   EXPECT_EQ(v.entered_us(), 300);
   EXPECT_EQ(v.new_view_bytes(), nv);
@@ -961,6 +964,18 @@ TEST(CheckpointsDeathTest, TheStableCheckpointNeverMovesBack) {
   c.advance(proof_at(20, 2));
   c.advance(proof_at(20, 2));  // the same seq again (a state transfer ending) is fine
   EXPECT_DEATH(c.advance(proof_at(10, 1)), "stable_");
+}
+
+TEST(CheckpointsDeathTest, CheckFindsStatesAndBatchesTheStableCheckpointLeftBehind) {
+  Checkpoints c(10);
+  c.keep_own(10, own_state(1));
+  c.archive(10, ArchivedBatch{BatchHeader{0, 10, 0, {}, true}, {}});
+  c.advance(proof_at(20, 2));
+  EXPECT_DEATH(c.check(), "own_");  // not discarded yet
+  c.discard();
+  c.check();
+  c.archive(21, ArchivedBatch{BatchHeader{0, 21, 0, {}, true}, {}});  // above stable
+  EXPECT_DEATH(c.check(), "archive_");
 }
 
 // ---- ProofWait ------------------------------------------------------------------------------
