@@ -23,7 +23,7 @@ void Replica::Impl::send_status() {
   m.view = view_.number();
   m.view_changing = view_.changing();
   m.last_executed = last_executed_;
-  m.stable_seq = checkpoints_.stable_seq();
+  m.stable_seq = stable_seq();
   m.replica = config_.self;
   broadcast(m);
 }
@@ -39,7 +39,7 @@ void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
       spend_serve_budget(from, view_.new_view_bytes()->size())) {
     send_bytes(from, view_.new_view_bytes());
   }
-  if (checkpoints_.stable_seq() > 0 && m.stable_seq < checkpoints_.stable_seq()) {
+  if (stable_seq() > 0 && m.stable_seq < stable_seq()) {
     // Its stable checkpoint is behind ours: the votes for ours are gone, so only the proof
     // brings it there (it garbage-collects, or fetches the state if its log cannot reach it).
     Bytes bytes = encode_message(checkpoints_.stable_proof());
@@ -55,7 +55,7 @@ void Replica::Impl::on_status(ReplicaId from, const StatusMsg& m) {
   for (SeqNum seq = first; seq <= last; ++seq) {
     CommittedMsg c;
     c.replica = config_.self;
-    if (seq <= checkpoints_.stable_seq()) {
+    if (seq <= stable_seq()) {
       const ArchivedBatch* a = checkpoints_.archived(seq);
       if (a == nullptr) break;
       c.header = a->header;
@@ -169,7 +169,7 @@ void Replica::Impl::on_batch(ReplicaId /*from*/, BatchMsg& m) {
 // ---- checkpoint proofs and state transfer ----------------------------------------------------
 
 void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProofMsg& m) {
-  if (m.seq <= checkpoints_.stable_seq()) {
+  if (m.seq <= stable_seq()) {
     count(Ctr::kDropDuplicate);
     return;
   }
@@ -184,7 +184,7 @@ void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchP
   if (state_fetch_ && state_fetch_->proof().seq >= proof.seq) return;
   count(Ctr::kStateTransfers);
   state_fetch_.emplace(proof, purpose, config_.self, now_us_);
-  if (proof.seq > checkpoints_.stable_seq()) {
+  if (proof.seq > stable_seq()) {
     checkpoints_.advance(proof);
     garbage_collect();
   }

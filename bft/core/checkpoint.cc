@@ -53,11 +53,10 @@ void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us
 }
 
 void Replica::Impl::finish_checkpoint(SeqNum seq, const CapturedState& captured) {
-  if (seq < checkpoints_.stable_seq())
-    return;  // captured late: a newer checkpoint is stable already
+  if (seq < stable_seq()) return;  // captured late: a newer checkpoint is stable already
   checkpoints_.keep_own(seq, OwnCheckpoint{captured.digest, captured.state});
   persist(CheckpointRecord{seq, captured.digest, captured.state});
-  if (seq <= checkpoints_.stable_seq()) return;  // re-executed after a repair; already stable
+  if (seq <= stable_seq()) return;  // re-executed after a repair; already stable
   CheckpointMsg c;
   c.seq = seq;
   c.state_digest = captured.digest;
@@ -84,7 +83,7 @@ void Replica::Impl::on_checkpoint(ReplicaId from, const CheckpointMsg& m) {
     count(Ctr::kDropInvalid);
     return;
   }
-  if (m.seq <= checkpoints_.stable_seq()) {
+  if (m.seq <= stable_seq()) {
     count(Ctr::kDropDuplicate);
     return;
   }
@@ -118,10 +117,10 @@ bool Replica::Impl::verify_checkpoint_proof(const CheckpointProofMsg& p) {
 }
 
 void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_log) {
-  if (proof.seq <= checkpoints_.stable_seq()) return;
+  if (proof.seq <= stable_seq()) return;
   if (last_executed_ < proof.seq && !state_fetch_) {
     try_execute();  // the log may hold everything up to it; reaching it stabilizes it
-    if (proof.seq <= checkpoints_.stable_seq()) return;
+    if (proof.seq <= stable_seq()) return;
   }
   if (last_executed_ < proof.seq) {
     // Within one interval of the proven seq, the batches up to it are on the way (its own log)
@@ -155,10 +154,10 @@ void Replica::Impl::adopt_stable(const CheckpointProofMsg& proof, bool wait_for_
     return;
   }
   if (state_fetch_ && state_fetch_->proof().seq < proof.seq) state_fetch_.reset();  // superseded
-  BASTION_CHECK(proof.seq > checkpoints_.stable_seq());  // a stable checkpoint never moves back
+  BASTION_CHECK(proof.seq > stable_seq());  // a stable checkpoint never moves back
   checkpoints_.advance(proof);
   persist(StableRecord{proof});
-  out_.stable_checkpoint = checkpoints_.stable_seq();
+  out_.stable_checkpoint = stable_seq();
   count(Ctr::kCheckpointsStable);
   garbage_collect();
 }
@@ -179,13 +178,13 @@ bool Replica::Impl::log_reaches(SeqNum seq) const {
 
 void Replica::Impl::check_proof_awaiting_log() {
   std::optional<CheckpointProofMsg> proof =
-      proof_wait_.check(checkpoints_.stable_seq(), last_executed_, now_us_, view_.changing());
+      proof_wait_.check(stable_seq(), last_executed_, now_us_, view_.changing());
   if (proof) adopt_stable(*proof, false);  // reached: compare with its own state; not: fetch it
 }
 
 void Replica::Impl::garbage_collect() {
   const SeqNum floor = checkpoints_.retain_floor();
-  for (auto it = log_.begin(); it != log_.end() && it->first <= checkpoints_.stable_seq(); ++it) {
+  for (auto it = log_.begin(); it != log_.end() && it->first <= stable_seq(); ++it) {
     const Slot& s = it->second;
     if (it->first <= floor || !s.committed) continue;
     BatchPtr body = s.committed->null_batch ? nullptr : s.find_body(s.committed->batch_digest);
@@ -193,10 +192,10 @@ void Replica::Impl::garbage_collect() {
     checkpoints_.archive(it->first, ArchivedBatch{*s.committed, std::move(body)});
   }
   checkpoints_.discard();
-  log_.discard_through(checkpoints_.stable_seq());
-  checkpoint_votes_.discard_through(checkpoints_.stable_seq());
-  batch_fetches_.discard_through(checkpoints_.stable_seq());
-  if (next_seq_ <= checkpoints_.stable_seq()) next_seq_ = checkpoints_.stable_seq() + 1;
+  log_.discard_through(stable_seq());
+  checkpoint_votes_.discard_through(stable_seq());
+  batch_fetches_.discard_through(stable_seq());
+  if (next_seq_ <= stable_seq()) next_seq_ = stable_seq() + 1;
 }
 
 }  // namespace bastion::bft

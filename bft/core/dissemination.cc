@@ -53,7 +53,7 @@ void Replica::Impl::on_read_only_request(Request request) {
       reply_core_status(request, ReplyStatus::kNotReadOnly, true);
       return;
     }
-    waiting_reads_.add(std::max(barrier, checkpoints_.stable_seq()), std::move(request));
+    waiting_reads_.add(std::max(barrier, stable_seq()), std::move(request));
     return;
   }
   auto result = app_.execute_read_only(request);

@@ -311,7 +311,7 @@ template <typename M>
 bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M& m) {
   if (view == view_.number() && !view_.changing())
     return false;  // (older views are dropped by the caller)
-  switch (early_votes_.keep(from, view, seq, checkpoints_.stable_seq(), m)) {
+  switch (early_votes_.keep(from, view, seq, stable_seq(), m)) {
     case EarlyVotes::Outcome::kKept:
       count(Ctr::kEarlyVotesKept);
       break;

@@ -240,7 +240,7 @@ void Replica::Impl::on_client_message(const std::string& principal, ByteView byt
     report.last_executed = st.last_executed;
     report.stable_checkpoint = st.stable_checkpoint;
     report.agreed_time_us = st.agreed_time_us;
-    const OwnCheckpoint* own = checkpoints_.own(checkpoints_.stable_seq());
+    const OwnCheckpoint* own = checkpoints_.own(stable_seq());
     report.stable_digest = own != nullptr ? own->digest : checkpoints_.stable_proof().state_digest;
     out_.status_reports.push_back(OutStatusReport{
         principal, q->nonce, std::make_shared<const Bytes>(encode_message(report))});
@@ -316,8 +316,7 @@ void Replica::Impl::retransmit() {
     SeqNum low = last_executed_;
     for (ReplicaId r = 0; r < config_.n; ++r) {
       if (r == config_.self) continue;
-      low = std::min(low,
-                     peer_status_[r] ? peer_status_[r]->last_executed : checkpoints_.stable_seq());
+      low = std::min(low, peer_status_[r] ? peer_status_[r]->last_executed : stable_seq());
     }
     for (auto it = log_.upper_bound(low); it != log_.end(); ++it) {
       Slot& s = it->second;
@@ -459,7 +458,7 @@ ReplicaStatus Replica::Impl::status() const {
   s.primary = primary();
   s.view_changing = view_.changing();
   s.last_executed = last_executed_;
-  s.stable_checkpoint = checkpoints_.stable_seq();
+  s.stable_checkpoint = stable_seq();
   s.agreed_time_us = agreed_time_us_;
   if (const OwnCheckpoint* own = checkpoints_.latest_own()) s.last_checkpoint_digest = own->digest;
   s.fetching_state = state_fetch_.has_value();
@@ -482,12 +481,12 @@ const Counters& Replica::Impl::counters() const {
 void Replica::Impl::check_invariants() const {
   if (!started_) return;
   // Execution has reached the stable checkpoint, except while its proven state is being fetched.
-  BASTION_CHECK(last_executed_ >= checkpoints_.stable_seq() || state_fetch_.has_value());
+  BASTION_CHECK(last_executed_ >= stable_seq() || state_fetch_.has_value());
   // A state fetch fetches the stable checkpoint's state: a newer stable checkpoint replaces it.
-  BASTION_CHECK(!state_fetch_ || state_fetch_->proof().seq == checkpoints_.stable_seq());
+  BASTION_CHECK(!state_fetch_ || state_fetch_->proof().seq == stable_seq());
   checkpoints_.check();
   view_.check();
-  log_.check(checkpoints_.stable_seq(), config_.log_window, view_.number());
+  log_.check(stable_seq(), config_.log_window, view_.number());
   BASTION_CHECK(pool_.timer_count() <= pool_.entries().size());
 }
 

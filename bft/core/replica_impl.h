@@ -153,8 +153,9 @@ class Replica::Impl {
                          const Signature& sig);
   bool is_primary() const { return config_.primary_of(view_.number()) == config_.self; }
   ReplicaId primary() const { return config_.primary_of(view_.number()); }
+  SeqNum stable_seq() const { return checkpoints_.stable_seq(); }
   bool in_window(SeqNum seq) const {
-    return seq > checkpoints_.stable_seq() && seq - checkpoints_.stable_seq() <= config_.log_window;
+    return seq > stable_seq() && seq - stable_seq() <= config_.log_window;
   }
   // Spends the per-peer serving budget; false (and counted) when it is exhausted.
   bool spend_serve_budget(ReplicaId peer, std::uint64_t bytes);

@@ -227,7 +227,7 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposal
 
   // The new view starts from the highest stable checkpoint among the view-changes (proven).
   // At once: the new view's proposals start above it (seqs up to it are not proposed again).
-  if (p.stable.seq > checkpoints_.stable_seq()) adopt_stable(p.stable, false);
+  if (p.stable.seq > stable_seq()) adopt_stable(p.stable, false);
 
   for (std::size_t i = 0; i < nv.proposals.size(); ++i) {
     const BatchHeader& h = nv.proposals[i];
@@ -249,8 +249,8 @@ void Replica::Impl::install_new_view(const NewViewMsg& nv, const NewViewProposal
     check_prepared(h.seq, s);
   }
   const SeqNum max_s = nv.proposals.empty() ? p.min_s : nv.proposals.back().seq;
-  if (is_primary()) next_seq_ = std::max(max_s, checkpoints_.stable_seq()) + 1;
-  monitor_.view_installed(std::max(max_s, checkpoints_.stable_seq()), now_us_);
+  if (is_primary()) next_seq_ = std::max(max_s, stable_seq()) + 1;
+  monitor_.view_installed(std::max(max_s, stable_seq()), now_us_);
   pace_wait_until_us_.reset();  // the old view's held pre-prepares are gone
   pool_.restart_timers(now_us_);
   rebuild_ready_queue();
