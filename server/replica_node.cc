@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 
+#include "bft/driver/turn_queue.h"
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
@@ -107,14 +108,8 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void on_captured(std::uint64_t id, std::optional<bft::CapturedState> result);
   void flush();
   void carry_out(bft::Output& out);
-  // Sends what a turn produced once the records it depends on are durable.
-  struct HeldSends {
-    std::uint64_t ticket = 0;  // storage ticket of the turn's records (0: none)
-    std::vector<bft::OutMessage> messages;
-    std::vector<bft::OutReply> replies;
-    std::uint64_t bytes = 0;  // of the messages and replies
-  };
-  void send(HeldSends& sends);
+  // Sends a turn's messages and replies (once TurnQueue lets them go).
+  void send(bft::TurnQueue::Sends& sends);
   void send_message(const std::optional<bft::ReplicaId>& to, const bft::SharedBytes& bytes);
   // TEST ONLY (--byzantine): sends through the filter, later when it says so, and its own acts.
   void send_byzantine(const bft::OutMessage& m);
@@ -176,11 +171,9 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
 
   // Sends of turns whose records are not durable yet, in turn order: a turn's sends go only
   // after its own records and those of every earlier turn are durable.
-  std::deque<HeldSends> held_;
-  std::uint64_t durable_ticket_ = 0;
-  // What waits for the disk, in bytes (back-pressure): the held sends', and the records handed to
-  // the storage thread and not yet durable, by ticket.
-  std::uint64_t held_send_bytes_ = 0;
+  bft::TurnQueue turns_{[this](bft::TurnQueue::Sends& sends) { send(sends); }};
+  // What waits for the disk, in bytes (back-pressure): the held sends' (turns_), and the records
+  // handed to the storage thread and not yet durable, by ticket.
   std::deque<std::pair<std::uint64_t, std::uint64_t>> unsynced_;  // (ticket, record bytes)
   std::uint64_t unsynced_bytes_ = 0;
 
@@ -427,8 +420,7 @@ void ReplicaNode::Impl::shut_down() {
   byzantine_timer_.cancel();
   for (auto& [number, timer] : delayed_) timer->cancel();
   delayed_.clear();
-  held_.clear();
-  held_send_bytes_ = 0;
+  turns_.clear();
   unsynced_.clear();
   unsynced_bytes_ = 0;
   if (transport_) transport_->stop();
@@ -551,15 +543,8 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
 
   // 2. The messages and the replies, in turn order, once the records are durable if the core
   // demands it (Output::sync); otherwise as soon as every earlier turn's have gone.
-  HeldSends sends{out.sync ? ticket : 0, std::move(out.messages), std::move(out.replies)};
-  if (held_.empty() && sends.ticket <= durable_ticket_) {
-    send(sends);
-  } else {
-    for (const bft::OutMessage& m : sends.messages) sends.bytes += m.bytes ? m.bytes->size() : 0;
-    for (const bft::OutReply& r : sends.replies) sends.bytes += r.bytes ? r.bytes->size() : 0;
-    held_send_bytes_ += sends.bytes;
-    held_.push_back(std::move(sends));
-  }
+  turns_.submit(out.sync ? ticket : 0,
+                bft::TurnQueue::Sends{std::move(out.messages), std::move(out.replies)});
   apply_backpressure();
 
   // Status reports answer queries of this burst and depend on nothing durable.
@@ -646,7 +631,7 @@ void ReplicaNode::Impl::arm_byzantine() {
   });
 }
 
-void ReplicaNode::Impl::send(HeldSends& sends) {
+void ReplicaNode::Impl::send(bft::TurnQueue::Sends& sends) {
   for (const bft::OutMessage& m : sends.messages) {
     if (byzantine_) {
       send_byzantine(m);
@@ -686,20 +671,16 @@ bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& r
 
 void ReplicaNode::Impl::on_durable(const SyncDone& done) {
   if (!running_) return;
-  durable_ticket_ = std::max(durable_ticket_, done.ticket);
+  const std::uint64_t durable = std::max(turns_.durable_ticket(), done.ticket);
   ++driver_.syncs;
   driver_.sync_ns += done.sync_ns;
   driver_.sync_ns_max = std::max(driver_.sync_ns_max, done.sync_ns);
   metrics_->observe_sync(static_cast<double>(done.sync_ns) / 1e9);
-  while (!unsynced_.empty() && unsynced_.front().first <= durable_ticket_) {
+  while (!unsynced_.empty() && unsynced_.front().first <= durable) {
     unsynced_bytes_ -= unsynced_.front().second;
     unsynced_.pop_front();
   }
-  while (!held_.empty() && held_.front().ticket <= durable_ticket_) {
-    send(held_.front());
-    held_send_bytes_ -= held_.front().bytes;
-    held_.pop_front();
-  }
+  turns_.durable(durable);
   apply_backpressure();
 }
 
@@ -712,7 +693,7 @@ void ReplicaNode::Impl::on_durable(const SyncDone& done) {
 // "Back-pressure"). The disk drains by itself, so durability alone brings the bytes back down:
 // every on_durable() calls this, and a paused node resumes without any frame having to arrive.
 void ReplicaNode::Impl::apply_backpressure() {
-  const std::uint64_t held = held_send_bytes_ + unsynced_bytes_;
+  const std::uint64_t held = turns_.held_bytes() + unsynced_bytes_;
   driver_.held_bytes = held;
   driver_.held_bytes_peak = std::max(driver_.held_bytes_peak, held);
   if (!driver_.client_reads_paused && held > settings_.held_bytes_max) {

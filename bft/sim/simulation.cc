@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "bft/core/client_core.h"
+#include "bft/driver/turn_queue.h"
 #include "bft/sim/app.h"
 #include "bft/sim/checks.h"
 #include "bft/sim/clock.h"
@@ -142,6 +143,7 @@ struct ReplicaHost {
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
   std::unique_ptr<SimCapture> capture;
+  std::unique_ptr<TurnQueue> turns;  // the daemon's rule for when a turn's sends may leave
   std::unique_ptr<ByzantineFilter> byz;
   // kStaleRead: an old copy of the application state, and the payloads of recent read-only
   // requests (to answer them from the old copy).
@@ -240,6 +242,8 @@ class Simulation::Impl {
   TimeUs local(const ReplicaHost& h) const { return h.clock.local(now_us_); }
   void drain(ReplicaHost& h);
   void carry_out(ReplicaHost& h, Output& out);
+  // Sends a turn's messages and replies (through the Byzantine filter of a Byzantine replica).
+  void deliver(ReplicaHost& h, TurnQueue::Sends& sends);
   void record_executed(ReplicaHost& h, const Output& out);
   void schedule_tick(ReplicaHost& h);
   void do_crash(ReplicaHost& h, const char* why);
@@ -528,6 +532,7 @@ void Simulation::Impl::plan_random_faults() {
 void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recovered) {
   h.app = std::make_unique<RecordingApp>(app_->make_state_machine());
   h.core = std::make_unique<Replica>(h.config, *h.app, *h.signer, verifier_);
+  h.turns = std::make_unique<TurnQueue>([this, &h](TurnQueue::Sends& s) { deliver(h, s); });
   ++h.incarnations;
   if (capture_delay_max_us_ > 0) {
     h.capture = std::make_unique<SimCapture>([this, &h](std::uint64_t id, Bytes state) {
@@ -850,7 +855,11 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
 
   record_executed(h, out);
 
-  // 2. Sends and replies.
+  // 2. Sends and replies: the disk has synced on the spot, so they leave at once.
+  h.turns->submit(0, TurnQueue::Sends{std::move(out.messages), std::move(out.replies)});
+}
+
+void Simulation::Impl::deliver(ReplicaHost& h, TurnQueue::Sends& out) {
   if (h.byz) {
     std::vector<ByzSend> sends;
     for (const OutMessage& m : out.messages) h.byz->outgoing(m, now(), sends);
@@ -918,6 +927,7 @@ void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
   h.sync_scheduled = false;
   h.last_counters = h.core->counters();
   h.core.reset();
+  h.turns.reset();
   h.capture.reset();
   h.app.reset();
   h.tick_at.reset();
