@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
   cli.add_option("--jobs", jobs, "seeds run in parallel")->check(CLI::Range(1, 64));
   cli.add_flag("--strict-throughput", base.throughput_strict,
                "the throughput check also counts operations ordered by Byzantine primaries");
+  cli.add_flag("--real-storage", base.real_storage,
+               "replicas persist through bft/storage over a fault-injecting file system");
   cli.add_flag("--verbose", base.verbose, "print every event and full failure reports");
   cli.add_flag("--stats", stats, "print one line of numbers per seed");
   cli.add_option("--trace-tail", trace_tail, "on failure, print the last K events");

@@ -183,6 +183,7 @@ std::string SimOptions::repro_args() const {
   if (byzantine) s << " --byzantine";
   if (plugin != nullptr && plugin->name != "kv") s << " --app " << plugin->name;
   if (throughput_strict) s << " --strict-throughput";
+  if (real_storage) s << " --real-storage";
   const FaultMenu defaults;
   std::string toggles;
   auto add = [&](const char* name, bool now, bool def) {

@@ -119,6 +119,10 @@ struct SimOptions {
   // number within this time (they catch up).
   TimeUs convergence_us = 10'000'000;
   bool random_faults = true;  // false: only scripted faults (tests)
+  // Every replica persists through bft/storage (ReplicaStorage over a FaultFileSystem that loses
+  // or tears what was not synced when the replica crashes) and recovers with its open(), instead
+  // of the simulator's model of a disk.
+  bool real_storage = false;
   std::uint64_t event_budget = 20'000'000;
   bool verbose = false;        // print every event
   std::size_t trace_tail = 0;  // on failure, print the last events (0: none)

@@ -19,6 +19,9 @@
 #include "bft/sim/linearizability.h"
 #include "bft/sim/recording_app.h"
 #include "bft/sim/sim_crypto.h"
+#include "bft/storage/fault_file_system.h"
+#include "bft/storage/fold.h"
+#include "bft/storage/replica_storage.h"
 #include "codec/check.h"
 
 namespace bastion::bft::sim {
@@ -137,6 +140,11 @@ struct ReplicaHost {
   // Appended but not durable yet: made durable by an output that demands it, or by the driver's
   // next sync a little later (kDiskSync); a crash keeps a random prefix of them.
   std::vector<PersistRecord> unsynced;
+  // SimOptions::real_storage: the records go through bft/storage instead, over a file system
+  // that survives the replica's crashes (and loses or tears what was not synced).
+  std::unique_ptr<storage::FaultFileSystem> fs;
+  std::unique_ptr<storage::ReplicaStorage> storage;
+  std::uint64_t storage_unsynced = 0;  // records appended since the last sync
   std::uint64_t sync_token = 0;
   bool sync_scheduled = false;
   std::unique_ptr<SimSigner> signer;
@@ -248,6 +256,9 @@ class Simulation::Impl {
   void schedule_tick(ReplicaHost& h);
   void do_crash(ReplicaHost& h, const char* why);
   void do_restart(ReplicaHost& h);
+  // SimOptions::real_storage: opens (recovering) the replica's storage and starts it.
+  void start_from_storage(ReplicaHost& h);
+  bool sync_storage(ReplicaHost& h);
   void send_replica_to_replica(ReplicaId from, ReplicaId to, const SharedBytes& b, TimeUs extra);
   void send_reply(ReplicaId from, std::uint32_t client, const SharedBytes& b, TimeUs extra);
   void byz_act(ReplicaHost& h);
@@ -368,6 +379,9 @@ Simulation::Impl::Impl(SimOptions options)
   for (ReplicaId r = 0; r < n_; ++r) {
     replicas_[r].id = r;
     replicas_[r].signer = std::make_unique<SimSigner>(keys_[r]);
+    if (options_.real_storage) {
+      replicas_[r].fs = std::make_unique<storage::FaultFileSystem>(options_.seed * 64 + r);
+    }
   }
   choose_clocks();
   warmup_us_ = options_.warmup_us;
@@ -822,6 +836,7 @@ void Simulation::Impl::drain(ReplicaHost& h) {
 // Makes every appended record durable, or, with a torn write armed, a prefix of them and crashes.
 // Returns false after a crash.
 bool Simulation::Impl::sync_disk(ReplicaHost& h) {
+  if (h.fs) return sync_storage(h);
   if (h.torn_armed && !h.unsynced.empty()) {
     h.unsynced.resize(plan_rng_.index(h.unsynced.size()));
     keep_unsynced(h);
@@ -829,6 +844,22 @@ bool Simulation::Impl::sync_disk(ReplicaHost& h) {
     return false;
   }
   keep_unsynced(h);
+  ++h.sync_token;
+  h.sync_scheduled = false;
+  return true;
+}
+
+bool Simulation::Impl::sync_storage(ReplicaHost& h) {
+  if (h.torn_armed && h.storage_unsynced > 0) {
+    do_crash(h, "torn-write crash");  // the file system keeps a torn prefix of the appends
+    return false;
+  }
+  if (auto r = h.storage->sync(); !r) {
+    fail("harness: replica " + std::to_string(h.id) + " storage sync: " + r.error().to_string());
+    return false;
+  }
+  h.persisted_records += h.storage_unsynced;
+  h.storage_unsynced = 0;
   ++h.sync_token;
   h.sync_scheduled = false;
   return true;
@@ -843,11 +874,23 @@ void Simulation::Impl::keep_unsynced(ReplicaHost& h) {
 void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
   // 1. Append. An output that demands it is durable (with everything before) before its sends;
   // the others' records become durable at the driver's next sync, a little later.
-  h.unsynced.insert(h.unsynced.end(), std::make_move_iterator(out.persist.begin()),
-                    std::make_move_iterator(out.persist.end()));
+  bool pending = false;
+  if (h.storage) {
+    if (auto r = h.storage->append(out.persist); !r) {
+      fail("harness: replica " + std::to_string(h.id) +
+           " storage append: " + r.error().to_string());
+      return;
+    }
+    h.storage_unsynced += out.persist.size();
+    pending = h.storage_unsynced > 0;
+  } else {
+    h.unsynced.insert(h.unsynced.end(), std::make_move_iterator(out.persist.begin()),
+                      std::make_move_iterator(out.persist.end()));
+    pending = !h.unsynced.empty();
+  }
   if (out.sync) {
     if (!sync_disk(h)) return;
-  } else if (!h.unsynced.empty() && !h.sync_scheduled) {
+  } else if (pending && !h.sync_scheduled) {
     h.sync_scheduled = true;
     push(now_us_ + static_cast<TimeUs>(plan_rng_.uniform(0, 3'000)), EventKind::kDiskSync, h.id, 0,
          h.sync_token);
@@ -921,8 +964,15 @@ void Simulation::Impl::schedule_tick(ReplicaHost& h) {
 void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
   trace_line("t=" + std::to_string(now_us_) + " " + why + " r" + std::to_string(h.id));
   // What was appended but not synced: the file system may have written a prefix of it.
-  h.unsynced.resize(plan_rng_.index(h.unsynced.size() + 1));
-  keep_unsynced(h);
+  if (h.fs) {
+    h.storage.reset();  // no sync, no clean stop: a power loss
+    h.fs->crash(h.torn_armed ? storage::FaultFileSystem::CrashMode::kTornGarbage
+                             : storage::FaultFileSystem::CrashMode::kTorn);
+    h.storage_unsynced = 0;
+  } else {
+    h.unsynced.resize(plan_rng_.index(h.unsynced.size() + 1));
+    keep_unsynced(h);
+  }
   ++h.sync_token;
   h.sync_scheduled = false;
   h.last_counters = h.core->counters();
@@ -937,9 +987,34 @@ void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
 }
 
 void Simulation::Impl::do_restart(ReplicaHost& h) {
+  if (h.fs) {
+    start_from_storage(h);
+    return;
+  }
   trace_line("t=" + std::to_string(now_us_) + " restart r" + std::to_string(h.id) + " with " +
              std::to_string(h.persisted_records) + " records");
   start_replica(h, &h.disk.state());
+}
+
+void Simulation::Impl::start_from_storage(ReplicaHost& h) {
+  auto opened = storage::ReplicaStorage::open(*h.fs, "replica");
+  if (!opened) {
+    // The log must survive any crash the file system can produce (bft/storage's guarantees).
+    fail("replica " + std::to_string(h.id) +
+         " could not recover its storage: " + opened.error().to_string());
+    return;
+  }
+  trace_line("t=" + std::to_string(now_us_) + " start r" + std::to_string(h.id) + " with " +
+             std::to_string(opened->records.size()) + " recovered records" +
+             (opened->report.torn_file.empty() ? "" : ", a torn tail cut"));
+  h.storage = std::move(opened->storage);
+  h.persisted_records = opened->records.size();
+  if (opened->records.empty()) {
+    start_replica(h, nullptr);
+    return;
+  }
+  const PersistedState recovered = storage::fold(opened->records);
+  start_replica(h, &recovered);
 }
 
 void Simulation::Impl::send_replica_to_replica(ReplicaId from, ReplicaId to, const SharedBytes& b,
@@ -1557,7 +1632,11 @@ RunResult Simulation::Impl::run(Simulation& outer) {
   push(heal_us_, EventKind::kHeal);
   push(100'000, EventKind::kCheck);
   for (ReplicaHost& h : replicas_) {
-    start_replica(h, nullptr);
+    if (h.fs) {
+      start_from_storage(h);
+    } else {
+      start_replica(h, nullptr);
+    }
     if (h.byz) push(static_cast<TimeUs>(byz_rng_.uniform(1, 100'000)), EventKind::kByzAct, h.id);
   }
   const TimeUs hard_end_us =
