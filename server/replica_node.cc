@@ -15,7 +15,6 @@
 #include <map>
 #include <optional>
 
-#include "bft/driver/turn_queue.h"
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
@@ -108,8 +107,8 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   void on_captured(std::uint64_t id, std::optional<bft::CapturedState> result);
   void flush();
   void carry_out(bft::Output& out);
-  // Sends a turn's messages and replies (once TurnQueue lets them go).
-  void send(bft::TurnQueue::Sends& sends);
+  // Sends an output's messages and replies (the core holds back those that wait for the disk).
+  void send(bft::Output& out);
   void send_message(const std::optional<bft::ReplicaId>& to, const bft::SharedBytes& bytes);
   // TEST ONLY (--byzantine): sends through the filter, later when it says so, and its own acts.
   void send_byzantine(const bft::OutMessage& m);
@@ -169,13 +168,17 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   std::uint16_t http_port_ = 0;
   std::chrono::steady_clock::time_point started_at_{};
 
-  // Sends of turns whose records are not durable yet, in turn order: a turn's sends go only
-  // after its own records and those of every earlier turn are durable.
-  bft::TurnQueue turns_{[this](bft::TurnQueue::Sends& sends) { send(sends); }};
-  // What waits for the disk, in bytes (back-pressure): the held sends' (turns_), and the records
-  // handed to the storage thread and not yet durable, by ticket.
-  std::deque<std::pair<std::uint64_t, std::uint64_t>> unsynced_;  // (ticket, record bytes)
+  // Records handed to the storage thread and not yet durable, by ticket. With the sends the core
+  // holds until they are (Replica::held_send_bytes()), their bytes are what waits for the disk
+  // (back-pressure).
+  struct Unsynced {
+    std::uint64_t ticket = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t records_end = 0;  // the core's count of records taken, up to this ticket's
+  };
+  std::deque<Unsynced> unsynced_;
   std::uint64_t unsynced_bytes_ = 0;
+  std::uint64_t records_taken_ = 0;  // records of the core's outputs (Replica::on_durable())
 
   ClientRoutes routes_;
   // Status queries of the current burst: (principal, nonce) -> connection. Cleared every flush.
@@ -420,7 +423,6 @@ void ReplicaNode::Impl::shut_down() {
   byzantine_timer_.cancel();
   for (auto& [number, timer] : delayed_) timer->cancel();
   delayed_.clear();
-  turns_.clear();
   unsynced_.clear();
   unsynced_bytes_ = 0;
   if (transport_) transport_->stop();
@@ -522,6 +524,8 @@ void ReplicaNode::Impl::flush() {
     carry_out(out);
     if (!running_) return;  // storage failed
   }
+  // Also after an output the core held entirely (its sends wait for the disk).
+  apply_backpressure();
   status_queries_.clear();
   observe_status();
   check_execution_settings();
@@ -534,18 +538,21 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   // 1. The storage thread makes the turn's records durable (turns that arrive during a sync
   // share the next one) while the io thread goes on.
   driver_.persist_records += out.persist.size();
+  records_taken_ += out.persist.size();
   const std::uint64_t record_bytes = settings_.in_memory ? 0 : encoded_bytes(out.persist);
   const std::uint64_t ticket = storage_->submit(std::move(out.persist), out.sync);
   if (ticket != 0) {
-    unsynced_.emplace_back(ticket, record_bytes);
+    unsynced_.push_back(Unsynced{ticket, record_bytes, records_taken_});
     unsynced_bytes_ += record_bytes;
+  } else if (unsynced_.empty()) {
+    // Nothing waits for the disk (in memory): what the core holds for these records goes now.
+    replica_->on_durable(records_taken_);
+    out.add_sends(replica_->take_output());
   }
 
-  // 2. The messages and the replies, in turn order, once the records are durable if the core
-  // demands it (Output::sync); otherwise as soon as every earlier turn's have gone.
-  turns_.submit(out.sync ? ticket : 0,
-                bft::TurnQueue::Sends{std::move(out.messages), std::move(out.replies)});
-  apply_backpressure();
+  // 2. The messages and the replies: the core holds back those that wait for records to be
+  // durable (Output::sync) until on_durable() reports them.
+  send(out);
 
   // Status reports answer queries of this burst and depend on nothing durable.
   for (const bft::OutStatusReport& r : out.status_reports) {
@@ -631,8 +638,8 @@ void ReplicaNode::Impl::arm_byzantine() {
   });
 }
 
-void ReplicaNode::Impl::send(bft::TurnQueue::Sends& sends) {
-  for (const bft::OutMessage& m : sends.messages) {
+void ReplicaNode::Impl::send(bft::Output& out) {
+  for (const bft::OutMessage& m : out.messages) {
     if (byzantine_) {
       send_byzantine(m);
     } else {
@@ -640,7 +647,7 @@ void ReplicaNode::Impl::send(bft::TurnQueue::Sends& sends) {
     }
   }
   const bool confidential = pvss_key_ && app_->engine().has_confidential_spaces();
-  for (const bft::OutReply& r : sends.replies) {
+  for (const bft::OutReply& r : out.replies) {
     const auto connection = routes_.find(r.client);
     if (!connection) {
       ++driver_.replies_unroutable;
@@ -671,17 +678,18 @@ bft::SharedBytes ReplicaNode::Impl::with_opened_shares(const bft::SharedBytes& r
 
 void ReplicaNode::Impl::on_durable(const SyncDone& done) {
   if (!running_) return;
-  const std::uint64_t durable = std::max(turns_.durable_ticket(), done.ticket);
   ++driver_.syncs;
   driver_.sync_ns += done.sync_ns;
   driver_.sync_ns_max = std::max(driver_.sync_ns_max, done.sync_ns);
   metrics_->observe_sync(static_cast<double>(done.sync_ns) / 1e9);
-  while (!unsynced_.empty() && unsynced_.front().first <= durable) {
-    unsynced_bytes_ -= unsynced_.front().second;
+  std::optional<std::uint64_t> records;
+  while (!unsynced_.empty() && unsynced_.front().ticket <= done.ticket) {
+    unsynced_bytes_ -= unsynced_.front().bytes;
+    records = unsynced_.front().records_end;
     unsynced_.pop_front();
   }
-  turns_.durable(durable);
-  apply_backpressure();
+  if (records) replica_->on_durable(*records);
+  flush();  // the sends that waited for these records, and back-pressure
 }
 
 // Only client reads pause: they are what this replica's clients make it hold (replies to
@@ -693,7 +701,7 @@ void ReplicaNode::Impl::on_durable(const SyncDone& done) {
 // "Back-pressure"). The disk drains by itself, so durability alone brings the bytes back down:
 // every on_durable() calls this, and a paused node resumes without any frame having to arrive.
 void ReplicaNode::Impl::apply_backpressure() {
-  const std::uint64_t held = turns_.held_bytes() + unsynced_bytes_;
+  const std::uint64_t held = replica_->held_send_bytes() + unsynced_bytes_;
   driver_.held_bytes = held;
   driver_.held_bytes_peak = std::max(driver_.held_bytes_peak, held);
   if (!driver_.client_reads_paused && held > settings_.held_bytes_max) {

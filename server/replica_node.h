@@ -8,12 +8,14 @@
 //     on_client_message(principal, ...), noting which connection the (principal, session) used
 //     so replies can be routed back (ClientRoutes);
 //   - after a burst of events (the frames and timers ready at once; a flush is posted behind
-//     them, not run after each), take_output() and carry it out in the mandatory order:
+//     them, not run after each), take_output() and carry it out:
 //       1. hand the persist records to the storage thread (StorageWorker), which appends and
-//          syncs them, group-committing every turn that arrived during the previous sync;
-//       2. send the turn's messages and replies in turn order: when the core demands it
-//          (Output::sync: prepared certificates, views, checkpoints) only once the turn's
-//          records are durable; the io thread goes on reading and processing meanwhile;
+//          syncs them, group-committing every turn that arrived during the previous sync, and
+//          reports them durable to the core (Replica::on_durable());
+//       2. send the output's messages and replies: the core holds back those that must wait for
+//          records to be durable (Output::sync: prepared certificates, views, checkpoints) and
+//          hands them out after on_durable(); the io thread goes on reading and processing
+//          meanwhile;
 //   - a timer armed at Replica::next_tick_us() drives on_tick.
 // Back-pressure: the bytes waiting for the disk (held sends, and records handed to the storage
 // thread and not yet durable) are counted; over transport.held_bytes_max the node stops reading

@@ -2,11 +2,12 @@
 //
 // The core emits PersistRecords in its Output; the driver appends them to its log in order and
 // makes them durable (write + fsync, or the simulator's disk) in order: a crash keeps a prefix.
-// When Output::sync is set, the records must be durable BEFORE the driver carries out the sends
-// and replies of that Output (and of any later one). sync is set by the records a view change
-// relies on (PreparedRecord: a replica's certificates are what carries a committed batch into
-// the next view; with f faulty replicas every correct one must still report its own), by
-// ViewRecord and by CheckpointRecord. PrePreparedRecord, CommittedRecord and StableRecord do not
+// When Output::sync is set, the records must be durable BEFORE the sends and replies of that
+// Output (and of any later one) leave: the core holds them back (turn_queue.h) until the driver
+// reports the records durable (Replica::on_durable()), so a driver sends whatever an Output
+// carries at once. sync is set by the records a view change relies on (PreparedRecord: a
+// replica's certificates are what carries a committed batch into the next view; with f faulty
+// replicas every correct one must still report its own), by ViewRecord and by CheckpointRecord. PrePreparedRecord, CommittedRecord and StableRecord do not
 // set it: their sends may leave first, one sync per batch on the critical path instead of three.
 //
 // Why losing those is safe:

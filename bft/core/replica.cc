@@ -97,7 +97,16 @@ void Replica::on_checkpoint_captured(std::uint64_t id, const CapturedState& capt
 void Replica::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us) {
   impl_->on_checkpoint_capture_failed(id, now_us);
 }
+void Output::add_sends(Output&& later) {
+  messages.insert(messages.end(), std::make_move_iterator(later.messages.begin()),
+                  std::make_move_iterator(later.messages.end()));
+  replies.insert(replies.end(), std::make_move_iterator(later.replies.begin()),
+                 std::make_move_iterator(later.replies.end()));
+}
+
 Output Replica::take_output() { return impl_->take_output(); }
+void Replica::on_durable(std::uint64_t records) { impl_->on_durable(records); }
+std::uint64_t Replica::held_send_bytes() const { return impl_->held_send_bytes(); }
 std::optional<TimeUs> Replica::next_tick_us() const { return impl_->next_tick_us(); }
 ReplicaStatus Replica::status() const { return impl_->status(); }
 const Counters& Replica::counters() const { return impl_->counters(); }
@@ -298,7 +307,37 @@ void Replica::Impl::after_event() {
   track_primary_room();
 }
 
-Output Replica::Impl::take_output() { return std::exchange(out_, Output{}); }
+// Every take_output() is a turn: its sends leave now, or once the driver reports its records
+// durable if they must be first (Output::sync), and never before an earlier turn's.
+Output Replica::Impl::take_output() {
+  Output out = std::exchange(out_, Output{});
+  records_taken_ += out.persist.size();
+  if (!out.messages.empty() || !out.replies.empty()) {
+    turns_.submit(out.sync ? records_taken_ : 0,
+                  TurnQueue::Sends{std::move(out.messages), std::move(out.replies)});
+  }
+  out.messages = std::exchange(released_.messages, {});
+  out.replies = std::exchange(released_.replies, {});
+  return out;
+}
+
+void Replica::Impl::on_durable(std::uint64_t records) {
+  BASTION_CHECK(records <= records_taken_);  // the driver counts only records it was given
+  turns_.durable(records);
+}
+
+void Replica::Impl::release(TurnQueue::Sends& s) {
+  auto append = [](auto& to, auto& from) {
+    if (to.empty()) {
+      to = std::move(from);
+    } else {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+    }
+  };
+  append(released_.messages, s.messages);
+  append(released_.replies, s.replies);
+}
 
 // ---- periodic work -------------------------------------------------------------------------
 

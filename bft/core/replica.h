@@ -3,10 +3,12 @@
 // Events in: a message from replica i (bytes, authenticated by the channel), a message from a
 // client (bytes, with the principal authenticated by the channel), a clock tick. Each event
 // carries the replica's local clock reading. Effects out: take_output() returns what the event(s)
-// produced, to be carried out by the driver in this order:
-//   1. append the records to the log, and when Output::sync is set make them durable (with
-//      everything appended before) (see persist.h),
-//   2. send the messages to replicas, and the replies to clients.
+// produced, to be carried out by the driver:
+//   1. append the records to the log, after every earlier output's; when Output::sync is set,
+//      make them durable soon (with everything appended before) and report it with on_durable(),
+//   2. send the messages to replicas, and the replies to clients, at once: the core holds back
+//      those that must wait for records to be durable (see persist.h) and hands them out in a
+//      later output, after on_durable().
 // Committed batches are executed inside the core, on the StateMachine it was given, so results,
 // the client table and checkpoints stay consistent; the Output reports what was executed.
 //
@@ -73,10 +75,11 @@ struct Executed {
 
 struct Output {
   std::vector<PersistRecord> persist;
-  // True: the messages and replies may leave only once these records (and every earlier
-  // output's) are durable. False: they may leave at once; the records must become durable later,
+  // True: sends wait for these records (and every earlier output's) to be durable; make them
+  // durable soon and report it with Replica::on_durable(). False: they must become durable later,
   // in order (see persist.h for why a restart tolerates losing them).
   bool sync = false;
+  // Messages and replies that may leave now, in order.
   std::vector<OutMessage> messages;
   std::vector<OutReply> replies;
   std::vector<Executed> executed;           // batches executed, in order (for logs and metrics)
@@ -87,6 +90,9 @@ struct Output {
     return persist.empty() && messages.empty() && replies.empty() && executed.empty() &&
            !stable_checkpoint && status_reports.empty();
   }
+  // Appends `later`'s messages and replies to these (a driver whose disk synced on the spot sends
+  // what on_durable() released with the rest of the output).
+  void add_sends(Output&& later);
 };
 
 struct ReplicaStatus {
@@ -132,6 +138,12 @@ class Replica {
 
   // The effects accumulated since the previous call.
   Output take_output();
+  // The first `records` records of the outputs taken since start() (the driver counts
+  // Output::persist) are durable: the sends that waited for them are in the next output. Counts
+  // only grow; one above the records taken aborts (a driver bug).
+  void on_durable(std::uint64_t records);
+  // Bytes of the messages and replies held until records are durable (for back-pressure).
+  std::uint64_t held_send_bytes() const;
   // When the core next needs on_tick() (timers, batching, retransmission), if ever.
   std::optional<TimeUs> next_tick_us() const;
 

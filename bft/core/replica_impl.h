@@ -4,7 +4,7 @@
 // held by parts that own it, each with its own header and unit tests (docs/architecture.md,
 // "The replica's parts"): SlotLog, Checkpoints, ProofWait, CheckpointVotes, ViewState,
 // ViewChanges, EarlyVotes, StateFetch, VouchOutbox, RequestFetches, BatchFetches, PrimaryMonitor,
-// RequestPool, ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo.
+// RequestPool, ClientTable, WaitingReads, TimePace, TokenBucket, SignatureMemo, TurnQueue.
 // The decisions are split by concern, each file a set of Impl members:
 //   replica.cc        construction, event dispatch, output, status, counters, timers (on_tick)
 //   recovery.cc       start(): fresh state or restart from persisted records
@@ -53,6 +53,7 @@
 #include "bft/core/state_fetch.h"
 #include "bft/core/time_pace.h"
 #include "bft/core/token_bucket.h"
+#include "bft/core/turn_queue.h"
 #include "bft/core/view_changes.h"
 #include "bft/core/view_state.h"
 #include "bft/core/vouch_outbox.h"
@@ -134,6 +135,8 @@ class Replica::Impl {
   void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
   Output take_output();
+  void on_durable(std::uint64_t records);
+  std::uint64_t held_send_bytes() const { return turns_.held_bytes(); }
   std::optional<TimeUs> next_tick_us() const;
   ReplicaStatus status() const;
   const Counters& counters() const;
@@ -364,6 +367,12 @@ class Replica::Impl {
 
   // ---- output and accounting ----
   Output out_;
+  // Sends of turns whose records are not durable yet, and those released since the last
+  // take_output() (persist.h, "persist before send").
+  TurnQueue turns_{[this](TurnQueue::Sends& s) { release(s); }};
+  TurnQueue::Sends released_;
+  void release(TurnQueue::Sends& s);
+  std::uint64_t records_taken_ = 0;  // records handed to the driver since start()
   std::array<std::uint64_t, static_cast<std::size_t>(Ctr::kCount)> ctr_{};
   std::array<std::uint64_t, std::variant_size_v<Message> + 1> msg_in_{};
   std::array<std::uint64_t, std::variant_size_v<Message> + 1> message_caps_{};  // by MsgType

@@ -10,7 +10,6 @@
 #include <tuple>
 
 #include "bft/core/client_core.h"
-#include "bft/driver/turn_queue.h"
 #include "bft/sim/app.h"
 #include "bft/sim/checks.h"
 #include "bft/sim/clock.h"
@@ -145,13 +144,13 @@ struct ReplicaHost {
   std::unique_ptr<storage::FaultFileSystem> fs;
   std::unique_ptr<storage::ReplicaStorage> storage;
   std::uint64_t storage_unsynced = 0;  // records appended since the last sync
+  std::uint64_t records_taken = 0;     // records of this incarnation's outputs (on_durable)
   std::uint64_t sync_token = 0;
   bool sync_scheduled = false;
   std::unique_ptr<SimSigner> signer;
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
   std::unique_ptr<SimCapture> capture;
-  std::unique_ptr<TurnQueue> turns;  // the daemon's rule for when a turn's sends may leave
   std::unique_ptr<ByzantineFilter> byz;
   // kStaleRead: an old copy of the application state, and the payloads of recent read-only
   // requests (to answer them from the old copy).
@@ -251,7 +250,7 @@ class Simulation::Impl {
   void drain(ReplicaHost& h);
   void carry_out(ReplicaHost& h, Output& out);
   // Sends a turn's messages and replies (through the Byzantine filter of a Byzantine replica).
-  void deliver(ReplicaHost& h, TurnQueue::Sends& sends);
+  void deliver(ReplicaHost& h, Output& out);
   void record_executed(ReplicaHost& h, const Output& out);
   void schedule_tick(ReplicaHost& h);
   void do_crash(ReplicaHost& h, const char* why);
@@ -546,7 +545,7 @@ void Simulation::Impl::plan_random_faults() {
 void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recovered) {
   h.app = std::make_unique<RecordingApp>(app_->make_state_machine());
   h.core = std::make_unique<Replica>(h.config, *h.app, *h.signer, verifier_);
-  h.turns = std::make_unique<TurnQueue>([this, &h](TurnQueue::Sends& s) { deliver(h, s); });
+  h.records_taken = 0;
   ++h.incarnations;
   if (capture_delay_max_us_ > 0) {
     h.capture = std::make_unique<SimCapture>([this, &h](std::uint64_t id, Bytes state) {
@@ -875,6 +874,7 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
   // 1. Append. An output that demands it is durable (with everything before) before its sends;
   // the others' records become durable at the driver's next sync, a little later.
   bool pending = false;
+  h.records_taken += out.persist.size();
   if (h.storage) {
     if (auto r = h.storage->append(out.persist); !r) {
       fail("harness: replica " + std::to_string(h.id) +
@@ -890,6 +890,9 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
   }
   if (out.sync) {
     if (!sync_disk(h)) return;
+    // Synced on the spot: the sends that waited for these records leave with the others.
+    h.core->on_durable(h.records_taken);
+    out.add_sends(h.core->take_output());
   } else if (pending && !h.sync_scheduled) {
     h.sync_scheduled = true;
     push(now_us_ + static_cast<TimeUs>(plan_rng_.uniform(0, 3'000)), EventKind::kDiskSync, h.id, 0,
@@ -898,11 +901,11 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
 
   record_executed(h, out);
 
-  // 2. Sends and replies: the disk has synced on the spot, so they leave at once.
-  h.turns->submit(0, TurnQueue::Sends{std::move(out.messages), std::move(out.replies)});
+  // 2. Sends and replies.
+  deliver(h, out);
 }
 
-void Simulation::Impl::deliver(ReplicaHost& h, TurnQueue::Sends& out) {
+void Simulation::Impl::deliver(ReplicaHost& h, Output& out) {
   if (h.byz) {
     std::vector<ByzSend> sends;
     for (const OutMessage& m : out.messages) h.byz->outgoing(m, now(), sends);
@@ -977,7 +980,6 @@ void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
   h.sync_scheduled = false;
   h.last_counters = h.core->counters();
   h.core.reset();
-  h.turns.reset();
   h.capture.reset();
   h.app.reset();
   h.tick_at.reset();

@@ -176,6 +176,8 @@ Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_
   executed.resize(config_.n);
   disk.resize(config_.n);
   synced.assign(config_.n, 0);
+  records_taken_.assign(config_.n, 0);
+  disk_stalled_.assign(config_.n, false);
   messages_sent.assign(config_.n, 0);
   for (ReplicaId i = 0; i < config_.n; ++i) {
     Config c = config_;
@@ -195,8 +197,14 @@ void Cluster::collect(ReplicaId i) {
   if (!up(i)) return;
   replicas_[i]->check_invariants();
   Output out = replicas_[i]->take_output();
+  records_taken_[i] += out.persist.size();
   for (auto& r : out.persist) disk[i].push_back(std::move(r));
-  if (out.sync) synced[i] = disk[i].size();
+  if (out.sync && !disk_stalled_[i]) {
+    // Synced on the spot: the sends that waited for these records leave with the others.
+    synced[i] = disk[i].size();
+    replicas_[i]->on_durable(records_taken_[i]);
+    out.add_sends(replicas_[i]->take_output());
+  }
   for (const Executed& e : out.executed) executed[i].push_back(e);
   for (const OutMessage& m : out.messages) {
     ++messages_sent[i];
@@ -294,7 +302,15 @@ void Cluster::crash(ReplicaId i, bool lose_unsynced) {
   if (lose_unsynced) disk[i].resize(synced[i]);
 }
 
+void Cluster::unstall_disk(ReplicaId i) {
+  disk_stalled_[i] = false;
+  synced[i] = disk[i].size();
+  replicas_[i]->on_durable(records_taken_[i]);
+  collect(i);
+}
+
 void Cluster::restart(ReplicaId i) {
+  records_taken_[i] = 0;
   apps_[i] = std::make_unique<KvApp>();
   replicas_[i] = std::make_unique<Replica>(configs_[i], *apps_[i], *signers_[i], verifier_);
   PersistedStateBuilder builder;

@@ -143,6 +143,10 @@ class Cluster {
   // A crash keeps every record written (the driver synced them all in time), or with
   // lose_unsynced only those up to the last output that demanded a sync (Output::sync).
   void crash(ReplicaId i, bool lose_unsynced = false);
+  // The disk of replica i syncs (reports on_durable()) on the spot, or with stalled set not
+  // until unstall_disk(i), which reports every record written so far.
+  void stall_disk(ReplicaId i) { disk_stalled_[i] = true; }
+  void unstall_disk(ReplicaId i);
   void restart(ReplicaId i);
 
   // Replies seen by the client (principal, session, number), in arrival order.
@@ -181,6 +185,8 @@ class Cluster {
   std::vector<std::unique_ptr<FakeSigner>> signers_;
   std::vector<std::unique_ptr<KvApp>> apps_;
   std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<std::uint64_t> records_taken_;  // per replica, since its start (on_durable())
+  std::vector<bool> disk_stalled_;
   TimeUs now_us_ = 1'000'000;
 };
 

@@ -207,6 +207,38 @@ TEST(Recovery, CorruptStableStateIsNotTrustedAndIsFetchedAgain) {
   EXPECT_EQ(c.app(3).kv, c.app(0).kv);
 }
 
+// persist.h: a COMMIT leaves only once its PreparedRecord is durable, and nothing the replica
+// sends afterwards (its reply included) overtakes it.
+TEST(PersistBeforeSend, TheCoreHoldsSendsUntilTheDriverReportsTheirRecordsDurable) {
+  Cluster c;
+  std::size_t commits_from_1 = 0;
+  c.filter = [&](const Envelope& e) {
+    if (e.from == 1 && e.type() == MsgType::kCommit) ++commits_from_1;
+    return true;
+  };
+  c.stall_disk(1);
+  c.send_request("alice", 1, 1, "put x 1");
+  c.deliver();
+  // The others commit and answer without replica 1's COMMIT; replica 1 executes but holds it.
+  EXPECT_EQ(c.accepted("alice", 1, 1), "ok");
+  EXPECT_EQ(c.replica(1).status().last_executed, 1u);
+  EXPECT_EQ(commits_from_1, 0u);
+  EXPECT_EQ(c.replies_for("alice", 1, 1).size(), c.n() - 1);
+  EXPECT_GT(c.replica(1).held_send_bytes(), 0u);
+
+  c.unstall_disk(1);
+  c.deliver();
+  EXPECT_EQ(commits_from_1, c.n() - 1);
+  EXPECT_EQ(c.replies_for("alice", 1, 1).size(), c.n());
+  EXPECT_EQ(c.replica(1).held_send_bytes(), 0u);
+  expect_agreement(c);
+}
+
+TEST(PersistBeforeSend, ADriverReportingRecordsItWasNeverGivenAborts) {
+  Cluster c;
+  EXPECT_DEATH(c.replica(1).on_durable(1'000'000), "records <= records_taken_");
+}
+
 TEST(PersistedStateBuilder, KeepsTheLatestRecordsAboveTheStableCheckpoint) {
   PersistedStateBuilder b;
   auto pp = [](ViewNum v, SeqNum s) {

@@ -1,6 +1,6 @@
 // TurnQueue: a turn's sends leave once the records it waits for are durable, and never before an
 // earlier turn's (bft/core/persist.h, "persist before send").
-#include "bft/driver/turn_queue.h"
+#include "bft/core/turn_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -37,7 +37,7 @@ TEST(TurnQueue, ATurnWithNothingToWaitForLeavesAtOnce) {
 
 TEST(TurnQueue, TurnsWaitForTheirRecordsAndForEarlierTurnsInOrder) {
   Recorder r;
-  r.queue.submit(3, turn("a", 10));  // waits for ticket 3
+  r.queue.submit(3, turn("a", 10));  // waits for the first 3 records
   r.queue.submit(0, turn("b"));      // waits for nothing of its own, but comes after "a"
   r.queue.submit(5, turn("c"));
   EXPECT_TRUE(r.sent.empty());
@@ -49,8 +49,8 @@ TEST(TurnQueue, TurnsWaitForTheirRecordsAndForEarlierTurnsInOrder) {
   r.queue.durable(4);
   EXPECT_EQ(r.sent, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(r.queue.held_bytes(), 1U);
-  r.queue.durable(3);  // tickets only move forward
-  EXPECT_EQ(r.queue.durable_ticket(), 4U);
+  r.queue.durable(3);  // counts only move forward
+  EXPECT_EQ(r.queue.durable_records(), 4U);
   r.queue.durable(5);
   EXPECT_EQ(r.sent, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(r.queue.held_turns(), 0U);
@@ -58,15 +58,6 @@ TEST(TurnQueue, TurnsWaitForTheirRecordsAndForEarlierTurnsInOrder) {
 
   r.queue.submit(5, turn("d"));  // durable already
   EXPECT_EQ(r.sent.back(), "d");
-}
-
-TEST(TurnQueue, ClearForgetsTheHeldTurns) {
-  Recorder r;
-  r.queue.submit(1, turn("a"));
-  r.queue.clear();
-  r.queue.durable(1);
-  EXPECT_TRUE(r.sent.empty());
-  EXPECT_EQ(r.queue.held_bytes(), 0U);
 }
 
 }  // namespace
