@@ -7,8 +7,9 @@
 // reports the records durable (Replica::on_durable()), so a driver sends whatever an Output
 // carries at once. sync is set by the records a view change relies on (PreparedRecord: a
 // replica's certificates are what carries a committed batch into the next view; with f faulty
-// replicas every correct one must still report its own), by ViewRecord and by CheckpointRecord. PrePreparedRecord, CommittedRecord and StableRecord do not
-// set it: their sends may leave first, one sync per batch on the critical path instead of three.
+// replicas every correct one must still report its own), by ViewRecord and by CheckpointRecord.
+// PrePreparedRecord, CommittedRecord and StableRecord do not set it: their sends may leave first,
+// one sync per batch on the critical path instead of three.
 //
 // Why losing those is safe:
 //   - A replica that restarts from records (it always finds some: a fresh start writes a
