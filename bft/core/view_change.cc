@@ -52,10 +52,7 @@ ViewChangeMsg Replica::Impl::build_view_change() {
   vc.stable = checkpoints_.stable_proof();
   vc.replica = config_.self;
   for (const auto& [seq, s] : log_) {
-    if (s.cert && seq > checkpoints_.stable_proof().seq &&
-        seq - checkpoints_.stable_proof().seq <= config_.log_window) {
-      vc.prepared.push_back(*s.cert);
-    }
+    if (s.cert && in_window(seq)) vc.prepared.push_back(*s.cert);
   }
   vc.signature = signer_.sign(SignDomain::kViewChange, view_change_signed_bytes(vc));
   return vc;
