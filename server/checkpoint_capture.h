@@ -1,14 +1,15 @@
-// ForkCapture: the daemon's bft::StateCapture. A large checkpoint state is encoded and hashed in
-// a forked child process, on the copy-on-write image of the moment the checkpoint was due, while
-// the replica goes on with later batches; a small one is encoded on the spot.
+// ForkCapture: how the daemon answers a checkpoint's capture request (bft/core/state_capture.h).
+// A large checkpoint state is encoded and hashed in a forked child process, on the copy-on-write
+// image of the moment the checkpoint was due, while the replica goes on with later batches; a
+// small one is encoded on the spot.
 //
 // Encoding and hashing take time in proportion to the state (0.2-0.5 s for 300,000 small tuples
 // here), during which a replica doing it inline would stall its io thread (no messages, no
 // batches). fork() copies page tables only; pages the parent modifies meanwhile are copied by the
-// kernel. The child encodes (the core's own
-// encode_state(), on its frozen copy of the replica), hashes, writes the digest and the bytes to
-// a pipe (and the state file to the data directory), and exits; a reader thread collects them and
-// posts the result to the io thread, which hands it to Replica::on_checkpoint_captured().
+// kernel. The child encodes (Replica::checkpoint_state(), on its frozen copy of the replica),
+// hashes, writes the digest and the bytes to a pipe (and the state file to the data directory),
+// and exits; a reader thread collects them and posts the result to the io thread, which hands it
+// to Replica::on_checkpoint_captured().
 //
 // On the spot instead when: the state is below `fork_min_bytes` (a fork and a thread hop cost
 // more than encoding a few MB), by the larger of the previous state's size and the application's
@@ -39,6 +40,7 @@
 #include <sys/types.h>
 
 #include "bft/core/state_capture.h"
+#include "bft/core/types.h"
 #include "codec/thread_annotations.h"
 
 namespace boost::asio {
@@ -55,7 +57,7 @@ struct CaptureStats {
   double last_ms = 0;             // wall time of the last capture (for a child: fork to result)
 };
 
-class ForkCapture final : public bft::StateCapture {
+class ForkCapture {
  public:
   struct Options {
     std::uint64_t fork_min_bytes = std::uint64_t{1} << 20;
@@ -82,12 +84,14 @@ class ForkCapture final : public bft::StateCapture {
   using Done = std::function<void(std::uint64_t, std::optional<bft::CapturedState>)>;
 
   ForkCapture(boost::asio::io_context& io, Options options, Done done);
-  ~ForkCapture() override;
+  ~ForkCapture();
   ForkCapture(const ForkCapture&) = delete;
   ForkCapture& operator=(const ForkCapture&) = delete;
 
+  // Captures `encode()`'s bytes for capture `id` of checkpoint `seq`: returns them, hashed, when
+  // done on the spot; nullopt when a child took the image (the result goes to `done` later).
   std::optional<bft::CapturedState> capture(std::uint64_t id, bft::SeqNum seq,
-                                            const std::function<bft::Bytes()>& encode) override;
+                                            const std::function<bft::Bytes()>& encode);
   CaptureStats stats() const { return stats_; }
 
  private:

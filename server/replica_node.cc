@@ -18,6 +18,7 @@
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
+#include "codec/digest.h"
 #include "codec/thread_annotations.h"
 #include "confidentiality/reply.h"
 #include "config/confidential_keys.h"
@@ -104,6 +105,8 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   bft::TimeUs now();
   void on_frame(const net::Peer& peer, net::ConnectionId connection, bft::ByteView frame);
   void schedule_flush();
+  // Answers a checkpoint's capture request (bft/core/state_capture.h).
+  void capture(const bft::CaptureRequest& request);
   void on_captured(std::uint64_t id, std::optional<bft::CapturedState> result);
   void flush();
   void carry_out(bft::Output& out);
@@ -148,7 +151,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
                                            confidentiality::kShareCacheEntries};
   std::unique_ptr<TupleSpaceApp> app_;
   std::unique_ptr<StorageWorker> storage_;
-  std::unique_ptr<ForkCapture> capture_;  // outlives the replica that calls it
+  std::unique_ptr<ForkCapture> capture_;  // null: captures on the spot (a test file system)
   std::unique_ptr<bft::Replica> replica_;
   std::unique_ptr<net::ReplicaTransport> transport_;
   std::unique_ptr<HttpServer> http_;
@@ -282,7 +285,6 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
           if (auto self = weak.lock(); self && self->running_)
             self->on_captured(id, std::move(result));
         });
-    replica_->set_state_capture(capture_.get());
   }
   transport_ = std::make_unique<net::ReplicaTransport>(io_, settings_.transport);
   transport_->on_frame([this](const net::Peer& peer, net::ConnectionId c, bft::ByteView frame) {
@@ -448,6 +450,22 @@ bft::TimeUs ReplicaNode::Impl::now() {
   return last_now_us_;
 }
 
+void ReplicaNode::Impl::capture(const bft::CaptureRequest& request) {
+  const auto encode = [this] { return replica_->checkpoint_state(); };
+  std::optional<bft::CapturedState> result;
+  if (capture_) {
+    result = capture_->capture(request.id, request.seq, encode);
+  } else {
+    auto state = std::make_shared<const bft::Bytes>(encode());
+    result = bft::CapturedState{codec::blake2b(*state), std::move(state)};
+  }
+  if (result) {
+    replica_->on_checkpoint_captured(request.id, *result, now());
+  } else {
+    replica_->on_checkpoint_capture_started(request.id, now());
+  }
+}
+
 void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState> result) {
   if (result) {
     replica_->on_checkpoint_captured(id, *result, now());
@@ -519,10 +537,13 @@ void ReplicaNode::Impl::arm_tick() {
 void ReplicaNode::Impl::flush() {
   flush_posted_ = false;
   if (!running_) return;
-  bft::Output out = replica_->take_output();
-  if (!out.empty()) {
+  while (true) {
+    bft::Output out = replica_->take_output();
+    if (out.empty()) break;
     carry_out(out);
     if (!running_) return;  // storage failed
+    if (!out.capture) break;
+    capture(*out.capture);  // execution resumes: carry out what it produces
   }
   // Also after an output the core held entirely (its sends wait for the disk).
   apply_backpressure();

@@ -11,17 +11,25 @@
 
 namespace bastion::bft {
 
-void Replica::Impl::take_checkpoint(SeqNum seq) {
+void Replica::Impl::take_checkpoint(SeqNum seq, bool replay) {
   count(Ctr::kCheckpointsTaken);
-  const std::uint64_t id = checkpoints_.begin_capture(seq);
-  std::optional<CapturedState> captured;
-  if (capture_ != nullptr) {
-    captured = capture_->capture(id, seq, [this] { return encode_state(); });
-  } else {
-    auto state = std::make_shared<const Bytes>(encode_state());
-    captured = CapturedState{codec::blake2b(*state), std::move(state)};
-  }
-  if (captured && checkpoints_.end_capture(id)) finish_checkpoint(seq, *captured);
+  const std::uint64_t id = checkpoints_.begin_capture(seq);  // execution waits for the driver
+  if (!replay) return;
+  auto state = std::make_shared<const Bytes>(encode_state());
+  checkpoints_.end_capture(id);
+  finish_checkpoint(seq, CapturedState{codec::blake2b(*state), std::move(state)});
+}
+
+Bytes Replica::Impl::checkpoint_state() const {
+  BASTION_CHECK(checkpoints_.awaiting_image().has_value());  // the state of a checkpoint
+  return encode_state();
+}
+
+void Replica::Impl::on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us) {
+  if (!started_) return;
+  now_us_ = now_us;
+  checkpoints_.image_taken(id);
+  after_event();  // execution resumes
 }
 
 void Replica::Impl::on_checkpoint_captured(std::uint64_t id, const CapturedState& captured,
@@ -44,7 +52,7 @@ void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us
     // Nothing executed since: the state is still that of `seq`, capture it again. (At the edge
     // of the log window nothing executes until a checkpoint is stable, so without this a few
     // failed captures could stop the cluster.)
-    take_checkpoint(*seq);
+    take_checkpoint(*seq, false);
   } else {
     // Its state for `seq` is gone: a proof waiting for it fetches the proven bytes instead.
     adopt_proof_awaiting(*seq);

@@ -23,6 +23,7 @@ void Checkpoints::discard() {
   own_.erase(own_.begin(), own_.lower_bound(stable_.seq));
   archive_.erase(archive_.begin(), archive_.upper_bound(retain_floor()));
   std::erase_if(captures_, [this](const auto& c) { return c.second < stable_.seq; });
+  if (awaiting_image_ && !captures_.contains(*awaiting_image_)) awaiting_image_.reset();
   if (proof_awaiting_capture_ && proof_awaiting_capture_->seq <= stable_.seq) {
     proof_awaiting_capture_.reset();
   }
@@ -33,6 +34,7 @@ void Checkpoints::check() const {
   BASTION_CHECK(archive_.empty() || (archive_.begin()->first > retain_floor() &&
                                      archive_.rbegin()->first <= stable_.seq));
   BASTION_CHECK(!proof_awaiting_capture_ || proof_awaiting_capture_->seq > stable_.seq);
+  BASTION_CHECK(!awaiting_image_ || captures_.contains(*awaiting_image_));
 }
 
 const OwnCheckpoint* Checkpoints::own(SeqNum seq) const {
@@ -52,7 +54,17 @@ const ArchivedBatch* Checkpoints::archived(SeqNum seq) const {
 std::uint64_t Checkpoints::begin_capture(SeqNum seq) {
   const std::uint64_t id = ++last_capture_id_;
   captures_.emplace(id, seq);
+  awaiting_image_ = id;
   return id;
+}
+
+std::optional<CaptureRequest> Checkpoints::awaiting_image() const {
+  if (!awaiting_image_) return std::nullopt;
+  return CaptureRequest{*awaiting_image_, captures_.at(*awaiting_image_)};
+}
+
+void Checkpoints::image_taken(std::uint64_t id) {
+  if (awaiting_image_ == id) awaiting_image_.reset();
 }
 
 std::optional<SeqNum> Checkpoints::end_capture(std::uint64_t id) {
@@ -60,6 +72,7 @@ std::optional<SeqNum> Checkpoints::end_capture(std::uint64_t id) {
   if (it == captures_.end()) return std::nullopt;  // a state since replaced or discarded
   const SeqNum seq = it->second;
   captures_.erase(it);
+  image_taken(id);
   return seq;
 }
 
@@ -70,6 +83,7 @@ bool Checkpoints::capture_pending(SeqNum seq) const {
 
 void Checkpoints::drop_captures() {
   captures_.clear();
+  awaiting_image_.reset();
   proof_awaiting_capture_.reset();
 }
 

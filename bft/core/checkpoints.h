@@ -2,7 +2,8 @@
 // its proof; its own states at checkpoint seqs (the stable one's serves state transfer, newer ones
 // wait for their votes); the archive of committed batches in the interval below the stable
 // checkpoint, from which a replica up to one interval behind catches up (COMMITTED) rather than
-// by state transfer; and the captures of its own states still running, with the proof that waits
+// by state transfer; and the captures of its own states still running (the newest perhaps still
+// waiting for the driver to take its image: execution waits with it), with the proof that waits
 // for one of them to compare against.
 //
 // Invariant: the stable checkpoint never moves back (checked). Votes are CheckpointVotes'.
@@ -16,6 +17,7 @@
 
 #include "bft/core/messages.h"
 #include "bft/core/slot_log.h"
+#include "bft/core/state_capture.h"
 #include "bft/core/types.h"
 
 namespace bastion::bft {
@@ -60,8 +62,13 @@ class Checkpoints {
   const ArchivedBatch* archived(SeqNum seq) const;
 
   // ---- captures of own states ----
-  // A capture of the state of `seq` starts; returns its id.
+  // A capture of the state of `seq` starts, waiting for the driver to take its image; returns
+  // its id.
   std::uint64_t begin_capture(SeqNum seq);
+  // The capture whose image the driver has not taken yet: the state must not change until then.
+  std::optional<CaptureRequest> awaiting_image() const;
+  // The driver took the image of capture `id` (a frozen copy that it encodes later).
+  void image_taken(std::uint64_t id);
   // Whether the capture `id` is still wanted (then it ends now), and of which seq.
   std::optional<SeqNum> end_capture(std::uint64_t id);
   bool capture_pending(SeqNum seq) const;
@@ -73,7 +80,8 @@ class Checkpoints {
   std::optional<CheckpointProofMsg> take_proof_awaiting(SeqNum seq);
 
   // Own states at or above the stable checkpoint, the archive in (retain_floor(), stable], a proof
-  // waiting for a capture above stable; aborts (BASTION_CHECK) otherwise. Holds after discard().
+  // waiting for a capture above stable, an image awaited only for a running capture; aborts
+  // (BASTION_CHECK) otherwise. Holds after discard().
   void check() const;
 
   std::size_t own_count() const { return own_.size(); }
@@ -86,7 +94,8 @@ class Checkpoints {
   std::map<SeqNum, OwnCheckpoint> own_;
   std::map<SeqNum, ArchivedBatch> archive_;
   std::uint64_t last_capture_id_ = 0;
-  std::map<std::uint64_t, SeqNum> captures_;  // by capture id
+  std::map<std::uint64_t, SeqNum> captures_;     // by capture id
+  std::optional<std::uint64_t> awaiting_image_;  // a capture in captures_
   std::optional<CheckpointProofMsg> proof_awaiting_capture_;
 };
 

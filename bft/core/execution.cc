@@ -22,7 +22,8 @@ constexpr std::uint8_t kCoreStateVersion = 1;
 
 void Replica::Impl::try_execute() {
   if (state_fetch_) return;  // behind a proven stable checkpoint: nothing to execute on
-  while (true) {
+  // Not while a checkpoint's state waits for the driver to capture it: the state must stay.
+  while (!checkpoints_.awaiting_image()) {
     const SeqNum next = last_executed_ + 1;
     Slot* s = log_.find(next);
     if (s == nullptr || !s->committed) return;
@@ -67,7 +68,7 @@ void Replica::Impl::execute_slot(SeqNum seq, Slot& s, bool replay) {
   out_.executed.push_back(e);
   view_.batch_executed(h.view);
   // Last: a checkpoint may make `seq` stable and garbage-collect its slot.
-  if (seq % config_.checkpoint_interval == 0) take_checkpoint(seq);
+  if (seq % config_.checkpoint_interval == 0) take_checkpoint(seq, replay);
 }
 
 void Replica::Impl::execute_batch(const BatchHeader& h, const Batch* b, bool replay) {

@@ -89,7 +89,10 @@ void Replica::on_client_message(const std::string& principal, ByteView bytes, Ti
   impl_->on_client_message(principal, bytes, now_us);
 }
 void Replica::on_tick(TimeUs now_us) { impl_->on_tick(now_us); }
-void Replica::set_state_capture(StateCapture* capture) { impl_->set_state_capture(capture); }
+Bytes Replica::checkpoint_state() const { return impl_->checkpoint_state(); }
+void Replica::on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us) {
+  impl_->on_checkpoint_capture_started(id, now_us);
+}
 void Replica::on_checkpoint_captured(std::uint64_t id, const CapturedState& captured,
                                      TimeUs now_us) {
   impl_->on_checkpoint_captured(id, captured, now_us);
@@ -318,6 +321,7 @@ Output Replica::Impl::take_output() {
   }
   out.messages = std::exchange(released_.messages, {});
   out.replies = std::exchange(released_.replies, {});
+  out.capture = checkpoints_.awaiting_image();
   return out;
 }
 
@@ -524,6 +528,10 @@ void Replica::Impl::check_invariants() const {
   // A state fetch fetches the stable checkpoint's state: a newer stable checkpoint replaces it.
   BASTION_CHECK(!state_fetch_ || state_fetch_->proof().seq == stable_seq());
   checkpoints_.check();
+  // A checkpoint whose state waits for the driver's capture is the last seq executed.
+  if (const auto capture = checkpoints_.awaiting_image()) {
+    BASTION_CHECK(last_executed_ == capture->seq);
+  }
   view_.check();
   log_.check(stable_seq(), config_.log_window, view_.number());
   BASTION_CHECK(pool_.timer_count() <= pool_.entries().size());

@@ -8,7 +8,8 @@
 //      make them durable soon (with everything appended before) and report it with on_durable(),
 //   2. send the messages to replicas, and the replies to clients, at once: the core holds back
 //      those that must wait for records to be durable (see persist.h) and hands them out in a
-//      later output, after on_durable().
+//      later output, after on_durable(),
+//   3. capture the state if a checkpoint asks for it (Output::capture; see state_capture.h).
 // Committed batches are executed inside the core, on the StateMachine it was given, so results,
 // the client table and checkpoints stay consistent; the Output reports what was executed.
 //
@@ -85,10 +86,13 @@ struct Output {
   std::vector<Executed> executed;           // batches executed, in order (for logs and metrics)
   std::optional<SeqNum> stable_checkpoint;  // a new stable checkpoint: storage may truncate below
   std::vector<OutStatusReport> status_reports;  // answers to client status queries
+  // A checkpoint's state to capture (state_capture.h): in every output until the driver answers,
+  // and execution waits until then.
+  std::optional<CaptureRequest> capture;
 
   bool empty() const {
     return persist.empty() && messages.empty() && replies.empty() && executed.empty() &&
-           !stable_checkpoint && status_reports.empty();
+           !stable_checkpoint && status_reports.empty() && !capture;
   }
   // Appends `later`'s messages and replies to these (a driver whose disk synced on the spot sends
   // what on_durable() released with the rest of the output).
@@ -118,10 +122,6 @@ class Replica {
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
-  // Where checkpoint states are encoded and hashed (see state_capture.h); null (the default):
-  // on the spot. Set before start(); `capture` must outlive the replica.
-  void set_state_capture(StateCapture* capture);
-
   // Starts a fresh replica (recovered == nullptr) or one restarted from its persisted records:
   // restores the stable checkpoint, re-executes committed batches above it, resumes its view.
   void start(TimeUs now_us, const PersistedState* recovered = nullptr);
@@ -129,10 +129,14 @@ class Replica {
   void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
-  // The outcome of a StateCapture::capture() that returned nullopt. A result for a state the
-  // replica no longer has (it installed another one meanwhile) is ignored. After a failure the
-  // replica captures again if nothing executed since; otherwise it has no state of its own for
-  // that checkpoint and fetches the proven one if it becomes stable.
+  // Answers to Output::capture (state_capture.h). checkpoint_state() encodes the state to capture
+  // (only while a capture is asked for: it aborts otherwise); started: the driver took a frozen
+  // image of it and reports the result later. A result for a state the replica no longer has (it
+  // installed another one meanwhile) is ignored. After a failure the replica asks again if
+  // nothing executed since; otherwise it has no state of its own for that checkpoint and fetches
+  // the proven one if it becomes stable.
+  Bytes checkpoint_state() const;
+  void on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us);
   void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
 

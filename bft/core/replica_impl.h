@@ -26,6 +26,8 @@
 //     changes (SlotLog::check);
 //   - execution is strictly in sequence with the body's digest checked, views only grow and a
 //     stable checkpoint never moves back (BASTION_CHECKs where they change);
+//   - execution stands at a checkpoint while its state waits for the driver's capture
+//     (Output::capture; checked by check_invariants());
 //   - every container indexed by peer input is bounded (see replica.h and debug_sizes());
 //   - output order is a pure function of the inputs: only ordered containers are iterated.
 //
@@ -131,7 +133,8 @@ class Replica::Impl {
   void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
-  void set_state_capture(StateCapture* capture) { capture_ = capture; }
+  Bytes checkpoint_state() const;
+  void on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us);
   void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
   Output take_output();
@@ -249,7 +252,9 @@ class Replica::Impl {
   bool install_state(ByteView state, SeqNum seq);
 
   // ---- checkpoint.cc ----
-  void take_checkpoint(SeqNum seq);
+  // Captures the state of checkpoint `seq`: asks the driver (Output::capture), or while
+  // re-executing the log in start() on the spot.
+  void take_checkpoint(SeqNum seq, bool replay);
   void finish_checkpoint(SeqNum seq, const CapturedState& captured);
   // Adopts the proof that waited for this replica's capture of `seq`, if one did.
   void adopt_proof_awaiting(SeqNum seq);
@@ -339,7 +344,6 @@ class Replica::Impl {
   CheckpointVotes checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
   bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
-  StateCapture* capture_ = nullptr;
 
   // ---- requests ----
   RequestPool pool_;

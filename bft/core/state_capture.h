@@ -1,39 +1,39 @@
-// How a replica captures its state at a checkpoint, behind an injected interface.
+// How a replica captures its state at a checkpoint: an effect its driver carries out.
 //
 // Every checkpoint_interval seqs the core needs the canonical bytes of its whole state (core part
 // and application snapshot) as of that seq, and their BLAKE2b. Encoding and hashing a large state
 // takes time proportional to it (about half a second per million small tuples), and the state
-// goes on changing as later batches execute. A StateCapture decides where that work runs: on the
-// spot (the default when none is given), or on a frozen image of this moment, such as a forked
-// copy of the process (server/checkpoint_capture.h), with the result reported later by
-// Replica::on_checkpoint_captured(). Until then the replica sends no CHECKPOINT for that seq; the
-// others' checkpoints still become stable without it.
+// goes on changing as later batches execute. So the core does not do it inside its event calls:
+// on executing a checkpoint seq it stops executing, and every Output carries a CaptureRequest
+// until the driver answers it, in one of two ways:
+//   - on the spot: Replica::checkpoint_state() now, hashed, reported with on_checkpoint_captured();
+//   - from a frozen image of this moment, such as a forked copy of the process
+//     (server/checkpoint_capture.h) that calls checkpoint_state() itself:
+//     on_checkpoint_capture_started() now, and on_checkpoint_captured() or
+//     on_checkpoint_capture_failed() with the same id when the image has been encoded.
+// Execution resumes with either answer. Until the state is captured the replica sends no
+// CHECKPOINT for that seq; the others' checkpoints still become stable without it.
 //
-// Thread-safety: called on the thread that owns the replica, inside one of its event calls.
+// A restarted replica that re-executes its log in start() captures the checkpoints it passes on
+// the spot, itself (nothing else runs then).
+//
+// Thread-safety: as Replica.
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <optional>
 
 #include "bft/core/types.h"
 
 namespace bastion::bft {
 
+struct CaptureRequest {
+  std::uint64_t id = 0;
+  SeqNum seq = 0;
+};
+
 struct CapturedState {
   Digest digest{};  // BLAKE2b of *state
   SharedBytes state;
-};
-
-class StateCapture {
- public:
-  virtual ~StateCapture() = default;
-  // The replica's state is now that of checkpoint `seq`. `encode` returns its bytes; it reads the
-  // replica's memory, so call it now or in a copy of the process made now, never later. Return
-  // the result to finish at once, or nullopt and later report Replica::on_checkpoint_captured()
-  // or on_checkpoint_capture_failed() with the same `id`.
-  virtual std::optional<CapturedState> capture(std::uint64_t id, SeqNum seq,
-                                               const std::function<Bytes()>& encode) = 0;
 };
 
 }  // namespace bastion::bft

@@ -116,20 +116,6 @@ struct Later {
 
 SharedBytes share(Bytes b) { return std::make_shared<const Bytes>(std::move(b)); }
 
-// Checkpoint states captured like the daemon's forked captures: encoded at once, reported later.
-class SimCapture final : public StateCapture {
- public:
-  using Handler = std::function<std::optional<CapturedState>(std::uint64_t, Bytes)>;
-  explicit SimCapture(Handler handler) : handler_(std::move(handler)) {}
-  std::optional<CapturedState> capture(std::uint64_t id, SeqNum /*seq*/,
-                                       const std::function<Bytes()>& encode) override {
-    return handler_(id, encode());
-  }
-
- private:
-  Handler handler_;
-};
-
 struct ReplicaHost {
   ReplicaId id = 0;
   Config config;
@@ -150,7 +136,6 @@ struct ReplicaHost {
   std::unique_ptr<SimSigner> signer;
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
-  std::unique_ptr<SimCapture> capture;
   std::unique_ptr<ByzantineFilter> byz;
   // kStaleRead: an old copy of the application state, and the payloads of recent read-only
   // requests (to answer them from the old copy).
@@ -234,7 +219,9 @@ class Simulation::Impl {
   void plan_random_faults();
   void start_replica(ReplicaHost& h, const PersistedState* recovered);
   bool sync_disk(ReplicaHost& h);
-  std::optional<CapturedState> capture_later(ReplicaHost& h, std::uint64_t id, Bytes state);
+  // Answers a checkpoint's capture request: on the spot, or like the daemon's forked captures
+  // (the image taken now, its result reported later, perhaps as a failure).
+  void capture(ReplicaHost& h, const CaptureRequest& request);
   void keep_unsynced(ReplicaHost& h);
   void start_clients();
 
@@ -547,12 +534,6 @@ void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recov
   h.core = std::make_unique<Replica>(h.config, *h.app, *h.signer, verifier_);
   h.records_taken = 0;
   ++h.incarnations;
-  if (capture_delay_max_us_ > 0) {
-    h.capture = std::make_unique<SimCapture>([this, &h](std::uint64_t id, Bytes state) {
-      return capture_later(h, id, std::move(state));
-    });
-    h.core->set_state_capture(h.capture.get());
-  }
   h.core->start(local(h), recovered);
   drain(h);
 }
@@ -815,20 +796,29 @@ void Simulation::Impl::dispatch(const Event& e) {
 
 // ---- replicas -----------------------------------------------------------------------------------
 
-std::optional<CapturedState> Simulation::Impl::capture_later(ReplicaHost& h, std::uint64_t id,
-                                                             Bytes state) {
+void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
+  SharedBytes state = share(h.core->checkpoint_state());
+  if (capture_delay_max_us_ == 0) {
+    h.core->on_checkpoint_captured(request.id, CapturedState{codec::blake2b(*state), state},
+                                   local(h));
+    return;
+  }
   const auto delay = static_cast<TimeUs>(plan_rng_.uniform(0, capture_delay_max_us_));
-  SharedBytes bytes = plan_rng_.chance(capture_failure_) ? nullptr : share(std::move(state));
+  if (plan_rng_.chance(capture_failure_)) state = nullptr;
   push(now_us_ + delay, EventKind::kCaptureDone, h.id, static_cast<std::uint32_t>(h.incarnations),
-       id, std::move(bytes));
-  return std::nullopt;
+       request.id, std::move(state));
+  h.core->on_checkpoint_capture_started(request.id, local(h));
 }
 
 void Simulation::Impl::drain(ReplicaHost& h) {
-  if (!h.core) return;
-  h.core->check_invariants();  // after every event, as TigerBeetle's VOPR does
-  Output out = h.core->take_output();
-  carry_out(h, out);
+  while (h.core) {
+    h.core->check_invariants();  // after every event, as TigerBeetle's VOPR does
+    Output out = h.core->take_output();
+    const std::optional<CaptureRequest> request = out.capture;
+    carry_out(h, out);
+    if (!h.core || !request) break;
+    capture(h, *request);  // execution resumes: carry out what it produces
+  }
   if (h.core) schedule_tick(h);
 }
 
@@ -980,7 +970,6 @@ void Simulation::Impl::do_crash(ReplicaHost& h, const char* why) {
   h.sync_scheduled = false;
   h.last_counters = h.core->counters();
   h.core.reset();
-  h.capture.reset();
   h.app.reset();
   h.tick_at.reset();
   ++h.tick_token;

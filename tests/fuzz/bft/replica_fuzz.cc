@@ -115,8 +115,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         replica.on_tick(now);
         break;
     }
-    records += replica.take_output().persist.size();
+    const Output out = replica.take_output();
+    records += out.persist.size();
     replica.on_durable(records);  // the disk syncs at once: held sends leave next time
+    if (out.capture) {            // and checkpoint states are captured on the spot
+      auto state = std::make_shared<const Bytes>(replica.checkpoint_state());
+      replica.on_checkpoint_captured(
+          out.capture->id, CapturedState{bastion::codec::blake2b(*state), std::move(state)}, now);
+    }
   }
   // Whatever happened, what the replica holds stays within its configured bounds.
   const auto sizes = replica.debug_sizes();

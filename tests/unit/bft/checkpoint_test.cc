@@ -30,6 +30,71 @@ void expect_same_state(Cluster& c) {
   }
 }
 
+// state_capture.h: at a checkpoint seq execution stops until the driver captures the state.
+TEST(CheckpointCapture, ExecutionWaitsForTheDriverToCaptureTheState) {
+  Cluster c;  // a checkpoint every 4 seqs
+  c.hold_captures(1);
+  run_requests(c, 1, 6);
+  EXPECT_EQ(c.replica(0).status().last_executed, 6u);
+  EXPECT_EQ(c.replica(1).status().last_executed, 4u);
+  const std::optional<CaptureRequest> asked = c.capture_asked(1);
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->seq, 4u);
+
+  // On the spot: the state of seq 4, and execution goes on.
+  auto state = std::make_shared<const Bytes>(c.replica(1).checkpoint_state());
+  c.replica(1).on_checkpoint_captured(asked->id, CapturedState{codec::blake2b(*state), state},
+                                      c.clock(1));
+  c.collect(1);
+  c.deliver();
+  EXPECT_FALSE(c.capture_asked(1));
+  EXPECT_EQ(c.replica(1).status().last_executed, 6u);
+  EXPECT_EQ(c.replica(1).status().last_checkpoint_digest,
+            c.replica(0).status().last_checkpoint_digest);
+  expect_same_state(c);
+}
+
+TEST(CheckpointCapture, AnImageTakenLetsExecutionGoOnAndItsResultCountsLater) {
+  Cluster c;
+  c.hold_captures(1);
+  run_requests(c, 1, 6);
+  const std::optional<CaptureRequest> asked = c.capture_asked(1);
+  ASSERT_TRUE(asked);
+  // The driver's frozen image (a forked child's), encoded later.
+  auto image = std::make_shared<const Bytes>(c.replica(1).checkpoint_state());
+  c.replica(1).on_checkpoint_capture_started(asked->id, c.clock(1));
+  c.collect(1);
+  c.deliver();
+  EXPECT_EQ(c.replica(1).status().last_executed, 6u);
+  EXPECT_DEATH((void)c.replica(1).checkpoint_state(), "awaiting_image");  // nothing asked now
+
+  c.replica(1).on_checkpoint_captured(asked->id, CapturedState{codec::blake2b(*image), image},
+                                      c.clock(1));
+  c.collect(1);
+  c.deliver();
+  EXPECT_EQ(c.replica(1).status().last_checkpoint_digest,
+            c.replica(0).status().last_checkpoint_digest);
+  expect_same_state(c);
+}
+
+TEST(CheckpointCapture, AFailedCaptureIsAskedForAgainWhileNothingExecutedSince) {
+  Cluster c;
+  c.hold_captures(1);
+  run_requests(c, 1, 4);
+  const std::optional<CaptureRequest> first = c.capture_asked(1);
+  ASSERT_TRUE(first);
+  c.replica(1).on_checkpoint_capture_started(first->id, c.clock(1));
+  c.collect(1);
+  EXPECT_FALSE(c.capture_asked(1));
+  c.replica(1).on_checkpoint_capture_failed(first->id, c.clock(1));
+  c.collect(1);
+  const std::optional<CaptureRequest> again = c.capture_asked(1);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->seq, 4u);
+  EXPECT_NE(again->id, first->id);
+  EXPECT_EQ(c.counter(1, "checkpoints.capture_failed"), 1u);
+}
+
 TEST(Checkpoints, BecomeStableAndBoundTheLog) {
   Cluster c;
   run_requests(c, 1, 40);

@@ -959,6 +959,36 @@ TEST(Checkpoints, CapturesAndTheProofThatWaitsForOne) {
   EXPECT_EQ(c.captures_pending(), 0U);
 }
 
+// The driver's image of a capture (state_capture.h): the newest capture waits for it, until the
+// image is taken, the capture ends, or it is dropped or discarded.
+TEST(Checkpoints, TheNewestCaptureWaitsForItsImage) {
+  Checkpoints c(10);
+  EXPECT_FALSE(c.awaiting_image());
+  const std::uint64_t a = c.begin_capture(10);
+  ASSERT_TRUE(c.awaiting_image());
+  EXPECT_EQ(c.awaiting_image()->id, a);
+  EXPECT_EQ(c.awaiting_image()->seq, 10U);
+  c.image_taken(a + 1);  // another capture's: nothing changes
+  EXPECT_TRUE(c.awaiting_image());
+  c.image_taken(a);
+  EXPECT_FALSE(c.awaiting_image());
+  EXPECT_TRUE(c.capture_pending(10));  // still running, from its image
+
+  const std::uint64_t b = c.begin_capture(20);
+  EXPECT_EQ(c.end_capture(b), SeqNum{20});  // answered on the spot
+  EXPECT_FALSE(c.awaiting_image());
+
+  c.begin_capture(30);
+  c.advance(proof_at(40, 2));
+  c.discard();  // a newer stable checkpoint: the capture and the wait for its image are gone
+  EXPECT_FALSE(c.awaiting_image());
+  c.check();
+
+  c.begin_capture(50);
+  c.drop_captures();
+  EXPECT_FALSE(c.awaiting_image());
+}
+
 TEST(CheckpointsDeathTest, TheStableCheckpointNeverMovesBack) {
   Checkpoints c(10);
   c.advance(proof_at(20, 2));

@@ -178,6 +178,8 @@ Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_
   synced.assign(config_.n, 0);
   records_taken_.assign(config_.n, 0);
   disk_stalled_.assign(config_.n, false);
+  captures_held_.assign(config_.n, false);
+  capture_asked_.assign(config_.n, std::nullopt);
   messages_sent.assign(config_.n, 0);
   for (ReplicaId i = 0; i < config_.n; ++i) {
     Config c = config_;
@@ -220,6 +222,14 @@ void Cluster::collect(ReplicaId i) {
     auto decoded = decode_message(*r.bytes);
     if (!decoded) continue;
     if (auto* m = std::get_if<ReplyMsg>(&*decoded)) replies.push_back(Reply{i, r.client, *m});
+  }
+  capture_asked_[i] = out.capture;
+  if (out.capture && !captures_held_[i]) {
+    // On the spot; execution goes on, and what it produces is carried out in turn.
+    auto state = std::make_shared<const Bytes>(replicas_[i]->checkpoint_state());
+    replicas_[i]->on_checkpoint_captured(
+        out.capture->id, CapturedState{codec::blake2b(*state), std::move(state)}, clock(i));
+    collect(i);
   }
 }
 

@@ -147,6 +147,12 @@ class Cluster {
   // until unstall_disk(i), which reports every record written so far.
   void stall_disk(ReplicaId i) { disk_stalled_[i] = true; }
   void unstall_disk(ReplicaId i);
+  // Checkpoint captures (Output::capture) are answered on the spot, or with hold_captures(i) left
+  // to the test: capture_asked(i) is the last request seen, collect(i) carries out what the
+  // replica produced after the test answered it itself.
+  void hold_captures(ReplicaId i) { captures_held_[i] = true; }
+  std::optional<CaptureRequest> capture_asked(ReplicaId i) const { return capture_asked_[i]; }
+  void collect(ReplicaId i);
   void restart(ReplicaId i);
 
   // Replies seen by the client (principal, session, number), in arrival order.
@@ -176,7 +182,6 @@ class Cluster {
   std::vector<std::size_t> messages_sent;  // per replica
 
  private:
-  void collect(ReplicaId i);
   void route(const Envelope& e);
 
   Config config_;
@@ -187,6 +192,8 @@ class Cluster {
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<std::uint64_t> records_taken_;  // per replica, since its start (on_durable())
   std::vector<bool> disk_stalled_;
+  std::vector<bool> captures_held_;
+  std::vector<std::optional<CaptureRequest>> capture_asked_;
   TimeUs now_us_ = 1'000'000;
 };
 
