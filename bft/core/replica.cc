@@ -293,11 +293,12 @@ void Replica::Impl::after_event() {
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
   check_proof_awaiting_log();
-  if (ask_for_more_) {
+  if (ask_for_more_ && !checkpoints_.awaiting_image()) {
     // Catching up: as soon as what the peers sent is executed, ask for the next run instead of
     // waiting for the periodic STATUS. At a run per retransmission interval, a replica that fell
     // behind under load could never catch up (the others advance faster), and would fetch the
-    // state at every new stable checkpoint.
+    // state at every new stable checkpoint. (Not while execution waits for a checkpoint's
+    // capture: the run is not executed yet; the capture's answer comes back here.)
     ask_for_more_ = false;
     const Slot* next = log_.find(last_executed_ + 1);
     if (!state_fetch_ && (next == nullptr || !next->committed)) send_status();
