@@ -568,7 +568,7 @@ void ReplicaNode::Impl::carry_out(bft::Output& out) {
   } else if (unsynced_.empty()) {
     // Nothing waits for the disk (in memory): what the core holds for these records goes now.
     replica_->on_durable(records_taken_);
-    out.add_sends(replica_->take_output());
+    out.append(replica_->take_output());
   }
 
   // 2. The messages and the replies: the core holds back those that wait for records to be

@@ -71,6 +71,11 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "recovery.abstained",
 };
 
+template <typename T>
+void move_append(std::vector<T>& to, std::vector<T>& from) {
+  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+}
+
 }  // namespace
 
 // ---- facade --------------------------------------------------------------------------------
@@ -100,11 +105,15 @@ void Replica::on_checkpoint_captured(std::uint64_t id, const CapturedState& capt
 void Replica::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us) {
   impl_->on_checkpoint_capture_failed(id, now_us);
 }
-void Output::add_sends(Output&& later) {
-  messages.insert(messages.end(), std::make_move_iterator(later.messages.begin()),
-                  std::make_move_iterator(later.messages.end()));
-  replies.insert(replies.end(), std::make_move_iterator(later.replies.begin()),
-                 std::make_move_iterator(later.replies.end()));
+void Output::append(Output&& later) {
+  move_append(persist, later.persist);
+  sync = sync || later.sync;
+  move_append(messages, later.messages);
+  move_append(replies, later.replies);
+  move_append(executed, later.executed);
+  if (later.stable_checkpoint) stable_checkpoint = later.stable_checkpoint;
+  move_append(status_reports, later.status_reports);
+  capture = later.capture;
 }
 
 Output Replica::take_output() { return impl_->take_output(); }
@@ -292,13 +301,16 @@ void Replica::Impl::after_event() {
   }
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
+  // Execution stopped at a checkpoint whose state the driver captures: the rest of the turn
+  // follows the capture's answer, which comes back here (a driver answers at once, on the spot
+  // or with a frozen image, so the capture is part of executing the checkpoint's batch).
+  if (checkpoints_.awaiting_image()) return;
   check_proof_awaiting_log();
-  if (ask_for_more_ && !checkpoints_.awaiting_image()) {
+  if (ask_for_more_) {
     // Catching up: as soon as what the peers sent is executed, ask for the next run instead of
     // waiting for the periodic STATUS. At a run per retransmission interval, a replica that fell
     // behind under load could never catch up (the others advance faster), and would fetch the
-    // state at every new stable checkpoint. (Not while execution waits for a checkpoint's
-    // capture: the run is not executed yet; the capture's answer comes back here.)
+    // state at every new stable checkpoint.
     ask_for_more_ = false;
     const Slot* next = log_.find(last_executed_ + 1);
     if (!state_fetch_ && (next == nullptr || !next->committed)) send_status();

@@ -94,9 +94,10 @@ struct Output {
     return persist.empty() && messages.empty() && replies.empty() && executed.empty() &&
            !stable_checkpoint && status_reports.empty() && !capture;
   }
-  // Appends `later`'s messages and replies to these (a driver whose disk synced on the spot sends
-  // what on_durable() released with the rest of the output).
-  void add_sends(Output&& later);
+  // Appends `later` (an output taken after this one) as if both were one: a driver whose disk
+  // synced on the spot sends what on_durable() released with the rest, and one that answers a
+  // capture on the spot carries out what execution produced next with what came before.
+  void append(Output&& later);
 };
 
 struct ReplicaStatus {

@@ -11,8 +11,11 @@
 //     (server/checkpoint_capture.h) that calls checkpoint_state() itself:
 //     on_checkpoint_capture_started() now, and on_checkpoint_captured() or
 //     on_checkpoint_capture_failed() with the same id when the image has been encoded.
-// Execution resumes with either answer. Until the state is captured the replica sends no
-// CHECKPOINT for that seq; the others' checkpoints still become stable without it.
+// Execution resumes with either answer, and so does the rest of the event's work (proposals,
+// vouches, waiting reads): the capture is part of executing the checkpoint's batch, so drivers
+// answer at once. One that answers on the spot carries out what follows as one output with what
+// came before (Output::append). Until the state is captured the replica sends no CHECKPOINT for
+// that seq; the others' checkpoints still become stable without it.
 //
 // A restarted replica that re-executes its log in start() captures the checkpoints it passes on
 // the spot, itself (nothing else runs then).

@@ -811,14 +811,16 @@ void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
 }
 
 void Simulation::Impl::drain(ReplicaHost& h) {
-  while (h.core) {
-    h.core->check_invariants();  // after every event, as TigerBeetle's VOPR does
-    Output out = h.core->take_output();
-    const std::optional<CaptureRequest> request = out.capture;
-    carry_out(h, out);
-    if (!h.core || !request) break;
-    capture(h, *request);  // execution resumes: carry out what it produces
+  if (!h.core) return;
+  h.core->check_invariants();  // after every event, as TigerBeetle's VOPR does
+  Output out = h.core->take_output();
+  while (out.capture) {
+    // Answered, execution resumes: what it produces goes out with the rest, as one output.
+    capture(h, *out.capture);
+    h.core->check_invariants();
+    out.append(h.core->take_output());
   }
+  carry_out(h, out);
   if (h.core) schedule_tick(h);
 }
 
@@ -882,7 +884,7 @@ void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
     if (!sync_disk(h)) return;
     // Synced on the spot: the sends that waited for these records leave with the others.
     h.core->on_durable(h.records_taken);
-    out.add_sends(h.core->take_output());
+    out.append(h.core->take_output());
   } else if (pending && !h.sync_scheduled) {
     h.sync_scheduled = true;
     push(now_us_ + static_cast<TimeUs>(plan_rng_.uniform(0, 3'000)), EventKind::kDiskSync, h.id, 0,

@@ -54,6 +54,31 @@ TEST(CheckpointCapture, ExecutionWaitsForTheDriverToCaptureTheState) {
   expect_same_state(c);
 }
 
+// The capture is part of executing the checkpoint's batch: until the driver answers, the
+// replica does nothing else of the event's work either (here: the primary proposes nothing).
+TEST(CheckpointCapture, APrimaryWaitingForACaptureProposesOnlyOnceItIsAnswered) {
+  Cluster c;
+  c.hold_captures(0);
+  run_requests(c, 1, 4);
+  const std::optional<CaptureRequest> asked = c.capture_asked(0);
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->seq, 4u);
+  const std::uint64_t proposed = c.replica(0).counters().at("batches.proposed");
+
+  run_requests(c, 5, 1);  // reaches the primary, vouched for by all
+  EXPECT_EQ(c.replica(0).counters().at("batches.proposed"), proposed);
+  EXPECT_EQ(c.replica(1).status().last_executed, 4u);
+
+  auto state = std::make_shared<const Bytes>(c.replica(0).checkpoint_state());
+  c.replica(0).on_checkpoint_captured(asked->id, CapturedState{codec::blake2b(*state), state},
+                                      c.clock(0));
+  c.collect(0);
+  c.deliver();
+  EXPECT_EQ(c.replica(0).counters().at("batches.proposed"), proposed + 1);
+  EXPECT_TRUE(all_executed(c, 5));
+  expect_same_state(c);
+}
+
 TEST(CheckpointCapture, AnImageTakenLetsExecutionGoOnAndItsResultCountsLater) {
   Cluster c;
   c.hold_captures(1);

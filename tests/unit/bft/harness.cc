@@ -205,7 +205,7 @@ void Cluster::collect(ReplicaId i) {
     // Synced on the spot: the sends that waited for these records leave with the others.
     synced[i] = disk[i].size();
     replicas_[i]->on_durable(records_taken_[i]);
-    out.add_sends(replicas_[i]->take_output());
+    out.append(replicas_[i]->take_output());
   }
   for (const Executed& e : out.executed) executed[i].push_back(e);
   for (const OutMessage& m : out.messages) {
