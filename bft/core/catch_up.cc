@@ -290,7 +290,7 @@ void Replica::Impl::finish_state_transfer() {
   checkpoints_.advance(proof);
   out_.stable_checkpoint = seq;
   count(Ctr::kStateTransfersCompleted);
-  if (install) forget_executed_requests();
+  if (install) forget_after_install();
   garbage_collect();
   held_dirty_ = true;
   ask_for_more_ = true;  // the log above the installed state, from the peers

@@ -370,16 +370,22 @@ bool Replica::Impl::live(const RequestId& id) const {
          table_.within_window(id.client, id.number);
 }
 
-void Replica::Impl::forget_executed_requests() {
+void Replica::Impl::forget_after_install() {
   std::vector<RequestId> done;
   for (auto& [id, e] : pool_.entries()) {
     if (table_.classify(id.client, id.number) != ClientTable::Verdict::kNew) {
       done.push_back(id);
-    } else if (!table_.within_window(id.client, id.number)) {
-      pool_.stop_timer(id, e);
+      continue;
     }
+    // Not executed as far as the installed table knows, which may only mean that its session
+    // was evicted after it executed: the peers that executed it erased it and will not vouch
+    // again, and the vouches held would make it look ready (and its timer run) here alone.
+    // Those still pending are vouched for again by their peers (revouch_pending_requests).
+    e.vouches.clear();
+    pool_.stop_timer(id, e);
   }
   for (const RequestId& id : done) pool_.erase(id);
+  rebuild_ready_queue();
 }
 
 void Replica::Impl::stop_timers_outside_window(const ClientKey& client) {

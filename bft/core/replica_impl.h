@@ -212,8 +212,9 @@ class Replica::Impl {
   void track_primary_room();
   // When the oldest running request timer started, if one runs.
   std::optional<TimeUs> oldest_request_us() const;
-  // Erases the entries of executed requests; stops the timers of those outside their window.
-  void forget_executed_requests();
+  // After a state install: erases the entries of requests the state executed, and forgets the
+  // other replicas' vouches for the rest, with the timers they started.
+  void forget_after_install();
 
   // ---- normal_case.cc ----
   void maybe_propose();

@@ -224,6 +224,48 @@ TEST(Bounds, AnEvictedSessionsPendingRequestsStayUntilTheyOrder) {
   expect_agreement(c);
 }
 
+TEST(Bounds, AReplicaThatInstalledAStateForgetsVouchesForWhatTheStateExecuted) {
+  // Replica 1 hears the client and the others' vouches but none of the ordering: alice's session
+  // 1 executes without it, then session 2 evicts it, and replica 1 installs a state that has
+  // forgotten session 1. Its pool entry for the executed request still held vouches from all,
+  // so it looked authentic and ready there alone; as primary, replica 1 proposed it again and
+  // again, and its peers (who erased it when they executed it) could never accept the batch:
+  // `bastion-sim --f 1 --byzantine` found it (seed 2003756 of a build that reordered sends).
+  Cluster c(one_session_per_principal);
+  bool hold_proposals = true;  // until every vouch reached everyone
+  c.filter = [&](const Envelope& e) {
+    if (hold_proposals && e.type() == MsgType::kPrePrepare) return false;
+    return e.to != 1 || e.type() == MsgType::kVouch;
+  };
+  c.send_request("alice", 1, 1, "put a 1");
+  c.advance(2 * c.config(0).vouch_defer_us);
+  ASSERT_EQ(size_of(c, 1, "pool.vouches"), 3u);
+  hold_proposals = false;
+  c.advance(c.config(0).retransmit_interval_us);
+  ASSERT_EQ(c.accepted("alice", 1, 1), "ok");
+  c.send_request("alice", 2, 1, "put b 1");
+  c.deliver();
+  for (std::uint64_t k = 1; k <= 30; ++k) {
+    c.send_request("bob", 1, k, "put c " + std::to_string(k));
+    c.deliver();
+  }
+  ASSERT_EQ(c.replica(1).status().last_executed, 0u);
+  ASSERT_EQ(size_of(c, 1, "pool.entries"), 32u);
+  c.filter = nullptr;
+  ASSERT_TRUE(c.run_until([&] { return c.replica(1).status().last_executed == 32; }));
+  EXPECT_EQ(c.counter(1, "state_transfers.completed"), 1u);
+  EXPECT_EQ(size_of(c, 1, "pool.entries"), 1u);  // alice's session 1: new as far as it knows
+  EXPECT_EQ(size_of(c, 1, "pool.vouches"), 0u);
+
+  // Replica 1 becomes the primary and orders what clients send.
+  c.crash(0);
+  c.send_request("bob", 1, 31, "put d 1");
+  ASSERT_TRUE(c.run_until([&] { return c.accepted("bob", 1, 31).has_value(); }));
+  EXPECT_EQ(c.replica(1).status().view, 1u);
+  EXPECT_EQ(c.app(1).kv.at("a"), "1");
+  expect_agreement(c);
+}
+
 TEST(Bounds, ViewChangeFloodKeepsOneMessagePerReplica) {
   Cluster c;
   for (ViewNum v = 1; v < 200; ++v) {
