@@ -30,6 +30,15 @@ void expect_same_state(Cluster& c) {
   }
 }
 
+// Answers replica i's capture `asked` as a driver does on the spot, and delivers what follows.
+void capture_on_the_spot(Cluster& c, ReplicaId i, const CaptureRequest& asked) {
+  auto state = std::make_shared<const Bytes>(c.replica(i).checkpoint_state());
+  c.replica(i).on_checkpoint_captured(asked.id, CapturedState{codec::blake2b(*state), state},
+                                      c.clock(i));
+  c.collect(i);
+  c.deliver();
+}
+
 // state_capture.h: at a checkpoint seq execution stops until the driver captures the state.
 TEST(CheckpointCapture, ExecutionWaitsForTheDriverToCaptureTheState) {
   Cluster c;  // a checkpoint every 4 seqs
@@ -41,12 +50,7 @@ TEST(CheckpointCapture, ExecutionWaitsForTheDriverToCaptureTheState) {
   ASSERT_TRUE(asked);
   EXPECT_EQ(asked->seq, 4u);
 
-  // On the spot: the state of seq 4, and execution goes on.
-  auto state = std::make_shared<const Bytes>(c.replica(1).checkpoint_state());
-  c.replica(1).on_checkpoint_captured(asked->id, CapturedState{codec::blake2b(*state), state},
-                                      c.clock(1));
-  c.collect(1);
-  c.deliver();
+  capture_on_the_spot(c, 1, *asked);  // the state of seq 4, and execution goes on
   EXPECT_FALSE(c.capture_asked(1));
   EXPECT_EQ(c.replica(1).status().last_executed, 6u);
   EXPECT_EQ(c.replica(1).status().last_checkpoint_digest,
@@ -69,11 +73,7 @@ TEST(CheckpointCapture, APrimaryWaitingForACaptureProposesOnlyOnceItIsAnswered) 
   EXPECT_EQ(c.replica(0).counters().at("batches.proposed"), proposed);
   EXPECT_EQ(c.replica(1).status().last_executed, 4u);
 
-  auto state = std::make_shared<const Bytes>(c.replica(0).checkpoint_state());
-  c.replica(0).on_checkpoint_captured(asked->id, CapturedState{codec::blake2b(*state), state},
-                                      c.clock(0));
-  c.collect(0);
-  c.deliver();
+  capture_on_the_spot(c, 0, *asked);
   EXPECT_EQ(c.replica(0).counters().at("batches.proposed"), proposed + 1);
   EXPECT_TRUE(all_executed(c, 5));
   expect_same_state(c);
