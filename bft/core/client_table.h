@@ -48,6 +48,8 @@ class ClientTable {
   // number was executed so long ago that it fell out of the window).
   const Entry* entry(const ClientKey& client, std::uint64_t number) const;
   std::uint64_t highest(const ClientKey& client) const;
+  // Whether the session is in the table (admitted and not evicted since).
+  bool has_session(const ClientKey& client) const { return sessions_.contains(client); }
   // Numbers above highest + client_window are not held before ordering.
   bool within_window(const ClientKey& client, std::uint64_t number) const;
 

@@ -377,10 +377,11 @@ void Replica::Impl::forget_after_install() {
       done.push_back(id);
       continue;
     }
-    // Not executed as far as the installed table knows, which may only mean that its session
-    // was evicted after it executed: the peers that executed it erased it and will not vouch
-    // again, and the vouches held would make it look ready (and its timer run) here alone.
-    // Those still pending are vouched for again by their peers (revouch_pending_requests).
+    if (table_.has_session(id.client)) continue;  // then the table knows what executed
+    // A session the installed table does not know: new, or evicted after this request executed
+    // in the range skipped. Then the peers that executed it erased it and will not vouch again,
+    // and the vouches held would make it look ready (and its timer run) here alone. Those still
+    // pending are vouched for again by their peers (revouch_pending_requests).
     e.vouches.clear();
     pool_.stop_timer(id, e);
   }

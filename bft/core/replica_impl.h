@@ -213,7 +213,7 @@ class Replica::Impl {
   // When the oldest running request timer started, if one runs.
   std::optional<TimeUs> oldest_request_us() const;
   // After a state install: erases the entries of requests the state executed, and forgets the
-  // other replicas' vouches for the rest, with the timers they started.
+  // other replicas' vouches, with the timers they started, for those of sessions it does not know.
   void forget_after_install();
 
   // ---- normal_case.cc ----
