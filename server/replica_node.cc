@@ -457,7 +457,7 @@ void ReplicaNode::Impl::capture(const bft::CaptureRequest& request) {
     result = capture_->capture(request.id, request.seq, encode);
   } else {
     auto state = std::make_shared<const bft::Bytes>(encode());
-    result = bft::CapturedState{codec::blake2b(*state), std::move(state)};
+    result = bft::CapturedState::of(std::move(state));
   }
   if (result) {
     replica_->on_checkpoint_captured(request.id, *result, now());

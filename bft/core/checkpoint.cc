@@ -17,7 +17,7 @@ void Replica::Impl::take_checkpoint(SeqNum seq, bool replay) {
   if (!replay) return;
   auto state = std::make_shared<const Bytes>(encode_state());
   checkpoints_.end_capture(id);
-  finish_checkpoint(seq, CapturedState{codec::blake2b(*state), std::move(state)});
+  finish_checkpoint(seq, CapturedState::of(std::move(state)));
 }
 
 Bytes Replica::Impl::checkpoint_state() const {

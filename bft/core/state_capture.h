@@ -24,8 +24,10 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "bft/core/types.h"
+#include "codec/digest.h"
 
 namespace bastion::bft {
 
@@ -37,6 +39,12 @@ struct CaptureRequest {
 struct CapturedState {
   Digest digest{};  // BLAKE2b of *state
   SharedBytes state;
+
+  // A capture on the spot: the state's bytes, hashed here.
+  static CapturedState of(SharedBytes state) {
+    const Digest digest = codec::blake2b(*state);
+    return CapturedState{digest, std::move(state)};
+  }
 };
 
 }  // namespace bastion::bft

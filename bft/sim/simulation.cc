@@ -783,8 +783,7 @@ void Simulation::Impl::dispatch(const Event& e) {
       ReplicaHost& h = replicas_[e.a];
       if (!h.core || e.b != static_cast<std::uint32_t>(h.incarnations)) return;
       if (e.bytes) {
-        h.core->on_checkpoint_captured(e.token, CapturedState{codec::blake2b(*e.bytes), e.bytes},
-                                       local(h));
+        h.core->on_checkpoint_captured(e.token, CapturedState::of(e.bytes), local(h));
       } else {
         h.core->on_checkpoint_capture_failed(e.token, local(h));
       }
@@ -799,8 +798,7 @@ void Simulation::Impl::dispatch(const Event& e) {
 void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
   SharedBytes state = share(h.core->checkpoint_state());
   if (capture_delay_max_us_ == 0) {
-    h.core->on_checkpoint_captured(request.id, CapturedState{codec::blake2b(*state), state},
-                                   local(h));
+    h.core->on_checkpoint_captured(request.id, CapturedState::of(state), local(h));
     return;
   }
   const auto delay = static_cast<TimeUs>(plan_rng_.uniform(0, capture_delay_max_us_));

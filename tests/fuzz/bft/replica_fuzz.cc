@@ -120,8 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     replica.on_durable(records);  // the disk syncs at once: held sends leave next time
     if (out.capture) {            // and checkpoint states are captured on the spot
       auto state = std::make_shared<const Bytes>(replica.checkpoint_state());
-      replica.on_checkpoint_captured(
-          out.capture->id, CapturedState{bastion::codec::blake2b(*state), std::move(state)}, now);
+      replica.on_checkpoint_captured(out.capture->id, CapturedState::of(std::move(state)), now);
     }
   }
   // Whatever happened, what the replica holds stays within its configured bounds.

@@ -33,8 +33,7 @@ void expect_same_state(Cluster& c) {
 // Answers replica i's capture `asked` as a driver does on the spot, and delivers what follows.
 void capture_on_the_spot(Cluster& c, ReplicaId i, const CaptureRequest& asked) {
   auto state = std::make_shared<const Bytes>(c.replica(i).checkpoint_state());
-  c.replica(i).on_checkpoint_captured(asked.id, CapturedState{codec::blake2b(*state), state},
-                                      c.clock(i));
+  c.replica(i).on_checkpoint_captured(asked.id, CapturedState::of(state), c.clock(i));
   c.collect(i);
   c.deliver();
 }
@@ -93,8 +92,7 @@ TEST(CheckpointCapture, AnImageTakenLetsExecutionGoOnAndItsResultCountsLater) {
   EXPECT_EQ(c.replica(1).status().last_executed, 6u);
   EXPECT_DEATH((void)c.replica(1).checkpoint_state(), "awaiting_image");  // nothing asked now
 
-  c.replica(1).on_checkpoint_captured(asked->id, CapturedState{codec::blake2b(*image), image},
-                                      c.clock(1));
+  c.replica(1).on_checkpoint_captured(asked->id, CapturedState::of(image), c.clock(1));
   c.collect(1);
   c.deliver();
   EXPECT_EQ(c.replica(1).status().last_checkpoint_digest,

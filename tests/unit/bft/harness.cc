@@ -227,8 +227,8 @@ void Cluster::collect(ReplicaId i) {
   if (out.capture && !captures_held_[i]) {
     // On the spot; execution goes on, and what it produces is carried out in turn.
     auto state = std::make_shared<const Bytes>(replicas_[i]->checkpoint_state());
-    replicas_[i]->on_checkpoint_captured(
-        out.capture->id, CapturedState{codec::blake2b(*state), std::move(state)}, clock(i));
+    replicas_[i]->on_checkpoint_captured(out.capture->id, CapturedState::of(std::move(state)),
+                                         clock(i));
     collect(i);
   }
 }
