@@ -2,7 +2,9 @@
 // the NEW-VIEW on the network (the new primary proposes and the backups prepare as soon as they
 // install it). Kept per sender for one view (its latest), and replayed through the normal checks
 // once the replica installs that view; dropped, they would wait for the senders' next
-// retransmission, one to two intervals of the new view's request timers.
+// retransmission, one to two intervals of the new view's request timers. The replica also keeps
+// here votes of its current view for seqs just beyond its log window (its stable checkpoint lags
+// the sender's), and replays them when its stable checkpoint advances.
 //
 // Bounds: per sender one view, at most `per_kind_max` (the log window) votes of each kind, one
 // per seq (its first).

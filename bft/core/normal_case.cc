@@ -309,8 +309,13 @@ void Replica::Impl::on_prepare(ReplicaId from, const PrepareMsg& m) {
 
 template <typename M>
 bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M& m) {
-  if (view == view_.number() && !view_.changing())
-    return false;  // (older views are dropped by the caller)
+  // (Older views are dropped by the caller.) In the current view, a vote is early when its seq
+  // is at most a window beyond this replica's: its stable checkpoint lags the sender's.
+  const bool current = view == view_.number() && !view_.changing();
+  if (current && (seq <= stable_seq() + config_.log_window ||
+                  seq - stable_seq() > 2 * std::uint64_t{config_.log_window})) {
+    return false;
+  }
   switch (early_votes_.keep(from, view, seq, stable_seq(), m)) {
     case EarlyVotes::Outcome::kKept:
       count(Ctr::kEarlyVotesKept);
@@ -319,13 +324,16 @@ bool Replica::Impl::keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M
       count(Ctr::kDropOldView);  // the sender has moved on itself
       break;
     case EarlyVotes::Outcome::kRefused:
-      count(view > view_.number() ? Ctr::kDropFutureView : Ctr::kDropViewChanging);
+      count(current                 ? Ctr::kDropOutOfWindow
+            : view > view_.number() ? Ctr::kDropFutureView
+                                    : Ctr::kDropViewChanging);
       break;
   }
   return true;
 }
 
 void Replica::Impl::replay_early_votes() {
+  early_votes_stable_ = stable_seq();
   for (auto& [r, votes] : early_votes_.take(view_.number())) {
     for (auto& [seq, m] : votes.pre_prepares) on_pre_prepare(r, m);
     for (const auto& [seq, m] : votes.prepares) on_prepare(r, m);

@@ -299,6 +299,8 @@ void Replica::Impl::after_event() {
     pace_wait_until_us_.reset();
     held_dirty_ = true;
   }
+  // Votes beyond the window that the advanced stable checkpoint brought into it.
+  if (stable_seq() > early_votes_stable_ && !view_.changing()) replay_early_votes();
   if (held_dirty_) try_held_pre_prepares();
   try_execute();
   // Execution stopped at a checkpoint whose state the driver captures: the rest of the turn

@@ -230,8 +230,10 @@ class Replica::Impl {
   void send_prepare(SeqNum seq, Slot& s);
   void on_prepare(ReplicaId from, const PrepareMsg& m);
   void on_commit(ReplicaId from, const CommitMsg& m);
-  // Keeps a vote of view `view` for later when this replica is not in that view yet; false when
-  // the vote is not early (it is then judged now).
+  // Keeps a vote for later when this replica is not in its view yet, or when it is of the current
+  // view and at most a log window beyond this replica's (its stable checkpoint lags the
+  // sender's); false when the vote is not early (it is then judged now). Replayed once the
+  // replica installs the view, or its stable checkpoint advances.
   template <typename M>
   bool keep_early(ReplicaId from, ViewNum view, SeqNum seq, const M& m);
   void replay_early_votes();
@@ -356,6 +358,7 @@ class Replica::Impl {
   // ---- peers ----
   std::vector<std::optional<StatusMsg>> peer_status_;
   EarlyVotes early_votes_;
+  SeqNum early_votes_stable_ = 0;          // the stable seq when early votes were last replayed
   std::vector<TokenBucket> serve_budget_;  // per peer, in bytes
   // Per peer, VIEW-CHANGEs for a new view it may have verified (kViewChangeBurst at once, one
   // more per retransmission interval; docs/protocol.md, "View change").

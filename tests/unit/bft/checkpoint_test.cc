@@ -172,6 +172,34 @@ TEST(Checkpoints, CatchUpAsksForTheNextRunAsSoonAsItExecutedTheLast) {
   expect_agreement(c);
 }
 
+TEST(Checkpoints, VotesBeyondALaggingStableCheckpointAreKeptUntilItAdvances) {
+  // Replica 1 executes as the others do but hears none of their CHECKPOINTs, so its stable
+  // checkpoint stays at 0 and its window ends at seq 16 while theirs moves on. It keeps the
+  // pre-prepares and votes of seqs 17..24 (at most a window beyond its own) and, once the
+  // CHECKPOINTs arrive, goes on with them at once: no clock advances, so nothing is sent again.
+  Cluster c;  // a checkpoint every 4 seqs, a window of 16
+  std::vector<Envelope> late;
+  c.filter = [&](const Envelope& e) {
+    if (e.to != 1 || e.type() != MsgType::kCheckpoint) return true;
+    late.push_back(e);
+    return false;
+  };
+  run_requests(c, 1, 24);
+  ASSERT_EQ(c.replica(0).status().last_executed, 24u);
+  EXPECT_EQ(c.replica(1).status().stable_checkpoint, 0u);
+  EXPECT_EQ(c.replica(1).status().last_executed, 16u);
+  EXPECT_GT(c.counter(1, "votes.early_kept"), 0u);
+  c.filter = nullptr;
+  for (const Envelope& e : late) c.inject(e.from, 1, *e.bytes);
+  c.deliver();
+  EXPECT_EQ(c.replica(1).status().last_executed, 24u);
+  EXPECT_EQ(c.replica(1).status().stable_checkpoint, c.replica(0).status().stable_checkpoint);
+  EXPECT_EQ(c.counter(1, "state_transfers"), 0u);
+  EXPECT_EQ(c.counter(1, "catch_up.committed_executed"), 0u);
+  EXPECT_EQ(c.replica(1).debug_sizes().at("view_change.early_votes"), 0u);
+  expect_same_state(c);
+}
+
 TEST(Checkpoints, CheckpointsThatOvertakeTheCommitsDoNotStartAStateTransfer) {
   // The others' CHECKPOINTs for seq 4 reach replica 3 before their COMMITs for it: it holds the
   // pre-prepare, so it waits for the commits (a retransmission interval at most) and executes,
