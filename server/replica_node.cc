@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 
+#include "bft/core/driver.h"
 #include "bft/net/replica_transport.h"
 #include "bft/storage/fold.h"
 #include "bft/storage/replica_storage.h"
@@ -68,7 +69,9 @@ constexpr std::size_t kSessionsPerConnectionMax = 64;
 
 }  // namespace
 
-class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl> {
+// The environment of the core's Driver: the storage thread, the transport, the capture.
+class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>,
+                          private bft::DriverEnv {
  public:
   Impl(asio::io_context& io, config::ClusterConfig cluster, bft::ReplicaId id, NodeOptions options)
       : io_(io),
@@ -105,11 +108,14 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   bft::TimeUs now();
   void on_frame(const net::Peer& peer, net::ConnectionId connection, bft::ByteView frame);
   void schedule_flush();
-  // Answers a checkpoint's capture request (bft/core/state_capture.h).
-  void capture(const bft::CaptureRequest& request);
+  // bft::DriverEnv: answers a checkpoint's capture request (bft/core/state_capture.h), hands
+  // records to the storage thread, carries out the rest of an output.
+  bool answer_capture(const bft::CaptureRequest& request) override;
+  Appended append(std::vector<bft::PersistRecord>& records, bool sync,
+                  std::uint64_t records_end) override;
+  void carry_out(bft::Output& out) override;
   void on_captured(std::uint64_t id, std::optional<bft::CapturedState> result);
   void flush();
-  void carry_out(bft::Output& out);
   // Sends an output's messages and replies (the core holds back those that wait for the disk).
   void send(bft::Output& out);
   void send_message(const std::optional<bft::ReplicaId>& to, const bft::SharedBytes& bytes);
@@ -153,6 +159,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   std::unique_ptr<StorageWorker> storage_;
   std::unique_ptr<ForkCapture> capture_;  // null: captures on the spot (a test file system)
   std::unique_ptr<bft::Replica> replica_;
+  std::unique_ptr<bft::Driver> core_driver_;
   std::unique_ptr<net::ReplicaTransport> transport_;
   std::unique_ptr<HttpServer> http_;
 
@@ -181,7 +188,6 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   };
   std::deque<Unsynced> unsynced_;
   std::uint64_t unsynced_bytes_ = 0;
-  std::uint64_t records_taken_ = 0;  // records of the core's outputs (Replica::on_durable())
 
   ClientRoutes routes_;
   // Status queries of the current burst: (principal, nonce) -> connection. Cleared every flush.
@@ -270,6 +276,7 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (auto r = open_storage(recovered, have_recovered); !r) return r;
 
   replica_ = std::make_unique<bft::Replica>(settings_.protocol, *app_, *signer_, *verifier_);
+  core_driver_ = std::make_unique<bft::Driver>(*replica_, static_cast<bft::DriverEnv&>(*this));
   if (options_.file_system == nullptr) {  // a test's fake file system lives in this process only
     ForkCapture::Options co;
     co.fork_min_bytes = options_.capture_fork_min_bytes;
@@ -450,7 +457,7 @@ bft::TimeUs ReplicaNode::Impl::now() {
   return last_now_us_;
 }
 
-void ReplicaNode::Impl::capture(const bft::CaptureRequest& request) {
+bool ReplicaNode::Impl::answer_capture(const bft::CaptureRequest& request) {
   const auto encode = [this] { return replica_->checkpoint_state(); };
   std::optional<bft::CapturedState> result;
   if (capture_) {
@@ -464,6 +471,7 @@ void ReplicaNode::Impl::capture(const bft::CaptureRequest& request) {
   } else {
     replica_->on_checkpoint_capture_started(request.id, now());
   }
+  return true;
 }
 
 void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState> result) {
@@ -537,14 +545,8 @@ void ReplicaNode::Impl::arm_tick() {
 void ReplicaNode::Impl::flush() {
   flush_posted_ = false;
   if (!running_) return;
-  while (true) {
-    bft::Output out = replica_->take_output();
-    if (out.empty()) break;
-    carry_out(out);
-    if (!running_) return;  // storage failed
-    if (!out.capture) break;
-    capture(*out.capture);  // execution resumes: carry out what it produces
-  }
+  core_driver_->run();
+  if (!running_) return;  // storage failed
   // Also after an output the core held entirely (its sends wait for the disk).
   apply_backpressure();
   status_queries_.clear();
@@ -554,25 +556,28 @@ void ReplicaNode::Impl::flush() {
   arm_tick();
 }
 
-void ReplicaNode::Impl::carry_out(bft::Output& out) {
-  ++driver_.turns;
-  // 1. The storage thread makes the turn's records durable (turns that arrive during a sync
-  // share the next one) while the io thread goes on.
-  driver_.persist_records += out.persist.size();
-  records_taken_ += out.persist.size();
-  const std::uint64_t record_bytes = settings_.in_memory ? 0 : encoded_bytes(out.persist);
-  const std::uint64_t ticket = storage_->submit(std::move(out.persist), out.sync);
-  if (ticket != 0) {
-    unsynced_.push_back(Unsynced{ticket, record_bytes, records_taken_});
-    unsynced_bytes_ += record_bytes;
-  } else if (unsynced_.empty()) {
-    // Nothing waits for the disk (in memory): what the core holds for these records goes now.
-    replica_->on_durable(records_taken_);
-    out.append(replica_->take_output());
+// The storage thread makes a turn's records durable (turns that arrive during a sync share the
+// next one) while the io thread goes on.
+bft::DriverEnv::Appended ReplicaNode::Impl::append(std::vector<bft::PersistRecord>& records,
+                                                   bool sync, std::uint64_t records_end) {
+  if (records.empty() && !sync) return unsynced_.empty() ? Appended::kDurable : Appended::kLater;
+  driver_.persist_records += records.size();
+  const std::uint64_t record_bytes = settings_.in_memory ? 0 : encoded_bytes(records);
+  const std::uint64_t ticket = storage_->submit(std::move(records), sync);
+  if (ticket == 0) {
+    // Nothing waits for the disk (in memory) unless earlier records still do.
+    return unsynced_.empty() ? Appended::kDurable : Appended::kLater;
   }
+  unsynced_.push_back(Unsynced{ticket, record_bytes, records_end});
+  unsynced_bytes_ += record_bytes;
+  return Appended::kLater;
+}
 
-  // 2. The messages and the replies: the core holds back those that wait for records to be
-  // durable (Output::sync) until on_durable() reports them.
+void ReplicaNode::Impl::carry_out(bft::Output& out) {
+  if (out.empty()) return;
+  ++driver_.turns;
+  // The messages and the replies: the core holds back those that wait for records to be durable
+  // (Output::sync) until on_durable() reports them.
   send(out);
 
   // Status reports answer queries of this burst and depend on nothing durable.
@@ -709,7 +714,7 @@ void ReplicaNode::Impl::on_durable(const SyncDone& done) {
     records = unsynced_.front().records_end;
     unsynced_.pop_front();
   }
-  if (records) replica_->on_durable(*records);
+  if (records) core_driver_->durable(*records);
   flush();  // the sends that waited for these records, and back-pressure
 }
 

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "bft/core/client_core.h"
+#include "bft/core/driver.h"
 #include "bft/sim/app.h"
 #include "bft/sim/checks.h"
 #include "bft/sim/clock.h"
@@ -130,12 +131,15 @@ struct ReplicaHost {
   std::unique_ptr<storage::FaultFileSystem> fs;
   std::unique_ptr<storage::ReplicaStorage> storage;
   std::uint64_t storage_unsynced = 0;  // records appended since the last sync
-  std::uint64_t records_taken = 0;     // records of this incarnation's outputs (on_durable)
   std::uint64_t sync_token = 0;
   bool sync_scheduled = false;
   std::unique_ptr<SimSigner> signer;
   std::unique_ptr<RecordingApp> app;
   std::unique_ptr<Replica> core;
+  std::unique_ptr<DriverEnv> env;  // Simulation::Impl::HostEnv
+  // The current incarnation's driver: replaced at each start, unused while the replica is down
+  // (a crash inside its run() leaves it there).
+  std::unique_ptr<Driver> driver;
   std::unique_ptr<ByzantineFilter> byz;
   // kStaleRead: an old copy of the application state, and the payloads of recent read-only
   // requests (to answer them from the old copy).
@@ -234,7 +238,10 @@ class Simulation::Impl {
 
   // Replicas.
   TimeUs local(const ReplicaHost& h) const { return h.clock.local(now_us_); }
+  // The Driver's environment for one replica: the model disk (or bft/storage), the network.
+  class HostEnv;
   void drain(ReplicaHost& h);
+  DriverEnv::Appended append(ReplicaHost& h, std::vector<PersistRecord>& records, bool sync);
   void carry_out(ReplicaHost& h, Output& out);
   // Sends a turn's messages and replies (through the Byzantine filter of a Byzantine replica).
   void deliver(ReplicaHost& h, Output& out);
@@ -341,6 +348,24 @@ class Simulation::Impl {
 };
 
 // ---- setup --------------------------------------------------------------------------------------
+
+class Simulation::Impl::HostEnv final : public DriverEnv {
+ public:
+  HostEnv(Impl& sim, ReplicaHost& h) : sim_(sim), h_(h) {}
+  bool answer_capture(const CaptureRequest& request) override {
+    sim_.capture(h_, request);
+    return true;
+  }
+  Appended append(std::vector<PersistRecord>& records, bool sync,
+                  std::uint64_t /*records_end*/) override {
+    return sim_.append(h_, records, sync);
+  }
+  void carry_out(Output& out) override { sim_.carry_out(h_, out); }
+
+ private:
+  Impl& sim_;
+  ReplicaHost& h_;
+};
 
 Simulation::Impl::Impl(SimOptions options)
     : options_(std::move(options)),
@@ -532,7 +557,8 @@ void Simulation::Impl::plan_random_faults() {
 void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recovered) {
   h.app = std::make_unique<RecordingApp>(app_->make_state_machine());
   h.core = std::make_unique<Replica>(h.config, *h.app, *h.signer, verifier_);
-  h.records_taken = 0;
+  if (!h.env) h.env = std::make_unique<HostEnv>(*this, h);
+  h.driver = std::make_unique<Driver>(*h.core, *h.env, /*check_invariants=*/true);
   ++h.incarnations;
   h.core->start(local(h), recovered);
   drain(h);
@@ -808,17 +834,11 @@ void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
   h.core->on_checkpoint_capture_started(request.id, local(h));
 }
 
+// After every event: the driver checks the core's invariants (as TigerBeetle's VOPR does) and
+// carries out its output.
 void Simulation::Impl::drain(ReplicaHost& h) {
   if (!h.core) return;
-  h.core->check_invariants();  // after every event, as TigerBeetle's VOPR does
-  Output out = h.core->take_output();
-  while (out.capture) {
-    // Answered, execution resumes: what it produces goes out with the rest, as one output.
-    capture(h, *out.capture);
-    h.core->check_invariants();
-    out.append(h.core->take_output());
-  }
-  carry_out(h, out);
+  h.driver->run();
   if (h.core) schedule_tick(h);
 }
 
@@ -860,38 +880,35 @@ void Simulation::Impl::keep_unsynced(ReplicaHost& h) {
   h.unsynced.clear();
 }
 
-void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
-  // 1. Append. An output that demands it is durable (with everything before) before its sends;
-  // the others' records become durable at the driver's next sync, a little later.
+// An output that demands it is durable (with everything before) before its sends, synced on the
+// spot; the others' records become durable at the driver's next sync, a little later.
+DriverEnv::Appended Simulation::Impl::append(ReplicaHost& h, std::vector<PersistRecord>& records,
+                                             bool sync) {
   bool pending = false;
-  h.records_taken += out.persist.size();
   if (h.storage) {
-    if (auto r = h.storage->append(out.persist); !r) {
+    if (auto r = h.storage->append(records); !r) {
       fail("harness: replica " + std::to_string(h.id) +
            " storage append: " + r.error().to_string());
-      return;
+      return DriverEnv::Appended::kStopped;
     }
-    h.storage_unsynced += out.persist.size();
+    h.storage_unsynced += records.size();
     pending = h.storage_unsynced > 0;
   } else {
-    h.unsynced.insert(h.unsynced.end(), std::make_move_iterator(out.persist.begin()),
-                      std::make_move_iterator(out.persist.end()));
+    h.unsynced.insert(h.unsynced.end(), std::make_move_iterator(records.begin()),
+                      std::make_move_iterator(records.end()));
     pending = !h.unsynced.empty();
   }
-  if (out.sync) {
-    if (!sync_disk(h)) return;
-    // Synced on the spot: the sends that waited for these records leave with the others.
-    h.core->on_durable(h.records_taken);
-    out.append(h.core->take_output());
-  } else if (pending && !h.sync_scheduled) {
+  if (sync) return sync_disk(h) ? DriverEnv::Appended::kDurable : DriverEnv::Appended::kStopped;
+  if (pending && !h.sync_scheduled) {
     h.sync_scheduled = true;
     push(now_us_ + static_cast<TimeUs>(plan_rng_.uniform(0, 3'000)), EventKind::kDiskSync, h.id, 0,
          h.sync_token);
   }
+  return DriverEnv::Appended::kLater;
+}
 
+void Simulation::Impl::carry_out(ReplicaHost& h, Output& out) {
   record_executed(h, out);
-
-  // 2. Sends and replies.
   deliver(h, out);
 }
 

@@ -165,6 +165,54 @@ bool KvApp::restore(ByteView snapshot) {
 
 // ---- Cluster -------------------------------------------------------------------------------
 
+// Replica i's disk syncs on the spot unless stalled; its captures are answered on the spot
+// unless held.
+class Cluster::Env final : public DriverEnv {
+ public:
+  Env(Cluster& c, ReplicaId i) : c_(c), i_(i) {}
+
+  bool answer_capture(const CaptureRequest& request) override {
+    c_.capture_asked_[i_] = request;
+    if (c_.captures_held_[i_]) return false;
+    auto state = std::make_shared<const Bytes>(c_.replicas_[i_]->checkpoint_state());
+    c_.replicas_[i_]->on_checkpoint_captured(request.id, CapturedState::of(std::move(state)),
+                                             c_.clock(i_));
+    return true;
+  }
+
+  Appended append(std::vector<PersistRecord>& records, bool sync,
+                  std::uint64_t /*records_end*/) override {
+    for (auto& r : records) c_.disk[i_].push_back(std::move(r));
+    if (!sync || c_.disk_stalled_[i_]) return Appended::kLater;
+    c_.synced[i_] = c_.disk[i_].size();
+    return Appended::kDurable;
+  }
+
+  void carry_out(Output& out) override {
+    for (const Executed& e : out.executed) c_.executed[i_].push_back(e);
+    for (const OutMessage& m : out.messages) {
+      ++c_.messages_sent[i_];
+      if (m.to) {
+        c_.route(Envelope{i_, *m.to, m.bytes});
+      } else {
+        for (ReplicaId j = 0; j < c_.config_.n; ++j) {
+          if (j != i_) c_.route(Envelope{i_, j, m.bytes});
+        }
+      }
+    }
+    for (const OutReply& r : out.replies) {
+      auto decoded = decode_message(*r.bytes);
+      if (!decoded) continue;
+      if (auto* m = std::get_if<ReplyMsg>(&*decoded)) c_.replies.push_back(Reply{i_, r.client, *m});
+    }
+    c_.capture_asked_[i_] = out.capture;
+  }
+
+ private:
+  Cluster& c_;
+  ReplicaId i_;
+};
+
 Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_(3 * f + 1) {
   config_.f = f;
   config_.n = 3 * f + 1;
@@ -176,7 +224,6 @@ Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_
   executed.resize(config_.n);
   disk.resize(config_.n);
   synced.assign(config_.n, 0);
-  records_taken_.assign(config_.n, 0);
   disk_stalled_.assign(config_.n, false);
   captures_held_.assign(config_.n, false);
   capture_asked_.assign(config_.n, std::nullopt);
@@ -188,49 +235,24 @@ Cluster::Cluster(std::uint32_t f, std::function<void(Config&)> tune) : verifier_
     signers_.push_back(std::make_unique<FakeSigner>(i));
     apps_.push_back(std::make_unique<KvApp>());
     replicas_.push_back(std::make_unique<Replica>(c, *apps_[i], *signers_[i], verifier_));
+    envs_.push_back(std::make_unique<Env>(*this, i));
   }
+  drivers_.resize(config_.n);
   for (ReplicaId i = 0; i < config_.n; ++i) {
+    start_driver(i);
     replicas_[i]->start(clock(i));
     collect(i);
   }
 }
 
+Cluster::~Cluster() = default;
+
+void Cluster::start_driver(ReplicaId i) {
+  drivers_[i] = std::make_unique<Driver>(*replicas_[i], *envs_[i], /*check_invariants=*/true);
+}
+
 void Cluster::collect(ReplicaId i) {
-  if (!up(i)) return;
-  replicas_[i]->check_invariants();
-  Output out = replicas_[i]->take_output();
-  records_taken_[i] += out.persist.size();
-  for (auto& r : out.persist) disk[i].push_back(std::move(r));
-  if (out.sync && !disk_stalled_[i]) {
-    // Synced on the spot: the sends that waited for these records leave with the others.
-    synced[i] = disk[i].size();
-    replicas_[i]->on_durable(records_taken_[i]);
-    out.append(replicas_[i]->take_output());
-  }
-  for (const Executed& e : out.executed) executed[i].push_back(e);
-  for (const OutMessage& m : out.messages) {
-    ++messages_sent[i];
-    if (m.to) {
-      route(Envelope{i, *m.to, m.bytes});
-    } else {
-      for (ReplicaId j = 0; j < config_.n; ++j) {
-        if (j != i) route(Envelope{i, j, m.bytes});
-      }
-    }
-  }
-  for (const OutReply& r : out.replies) {
-    auto decoded = decode_message(*r.bytes);
-    if (!decoded) continue;
-    if (auto* m = std::get_if<ReplyMsg>(&*decoded)) replies.push_back(Reply{i, r.client, *m});
-  }
-  capture_asked_[i] = out.capture;
-  if (out.capture && !captures_held_[i]) {
-    // On the spot; execution goes on, and what it produces is carried out in turn.
-    auto state = std::make_shared<const Bytes>(replicas_[i]->checkpoint_state());
-    replicas_[i]->on_checkpoint_captured(out.capture->id, CapturedState::of(std::move(state)),
-                                         clock(i));
-    collect(i);
-  }
+  if (up(i)) drivers_[i]->run();
 }
 
 void Cluster::route(const Envelope& e) {
@@ -307,6 +329,7 @@ bool Cluster::run_until(const std::function<bool()>& pred, TimeUs limit_us, Time
 }
 
 void Cluster::crash(ReplicaId i, bool lose_unsynced) {
+  drivers_[i].reset();
   replicas_[i].reset();
   apps_[i].reset();
   if (lose_unsynced) disk[i].resize(synced[i]);
@@ -315,14 +338,14 @@ void Cluster::crash(ReplicaId i, bool lose_unsynced) {
 void Cluster::unstall_disk(ReplicaId i) {
   disk_stalled_[i] = false;
   synced[i] = disk[i].size();
-  replicas_[i]->on_durable(records_taken_[i]);
+  drivers_[i]->durable(drivers_[i]->records_taken());
   collect(i);
 }
 
 void Cluster::restart(ReplicaId i) {
-  records_taken_[i] = 0;
   apps_[i] = std::make_unique<KvApp>();
   replicas_[i] = std::make_unique<Replica>(configs_[i], *apps_[i], *signers_[i], verifier_);
+  start_driver(i);
   PersistedStateBuilder builder;
   for (const PersistRecord& r : disk[i]) builder.add(r);
   replicas_[i]->start(clock(i), &builder.state());

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bft/core/driver.h"
 #include "bft/core/replica.h"
 
 namespace bastion::bft::test {
@@ -113,6 +114,9 @@ class Cluster {
  public:
   explicit Cluster(std::uint32_t f = 1, std::function<void(Config&)> tune = nullptr);
   explicit Cluster(std::function<void(Config&)> tune) : Cluster(1, std::move(tune)) {}
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
 
   std::uint32_t n() const { return config_.n; }
   const Config& config(ReplicaId i) const { return configs_[i]; }
@@ -183,6 +187,7 @@ class Cluster {
 
  private:
   void route(const Envelope& e);
+  void start_driver(ReplicaId i);
 
   Config config_;
   std::vector<Config> configs_;
@@ -190,7 +195,10 @@ class Cluster {
   std::vector<std::unique_ptr<FakeSigner>> signers_;
   std::vector<std::unique_ptr<KvApp>> apps_;
   std::vector<std::unique_ptr<Replica>> replicas_;
-  std::vector<std::uint64_t> records_taken_;  // per replica, since its start (on_durable())
+  // Per replica: the core's Driver (of its current start) over an environment of this cluster.
+  class Env;
+  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<std::unique_ptr<Driver>> drivers_;
   std::vector<bool> disk_stalled_;
   std::vector<bool> captures_held_;
   std::vector<std::optional<CaptureRequest>> capture_asked_;
