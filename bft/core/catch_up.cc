@@ -183,7 +183,10 @@ void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProo
 void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchPurpose purpose) {
   if (state_fetch_ && state_fetch_->proof().seq >= proof.seq) return;
   count(Ctr::kStateTransfers);
-  state_fetch_.emplace(proof, purpose, config_.self, now_us_);
+  // A transfer this one supersedes did not complete from the sources it used: others first.
+  const std::vector<ReplicaId> tried =
+      state_fetch_ ? state_fetch_->tried() : std::vector<ReplicaId>{};
+  state_fetch_.emplace(proof, purpose, config_.self, now_us_, tried, last_state_source_);
   if (proof.seq > stable_seq()) {
     checkpoints_.advance(proof);
     garbage_collect();
@@ -282,6 +285,7 @@ void Replica::Impl::finish_state_transfer() {
     return;
   }
   const CheckpointProofMsg proof = f.proof();
+  last_state_source_ = f.source();
   auto shared = std::make_shared<const Bytes>(state_fetch_->take_state());
   state_fetch_.reset();
   checkpoints_.keep_own(seq, OwnCheckpoint{proof.state_digest, shared});

@@ -346,6 +346,7 @@ class Replica::Impl {
   ProofWait proof_wait_;     // a proof a little ahead, waiting for this replica's log
   CheckpointVotes checkpoint_votes_;
   std::optional<StateFetch> state_fetch_;
+  std::optional<ReplicaId> last_state_source_;  // the source that completed the last transfer
   bool ask_for_more_ = false;  // catch-up progressed: send STATUS once it is executed
 
   // ---- requests ----

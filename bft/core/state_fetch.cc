@@ -5,14 +5,48 @@
 namespace bastion::bft {
 
 StateFetch::StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self,
-                       TimeUs now_us)
-    : proof_(std::move(proof)), purpose_(purpose), source_start_us_(now_us) {
+                       TimeUs now_us, const std::vector<ReplicaId>& tried,
+                       std::optional<ReplicaId> prefer)
+    : proof_(std::move(proof)), purpose_(purpose), tried_(tried), source_start_us_(now_us) {
   for (const CheckpointMsg& c : proof_.checkpoints) {
     if (c.replica != self) sources_.push_back(c.replica);
   }
   std::sort(sources_.begin(), sources_.end());
-  source_index_ = sources_.empty() ? 0 : self % sources_.size();
   abandoned_.assign(sources_.size(), false);
+  if (sources_.empty()) return;
+  const auto was_tried = [this](ReplicaId r) {
+    return std::find(tried_.begin(), tried_.end(), r) != tried_.end();
+  };
+  if (std::all_of(sources_.begin(), sources_.end(), was_tried)) tried_.clear();  // a new round
+  std::size_t first = self % sources_.size();
+  if (prefer) {
+    const auto it = std::find(sources_.begin(), sources_.end(), *prefer);
+    if (it != sources_.end()) first = static_cast<std::size_t>(it - sources_.begin());
+  }
+  source_index_ = first;
+  for (std::size_t k = 0; k < sources_.size(); ++k) {
+    const std::size_t i = (first + k) % sources_.size();
+    if (!was_tried(sources_[i])) {
+      source_index_ = i;
+      break;
+    }
+  }
+}
+
+std::optional<ReplicaId> StateFetch::source() const {
+  if (sources_.empty()) return std::nullopt;
+  return sources_[source_index_];
+}
+
+std::vector<ReplicaId> StateFetch::tried() const {
+  std::vector<ReplicaId> out = tried_;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    if ((abandoned_[i] || i == source_index_) &&
+        std::find(out.begin(), out.end(), sources_[i]) == out.end()) {
+      out.push_back(sources_[i]);
+    }
+  }
+  return out;
 }
 
 std::optional<std::pair<ReplicaId, FetchStateMsg>> StateFetch::request(TimeUs now_us) {

@@ -3,7 +3,10 @@
 // transfer").
 //
 // The sources are the proof's signers other than this replica; each fetching replica starts at a
-// different one (its id modulo their number) so that several behind at once spread the load. A
+// different one (its id modulo their number) so that several behind at once spread the load,
+// unless a source completed its last transfer (it starts there). A transfer that a newer proof
+// supersedes hands on the sources it used (tried()): the new one asks the others first, so that
+// a faulty source slow enough to be superseded each time is not asked first every time. A
 // source is given up when it stays silent for three retransmission intervals, sends a chunk that
 // is not full size (the last one: the rest), falls below state_transfer_min_bytes_per_s once
 // state_transfer_grace_us have passed, or (the replica finds) sends a state that does not match
@@ -36,13 +39,22 @@ enum class FetchPurpose : std::uint8_t {
 
 class StateFetch {
  public:
-  StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self, TimeUs now_us);
+  // `tried`: the sources of the transfers this one supersedes (asked last, unless every source
+  // is among them); `prefer`: the source that completed this replica's last transfer.
+  StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self, TimeUs now_us,
+             const std::vector<ReplicaId>& tried = {},
+             std::optional<ReplicaId> prefer = std::nullopt);
 
   const CheckpointProofMsg& proof() const { return proof_; }
   FetchPurpose purpose() const { return purpose_; }
   const Bytes& state() const { return buffer_; }  // the bytes received so far
   // The state once complete (kComplete below); the fetch is then spent.
   Bytes take_state() { return std::move(buffer_); }
+
+  // The source asked now; nullopt when the proof names no other replica.
+  std::optional<ReplicaId> source() const;
+  // The sources this transfer and those it superseded used: `tried`, those given up, the current.
+  std::vector<ReplicaId> tried() const;
 
   // The FETCH-STATE to send now and to whom; nullopt when the proof names no other replica.
   std::optional<std::pair<ReplicaId, FetchStateMsg>> request(TimeUs now_us);
@@ -71,8 +83,9 @@ class StateFetch {
   FetchPurpose purpose_;
   std::vector<ReplicaId> sources_;  // ascending
   std::size_t source_index_ = 0;
-  std::vector<bool> abandoned_;  // per source, during this transfer
-  std::uint32_t timeouts_ = 0;   // consecutive, with the current source
+  std::vector<bool> abandoned_;   // per source, during this transfer
+  std::vector<ReplicaId> tried_;  // by the transfers this one superseded
+  std::uint32_t timeouts_ = 0;    // consecutive, with the current source
   std::uint64_t total_bytes_ = 0;
   Bytes buffer_;
   TimeUs sent_us_ = 0;

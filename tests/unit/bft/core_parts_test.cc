@@ -346,6 +346,28 @@ TEST(StateFetch, EverySourceIsTriedOnceBeforeAnyIsTriedAgain) {
   EXPECT_EQ(f.proof().seq, 10U);
 }
 
+TEST(StateFetch, ASupersedingTransferAsksTheSourcesItsPredecessorsDidNotUseFirst) {
+  // Replica 3 would start at source 0 (3 % 3) every time: a faulty 0 that answers just fast
+  // enough never to be given up before the next checkpoint supersedes the transfer would then be
+  // the only source it ever asks.
+  const CheckpointProofMsg p = proof_signed_by({0, 1, 2});
+  StateFetch first(p, FetchPurpose::kCatchUp, 3, 0);
+  EXPECT_EQ(first.source(), std::optional<ReplicaId>{0});
+  StateFetch second(p, FetchPurpose::kCatchUp, 3, 0, first.tried());
+  EXPECT_EQ(second.source(), std::optional<ReplicaId>{1});
+  second.abandon(0);  // 1 given up: 2 next
+  EXPECT_EQ(source_of(second), 2U);
+  EXPECT_EQ(second.tried(), (std::vector<ReplicaId>{0, 1, 2}));
+  StateFetch third(p, FetchPurpose::kCatchUp, 3, 0, second.tried());  // all tried: a new round
+  EXPECT_EQ(third.source(), std::optional<ReplicaId>{0});
+  // A source that completed the last transfer is asked first, unless its chain used it already.
+  StateFetch after_success(p, FetchPurpose::kCatchUp, 3, 0, {}, ReplicaId{2});
+  EXPECT_EQ(after_success.source(), std::optional<ReplicaId>{2});
+  StateFetch superseding(p, FetchPurpose::kCatchUp, 3, 0, after_success.tried(), ReplicaId{2});
+  EXPECT_EQ(superseding.source(), std::optional<ReplicaId>{0});
+  EXPECT_FALSE(StateFetch(proof_signed_by({3}), FetchPurpose::kCatchUp, 3, 0).source());
+}
+
 // ---- ViewChanges and NEW-VIEW proposals -------------------------------------------------------
 
 Config view_config() {
