@@ -191,8 +191,13 @@ TEST(Scenario, SlowStateSourceIsAbandoned) {
   sim.set_heal_time(2'000'000);
   auto r = sim.run();
   ASSERT_TRUE(r.passed()) << report(r);
-  EXPECT_GE(counter(sim, 2, "state_transfers.completed"), 1u);
-  EXPECT_GE(counter(sim, 2, "state_transfers.source_abandoned"), 1u);
+  // Replica 2 completes its state from another source: it gives the dripper up, or a newer
+  // checkpoint supersedes the transfer and the next one asks a source not used yet.
+  const std::uint64_t transfers = counter(sim, 2, "state_transfers");
+  const std::uint64_t completed = counter(sim, 2, "state_transfers.completed");
+  EXPECT_GE(completed, 1u);
+  EXPECT_TRUE(counter(sim, 2, "state_transfers.source_abandoned") >= 1 || transfers > completed)
+      << transfers << " transfers, " << completed << " completed";
 }
 
 // A primary whose clock is the slowest correct clock plus the skew bound: its timestamps are
