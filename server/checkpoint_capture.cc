@@ -15,14 +15,17 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "bft/core/state_digest.h"
 #include "bft/storage/replica_storage.h"
-#include "codec/digest.h"
 
 namespace bastion::server {
 namespace {
 
-// The child's output: state length (8 bytes, little-endian), digest (32 bytes), state.
-constexpr std::size_t kHeaderBytes = 8 + 32;
+// The child's output: state length (8 bytes, little-endian), the state's leaf digests (32 bytes
+// each, bft::state_leaf_count(length) of them), the state. The parent computes the digest from the
+// leaves.
+constexpr std::size_t kHeaderBytes = 8;
+static_assert(sizeof(bft::Digest) == 32);
 constexpr int kChildPipeFd = 3;
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
@@ -72,7 +75,8 @@ bool read_all(int fd, std::uint8_t* data, std::size_t len,
   int status = 1;
   try {
     const bft::Bytes state = encode();
-    const bft::Digest digest = codec::blake2b(state);
+    const std::vector<bft::Digest> leaves = bft::state_leaves(state);
+    const bft::Digest digest = bft::state_root(state.size(), leaves);
     if (!dir.empty() && !bft::storage::ReplicaStorage::write_checkpoint_file(
                             bft::storage::posix_file_system(), dir, seq, digest, state)) {
       ::_exit(1);
@@ -80,8 +84,10 @@ bool read_all(int fd, std::uint8_t* data, std::size_t len,
     std::array<std::uint8_t, kHeaderBytes> header{};
     const std::uint64_t size = state.size();
     for (std::size_t i = 0; i < 8; ++i) header[i] = static_cast<std::uint8_t>(size >> (8 * i));
-    std::memcpy(header.data() + 8, digest.data(), digest.size());
-    if (write_all(fd, header.data(), header.size()) && write_all(fd, state.data(), state.size())) {
+    if (write_all(fd, header.data(), header.size()) &&
+        write_all(fd, reinterpret_cast<const std::uint8_t*>(leaves.data()),
+                  leaves.size() * sizeof(bft::Digest)) &&
+        write_all(fd, state.data(), state.size())) {
       status = 0;
     }
   } catch (...) {
@@ -127,10 +133,9 @@ std::optional<bft::CapturedState> ForkCapture::capture(std::uint64_t id, bft::Se
 
 bft::CapturedState ForkCapture::on_the_spot(const std::function<bft::Bytes()>& encode) {
   const auto started = std::chrono::steady_clock::now();
-  auto state = std::make_shared<const bft::Bytes>(encode());
-  bft::CapturedState result{codec::blake2b(*state), state};
+  bft::CapturedState result = bft::CapturedState::of(std::make_shared<const bft::Bytes>(encode()));
   ++stats_.on_the_spot;
-  stats_.last_bytes = state->size();
+  stats_.last_bytes = result.state->size();
   stats_.last_ms = ms_since(started);
   return result;
 }
@@ -192,14 +197,17 @@ std::optional<bft::CapturedState> ForkCapture::collect(const Child& child) {
     std::uint64_t size = 0;
     for (std::size_t i = 0; i < 8; ++i) size |= std::uint64_t{header[i]} << (8 * i);
     if (size <= options_.state_bytes_max) {
+      std::vector<bft::Digest> leaves(bft::state_leaf_count(size));
       bft::Bytes state(size);
       std::uint8_t end = 0;
-      // Exactly `size` bytes, then end of file.
-      if (read_all(child.fd, state.data(), state.size(), child.deadline) &&
+      // The leaves, exactly `size` bytes, then end of file.
+      if (read_all(child.fd, reinterpret_cast<std::uint8_t*>(leaves.data()),
+                   leaves.size() * sizeof(bft::Digest), child.deadline) &&
+          read_all(child.fd, state.data(), state.size(), child.deadline) &&
           ::read(child.fd, &end, 1) == 0) {
-        bft::Digest digest{};
-        std::memcpy(digest.data(), header.data() + 8, digest.size());
-        result = bft::CapturedState{digest, std::make_shared<const bft::Bytes>(std::move(state))};
+        const bft::Digest digest = bft::state_root(size, leaves);
+        result = bft::CapturedState{digest, std::move(leaves),
+                                    std::make_shared<const bft::Bytes>(std::move(state))};
       }
     }
   }

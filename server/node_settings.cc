@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "bft/core/state_digest.h"
+
 namespace bastion::server {
 namespace {
 
@@ -10,6 +12,7 @@ namespace {
 constexpr std::uint64_t kMessageSlackBytes = 64 * 1024;
 constexpr std::uint64_t kBatchBytesMin = 1024;
 constexpr std::uint32_t kStateChunkBytesMax = 1 << 20;
+constexpr std::uint32_t kStateChunkBytesMin = 4 << 10;
 constexpr std::uint32_t kLogWindowCheckpoints = 4;
 
 config::ConfigError error_at(const config::ClusterConfig& cluster, const std::string& key,
@@ -79,8 +82,18 @@ Result<NodeSettings, config::ConfigError> node_settings(const config::ClusterCon
     batch_bytes = room;
   }
   c.batch_max_bytes = static_cast<std::uint32_t>(batch_bytes);
-  c.state_chunk_bytes = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(kStateChunkBytesMax, p.frame_max_bytes - kMessageSlackBytes));
+  // The first state chunk also carries the leaf digests of a state of up to snapshot_bytes_max.
+  const std::uint64_t leaf_digest_bytes =
+      bft::state_leaf_count(c.snapshot_bytes_max) * sizeof(bft::Digest);
+  if (p.frame_max_bytes < kMessageSlackBytes + leaf_digest_bytes + kStateChunkBytesMin) {
+    return fail(error_at(cluster, "protocol.frame_max_bytes",
+                         std::to_string(p.frame_max_bytes) + " cannot carry a state chunk of " +
+                             std::to_string(kStateChunkBytesMin) + " bytes plus " +
+                             std::to_string(leaf_digest_bytes) + " bytes of leaf digests plus " +
+                             std::to_string(kMessageSlackBytes) + " bytes of header"));
+  }
+  c.state_chunk_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+      kStateChunkBytesMax, p.frame_max_bytes - kMessageSlackBytes - leaf_digest_bytes));
   if (const std::string why = c.validate(); !why.empty()) {
     return fail(error_at(cluster, "protocol", why));
   }

@@ -6,9 +6,9 @@
 //     replicas claim the same (seq, timestamp, digest, null) (one of them is correct) and its body
 //     matches the digest;
 //   - behind the stable checkpoint: a CHECKPOINT-PROOF, then the state in chunks from the proof's
-//     signers, checked as a whole against the proven digest before it is installed; a source whose
-//     state does not verify, that stops answering, sends a chunk short of full size or falls below
-//     the minimum rate is replaced by one not tried yet.
+//     signers, checked leaf by leaf against the proven digest as it comes (StateFetch); a source
+//     whose bytes do not verify, that stops answering, sends a chunk short of full size or falls
+//     below the minimum rate is replaced by one not tried yet.
 // Serving costs bandwidth, so each peer has a byte budget per retransmission interval.
 #include "bft/core/replica_impl.h"
 
@@ -236,6 +236,7 @@ void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
   c.state_digest = own->digest;
   c.total_bytes = state.size();
   c.offset = m.offset;
+  if (m.offset == 0) c.leaves = own->leaves;
   c.data.assign(state.begin() + static_cast<std::ptrdiff_t>(m.offset),
                 state.begin() + static_cast<std::ptrdiff_t>(m.offset + len));
   Bytes bytes = encode_message(c);
@@ -260,6 +261,11 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
       count(Ctr::kDropInvalid);
       abandon_state_source();
       return;
+    case StateFetch::Chunk::kWrong:
+      // The source sent something else than the proven state: skip it.
+      count(Ctr::kStateTransferBadState);
+      abandon_state_source();
+      return;
     case StateFetch::Chunk::kMore:
       last_progress_us_ = now_us_;
       request_state_chunk();
@@ -277,19 +283,18 @@ void Replica::Impl::finish_state_transfer() {
   // A replica that caught up by executing meanwhile keeps its state (installing would rewind it).
   const bool install = f.purpose() == FetchPurpose::kRepair ||
                        (f.purpose() == FetchPurpose::kCatchUp && last_executed_ < seq);
-  if (codec::blake2b(f.state()) != f.proof().state_digest ||
-      (install && !install_state(f.state(), seq))) {
-    // The source sent something else than the proven state: skip it.
+  if (install && !install_state(f.state(), seq)) {
+    // The proven state does not decode: correct replicas never prove such a state.
     count(Ctr::kStateTransferBadState);
     abandon_state_source();
     return;
   }
   const CheckpointProofMsg proof = f.proof();
   last_state_source_ = f.source();
-  auto shared = std::make_shared<const Bytes>(state_fetch_->take_state());
+  CapturedState own = state_fetch_->take_state();
   state_fetch_.reset();
-  checkpoints_.keep_own(seq, OwnCheckpoint{proof.state_digest, shared});
-  persist(CheckpointRecord{seq, proof.state_digest, shared});
+  persist(CheckpointRecord{seq, own.digest, own.state});
+  checkpoints_.keep_own(seq, std::move(own));
   persist(StableRecord{proof});
   checkpoints_.advance(proof);
   out_.stable_checkpoint = seq;

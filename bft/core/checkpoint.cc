@@ -62,7 +62,7 @@ void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us
 
 void Replica::Impl::finish_checkpoint(SeqNum seq, const CapturedState& captured) {
   if (seq < stable_seq()) return;  // captured late: a newer checkpoint is stable already
-  checkpoints_.keep_own(seq, OwnCheckpoint{captured.digest, captured.state});
+  checkpoints_.keep_own(seq, captured);
   persist(CheckpointRecord{seq, captured.digest, captured.state});
   if (seq <= stable_seq()) return;  // re-executed after a repair; already stable
   CheckpointMsg c;

@@ -23,10 +23,7 @@
 namespace bastion::bft {
 
 // One of the replica's own checkpoint states.
-struct OwnCheckpoint {
-  Digest digest{};
-  SharedBytes state;
-};
+using OwnCheckpoint = CapturedState;
 
 // A committed batch below the stable checkpoint, kept for catch-up.
 struct ArchivedBatch {

@@ -2,6 +2,8 @@
 // so the protocol code may assume them. Thread-safety: pure.
 #include "bft/core/config.h"
 
+#include "bft/core/state_digest.h"
+
 namespace bastion::bft {
 
 std::string Config::validate() const {
@@ -38,10 +40,11 @@ std::string Config::validate() const {
   if (snapshot_bytes_max == 0) return "snapshot_bytes_max must be positive";
   if (state_transfer_grace_us < 0) return "state_transfer_grace_us must not be negative";
   // A pre-prepare carries up to a batch plus one request over the cap (a lone large request is
-  // always proposable); a state chunk must fit too.
+  // always proposable); a state chunk must fit too, the first one with the state's leaf digests.
   const std::uint64_t slack = std::uint64_t{64} * 1024;
+  const std::uint64_t first_chunk = state_chunk_bytes + state_leaf_count(snapshot_bytes_max) * 32;
   if (message_bytes_max < std::uint64_t{batch_max_bytes} + request_bytes_max + slack ||
-      message_bytes_max < std::uint64_t{state_chunk_bytes} + slack) {
+      message_bytes_max < first_chunk + slack) {
     return "message_bytes_max too small for a batch or a state chunk";
   }
   if (pending_requests_per_replica_max == 0 || pending_bytes_per_principal_max == 0) {
@@ -51,7 +54,7 @@ std::string Config::validate() const {
   if (pool_entry_ttl_us < request_timeout_us) {
     return "pool_entry_ttl_us must be at least request_timeout_us";
   }
-  if (serve_burst_bytes < std::uint64_t{state_chunk_bytes} + slack) {
+  if (serve_burst_bytes < first_chunk + slack) {
     return "serve_burst_bytes must hold at least one state chunk";
   }
   if (serve_bytes_per_s == 0) return "serve_bytes_per_s must be positive";

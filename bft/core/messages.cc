@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "bft/core/config.h"
+#include "bft/core/state_digest.h"
 #include "codec/codec.h"
 
 namespace bastion::bft {
@@ -181,7 +182,8 @@ std::uint64_t message_bytes_cap(MsgType t, const Config& c) {
             4 + kSignature;
       break;
     case MsgType::kStateChunk:
-      cap = 8 + 32 + 8 + 8 + kVarint + c.state_chunk_bytes;
+      cap = 8 + 32 + 8 + 8 + kVarint + state_leaf_count(c.snapshot_bytes_max) * 32 + kVarint +
+            c.state_chunk_bytes;
       break;
     case MsgType::kFetchBatch:
     case MsgType::kStatus:

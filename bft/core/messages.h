@@ -316,17 +316,20 @@ struct FetchStateMsg {
   }
 };
 
-// A chunk of the checkpoint state at `seq` (see docs/protocol.md, "State transfer"); the whole
-// is verified against the stable checkpoint digest before it is installed.
+// A chunk of the checkpoint state at `seq` (see docs/protocol.md, "Catching up and state
+// transfer"). The chunk at offset 0 carries the state's leaf digests (bft/core/state_digest.h),
+// which the fetcher checks against the proven digest; later chunks carry none, and each leaf is
+// checked as soon as its bytes are in.
 struct StateChunkMsg {
   SeqNum seq = 0;
   Digest state_digest{};
   std::uint64_t total_bytes = 0;
   std::uint64_t offset = 0;
+  std::vector<Digest> leaves;
   Bytes data;
   template <class A>
   void serialize(A& ar) {
-    ar(seq, state_digest, total_bytes, offset, data);
+    ar(seq, state_digest, total_bytes, offset, leaves, data);
   }
 };
 

@@ -36,11 +36,9 @@ void Replica::Impl::init_fresh_state() {
   last_executed_ = 0;
   agreed_time_us_ = 0;
   table_ = ClientTable(config_);
-  Bytes state = encode_state();
-  const Digest digest = codec::blake2b(state);
   // seq 0, no signatures: the initial state
   checkpoints_.reset(CheckpointProofMsg{},
-                     OwnCheckpoint{digest, std::make_shared<const Bytes>(std::move(state))});
+                     CapturedState::of(std::make_shared<const Bytes>(encode_state())));
 }
 
 void Replica::Impl::recover(const PersistedState& rec) {
@@ -54,12 +52,14 @@ void Replica::Impl::recover(const PersistedState& rec) {
   std::optional<CheckpointProofMsg> unverified_stable;
   if (rec.stable) {
     const CheckpointProofMsg& proof = rec.stable->proof;
-    const bool ok = rec.stable_state && rec.stable_state->seq == proof.seq &&
-                    rec.stable_state->state_digest == proof.state_digest &&
-                    codec::blake2b(*rec.stable_state->state) == proof.state_digest &&
-                    install_state(*rec.stable_state->state, proof.seq);
-    if (ok) {
-      checkpoints_.reset(proof, OwnCheckpoint{proof.state_digest, rec.stable_state->state});
+    std::optional<CapturedState> stored;
+    if (rec.stable_state && rec.stable_state->seq == proof.seq &&
+        rec.stable_state->state_digest == proof.state_digest) {
+      stored = CapturedState::of(rec.stable_state->state);
+    }
+    if (stored && stored->digest == proof.state_digest &&
+        install_state(*stored->state, proof.seq)) {
+      checkpoints_.reset(proof, std::move(*stored));
     } else {
       count(Ctr::kRecoveryBadState);
       unverified_stable = proof;

@@ -1,11 +1,11 @@
 // How a replica captures its state at a checkpoint: an effect its driver carries out.
 //
 // Every checkpoint_interval seqs the core needs the canonical bytes of its whole state (core part
-// and application snapshot) as of that seq, and their BLAKE2b. Encoding and hashing a large state
-// takes time proportional to it (about half a second per million small tuples), and the state
-// goes on changing as later batches execute. So the core does not do it inside its event calls:
-// on executing a checkpoint seq it stops executing, and every Output carries a CaptureRequest
-// until the driver answers it, in one of two ways:
+// and application snapshot) as of that seq, and their digest (bft/core/state_digest.h). Encoding
+// and hashing a large state takes time proportional to it (about half a second per million small
+// tuples), and the state goes on changing as later batches execute. So the core does not do it
+// inside its event calls: on executing a checkpoint seq it stops executing, and every Output
+// carries a CaptureRequest until the driver answers it, in one of two ways:
 //   - on the spot: Replica::checkpoint_state() now, hashed, reported with on_checkpoint_captured();
 //   - from a frozen image of this moment, such as a forked copy of the process
 //     (server/checkpoint_capture.h) that calls checkpoint_state() itself:
@@ -25,9 +25,10 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
+#include "bft/core/state_digest.h"
 #include "bft/core/types.h"
-#include "codec/digest.h"
 
 namespace bastion::bft {
 
@@ -36,14 +37,19 @@ struct CaptureRequest {
   SeqNum seq = 0;
 };
 
+// A checkpoint state with its digest and leaf digests (state_root(state->size(), leaves) is
+// `digest`); a replica's own checkpoints are kept so, and a source sends the leaves with the first
+// chunk.
 struct CapturedState {
-  Digest digest{};  // BLAKE2b of *state
+  Digest digest{};
+  std::vector<Digest> leaves;
   SharedBytes state;
 
   // A capture on the spot: the state's bytes, hashed here.
   static CapturedState of(SharedBytes state) {
-    const Digest digest = codec::blake2b(*state);
-    return CapturedState{digest, std::move(state)};
+    std::vector<Digest> leaves = state_leaves(*state);
+    const Digest digest = state_root(state->size(), leaves);
+    return CapturedState{digest, std::move(leaves), std::move(state)};
   }
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "bft/core/state_digest.h"
+
 namespace bastion::bft {
 
 StateFetch::StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self,
@@ -84,6 +86,8 @@ void StateFetch::abandon(TimeUs now_us) {
   timeouts_ = 0;
   buffer_.clear();
   total_bytes_ = 0;
+  leaves_.clear();
+  leaves_checked_ = 0;
   source_start_us_ = now_us;
 }
 
@@ -103,10 +107,35 @@ StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chun
           std::min<std::uint64_t>(config.state_chunk_bytes, chunk.total_bytes - chunk.offset)) {
     return Chunk::kInvalid;
   }
+  // The first chunk brings the leaf digests, which must make up the proven digest (and with it
+  // the total); later ones bring none.
+  if (chunk.offset == 0) {
+    if (chunk.leaves.size() != state_leaf_count(chunk.total_bytes) ||
+        state_root(chunk.total_bytes, chunk.leaves) != proof_.state_digest) {
+      return Chunk::kWrong;
+    }
+    leaves_ = chunk.leaves;
+  } else if (!chunk.leaves.empty()) {
+    return Chunk::kInvalid;
+  }
   total_bytes_ = chunk.total_bytes;
   buffer_.insert(buffer_.end(), chunk.data.begin(), chunk.data.end());
   timeouts_ = 0;
+  // Each leaf whose bytes are all in.
+  for (; leaves_checked_ < leaves_.size(); ++leaves_checked_) {
+    const std::uint64_t begin = leaves_checked_ * kStateLeafBytes;
+    const std::uint64_t end = std::min(begin + kStateLeafBytes, total_bytes_);
+    if (buffer_.size() < end) break;
+    if (codec::blake2b(ByteView(buffer_).subspan(begin, end - begin)) != leaves_[leaves_checked_]) {
+      return Chunk::kWrong;
+    }
+  }
   return buffer_.size() == total_bytes_ ? Chunk::kComplete : Chunk::kMore;
+}
+
+CapturedState StateFetch::take_state() {
+  return CapturedState{proof_.state_digest, std::move(leaves_),
+                       std::make_shared<const Bytes>(std::move(buffer_))};
 }
 
 }  // namespace bastion::bft

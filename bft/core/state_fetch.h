@@ -13,8 +13,12 @@
 // the proven digest. The next source is one not given up yet during this transfer; once every one
 // has been, all get another try. Each source starts again from byte 0.
 //
+// Checked as it comes: the first chunk brings the state's leaf digests (bft/core/state_digest.h),
+// checked against the proven digest, and each leaf is checked as soon as its bytes are in, so a
+// source that sends other bytes is given up a leaf later (kWrong), not after the whole state.
+//
 // Bounded: the buffer grows by one checked chunk at a time up to the total the first chunk
-// claimed, itself at most snapshot_bytes_max.
+// claimed (proven with the leaf digests), itself at most snapshot_bytes_max.
 //
 // Thread-safety: none.
 #pragma once
@@ -27,6 +31,7 @@
 
 #include "bft/core/config.h"
 #include "bft/core/messages.h"
+#include "bft/core/state_capture.h"
 
 namespace bastion::bft {
 
@@ -48,8 +53,9 @@ class StateFetch {
   const CheckpointProofMsg& proof() const { return proof_; }
   FetchPurpose purpose() const { return purpose_; }
   const Bytes& state() const { return buffer_; }  // the bytes received so far
-  // The state once complete (kComplete below); the fetch is then spent.
-  Bytes take_state() { return std::move(buffer_); }
+  // The state once complete (kComplete below), with its digest and leaves; the fetch is then
+  // spent.
+  CapturedState take_state();
 
   // The source asked now; nullopt when the proof names no other replica.
   std::optional<ReplicaId> source() const;
@@ -73,8 +79,9 @@ class StateFetch {
     kUnsolicited,  // not from the current source, or not of this checkpoint
     kDuplicate,    // not at the offset expected
     kInvalid,      // short, or its total changed or is out of bounds: abandon the source
+    kWrong,        // leaf digests or bytes that are not the proven state's: abandon the source
     kMore,         // taken; ask for the next
-    kComplete,     // taken, and the state is whole (not yet checked against the digest)
+    kComplete,     // taken, and the state is whole and matches the proven digest
   };
   Chunk on_chunk(ReplicaId from, const StateChunkMsg& chunk, const Config& config);
 
@@ -87,6 +94,8 @@ class StateFetch {
   std::vector<ReplicaId> tried_;  // by the transfers this one superseded
   std::uint32_t timeouts_ = 0;    // consecutive, with the current source
   std::uint64_t total_bytes_ = 0;
+  std::vector<Digest> leaves_;        // from the current source's first chunk
+  std::uint64_t leaves_checked_ = 0;  // leading leaves whose bytes matched
   Bytes buffer_;
   TimeUs sent_us_ = 0;
   TimeUs source_start_us_ = 0;  // when the current source was first asked

@@ -262,7 +262,9 @@ void ByzantineFilter::outgoing(const OutMessage& m, TimeUs now_us, std::vector<B
       }
     } else if (auto* sc = std::get_if<StateChunkMsg>(&msg)) {
       if (roll(ByzBehaviour::kWrongCheckpoint)) {
-        if (!sc->data.empty())
+        if (!sc->leaves.empty() && rng_.index(2) == 0)
+          sc->leaves[rng_.index(sc->leaves.size())][0] ^= 0x01;
+        else if (!sc->data.empty())
           sc->data[rng_.index(sc->data.size())] ^= 0x01;
         else
           sc->total_bytes += 1;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <map>
 
+#include "bft/core/state_digest.h"
 #include "bft/storage/storage_impl.h"
 #include "codec/digest.h"
 
@@ -210,7 +211,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
       }
       return fail(std::move(state).error());
     }
-    if (state->size() != ref->state_bytes || codec::blake2b(*state) != ref->state_digest) {
+    if (state->size() != ref->state_bytes || state_digest(*state) != ref->state_digest) {
       return fail(StorageError{StorageErrc::kCorruption, "checkpoint file " + impl->path_of(name) +
                                                              " does not match its digest" + where});
     }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "bft/core/state_digest.h"
 #include "bft/storage/storage_impl.h"
 #include "codec/digest.h"
 
@@ -124,10 +125,10 @@ Result<Done, StorageError> ReplicaStorage::Impl::append(const PersistRecord& rec
     // or durably by write_checkpoint_file()) needs no rewrite.
     if (!checkpoint_files.contains(checkpoint_file)) {
       if (!file_exists(checkpoint_file)) {
-        if (codec::blake2b(*c->state) != c->state_digest) {
+        if (state_digest(*c->state) != c->state_digest) {
           return fail(StorageError{StorageErrc::kInvalidArgument,
                                    "checkpoint " + std::to_string(c->seq) +
-                                       ": state_digest is not the BLAKE2b of the state"});
+                                       ": state_digest is not the digest of the state"});
         }
         if (auto r = write_file_durably(checkpoint_file, *c->state); !r) {
           return fail_storage(std::move(r).error());

@@ -42,7 +42,7 @@ namespace bastion::bft::storage {
 using codec::Bytes;
 using codec::ByteView;
 
-inline constexpr std::uint32_t kSegmentVersion = 1;
+inline constexpr std::uint32_t kSegmentVersion = 2;
 inline constexpr std::size_t kSegmentHeaderBytes = 56;
 inline constexpr std::size_t kFrameHeaderBytes = 24;
 

@@ -353,6 +353,7 @@ TEST(Bounds, AnswersToAPeerAreRateLimitedByATokenBucket) {
   // Before, the budget refilled in full every retransmission interval: 64 MiB per 200 ms.
   Cluster c([](Config& cfg) {
     cfg.state_chunk_bytes = 1024;
+    cfg.snapshot_bytes_max = 1 << 20;  // one leaf digest in the first chunk
     cfg.serve_burst_bytes = 80 * 1024;
     cfg.serve_bytes_per_s = 100 * 1024;
   });

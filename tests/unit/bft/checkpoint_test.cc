@@ -303,6 +303,33 @@ TEST(Checkpoints, StateTransferSkipsSourcesWhoseStateDoesNotVerify) {
 }
 
 // Replica 2 fetches from sources {0, 1, 3}, starting with 3 (2 % 3 = 2).
+TEST(Checkpoints, AWrongByteIsFoundWithItsLeafNotAfterTheWholeState) {
+  Cluster c;
+  c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };
+  for (std::uint64_t k = 1; k <= 30; ++k) {  // a state of about 3 MiB: four leaves
+    c.send_request("alice", 1, k, "put x" + std::to_string(k) + " " + std::string(100'000, 'v'));
+    c.deliver();
+  }
+  ASSERT_GT(c.replica(0).status().stable_checkpoint, 0u);
+  c.filter = nullptr;
+  // Replica 3 corrupts the first byte it serves; it would serve the rest correctly.
+  int from_3 = 0;
+  c.rewrite = [&from_3](const Envelope& e) -> std::optional<std::vector<Envelope>> {
+    if (e.type() != MsgType::kStateChunk || e.from != 3) return std::nullopt;
+    StateChunkMsg chunk = std::get<StateChunkMsg>(*decode_message(*e.bytes));
+    if (chunk.offset == 0) chunk.data[0] ^= 0x01;
+    ++from_3;
+    return std::vector<Envelope>{
+        Envelope{e.from, e.to, std::make_shared<const Bytes>(encode_message(chunk))}};
+  };
+  ASSERT_TRUE(c.run_until([&] { return all_executed(c, 30); }));
+  // Given up after its first chunk (one leaf), not after the whole state.
+  EXPECT_EQ(from_3, 1);
+  EXPECT_EQ(c.counter(2, "state_transfers.bad_state"), 1u);
+  EXPECT_EQ(c.counter(2, "state_transfers.completed"), 1u);
+  expect_same_state(c);
+}
+
 TEST(Checkpoints, StateTransferAbandonsASourceDrippingShortChunks) {
   Cluster c([](Config& cfg) { cfg.state_chunk_bytes = 64; });
   c.filter = [](const Envelope& e) { return e.to != 2 && e.from != 2; };

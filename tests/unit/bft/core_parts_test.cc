@@ -14,6 +14,7 @@
 #include "bft/core/proof_wait.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/slot_log.h"
+#include "bft/core/state_digest.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
 #include "bft/core/view_changes.h"
@@ -217,11 +218,22 @@ TEST(WaitingReads, BoundedPerSessionPerPrincipalAndInAll) {
 
 // ---- StateFetch ------------------------------------------------------------------------------
 
-CheckpointProofMsg proof_signed_by(std::vector<ReplicaId> signers) {
+// The state of `total` bytes that the fetches below transfer.
+Bytes fetched_state(std::uint64_t total) {
+  Bytes s(total);
+  for (std::uint64_t i = 0; i < total; ++i) s[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  return s;
+}
+
+// A proof of seq 10 for fetched_state(total).
+CheckpointProofMsg proof_signed_by(std::vector<ReplicaId> signers, std::uint64_t total = 10) {
   CheckpointProofMsg p;
   p.seq = 10;
-  p.state_digest[0] = 7;
-  for (ReplicaId r : signers) p.checkpoints.push_back(vote(10, r, 7));
+  p.state_digest = state_digest(fetched_state(total));
+  for (ReplicaId r : signers) {
+    p.checkpoints.push_back(vote(10, r, 0));
+    p.checkpoints.back().state_digest = p.state_digest;
+  }
   return p;
 }
 
@@ -234,13 +246,21 @@ Config fetch_config() {
   return config;
 }
 
-StateChunkMsg chunk(std::uint64_t offset, std::uint64_t total, std::size_t size) {
+// `size` bytes at `offset` of fetched_state(total) (zeros past its end), for a fetch of the proof
+// of fetched_state(proven); the first chunk carries the leaf digests.
+StateChunkMsg chunk(std::uint64_t offset, std::uint64_t total, std::size_t size,
+                    std::uint64_t proven = 10) {
+  const Bytes state = fetched_state(total);
   StateChunkMsg c;
   c.seq = 10;
-  c.state_digest[0] = 7;
+  c.state_digest = state_digest(fetched_state(proven));
   c.offset = offset;
   c.total_bytes = total;
-  c.data.assign(size, static_cast<std::uint8_t>(offset));
+  if (offset == 0) c.leaves = state_leaves(state);
+  c.data.assign(size, 0);
+  std::copy(state.begin() + static_cast<std::ptrdiff_t>(std::min(offset, total)),
+            state.begin() + static_cast<std::ptrdiff_t>(std::min(offset + size, total)),
+            c.data.begin());
   return c;
 }
 
@@ -277,7 +297,75 @@ TEST(StateFetch, TakesFullChunksInOrderFromTheCurrentSourceOnly) {
   EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 4), config), StateFetch::Chunk::kMore);
   EXPECT_EQ(f.on_chunk(source, chunk(8, 10, 2), config), StateFetch::Chunk::kComplete);
   EXPECT_EQ(f.state().size(), 10U);
-  EXPECT_EQ(f.take_state().size(), 10U);
+  const CapturedState taken = f.take_state();
+  const CapturedState expected =
+      CapturedState::of(std::make_shared<const Bytes>(fetched_state(10)));
+  EXPECT_EQ(*taken.state, *expected.state);
+  EXPECT_EQ(taken.digest, expected.digest);
+  EXPECT_EQ(taken.leaves, expected.leaves);
+}
+
+TEST(StateDigest, IsARootOverTheSizeAndTheDigestsOfMebibyteLeaves) {
+  EXPECT_EQ(state_leaf_count(0), 0U);
+  EXPECT_EQ(state_leaf_count(1), 1U);
+  EXPECT_EQ(state_leaf_count(kStateLeafBytes), 1U);
+  EXPECT_EQ(state_leaf_count(kStateLeafBytes + 1), 2U);
+  const Bytes state = fetched_state(2 * kStateLeafBytes + 5);
+  const std::vector<Digest> leaves = state_leaves(state);
+  ASSERT_EQ(leaves.size(), 3U);
+  EXPECT_EQ(leaves[2], codec::blake2b(ByteView(state).subspan(2 * kStateLeafBytes)));
+  EXPECT_EQ(state_digest(state), state_root(state.size(), leaves));
+  // Every byte counts, and so does the size (a state of zeros and a longer one differ).
+  Bytes changed = state;
+  changed[kStateLeafBytes + 3] ^= 1;
+  EXPECT_NE(state_digest(changed), state_digest(state));
+  EXPECT_NE(state_digest(Bytes(3)), state_digest(Bytes(4)));
+  EXPECT_NE(state_digest(Bytes{}), state_digest(Bytes(1)));
+}
+
+TEST(StateFetch, EachLeafIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) {
+  Config config = fetch_config();
+  config.state_chunk_bytes = kStateLeafBytes / 2;
+  const std::uint64_t total = 2 * kStateLeafBytes + 10;  // three leaves, five chunks
+  const std::uint64_t half = config.state_chunk_bytes;
+  const CheckpointProofMsg p = proof_signed_by({0, 1, 2}, total);
+  const auto at = [&](std::uint64_t offset) {
+    return chunk(offset, total, std::min(half, total - offset), total);
+  };
+  {  // leaf digests that do not make up the proven digest, or too few of them
+    StateFetch f(p, FetchPurpose::kCatchUp, 3, 0);
+    const ReplicaId source = source_of(f);
+    StateChunkMsg lying = at(0);
+    lying.leaves[1][0] ^= 1;
+    EXPECT_EQ(f.on_chunk(source, lying, config), StateFetch::Chunk::kWrong);
+    lying = at(0);
+    lying.leaves.pop_back();
+    EXPECT_EQ(f.on_chunk(source, lying, config), StateFetch::Chunk::kWrong);
+    // A later chunk carries no leaves.
+    EXPECT_EQ(f.on_chunk(source, at(0), config), StateFetch::Chunk::kMore);
+    StateChunkMsg extra = at(half);
+    extra.leaves.push_back(Digest{});
+    EXPECT_EQ(f.on_chunk(source, extra, config), StateFetch::Chunk::kInvalid);
+  }
+  {  // a wrong byte in the second leaf is found with that leaf's last chunk, not at the end
+    StateFetch f(p, FetchPurpose::kCatchUp, 3, 0);
+    const ReplicaId source = source_of(f);
+    EXPECT_EQ(f.on_chunk(source, at(0), config), StateFetch::Chunk::kMore);
+    EXPECT_EQ(f.on_chunk(source, at(half), config), StateFetch::Chunk::kMore);  // leaf 0 checked
+    StateChunkMsg wrong = at(2 * half);
+    wrong.data[17] ^= 1;
+    EXPECT_EQ(f.on_chunk(source, wrong, config), StateFetch::Chunk::kMore);  // leaf 1 half in
+    EXPECT_EQ(f.on_chunk(source, at(3 * half), config), StateFetch::Chunk::kWrong);
+    // The next source starts over and completes.
+    f.abandon(0);
+    const ReplicaId next = source_of(f);
+    EXPECT_NE(next, source);
+    for (std::uint64_t offset = 0; offset < 4 * half; offset += half) {
+      ASSERT_EQ(f.on_chunk(next, at(offset), config), StateFetch::Chunk::kMore);
+    }
+    EXPECT_EQ(f.on_chunk(next, at(4 * half), config), StateFetch::Chunk::kComplete);
+    EXPECT_EQ(state_digest(*f.take_state().state), p.state_digest);
+  }
 }
 
 TEST(StateFetch, ShortOrInconsistentChunksAreInvalid) {
@@ -311,13 +399,13 @@ TEST(StateFetch, ASilentSourceGetsThreeIntervalsThenTheNextOneIsAsked) {
 
 TEST(StateFetch, ASlowSourceIsGivenUpAfterTheGracePeriodAndRestartsFromZero) {
   const Config config = fetch_config();  // 100 bytes/s after 1 s
-  StateFetch f(proof_signed_by({0, 1, 2}), FetchPurpose::kCatchUp, 3, 0);
+  StateFetch f(proof_signed_by({0, 1, 2}, 400), FetchPurpose::kCatchUp, 3, 0);
   TimeUs now = 0;
   const ReplicaId source = source_of(f, now);
   // A chunk just before every timeout: 4 bytes per 90 ms is 44 bytes/s.
   for (std::uint64_t offset = 0; offset < 40; offset += 4) {
     now += 90'000;
-    ASSERT_EQ(f.on_chunk(source, chunk(offset, 400, 4), config), StateFetch::Chunk::kMore);
+    ASSERT_EQ(f.on_chunk(source, chunk(offset, 400, 4, 400), config), StateFetch::Chunk::kMore);
     ASSERT_TRUE(f.request(now));
   }
   EXPECT_EQ(f.on_tick(now, config), StateFetch::Due::kNothing);  // still in the grace period

@@ -10,6 +10,7 @@
 
 #include "bft/core/config.h"
 #include "bft/core/messages.h"
+#include "bft/core/state_digest.h"
 #include "codec/codec.h"
 #include "tests/support/alloc_meter.h"
 #include "tests/unit/bft/harness.h"
@@ -204,7 +205,9 @@ TEST(DecodeBounds, TheLargestMessagesCorrectReplicasSendFitTheirCaps) {
                        VouchEntry{ClientKey{principal, ~0ull}, ~0ull, {}});
   fits(vouch);
   fits(FetchRequestsMsg{std::vector<Digest>(kDisseminationEntriesMax)});
-  fits(StateChunkMsg{~0ull, Digest{}, ~0ull, ~0ull, Bytes(config.state_chunk_bytes)});
+  fits(StateChunkMsg{~0ull, Digest{}, ~0ull, ~0ull,
+                     std::vector<Digest>(state_leaf_count(config.snapshot_bytes_max)),
+                     Bytes(config.state_chunk_bytes)});
   fits(StatusMsg{~0ull, true, ~0ull, ~0ull, config.n - 1});
   fits(FetchBatchMsg{});
   fits(FetchStateMsg{~0ull, ~0ull});

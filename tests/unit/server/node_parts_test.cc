@@ -7,9 +7,9 @@
 #include <stdexcept>
 
 #include "bft/core/messages.h"
+#include "bft/core/state_digest.h"
 #include "bft/storage/file_system.h"
 #include "bft/storage/log_entry.h"
-#include "codec/digest.h"
 #include "server/checkpoint_capture.h"
 #include "server/client_routes.h"
 #include "server/node_crypto.h"
@@ -60,7 +60,7 @@ TEST(ForkCaptureTest, EncodesInAChildTheStateOfTheMomentOfTheCall) {
   EXPECT_EQ(results.done[0].first, 1u);
   ASSERT_TRUE(results.done[0].second.has_value());
   EXPECT_EQ(*results.done[0].second->state, at_call);
-  EXPECT_EQ(results.done[0].second->digest, codec::blake2b(at_call));
+  EXPECT_EQ(results.done[0].second->digest, bft::state_digest(at_call));
   const CaptureStats s = capture.stats();
   EXPECT_EQ(s.forked, 1u);
   EXPECT_EQ(s.failed, 0u);
@@ -80,7 +80,7 @@ TEST(ForkCaptureTest, TheChildWritesTheStateFileDurablyForTheStorageToAdopt) {
   results.run_until(io, 1);
   ASSERT_EQ(results.done.size(), 1u);
   ASSERT_TRUE(results.done[0].second.has_value());
-  const auto file = dir.path() / bft::storage::checkpoint_file_name(12, codec::blake2b(state));
+  const auto file = dir.path() / bft::storage::checkpoint_file_name(12, bft::state_digest(state));
   auto read = bft::storage::posix_file_system().read_all(file.string(), 1 << 20);
   ASSERT_TRUE(read.ok()) << file;
   EXPECT_EQ(*read, state);
@@ -94,7 +94,7 @@ TEST(ForkCaptureTest, SmallStatesAreCapturedOnTheSpot) {
   const auto r = capture.capture(1, 4, [&] { return state; });
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(*r->state, state);
-  EXPECT_EQ(r->digest, codec::blake2b(state));
+  EXPECT_EQ(r->digest, bft::state_digest(state));
   EXPECT_EQ(capture.stats().on_the_spot, 1u);
   EXPECT_EQ(capture.stats().forked, 0u);
 }

@@ -83,7 +83,7 @@ TEST_P(FileModes, TheStorageCreatesOnlyPrivateFiles) {
     ASSERT_TRUE(opened->storage->mark_clean_stop().ok());
   }
   ASSERT_TRUE(ReplicaStorage::write_checkpoint_file(posix_file_system(), dir, 16,
-                                                    codec::blake2b(Bytes(10, 1)), Bytes(10, 1))
+                                                    bft::state_digest(Bytes(10, 1)), Bytes(10, 1))
                   .ok());
   EXPECT_EQ(mode_of(dir), 0700u);
   std::size_t files = 0;

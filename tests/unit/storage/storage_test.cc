@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "bft/storage/log_entry.h"
 #include "bft/storage/replica_storage.h"
 #include "bft/storage/segment.h"
+#include "codec/digest.h"
 #include "tests/unit/storage/test_records.h"
 
 namespace bastion::bft::storage {
@@ -275,6 +277,23 @@ TEST(ReplicaStorage, CorruptRecordInAnEarlierSegmentIsAnErrorNamingFileAndOffset
   EXPECT_NE(r.error().message.find(segment_file_name(1)), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("offset " + std::to_string(kSegmentHeaderBytes)),
             std::string::npos)
+      << r.error().message;
+}
+
+TEST(ReplicaStorage, ASegmentOfTheFormerVersionIsRefusedByName) {
+  // Version 1 logged checkpoints under a digest that was the BLAKE2b of the whole state.
+  FaultFileSystem fs(12);
+  RecordGen gen(12);
+  write_log(fs, gen, 3, 2, {});
+  auto bytes = *fs.file(segment_path(1));
+  bytes[8] = 1;  // version u32 at offset 8, then the header checksum over the first 48 bytes
+  const codec::Digest sum = codec::blake2b(ByteView(bytes).first(48));
+  std::copy_n(sum.begin(), 8, bytes.begin() + 48);
+  fs.put_durable(segment_path(1), bytes);
+  auto r = ReplicaStorage::open(fs, kDir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
+  EXPECT_NE(r.error().message.find("unsupported segment version 1"), std::string::npos)
       << r.error().message;
 }
 

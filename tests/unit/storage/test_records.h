@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bft/core/persist.h"
+#include "bft/core/state_digest.h"
 #include "codec/codec.h"
 
 namespace bastion::bft::storage::testing {
@@ -194,7 +195,7 @@ class RecordGen {
     CheckpointRecord r;
     r.seq = seq;
     r.state = std::make_shared<const Bytes>(bytes(state_bytes));
-    r.state_digest = codec::blake2b(*r.state);
+    r.state_digest = bft::state_digest(*r.state);
     return r;
   }
   StableRecord stable(SeqNum seq) {
