@@ -182,7 +182,7 @@ std::uint64_t message_bytes_cap(MsgType t, const Config& c) {
             4 + kSignature;
       break;
     case MsgType::kStateChunk:
-      cap = 8 + 32 + 8 + 8 + kVarint + state_leaf_count(c.snapshot_bytes_max) * 32 + kVarint +
+      cap = 8 + 32 + 8 + 8 + kVarint + state_leaf_digest_bytes(c.snapshot_bytes_max) + kVarint +
             c.state_chunk_bytes;
       break;
     case MsgType::kFetchBatch:

@@ -26,6 +26,11 @@ constexpr std::uint64_t state_leaf_count(std::uint64_t total_bytes) {
   return total_bytes / kStateLeafBytes + (total_bytes % kStateLeafBytes != 0 ? 1 : 0);
 }
 
+// The bytes of the leaf digests of a state of `total_bytes`, as the first STATE-CHUNK carries them.
+constexpr std::uint64_t state_leaf_digest_bytes(std::uint64_t total_bytes) {
+  return state_leaf_count(total_bytes) * sizeof(Digest);
+}
+
 // The BLAKE2b of each leaf of `state`.
 std::vector<Digest> state_leaves(ByteView state);
 
