@@ -40,6 +40,7 @@ struct Args {
   std::string log_level = "info";
   bool in_memory = false;
   std::uint64_t checkpoint_fork_min_bytes = bastion::server::NodeOptions{}.capture_fork_min_bytes;
+  double checkpoint_stall_max_ms = bastion::server::NodeOptions{}.capture_stall_max_ms;
   std::string byzantine;  // empty: a correct replica
 };
 
@@ -90,6 +91,7 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
   options.logger = log;
   if (args.in_memory) options.in_memory = true;
   options.capture_fork_min_bytes = args.checkpoint_fork_min_bytes;
+  options.capture_stall_max_ms = args.checkpoint_stall_max_ms;
   options.byzantine = byzantine;
   bastion::server::ReplicaNode node(io, std::move(*cluster), args.id, std::move(options));
   // Registered before start(): a signal that arrives while starting is handled once running.
@@ -126,6 +128,10 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-fork-min-bytes", args.checkpoint_fork_min_bytes,
                  "encode checkpoint states in a forked child once they reach this size (default "
                  "1048576; 0: always)");
+  app.add_option("--checkpoint-stall-max-ms", args.checkpoint_stall_max_ms,
+                 "but encode them on the event loop while that is expected to take at most this "
+                 "much CPU time (default 50; 0: fork from --checkpoint-fork-min-bytes on)")
+      ->check(CLI::Range(0.0, 10'000.0));
   app.add_option("--byzantine", args.byzantine,
                  "TEST ONLY: misbehave as MODE (slow-primary, view-change-flood, "
                  "state-transfer-drip, timestamp-push); needs [test] allow_byzantine = true in "

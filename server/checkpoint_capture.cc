@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +28,7 @@ namespace {
 constexpr std::size_t kHeaderBytes = 8;
 static_assert(sizeof(bft::Digest) == 32);
 constexpr int kChildPipeFd = 3;
+constexpr std::uint64_t kRateSampleMinBytes = 256 << 10;
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
   while (len > 0) {
@@ -96,6 +98,12 @@ bool read_all(int fd, std::uint8_t* data, std::size_t len,
   ::_exit(status);  // no destructors or atexit handlers of the parent's copy
 }
 
+double thread_cpu_ms() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
 double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -122,7 +130,10 @@ std::optional<bft::CapturedState> ForkCapture::capture(std::uint64_t id, bft::Se
                                                        const std::function<bft::Bytes()>& encode) {
   const std::uint64_t hint = options_.state_bytes_hint ? options_.state_bytes_hint() : 0;
   const std::uint64_t expected = std::max(stats_.last_bytes, hint);
-  const bool small = expected < options_.fork_min_bytes;
+  const bool small =
+      options_.fork_min_bytes != 0 &&
+      (expected < options_.fork_min_bytes ||
+       static_cast<double>(expected) <= stats_.spot_bytes_per_ms * options_.stall_max_ms);
   if (small || fallback_next_ || running_ >= options_.children_max ||
       !fork_child(id, seq, expected, encode)) {
     fallback_next_ = false;
@@ -133,10 +144,18 @@ std::optional<bft::CapturedState> ForkCapture::capture(std::uint64_t id, bft::Se
 
 bft::CapturedState ForkCapture::on_the_spot(const std::function<bft::Bytes()>& encode) {
   const auto started = std::chrono::steady_clock::now();
+  const double cpu_started = thread_cpu_ms();
   bft::CapturedState result = bft::CapturedState::of(std::make_shared<const bft::Bytes>(encode()));
+  const double cpu_ms = thread_cpu_ms() - cpu_started;
   ++stats_.on_the_spot;
   stats_.last_bytes = result.state->size();
   stats_.last_ms = ms_since(started);
+  // The rate of this machine's CPU (not of the wall clock, which other processes stretch), from
+  // captures large enough that fixed costs do not dominate.
+  if (stats_.last_bytes >= kRateSampleMinBytes && cpu_ms > 0) {
+    stats_.spot_bytes_per_ms =
+        (stats_.spot_bytes_per_ms + static_cast<double>(stats_.last_bytes) / cpu_ms) / 2;
+  }
   return result;
 }
 
@@ -157,6 +176,7 @@ bool ForkCapture::fork_child(std::uint64_t id, bft::SeqNum seq, std::uint64_t ex
     run_child(fds[1], parent, options_.checkpoint_dir, seq, encode);
   }
   ::close(fds[1]);
+  stats_.last_fork_ms = ms_since(started);
   ++running_;
   ++stats_.forked;
   {

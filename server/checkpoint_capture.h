@@ -11,10 +11,14 @@
 // and exits; a reader thread collects them and posts the result to the io thread, which hands it
 // to Replica::on_checkpoint_captured().
 //
-// On the spot instead when: the state is below `fork_min_bytes` (a fork and a thread hop cost
-// more than encoding a few MB), by the larger of the previous state's size and the application's
-// own count of the bytes it holds now (`state_bytes_hint`: a state that grew by tens of MB within
-// one checkpoint interval, say by large tuples, must not be encoded on the io thread);
+// On the spot instead when the state is below `fork_min_bytes`, or its capture on the spot is
+// expected to take at most `stall_max_ms` of the io thread's CPU (at the rate measured on earlier
+// captures on the spot), the state's size being the larger of the previous state's and the
+// application's own count of the bytes it holds now (`state_bytes_hint`: a state that grew by tens
+// of MB within one checkpoint interval, say by large tuples, must not be encoded on the io thread).
+// A fork is not free: the page tables are copied while the replica waits, and every page it writes
+// afterwards faults once and is copied; on the development machines that halved `out` throughput
+// against capturing a few MB on the spot (docs/benchmarks.md). Also on the spot when:
 // `children_max` children are still running; fork() or pipe() fail; or the previous child failed. A
 // child that dies, whose output is short, or that is late (Options::child_time_base) is reported
 // as a failure (the core captures again if nothing executed since, or fetches the proven bytes;
@@ -55,12 +59,20 @@ struct CaptureStats {
   std::uint64_t failed = 0;       // children that died or sent short output
   std::uint64_t last_bytes = 0;   // size of the last state captured
   double last_ms = 0;             // wall time of the last capture (for a child: fork to result)
+  double last_fork_ms = 0;        // wall time the io thread spent in the last fork()
+  // Bytes encoded and hashed per ms of the io thread's CPU on the spot: a running mean over
+  // captures of 256 KiB or more, from a conservative 100 MB/s before the first.
+  double spot_bytes_per_ms = 100'000;
 };
 
 class ForkCapture {
  public:
   struct Options {
-    std::uint64_t fork_min_bytes = std::uint64_t{1} << 20;
+    std::uint64_t fork_min_bytes = std::uint64_t{1} << 20;  // 0: always fork
+    // Larger states are still captured on the spot while that is expected to take at most this
+    // much of the io thread's CPU (at CaptureStats::spot_bytes_per_ms; where other processes
+    // compete for the CPU, the stall lasts longer).
+    double stall_max_ms = 50;
     // Size of the state before the first capture (a replica restarted from a large state forks
     // from its first checkpoint on).
     std::uint64_t initial_state_bytes = 0;

@@ -261,6 +261,12 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.gauge("bastion_checkpoint_capture_seconds",
           "Wall time of the last checkpoint capture (for a child: fork to result)", {},
           s.capture.last_ms / 1e3);
+  m.gauge("bastion_checkpoint_fork_seconds",
+          "Wall time the io thread spent in the last fork() for a checkpoint capture", {},
+          s.capture.last_fork_ms / 1e3);
+  m.gauge("bastion_checkpoint_capture_bytes_per_second",
+          "Rate of checkpoint captures on the io thread, which decides when to fork", {},
+          s.capture.spot_bytes_per_ms * 1e3);
 
   const bft::ReplicaStatus& r = s.status;
   m.gauge("bastion_view", "Current view", {}, d(r.view));

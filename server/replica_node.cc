@@ -280,6 +280,7 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
   if (options_.file_system == nullptr) {  // a test's fake file system lives in this process only
     ForkCapture::Options co;
     co.fork_min_bytes = options_.capture_fork_min_bytes;
+    co.stall_max_ms = options_.capture_stall_max_ms;
     co.state_bytes_hint = [this] { return app_->engine().state_bytes(); };
     co.state_bytes_max = settings_.protocol.snapshot_bytes_max;
     if (have_recovered && recovered.stable_state) {

@@ -119,6 +119,33 @@ TEST(ForkCaptureTest, AStateThatGrewSinceTheLastCaptureIsForkedByTheApplications
   EXPECT_EQ(capture.stats().on_the_spot, 0u);
 }
 
+TEST(ForkCaptureTest, AStateExpectedToEncodeWithinTheStallBudgetIsCapturedOnTheSpot) {
+  // A fork costs the replica its page tables' copy and a fault per page it writes afterwards:
+  // a few MB are cheaper to encode on the io thread.
+  boost::asio::io_context io;
+  CaptureResults results;
+  const auto done = [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
+    results.done.emplace_back(id, std::move(r));
+  };
+  ForkCapture::Options o;  // fork_min_bytes 1 MiB, 50 ms at 100 MB/s before any measurement
+  o.state_bytes_hint = [] { return std::uint64_t{2} << 20; };
+  ForkCapture within(io, o, done);
+  const bft::Bytes state(512 << 10, 3);
+  ASSERT_TRUE(within.capture(1, 4, [&] { return state; }).has_value());
+  EXPECT_EQ(within.stats().on_the_spot, 1u);
+  EXPECT_EQ(within.stats().forked, 0u);
+  // 512 KiB is enough to measure the rate on this machine.
+  EXPECT_NE(within.stats().spot_bytes_per_ms, CaptureStats{}.spot_bytes_per_ms);
+  EXPECT_GT(within.stats().spot_bytes_per_ms, 0);
+
+  o.stall_max_ms = 0;  // the size alone decides
+  ForkCapture by_size(io, o, done);
+  ASSERT_EQ(by_size.capture(2, 8, [&] { return state; }), std::nullopt);
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1u);
+  EXPECT_EQ(by_size.stats().forked, 1u);
+}
+
 TEST(ForkCaptureTest, AFailedChildIsReportedAndTheNextCaptureIsOnTheSpot) {
   boost::asio::io_context io;
   CaptureResults results;
