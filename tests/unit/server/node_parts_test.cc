@@ -317,6 +317,25 @@ TEST(NodeSettingsTest, LowersTheBatchCapToFitAFrame) {
       << bad.error().message;
 }
 
+TEST(NodeSettingsTest, RefusesAFrameTooSmallForTheFirstStateChunk) {
+  // The first STATE-CHUNK carries 128 KiB of leaf digests (a 4 GiB state), besides its bytes.
+  ClusterDir dir;
+  auto& p = dir.config().protocol;
+  p.batch_max_bytes = 32 << 10;
+  p.client_frame_max_bytes = 1 << 10;
+  p.frame_max_bytes = 128 << 10;  // a batch fits, the digests do not
+  auto bad = node_settings(dir.config(), 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("protocol.frame_max_bytes: 131072 cannot carry a state chunk"),
+            std::string::npos)
+      << bad.error().message;
+  p.frame_max_bytes = 256 << 10;
+  auto good = node_settings(dir.config(), 0);
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->protocol.state_chunk_bytes, (256u << 10) - (64u << 10) - (128u << 10));
+  EXPECT_TRUE(good->protocol.validate().empty());
+}
+
 // ---- Ed25519 adapters -------------------------------------------------------------------------
 
 TEST(NodeCryptoTest, SignaturesVerifyForTheSignerAndDomainOnly) {
