@@ -60,8 +60,8 @@ struct CaptureStats {
   std::uint64_t last_bytes = 0;   // size of the last state captured
   double last_ms = 0;             // wall time of the last capture (for a child: fork to result)
   double last_fork_ms = 0;        // wall time the io thread spent in the last fork()
-  // Bytes encoded and hashed per ms of the io thread's CPU on the spot: a running mean over
-  // captures of 256 KiB or more, from a conservative 100 MB/s before the first.
+  // Bytes encoded and hashed per ms of the io thread's CPU on the spot: each capture of 256 KiB or
+  // more moves it halfway to its own rate, from a conservative 100 MB/s before the first.
   double spot_bytes_per_ms = 100'000;
 };
 
