@@ -108,6 +108,7 @@ SlotId TupleStore::insert(std::uint64_t seq, codec::ByteView encoding) {
   const std::size_t arity = encoded_arity(encoding, &first);
   BASTION_CHECK(arity >= 1 && arity <= 0xFFFF && seq != 0);
 
+  BASTION_CHECK(seq_tail_ == kNoSlot || slots_[seq_tail_].seq < seq);
   SlotId id;
   if (!free_.empty()) {
     id = free_.back();
@@ -126,6 +127,9 @@ SlotId TupleStore::insert(std::uint64_t seq, codec::ByteView encoding) {
   s.block.reset(new std::uint32_t[words]);
   std::memcpy(s.block.get() + link_words, encoding.data(), encoding.size());
   ++size_;
+  s.seq_prev = seq_tail_;
+  (seq_tail_ == kNoSlot ? seq_head_ : slots_[seq_tail_].seq_next) = id;
+  seq_tail_ = id;
 
   if (by_arity_.size() <= arity) by_arity_.resize(arity + 1);
   link(id, arity, by_arity_[arity].head, by_arity_[arity].count);
@@ -153,21 +157,17 @@ void TupleStore::erase(SlotId id) {
     if (e->count == 0) table.erase(e);
   });
   unlink(id, arity, by_arity_[arity].head, by_arity_[arity].count);
+  (s.seq_prev == kNoSlot ? seq_head_ : slots_[s.seq_prev].seq_next) = s.seq_next;
+  (s.seq_next == kNoSlot ? seq_tail_ : slots_[s.seq_next].seq_prev) = s.seq_prev;
   s = Slot{};
   free_.push_back(id);
   --size_;
 }
 
 std::vector<SlotId> TupleStore::slots_by_seq() const {
-  std::vector<std::pair<std::uint64_t, SlotId>> order;
-  order.reserve(size_);
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i].seq != 0) order.emplace_back(slots_[i].seq, static_cast<SlotId>(i));
-  }
-  std::sort(order.begin(), order.end());
   std::vector<SlotId> ids;
-  ids.reserve(order.size());
-  for (const auto& [seq, id] : order) ids.push_back(id);
+  ids.reserve(size_);
+  for (SlotId id = seq_head_; id != kNoSlot; id = slots_[id].seq_next) ids.push_back(id);
   return ids;
 }
 

@@ -6,6 +6,8 @@
 //   - per field position i < arity, the chain of tuples of this arity whose field i has this value
 //     (looked up by field_key() in the ChainTable of position i);
 //   - per arity, the chain of every tuple of that arity (for templates without concrete fields).
+// Every tuple is also on one list of the whole store in seq order (two slot ids in its Slot), which
+// snapshots walk.
 // A template with concrete fields walks the shortest of their chains; one whose value is absent
 // from the index matches nothing and costs one lookup. Insertion appends to each chain's tail and
 // erasure unlinks: both O(arity), whatever the space's size.
@@ -93,6 +95,8 @@ class TupleStore {
     std::unique_ptr<std::uint32_t[]> block;  // 2 * (arity + 1) links, then the encoding
     std::unique_ptr<Acl> acl;                // null: everyone may read and remove
     Owner* owner = nullptr;                  // the inserting client's usage entry
+    SlotId seq_prev = kNoSlot;               // neighbours in seq order
+    SlotId seq_next = kNoSlot;
     std::uint32_t encoded_bytes = 0;
     std::uint16_t arity = 0;
 
@@ -115,7 +119,10 @@ class TupleStore {
   template <class F>
   void scan(const CompiledTemplate& tmpl, F&& visit) const;
 
-  // Every stored slot, by seq (for snapshots).
+  // The tuple of lowest seq and the one after `id` in seq order (kNoSlot: none).
+  SlotId first_by_seq() const { return seq_head_; }
+  SlotId next_by_seq(SlotId id) const { return slots_[id].seq_next; }
+  // Every stored slot, by seq.
   std::vector<SlotId> slots_by_seq() const;
 
   // Heap bytes of the indexes and slot array (not the per-tuple blocks), for benchmarks.
@@ -139,6 +146,8 @@ class TupleStore {
   std::size_t size_ = 0;
   std::vector<ChainTable> by_field_;  // index: field position
   std::vector<Chain> by_arity_;       // index: arity
+  SlotId seq_head_ = kNoSlot;         // the list of every tuple by seq
+  SlotId seq_tail_ = kNoSlot;
 };
 
 template <class F>
