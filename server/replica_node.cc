@@ -461,6 +461,9 @@ bft::TimeUs ReplicaNode::Impl::now() {
 bool ReplicaNode::Impl::answer_capture(const bft::CaptureRequest& request) {
   const auto encode = [this] { return replica_->checkpoint_state(); };
   std::optional<bft::CapturedState> result;
+  // Here, not in a child that may encode the state: the cache of the tuples' encoded pages is
+  // the parent's, and a child then only copies the pages that did not change.
+  app_->prepare_snapshot();
   if (capture_) {
     result = capture_->capture(request.id, request.seq, encode);
   } else {

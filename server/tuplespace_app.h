@@ -89,6 +89,8 @@ class TupleSpaceApp final : public bft::StateMachine {
   std::optional<bft::TimeUs> next_deadline_us() const override;
   void session_evicted(const bft::ClientKey& client) override;
   bft::Bytes snapshot() const override;
+  // Brings the engine's cache of snapshot pages up to date (ts::Engine::prepare_snapshot()).
+  void prepare_snapshot() { engine_.prepare_snapshot(); }
   void append_snapshot(bft::Bytes& out) const override;
   std::uint64_t snapshot_bytes_hint() const override;
   bft::Digest digest() const override;

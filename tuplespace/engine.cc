@@ -251,6 +251,7 @@ SlotId Engine::store_tuple(Space& s, std::uint64_t seq, codec::ByteView encoding
                            std::int64_t expiry_ms, std::string_view owner,
                            std::unique_ptr<detail::Acl> acl) {
   charge(owner, tuple_charge(encoding.size(), acl.get()));
+  page_changed(s, seq);
   const SlotId id = s.store.insert(seq, encoding);
   detail::TupleStore::Slot& slot = s.store.at(id);
   slot.expiry_ms = expiry_ms;
@@ -263,6 +264,7 @@ SlotId Engine::store_tuple(Space& s, std::uint64_t seq, codec::ByteView encoding
 
 void Engine::remove_tuple(Space& s, SlotId id) {
   detail::TupleStore::Slot& slot = s.store.at(id);
+  page_changed(s, slot.seq);
   if (slot.expiry_ms != kNever) expiries_.erase({slot.expiry_ms, slot.seq, &s, id});
   detail::Owner* owner = slot.owner;
   uncharge(owner->first, charge_of(slot));
@@ -273,9 +275,25 @@ void Engine::remove_tuple(Space& s, SlotId id) {
 
 void Engine::set_expiry(Space& s, SlotId id, std::int64_t expiry_ms) {
   detail::TupleStore::Slot& slot = s.store.at(id);
+  page_changed(s, slot.seq);
   if (slot.expiry_ms != kNever) expiries_.erase({slot.expiry_ms, slot.seq, &s, id});
   slot.expiry_ms = expiry_ms;
   if (expiry_ms != kNever) expiries_.insert({expiry_ms, slot.seq, &s, id});
+}
+
+void Engine::page_changed(Space& s, std::uint64_t seq) {
+  auto it = s.pages.upper_bound(seq);
+  if (it == s.pages.begin()) return;
+  --it;  // the last page that starts at or before seq
+  if (seq <= it->second.last_seq) {
+    // A page that ended for size before this one's first tuple depends on that tuple too.
+    if (seq == it->first && it != s.pages.begin() && !std::prev(it)->second.boundary) {
+      s.pages.erase(std::prev(it));
+    }
+    s.pages.erase(it);
+  } else if (!it->second.boundary) {
+    s.pages.erase(it);  // seq is (or was) the tuple after it, or a new one past the space's end
+  }
 }
 
 void Engine::add_waiter(Space& s, Waiter waiter) {

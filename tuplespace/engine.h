@@ -20,10 +20,12 @@
 // reply is the one ordered execution at the same time would give.
 //
 // Thread-safety: none. One thread owns an Engine; const methods may run concurrently with each
-// other but not with a non-const one.
+// other but not with a non-const one, except snapshot(), append_snapshot(), digest() and
+// hash_snapshot(), which bring the cache of snapshot pages up to date (prepare_snapshot()).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -43,9 +45,14 @@
 
 namespace bastion::ts {
 
-// The snapshot format this build writes (the snapshot's first byte). It also reads version 1,
-// whose space options had no access lists.
-inline constexpr std::uint8_t kSnapshotVersion = 4;
+// The snapshot format this build writes (the snapshot's first byte). It also reads versions 1 to 4
+// (docs/tuplespace.md, "Snapshot format").
+inline constexpr std::uint8_t kSnapshotVersion = 5;
+// A snapshot page holds consecutive tuples of one space whose encodings add up to at most this
+// (or one larger tuple), and ends early after a tuple whose seq is a page boundary.
+inline constexpr std::uint64_t kSnapshotPageBytes = 64 << 10;
+// Whether a page ends after the tuple `seq` (about one seq in 64).
+bool snapshot_page_boundary(std::uint64_t seq);
 
 // Most principals a space denies after repairs (a bound for decoding; each needs a repair with
 // evidence, so a real space stays far below it).
@@ -94,11 +101,16 @@ class Engine {
   // something (an empty batch) at that time for the expiry or timeout to happen.
   std::optional<std::int64_t> next_deadline() const;
 
-  // Canonical, versioned encoding of the whole state; restore() of it gives an equal Engine.
+  // Canonical, versioned encoding of the whole state; restore() of it gives an equal Engine. The
+  // tuples are encoded in pages that are kept while none of their tuples changes, so a snapshot
+  // re-encodes what changed since the previous one and copies the rest.
   codec::Bytes snapshot() const;
   // snapshot()'s bytes appended to `out`, for a caller that puts them behind a header of its own
   // without copying a large state again.
   void append_snapshot(codec::Bytes& out) const;
+  // Re-encodes the snapshot pages that changed since the last snapshot, so that a snapshot taken
+  // next, say in a forked copy of the process whose work on the cache is lost, only copies pages.
+  void prepare_snapshot();
   // Rebuilds an Engine from a snapshot, validating everything (code malformed on failure).
   static Result<Engine, Error> restore(codec::ByteView bytes);
   // BLAKE2b-256 of snapshot(), computed without building it.
@@ -148,6 +160,16 @@ class Engine {
     std::int64_t deadline_ms = kNever;
     std::uint64_t charge = 0;  // bytes charged to key.client (EngineLimits)
   };
+  // A page of the snapshot, kept from one snapshot to the next while it stays what the current
+  // tuples would encode to (invariant of Space::pages, kept by page_changed()).
+  struct Page {
+    std::uint64_t last_seq = 0;
+    detail::SlotId last_slot = detail::kNoSlot;
+    // Ended after its last tuple because that tuple's seq is a page boundary; otherwise it ended
+    // because the next tuple did not fit or the space ended, and depends on that next tuple too.
+    bool boundary = false;
+    codec::Bytes bytes;
+  };
   struct Space {
     std::string name;
     SpaceOptions options;
@@ -155,6 +177,9 @@ class Engine {
     detail::UsageMap usage;
     std::map<std::uint64_t, Waiter> waiters;       // by arrival
     std::set<std::string, std::less<>> blacklist;  // writers caught by a repair (Repair)
+    // Snapshot pages by first seq: those that no change touched since the last snapshot (which
+    // left every tuple on one), the rest re-encoded by the next snapshot.
+    std::map<std::uint64_t, Page> pages;
   };
   // Ordered by (expiry, seq): seqs are unique across spaces, so the order is total.
   struct ExpiryEntry {
@@ -239,6 +264,9 @@ class Engine {
                              std::unique_ptr<detail::Acl> acl);
   void remove_tuple(Space& s, detail::SlotId slot);
   void set_expiry(Space& s, detail::SlotId slot, std::int64_t expiry_ms);
+  // The tuple `seq` of `s` was stored, removed or changed: drops the snapshot pages that may
+  // encode differently now.
+  static void page_changed(Space& s, std::uint64_t seq);
   void add_waiter(Space& s, Waiter waiter);
   // Removes a waiter and reports `reply` to it.
   void finish_waiter(Space& s, std::uint64_t arrival, Reply reply, std::vector<Completion>& out);
@@ -254,10 +282,21 @@ class Engine {
   static detail::Owner* acquire(Space& s, std::string_view client);
   static void release(Space& s, detail::Owner* owner);
 
-  // Snapshot encoding (engine_snapshot.cc).
-  template <class Archive>
-  void save_state(Archive& ar) const;
-  void load_state(codec::BoundedInputArchive& ar);
+  // Snapshot encoding (engine_snapshot.cc): the header, then each space's pages, brought up to
+  // date, to `emit` in order.
+  void write_snapshot(const std::function<void(codec::ByteView)>& emit) const;
+  // Re-encodes the pages of `s` that changed; afterwards its pages hold every tuple.
+  static void refresh_pages(Space& s);
+  static Page encode_page(const Space& s, detail::SlotId first);
+  void load_state(codec::ByteView bytes, codec::BoundedInputArchive& ar);
+  void load_legacy_space(codec::BoundedInputArchive& ar, std::uint8_t version, Space& s,
+                         std::vector<std::uint64_t>& seqs, std::vector<std::uint64_t>& arrivals);
+  static void load_blacklist(codec::BoundedInputArchive& ar, Space& s);
+  void load_pages(codec::ByteView bytes, codec::BoundedInputArchive& ar, Space& s,
+                  std::uint64_t tuple_count, std::vector<std::uint64_t>& seqs);
+  detail::SlotId load_tuple(codec::BoundedInputArchive& ar, Space& s, std::uint64_t seq,
+                            const std::string& owner);
+  void load_waiter(codec::BoundedInputArchive& ar, Space& s, std::vector<std::uint64_t>& arrivals);
 
   std::map<std::string, std::unique_ptr<Space>, std::less<>> spaces_;
   std::set<ExpiryEntry> expiries_;

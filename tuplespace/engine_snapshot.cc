@@ -1,22 +1,30 @@
 // Engine: canonical snapshot encoding, restore with full validation, and digest.
 //
-// Format version 4 (all through codec's canonical archives; "n:" is a LEB128 count):
-//   u8 version = 4, i64 now_ms, u64 next_seq, u64 next_arrival
-//   n: spaces, by name (strictly increasing):
-//     string name, SpaceOptions (version 1: without its trailing access lists, protection and
-//     fingerprint key; version 2: without the protection and fingerprint key)
-//     n: blacklisted principals, strictly increasing (version 4; before it: none)
-//     n: owners: the clients owning stored tuples, strictly increasing, each owning at least one
-//     n: tuples, by seq (strictly increasing):
-//       u64 seq, varint owner index, i64 expiry_ms (kNever = no lease),
-//       readers, removers (string lists, strictly increasing), Tuple
-//     n: waiters, by arrival (strictly increasing):
-//       u64 arrival, WaiterKey, u8 kind (0 rd, 1 in), Template, i64 deadline_ms (kNever = none)
+// Format version 5 (all through codec's canonical archives; "n:" is a LEB128 count): a header,
+// then the pages of each space's tuples.
+//   header: u8 version = 5, i64 now_ms, u64 next_seq, u64 next_arrival
+//     n: spaces, by name (strictly increasing):
+//       string name, SpaceOptions
+//       n: blacklisted principals, strictly increasing
+//       n: tuples stored (in the pages below)
+//       n: waiters, by arrival (strictly increasing):
+//         u64 arrival, WaiterKey, u8 kind (0 rd, 1 in), Template, i64 deadline_ms (kNever = none)
+//   for each space, by name, pages holding its tuples by seq (strictly increasing):
+//     n: owners: the clients owning the page's tuples, strictly increasing, each owning one
+//     n (>= 1): tuples: u64 seq, varint owner index, i64 expiry_ms (kNever = no lease),
+//                       readers, removers (string lists, strictly increasing), Tuple
+// A page ends after a tuple whose seq is a page boundary (snapshot_page_boundary()), before a tuple
+// that would take its tuples' encodings past kSnapshotPageBytes, or at the space's end; nowhere
+// else. So where pages end depends on the tuples alone, and a page that no change touched encodes
+// the same from one snapshot to the next (Engine::Space::pages keeps them).
+//
+// Versions 1 to 4 are read: no pages, each space's owners, tuples and waiters in turn after its
+// blacklist (version 4; before it: none) and options (version 1: without the trailing access
+// lists, protection and fingerprint key; version 2: without the protection and fingerprint key).
 // Every state has exactly one encoding, and restore() accepts nothing else: the snapshot's bytes
 // re-encode to themselves.
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
@@ -28,6 +36,7 @@ namespace bastion::ts {
 namespace {
 
 using codec::DecodeError;
+using detail::SlotId;
 
 const std::vector<std::string> kEveryone;
 
@@ -73,45 +82,255 @@ void load_options(codec::BoundedInputArchive& ar, std::uint8_t version, SpaceOpt
   if (version == 2) ar(o.access);
 }
 
+// Owner names, strictly increasing (grown as they decode: the count is only a claim).
+std::vector<std::string> load_owners(codec::BoundedInputArchive& ar) {
+  const std::uint64_t count = load_count(ar);
+  std::vector<std::string> owners;
+  for (std::uint64_t k = 0; k < count; ++k) {
+    std::string who;
+    ar(who);
+    if (!owners.empty() && !(owners.back() < who)) throw DecodeError("owners not sorted");
+    owners.push_back(std::move(who));
+  }
+  return owners;
+}
+
 }  // namespace
 
-template <class Archive>
-void Engine::save_state(Archive& ar) const {
-  ar(kSnapshotVersion, now_ms_, next_seq_, next_arrival_);
-  save_count(ar, spaces_.size());
-  for (const auto& [name, s] : spaces_) {
-    ar(name, s->options);
-    save_count(ar, s->blacklist.size());
-    for (const std::string& who : s->blacklist) ar(who);
-    // Owner indexes follow name order, so they are a function of the state alone.
-    std::unordered_map<const detail::Owner*, std::uint64_t> owner_index;
-    std::uint64_t owners = 0;
-    for (const auto& entry : s->usage) {
-      if (entry.second.tuples > 0) owner_index.emplace(&entry, owners++);
+// A mix of the seq's bits (SplitMix64's), so that boundaries follow no pattern of seqs.
+bool snapshot_page_boundary(std::uint64_t seq) {
+  std::uint64_t z = seq + 0x9e3779b97f4a7c15u;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return ((z ^ (z >> 31)) & 63) == 0;
+}
+
+Engine::Page Engine::encode_page(const Space& s, SlotId first) {
+  std::vector<SlotId> ids;
+  std::uint64_t size = 0;
+  Page page;
+  for (SlotId id = first; id != detail::kNoSlot; id = s.store.next_by_seq(id)) {
+    const auto& slot = s.store.at(id);
+    if (!ids.empty() && size + slot.encoded_bytes > kSnapshotPageBytes) break;
+    ids.push_back(id);
+    size += slot.encoded_bytes;
+    if (snapshot_page_boundary(slot.seq)) {
+      page.boundary = true;
+      break;
     }
-    save_count(ar, owners);
-    for (const auto& entry : s->usage) {
-      if (entry.second.tuples > 0) ar(entry.first);
+  }
+  std::vector<std::string_view> owners;
+  for (SlotId id : ids) owners.push_back(s.store.at(id).owner->first);
+  std::sort(owners.begin(), owners.end());
+  owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
+
+  page.last_slot = ids.back();
+  page.last_seq = s.store.at(ids.back()).seq;
+  codec::OutputArchive ar{codec::VectorSink(page.bytes)};
+  save_count(ar, owners.size());
+  for (std::string_view who : owners) ar(std::string(who));
+  save_count(ar, ids.size());
+  for (SlotId id : ids) {
+    const auto& slot = s.store.at(id);
+    ar(slot.seq);
+    ar.saveVarint(static_cast<std::uint64_t>(
+        std::lower_bound(owners.begin(), owners.end(), slot.owner->first) - owners.begin()));
+    ar(slot.expiry_ms);
+    ar(slot.acl ? slot.acl->readers : kEveryone, slot.acl ? slot.acl->removers : kEveryone);
+    const codec::ByteView enc = slot.encoding();  // the canonical Tuple encoding
+    ar.saveBinary(enc.data(), enc.size());
+  }
+  page.bytes.shrink_to_fit();  // kept for long: not the growth's spare capacity
+  return page;
+}
+
+void Engine::refresh_pages(Space& s) {
+  std::map<std::uint64_t, Page> pages;
+  SlotId next = s.store.first_by_seq();
+  while (next != detail::kNoSlot) {
+    const std::uint64_t seq = s.store.at(next).seq;
+    auto kept = s.pages.find(seq);
+    Page page = kept != s.pages.end() ? std::move(kept->second) : encode_page(s, next);
+    next = s.store.next_by_seq(page.last_slot);
+    pages.emplace_hint(pages.end(), seq, std::move(page));
+  }
+  s.pages = std::move(pages);
+}
+
+void Engine::prepare_snapshot() {
+  for (const auto& entry : spaces_) refresh_pages(*entry.second);
+}
+
+void Engine::write_snapshot(const std::function<void(codec::ByteView)>& emit) const {
+  codec::Bytes header;
+  {
+    codec::OutputArchive ar{codec::VectorSink(header)};
+    ar(kSnapshotVersion, now_ms_, next_seq_, next_arrival_);
+    save_count(ar, spaces_.size());
+    for (const auto& [name, s] : spaces_) {
+      ar(name, s->options);
+      save_count(ar, s->blacklist.size());
+      for (const std::string& who : s->blacklist) ar(who);
+      save_count(ar, s->store.size());
+      save_count(ar, s->waiters.size());
+      for (const auto& [arrival, w] : s->waiters) {
+        ar(arrival, w.key, static_cast<std::uint8_t>(w.removes ? 1 : 0), w.tmpl, w.deadline_ms);
+      }
     }
-    const std::vector<detail::SlotId> ids = s->store.slots_by_seq();
-    save_count(ar, ids.size());
-    for (detail::SlotId id : ids) {
-      const auto& slot = s->store.at(id);
-      ar(slot.seq);
-      ar.saveVarint(owner_index.at(slot.owner));
-      ar(slot.expiry_ms);
-      ar(slot.acl ? slot.acl->readers : kEveryone, slot.acl ? slot.acl->removers : kEveryone);
-      const codec::ByteView enc = slot.encoding();  // the canonical Tuple encoding
-      ar.saveBinary(enc.data(), enc.size());
-    }
-    save_count(ar, s->waiters.size());
-    for (const auto& [arrival, w] : s->waiters) {
-      ar(arrival, w.key, static_cast<std::uint8_t>(w.removes ? 1 : 0), w.tmpl, w.deadline_ms);
-    }
+  }
+  emit(header);
+  for (const auto& entry : spaces_) {
+    Space& s = *entry.second;
+    refresh_pages(s);
+    for (const auto& [first, page] : s.pages) emit(page.bytes);
   }
 }
 
-void Engine::load_state(codec::BoundedInputArchive& ar) {
+SlotId Engine::load_tuple(codec::BoundedInputArchive& ar, Space& s, std::uint64_t seq,
+                          const std::string& owner) {
+  const SpaceOptions& o = s.options;
+  std::int64_t expiry = 0;
+  ar(expiry);
+  if (expiry != kNever && expiry <= now_ms_) throw DecodeError("expired tuple");
+  auto acl = std::make_unique<detail::Acl>();
+  ar(acl->readers, acl->removers);
+  check_names(acl->readers, "reader");
+  check_names(acl->removers, "remover");
+  if (acl->readers.empty() && acl->removers.empty()) acl.reset();
+  Tuple tuple;
+  ar(tuple);
+  if (tuple.empty() || tuple.size() > o.fields_max) throw DecodeError("bad tuple arity");
+  const codec::Bytes enc = codec::encode(tuple);
+  if (enc.size() > o.tuple_bytes_max) throw DecodeError("tuple too large");
+  const SlotId id = store_tuple(s, seq, enc, expiry, owner, std::move(acl));
+  if (s.store.at(id).owner->second.tuples > o.tuples_per_client_max) {
+    throw DecodeError("client holds too many tuples");
+  }
+  return id;
+}
+
+void Engine::load_waiter(codec::BoundedInputArchive& ar, Space& s,
+                         std::vector<std::uint64_t>& arrivals) {
+  const SpaceOptions& o = s.options;
+  Waiter w;
+  std::uint8_t kind = 0;
+  ar(w.arrival, w.key, kind, w.tmpl, w.deadline_ms);
+  if (w.arrival == 0 || w.arrival >= next_arrival_ ||
+      (!s.waiters.empty() && w.arrival <= s.waiters.rbegin()->first)) {
+    throw DecodeError("bad waiter arrival");
+  }
+  if (kind > 1) throw DecodeError("bad waiter kind");
+  w.removes = kind == 1;
+  if (w.tmpl.empty() || w.tmpl.size() > o.fields_max) throw DecodeError("bad template arity");
+  if (w.deadline_ms != kNever && w.deadline_ms <= now_ms_) {
+    throw DecodeError("waiter past its deadline");
+  }
+  if (waiters_by_key_.contains(w.key)) throw DecodeError("duplicate waiter key");
+  auto usage = s.usage.find(w.key.client);
+  if (usage != s.usage.end() && usage->second.waiters >= o.waiters_per_client_max) {
+    throw DecodeError("client has too many waiters");
+  }
+  if (o.waiters_per_client_max == 0) throw DecodeError("client has too many waiters");
+  w.compiled = detail::CompiledTemplate(w.tmpl);
+  arrivals.push_back(w.arrival);
+  add_waiter(s, std::move(w));
+}
+
+void Engine::load_blacklist(codec::BoundedInputArchive& ar, Space& s) {
+  const std::uint64_t blacklisted = load_count(ar);
+  if (blacklisted > kBlacklistMax) throw DecodeError("blacklist too long");
+  for (std::uint64_t k = 0; k < blacklisted; ++k) {
+    std::string who;
+    ar(who);
+    if (who.empty() || who.size() > kNameBytesMax) throw DecodeError("bad blacklisted name");
+    if (!s.blacklist.empty() && !(*s.blacklist.rbegin() < who)) {
+      throw DecodeError("blacklist not sorted or duplicated");
+    }
+    s.blacklist.insert(s.blacklist.end(), std::move(who));
+  }
+}
+
+void Engine::load_legacy_space(codec::BoundedInputArchive& ar, std::uint8_t version, Space& s,
+                               std::vector<std::uint64_t>& seqs,
+                               std::vector<std::uint64_t>& arrivals) {
+  if (version >= 4) load_blacklist(ar, s);
+  const std::vector<std::string> owners = load_owners(ar);
+  std::vector<bool> owns(owners.size(), false);
+  const std::uint64_t tuple_count = load_count(ar);
+  if (tuple_count > s.options.tuples_max) throw DecodeError("space holds too many tuples");
+  std::uint64_t previous_seq = 0;
+  for (std::uint64_t k = 0; k < tuple_count; ++k) {
+    std::uint64_t seq = 0;
+    ar(seq);
+    if (seq <= previous_seq || seq >= next_seq_) throw DecodeError("bad tuple seq");
+    previous_seq = seq;
+    const std::uint64_t owner = ar.loadVarint();
+    if (owner >= owners.size()) throw DecodeError("bad owner index");
+    load_tuple(ar, s, seq, owners[owner]);
+    owns[owner] = true;
+    seqs.push_back(seq);
+  }
+  if (std::find(owns.begin(), owns.end(), false) != owns.end()) {
+    throw DecodeError("owner without tuples");
+  }
+  const std::uint64_t waiter_count = load_count(ar);
+  for (std::uint64_t k = 0; k < waiter_count; ++k) load_waiter(ar, s, arrivals);
+}
+
+void Engine::load_pages(codec::ByteView bytes, codec::BoundedInputArchive& ar, Space& s,
+                        std::uint64_t tuple_count, std::vector<std::uint64_t>& seqs) {
+  std::map<std::uint64_t, Page> pages;
+  std::uint64_t previous_seq = 0;
+  std::uint64_t loaded = 0;
+  const Page* previous = nullptr;
+  std::uint64_t previous_size = 0;
+  while (loaded < tuple_count) {
+    const std::size_t start = bytes.size() - ar.remaining();
+    const std::vector<std::string> owners = load_owners(ar);
+    std::vector<bool> owns(owners.size(), false);
+    const std::uint64_t n = load_count(ar);
+    if (n == 0 || n > tuple_count - loaded) throw DecodeError("bad page tuple count");
+    Page page;
+    std::uint64_t size = 0;
+    for (std::uint64_t k = 0; k < n; ++k) {
+      std::uint64_t seq = 0;
+      ar(seq);
+      if (seq <= previous_seq || seq >= next_seq_) throw DecodeError("bad tuple seq");
+      previous_seq = seq;
+      const std::uint64_t owner = ar.loadVarint();
+      if (owner >= owners.size()) throw DecodeError("bad owner index");
+      const SlotId id = load_tuple(ar, s, seq, owners[owner]);
+      owns[owner] = true;
+      seqs.push_back(seq);
+      // Where pages end is a function of the tuples (see the top of this file).
+      const std::uint64_t bytes_of_tuple = s.store.at(id).encoded_bytes;
+      if (k == 0 && previous != nullptr && !previous->boundary &&
+          previous_size + bytes_of_tuple <= kSnapshotPageBytes) {
+        throw DecodeError("page ends early");
+      }
+      if (k > 0 && size + bytes_of_tuple > kSnapshotPageBytes) throw DecodeError("page too large");
+      if (k + 1 < n && snapshot_page_boundary(seq)) {
+        throw DecodeError("page goes on past a boundary");
+      }
+      size += bytes_of_tuple;
+      page.last_seq = seq;
+      page.last_slot = id;
+    }
+    if (std::find(owns.begin(), owns.end(), false) != owns.end()) {
+      throw DecodeError("owner without tuples");
+    }
+    loaded += n;
+    page.boundary = snapshot_page_boundary(page.last_seq);
+    const std::size_t end = bytes.size() - ar.remaining();
+    page.bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(start),
+                      bytes.begin() + static_cast<std::ptrdiff_t>(end));
+    previous_size = size;
+    previous = &pages.emplace_hint(pages.end(), seqs[seqs.size() - n], std::move(page))->second;
+  }
+  s.pages = std::move(pages);  // what a snapshot of this state would encode: kept
+}
+
+void Engine::load_state(codec::ByteView bytes, codec::BoundedInputArchive& ar) {
   std::uint8_t version = 0;
   ar(version);
   if (version < 1 || version > kSnapshotVersion) {
@@ -122,6 +341,7 @@ void Engine::load_state(codec::BoundedInputArchive& ar) {
 
   std::vector<std::uint64_t> seqs;
   std::vector<std::uint64_t> arrivals;
+  std::vector<std::pair<Space*, std::uint64_t>> paged;  // version 5: tuples to load from pages
   const std::uint64_t space_count = load_count(ar);
   const std::string* previous_name = nullptr;
   for (std::uint64_t i = 0; i < space_count; ++i) {
@@ -135,104 +355,34 @@ void Engine::load_state(codec::BoundedInputArchive& ar) {
       throw DecodeError("spaces not sorted or duplicated");
     }
     if (!validate(owned->options)) throw DecodeError("bad space options");
-    if (version >= 4) {
-      const std::uint64_t blacklisted = load_count(ar);
-      if (blacklisted > kBlacklistMax) throw DecodeError("blacklist too long");
-      for (std::uint64_t k = 0; k < blacklisted; ++k) {
-        std::string who;
-        ar(who);
-        if (who.empty() || who.size() > kNameBytesMax) throw DecodeError("bad blacklisted name");
-        if (!owned->blacklist.empty() && !(*owned->blacklist.rbegin() < who)) {
-          throw DecodeError("blacklist not sorted or duplicated");
-        }
-        owned->blacklist.insert(owned->blacklist.end(), std::move(who));
-      }
-    }
     Space& s = *owned;
     previous_name = &spaces_.emplace(owned->name, std::move(owned)).first->first;
-    const SpaceOptions& o = s.options;
-
-    const std::uint64_t owner_count = load_count(ar);
-    std::vector<std::string> owners(owner_count);
-    for (std::uint64_t k = 0; k < owner_count; ++k) {
-      ar(owners[k]);
-      if (k > 0 && !(owners[k - 1] < owners[k])) throw DecodeError("owners not sorted");
+    if (version < 5) {
+      load_legacy_space(ar, version, s, seqs, arrivals);
+      continue;
     }
-    std::vector<std::uint64_t> owned_tuples(owner_count, 0);
-
+    load_blacklist(ar, s);
     const std::uint64_t tuple_count = load_count(ar);
-    if (tuple_count > o.tuples_max) throw DecodeError("space holds too many tuples");
-    std::uint64_t previous_seq = 0;
-    for (std::uint64_t k = 0; k < tuple_count; ++k) {
-      std::uint64_t seq = 0;
-      ar(seq);
-      if (seq <= previous_seq || seq >= next_seq_) throw DecodeError("bad tuple seq");
-      previous_seq = seq;
-      const std::uint64_t owner = ar.loadVarint();
-      if (owner >= owner_count) throw DecodeError("bad owner index");
-      std::int64_t expiry = 0;
-      ar(expiry);
-      if (expiry != kNever && expiry <= now_ms_) throw DecodeError("expired tuple");
-      auto acl = std::make_unique<detail::Acl>();
-      ar(acl->readers, acl->removers);
-      check_names(acl->readers, "reader");
-      check_names(acl->removers, "remover");
-      if (acl->readers.empty() && acl->removers.empty()) acl.reset();
-      Tuple tuple;
-      ar(tuple);
-      if (tuple.empty() || tuple.size() > o.fields_max) throw DecodeError("bad tuple arity");
-      const codec::Bytes enc = codec::encode(tuple);
-      if (enc.size() > o.tuple_bytes_max) throw DecodeError("tuple too large");
-      store_tuple(s, seq, enc, expiry, owners[owner], std::move(acl));
-      if (++owned_tuples[owner] > o.tuples_per_client_max) {
-        throw DecodeError("client holds too many tuples");
-      }
-      seqs.push_back(seq);
-    }
-    for (std::uint64_t n : owned_tuples) {
-      if (n == 0) throw DecodeError("owner without tuples");
-    }
-
+    if (tuple_count > s.options.tuples_max) throw DecodeError("space holds too many tuples");
+    paged.emplace_back(&s, tuple_count);
     const std::uint64_t waiter_count = load_count(ar);
-    std::uint64_t previous_arrival = 0;
-    for (std::uint64_t k = 0; k < waiter_count; ++k) {
-      Waiter w;
-      std::uint8_t kind = 0;
-      ar(w.arrival, w.key, kind, w.tmpl, w.deadline_ms);
-      if (w.arrival <= previous_arrival || w.arrival >= next_arrival_) {
-        throw DecodeError("bad waiter arrival");
-      }
-      previous_arrival = w.arrival;
-      if (kind > 1) throw DecodeError("bad waiter kind");
-      w.removes = kind == 1;
-      if (w.tmpl.empty() || w.tmpl.size() > o.fields_max) throw DecodeError("bad template arity");
-      if (w.deadline_ms != kNever && w.deadline_ms <= now_ms_) {
-        throw DecodeError("waiter past its deadline");
-      }
-      if (waiters_by_key_.contains(w.key)) throw DecodeError("duplicate waiter key");
-      auto usage = s.usage.find(w.key.client);
-      if (usage != s.usage.end() && usage->second.waiters >= o.waiters_per_client_max) {
-        throw DecodeError("client has too many waiters");
-      }
-      if (o.waiters_per_client_max == 0) throw DecodeError("client has too many waiters");
-      w.compiled = detail::CompiledTemplate(w.tmpl);
-      arrivals.push_back(w.arrival);
-      add_waiter(s, std::move(w));
-    }
+    for (std::uint64_t k = 0; k < waiter_count; ++k) load_waiter(ar, s, arrivals);
   }
+  for (const auto& [s, tuple_count] : paged) load_pages(bytes, ar, *s, tuple_count, seqs);
   check_unique(seqs, "tuple seq");
   check_unique(arrivals, "waiter arrival");
 }
 
 codec::Bytes Engine::snapshot() const {
   codec::Bytes out;
+  out.reserve(state_bytes_ + (64 << 10));  // at least the pages' bytes (the charges count more)
   append_snapshot(out);
   return out;
 }
 
 void Engine::append_snapshot(codec::Bytes& out) const {
-  codec::OutputArchive ar{codec::VectorSink(out)};
-  save_state(ar);
+  write_snapshot(
+      [&out](codec::ByteView bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); });
 }
 
 codec::Digest Engine::digest() const {
@@ -242,8 +392,7 @@ codec::Digest Engine::digest() const {
 }
 
 void Engine::hash_snapshot(codec::Blake2b& hasher) const {
-  codec::HashingOutputArchive ar{codec::HashSink(hasher)};
-  save_state(ar);
+  write_snapshot([&hasher](codec::ByteView bytes) { hasher.update(bytes); });
 }
 
 Result<Engine, Error> Engine::restore(codec::ByteView bytes) {
@@ -251,7 +400,7 @@ Result<Engine, Error> Engine::restore(codec::ByteView bytes) {
   std::string problem;
   try {
     codec::BoundedInputArchive ar(bytes);
-    engine.load_state(ar);
+    engine.load_state(bytes, ar);
     if (ar.remaining() != 0) problem = "trailing bytes";
   } catch (const DecodeError& e) {
     problem = e.what();
