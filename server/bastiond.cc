@@ -13,6 +13,7 @@
 //      also when it stops because its cluster file's execution settings differ from the other
 //      replicas' (server/execution_settings.h).
 // A second signal during shutdown ends the process at once (the signal's default action).
+#include <malloc.h>
 #include <signal.h>
 
 #include <utility>
@@ -117,6 +118,14 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A checkpoint encodes the state into a new buffer of its size (tens of MB under load).
+  // glibc serves blocks that large with mmap() and gives them back with munmap(), so every
+  // capture faulted every page of its buffer in again, which cost more than the encoding (about
+  // 3.6 ms per MB on the development VMs; docs/benchmarks.md, "Checkpoint buffers and page
+  // faults"). Blocks up to 32 MiB (glibc's largest threshold) come from the heap instead, and the
+  // heap keeps up to 256 MiB of free memory for the next one.
+  (void)::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  (void)::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"bastiond: one replica of a Bastion cluster"};
   Args args;
   app.add_option("--cluster", args.cluster_file, "the cluster file (cluster.toml)")->required();
