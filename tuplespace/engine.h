@@ -288,12 +288,12 @@ class Engine {
   // Re-encodes the pages of `s` that changed; afterwards its pages hold every tuple.
   static void refresh_pages(Space& s);
   static Page encode_page(const Space& s, detail::SlotId first);
-  void load_state(codec::ByteView bytes, codec::BoundedInputArchive& ar);
+  void load_state(codec::BoundedInputArchive& ar);
   void load_legacy_space(codec::BoundedInputArchive& ar, std::uint8_t version, Space& s,
                          std::vector<std::uint64_t>& seqs, std::vector<std::uint64_t>& arrivals);
   static void load_blacklist(codec::BoundedInputArchive& ar, Space& s);
-  void load_pages(codec::ByteView bytes, codec::BoundedInputArchive& ar, Space& s,
-                  std::uint64_t tuple_count, std::vector<std::uint64_t>& seqs);
+  void load_pages(codec::BoundedInputArchive& ar, Space& s, std::uint64_t tuple_count,
+                  std::vector<std::uint64_t>& seqs);
   detail::SlotId load_tuple(codec::BoundedInputArchive& ar, Space& s, std::uint64_t seq,
                             const std::string& owner);
   void load_waiter(codec::BoundedInputArchive& ar, Space& s, std::vector<std::uint64_t>& arrivals);

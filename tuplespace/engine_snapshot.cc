@@ -277,20 +277,17 @@ void Engine::load_legacy_space(codec::BoundedInputArchive& ar, std::uint8_t vers
   for (std::uint64_t k = 0; k < waiter_count; ++k) load_waiter(ar, s, arrivals);
 }
 
-void Engine::load_pages(codec::ByteView bytes, codec::BoundedInputArchive& ar, Space& s,
-                        std::uint64_t tuple_count, std::vector<std::uint64_t>& seqs) {
-  std::map<std::uint64_t, Page> pages;
+void Engine::load_pages(codec::BoundedInputArchive& ar, Space& s, std::uint64_t tuple_count,
+                        std::vector<std::uint64_t>& seqs) {
   std::uint64_t previous_seq = 0;
   std::uint64_t loaded = 0;
-  const Page* previous = nullptr;
+  bool previous_cut = true;  // the page before ended at a boundary (or there is none)
   std::uint64_t previous_size = 0;
   while (loaded < tuple_count) {
-    const std::size_t start = bytes.size() - ar.remaining();
     const std::vector<std::string> owners = load_owners(ar);
     std::vector<bool> owns(owners.size(), false);
     const std::uint64_t n = load_count(ar);
     if (n == 0 || n > tuple_count - loaded) throw DecodeError("bad page tuple count");
-    Page page;
     std::uint64_t size = 0;
     for (std::uint64_t k = 0; k < n; ++k) {
       std::uint64_t seq = 0;
@@ -304,8 +301,7 @@ void Engine::load_pages(codec::ByteView bytes, codec::BoundedInputArchive& ar, S
       seqs.push_back(seq);
       // Where pages end is a function of the tuples (see the top of this file).
       const std::uint64_t bytes_of_tuple = s.store.at(id).encoded_bytes;
-      if (k == 0 && previous != nullptr && !previous->boundary &&
-          previous_size + bytes_of_tuple <= kSnapshotPageBytes) {
+      if (k == 0 && !previous_cut && previous_size + bytes_of_tuple <= kSnapshotPageBytes) {
         throw DecodeError("page ends early");
       }
       if (k > 0 && size + bytes_of_tuple > kSnapshotPageBytes) throw DecodeError("page too large");
@@ -313,24 +309,19 @@ void Engine::load_pages(codec::ByteView bytes, codec::BoundedInputArchive& ar, S
         throw DecodeError("page goes on past a boundary");
       }
       size += bytes_of_tuple;
-      page.last_seq = seq;
-      page.last_slot = id;
     }
     if (std::find(owns.begin(), owns.end(), false) != owns.end()) {
       throw DecodeError("owner without tuples");
     }
     loaded += n;
-    page.boundary = snapshot_page_boundary(page.last_seq);
-    const std::size_t end = bytes.size() - ar.remaining();
-    page.bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(start),
-                      bytes.begin() + static_cast<std::ptrdiff_t>(end));
+    previous_cut = snapshot_page_boundary(previous_seq);
     previous_size = size;
-    previous = &pages.emplace_hint(pages.end(), seqs[seqs.size() - n], std::move(page))->second;
   }
-  s.pages = std::move(pages);  // what a snapshot of this state would encode: kept
+  // The pages are not kept from the input: the first snapshot encodes them, so that it shows
+  // what this state encodes to rather than what was read.
 }
 
-void Engine::load_state(codec::ByteView bytes, codec::BoundedInputArchive& ar) {
+void Engine::load_state(codec::BoundedInputArchive& ar) {
   std::uint8_t version = 0;
   ar(version);
   if (version < 1 || version > kSnapshotVersion) {
@@ -368,7 +359,7 @@ void Engine::load_state(codec::ByteView bytes, codec::BoundedInputArchive& ar) {
     const std::uint64_t waiter_count = load_count(ar);
     for (std::uint64_t k = 0; k < waiter_count; ++k) load_waiter(ar, s, arrivals);
   }
-  for (const auto& [s, tuple_count] : paged) load_pages(bytes, ar, *s, tuple_count, seqs);
+  for (const auto& [s, tuple_count] : paged) load_pages(ar, *s, tuple_count, seqs);
   check_unique(seqs, "tuple seq");
   check_unique(arrivals, "waiter arrival");
 }
@@ -400,7 +391,7 @@ Result<Engine, Error> Engine::restore(codec::ByteView bytes) {
   std::string problem;
   try {
     codec::BoundedInputArchive ar(bytes);
-    engine.load_state(bytes, ar);
+    engine.load_state(ar);
     if (ar.remaining() != 0) problem = "trailing bytes";
   } catch (const DecodeError& e) {
     problem = e.what();
