@@ -465,6 +465,29 @@ TEST_F(PagedSnapshot, PagesEndAtBoundariesAndNowhereElse) {
   EXPECT_EQ(r->snapshot(), out);
 }
 
+TEST_F(PagedSnapshot, APageHoldsAt64KiBOfTuplesUnlessOneIsLarger) {
+  // Two tuples of 40 KiB do not fit one page: each has its own, whatever their seqs.
+  const std::vector<std::uint64_t> plain = seqs(false, 2);
+  auto big = [](std::uint64_t seq) {
+    return tup({static_cast<std::int64_t>(seq), Blob{std::string(40 << 10, 'x')}});
+  };
+  auto big_page = [&](const std::vector<std::uint64_t>& in_page) {
+    count(1);
+    ar(std::string("alice"));
+    count(in_page.size());
+    for (std::uint64_t seq : in_page) tuple(seq, 0, kNever, big(seq));
+  };
+  paged_header(2);
+  big_page(plain);
+  EXPECT_NE(restore_error().find("too large"), std::string::npos);
+
+  out.clear();
+  paged_header(2);
+  big_page({plain[0]});
+  big_page({plain[1]});
+  EXPECT_EQ(restore_error(), "accepted");
+}
+
 TEST_F(PagedSnapshot, EmptyPagesUnusedOwnersAndMissingTuplesAreRejected) {
   paged_header(1);
   count(1);
