@@ -160,8 +160,7 @@ class HandshakeLimitsTest : public ::testing::Test {
     cluster_ = nullptr;
   }
   void SetUp() override {
-    auto& c = const_cast<config::ClusterConfig&>(cluster_->config());
-    for (auto& r : c.replicas) r.port = free_port();
+    assign_free_ports(const_cast<config::ClusterConfig&>(cluster_->config()));
   }
   const TestCluster& cluster() { return *cluster_; }
 

@@ -48,11 +48,16 @@ inline void run_for(asio::io_context& io, std::chrono::milliseconds d) {
       io, [] { return false; }, d);
 }
 
-// A port that was free a moment ago on 127.0.0.1.
-inline std::uint16_t free_port() {
+// Ports that were free a moment ago on 127.0.0.1, all different: each is held until the last is
+// picked (two picks in turn may give the same port, and a replica whose peer shares its port
+// dials itself, which the transport counts as one more connection from 127.0.0.1).
+inline void assign_free_ports(config::ClusterConfig& c) {
   asio::io_context io;
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
+  std::vector<tcp::acceptor> held;
+  for (auto& r : c.replicas) {
+    held.emplace_back(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    r.port = held.back().local_endpoint().port();
+  }
 }
 
 inline Frame frame_of(std::string_view s) { return make_frame(Bytes(s.begin(), s.end())); }
@@ -70,7 +75,7 @@ class TestCluster {
     auto c = config::load_cluster_config(*file);
     if (!c) throw std::runtime_error(c.error().message);
     config_ = std::move(*c);
-    for (auto& r : config_.replicas) r.port = free_port();
+    assign_free_ports(config_);
   }
 
   const config::ClusterConfig& config() const { return config_; }

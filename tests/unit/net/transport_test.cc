@@ -58,8 +58,7 @@ class TransportTest : public ::testing::Test {
   }
   // Fresh ports for every test, so a test never meets the previous one's sockets.
   void SetUp() override {
-    auto& c = const_cast<config::ClusterConfig&>(cluster_->config());
-    for (auto& r : c.replicas) r.port = free_port();
+    assign_free_ports(const_cast<config::ClusterConfig&>(cluster_->config()));
   }
   const TestCluster& cluster() { return *cluster_; }
 
