@@ -294,8 +294,11 @@ class Engine {
   static void load_blacklist(codec::BoundedInputArchive& ar, Space& s);
   void load_pages(codec::BoundedInputArchive& ar, Space& s, std::uint64_t tuple_count,
                   std::vector<std::uint64_t>& seqs);
-  detail::SlotId load_tuple(codec::BoundedInputArchive& ar, Space& s, std::uint64_t seq,
-                            const std::string& owner);
+  // Reads a tuple of `s` (seq, owner index into `owners`, the rest) that must follow
+  // `previous_seq`, and stores it; records its seq (`previous_seq`, `seqs`) and its owner (`owns`).
+  detail::SlotId load_tuple(codec::BoundedInputArchive& ar, Space& s,
+                            const std::vector<std::string>& owners, std::vector<bool>& owns,
+                            std::uint64_t& previous_seq, std::vector<std::uint64_t>& seqs);
   void load_waiter(codec::BoundedInputArchive& ar, Space& s, std::vector<std::uint64_t>& arrivals);
 
   std::map<std::string, std::unique_ptr<Space>, std::less<>> spaces_;

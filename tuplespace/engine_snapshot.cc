@@ -186,9 +186,16 @@ void Engine::write_snapshot(const std::function<void(codec::ByteView)>& emit) co
   }
 }
 
-SlotId Engine::load_tuple(codec::BoundedInputArchive& ar, Space& s, std::uint64_t seq,
-                          const std::string& owner) {
+SlotId Engine::load_tuple(codec::BoundedInputArchive& ar, Space& s,
+                          const std::vector<std::string>& owners, std::vector<bool>& owns,
+                          std::uint64_t& previous_seq, std::vector<std::uint64_t>& seqs) {
   const SpaceOptions& o = s.options;
+  std::uint64_t seq = 0;
+  ar(seq);
+  if (seq <= previous_seq || seq >= next_seq_) throw DecodeError("bad tuple seq");
+  previous_seq = seq;
+  const std::uint64_t owner = ar.loadVarint();
+  if (owner >= owners.size()) throw DecodeError("bad owner index");
   std::int64_t expiry = 0;
   ar(expiry);
   if (expiry != kNever && expiry <= now_ms_) throw DecodeError("expired tuple");
@@ -202,10 +209,12 @@ SlotId Engine::load_tuple(codec::BoundedInputArchive& ar, Space& s, std::uint64_
   if (tuple.empty() || tuple.size() > o.fields_max) throw DecodeError("bad tuple arity");
   const codec::Bytes enc = codec::encode(tuple);
   if (enc.size() > o.tuple_bytes_max) throw DecodeError("tuple too large");
-  const SlotId id = store_tuple(s, seq, enc, expiry, owner, std::move(acl));
+  const SlotId id = store_tuple(s, seq, enc, expiry, owners[owner], std::move(acl));
   if (s.store.at(id).owner->second.tuples > o.tuples_per_client_max) {
     throw DecodeError("client holds too many tuples");
   }
+  owns[owner] = true;
+  seqs.push_back(seq);
   return id;
 }
 
@@ -260,15 +269,7 @@ void Engine::load_legacy_space(codec::BoundedInputArchive& ar, std::uint8_t vers
   if (tuple_count > s.options.tuples_max) throw DecodeError("space holds too many tuples");
   std::uint64_t previous_seq = 0;
   for (std::uint64_t k = 0; k < tuple_count; ++k) {
-    std::uint64_t seq = 0;
-    ar(seq);
-    if (seq <= previous_seq || seq >= next_seq_) throw DecodeError("bad tuple seq");
-    previous_seq = seq;
-    const std::uint64_t owner = ar.loadVarint();
-    if (owner >= owners.size()) throw DecodeError("bad owner index");
-    load_tuple(ar, s, seq, owners[owner]);
-    owns[owner] = true;
-    seqs.push_back(seq);
+    load_tuple(ar, s, owners, owns, previous_seq, seqs);
   }
   if (std::find(owns.begin(), owns.end(), false) != owns.end()) {
     throw DecodeError("owner without tuples");
@@ -290,22 +291,14 @@ void Engine::load_pages(codec::BoundedInputArchive& ar, Space& s, std::uint64_t 
     if (n == 0 || n > tuple_count - loaded) throw DecodeError("bad page tuple count");
     std::uint64_t size = 0;
     for (std::uint64_t k = 0; k < n; ++k) {
-      std::uint64_t seq = 0;
-      ar(seq);
-      if (seq <= previous_seq || seq >= next_seq_) throw DecodeError("bad tuple seq");
-      previous_seq = seq;
-      const std::uint64_t owner = ar.loadVarint();
-      if (owner >= owners.size()) throw DecodeError("bad owner index");
-      const SlotId id = load_tuple(ar, s, seq, owners[owner]);
-      owns[owner] = true;
-      seqs.push_back(seq);
+      const SlotId id = load_tuple(ar, s, owners, owns, previous_seq, seqs);
       // Where pages end is a function of the tuples (see the top of this file).
       const std::uint64_t bytes_of_tuple = s.store.at(id).encoded_bytes;
       if (k == 0 && !previous_cut && previous_size + bytes_of_tuple <= kSnapshotPageBytes) {
         throw DecodeError("page ends early");
       }
       if (k > 0 && size + bytes_of_tuple > kSnapshotPageBytes) throw DecodeError("page too large");
-      if (k + 1 < n && snapshot_page_boundary(seq)) {
+      if (k + 1 < n && snapshot_page_boundary(previous_seq)) {
         throw DecodeError("page goes on past a boundary");
       }
       size += bytes_of_tuple;
