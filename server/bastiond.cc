@@ -40,9 +40,11 @@ struct Args {
   std::uint32_t id = 0;
   std::string log_level = "info";
   bool in_memory = false;
-  std::uint64_t checkpoint_fork_min_bytes = bastion::server::NodeOptions{}.capture_fork_min_bytes;
-  double checkpoint_stall_max_ms = bastion::server::NodeOptions{}.capture_stall_max_ms;
-  std::string byzantine;  // empty: a correct replica
+  std::uint64_t checkpoint_thread_min_bytes =
+      bastion::server::NodeOptions{}.capture_thread_min_bytes;
+  std::optional<std::string> checkpoint_fork_min_bytes;  // no longer used: a warning
+  std::optional<std::string> checkpoint_stall_max_ms;    // no longer used: a warning
+  std::string byzantine;                                 // empty: a correct replica
 };
 
 const char* signal_name(int signal) {
@@ -91,8 +93,12 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
   bastion::server::NodeOptions options;
   options.logger = log;
   if (args.in_memory) options.in_memory = true;
-  options.capture_fork_min_bytes = args.checkpoint_fork_min_bytes;
-  options.capture_stall_max_ms = args.checkpoint_stall_max_ms;
+  options.capture_thread_min_bytes = args.checkpoint_thread_min_bytes;
+  if (args.checkpoint_fork_min_bytes || args.checkpoint_stall_max_ms) {
+    log->warn(
+        "--checkpoint-fork-min-bytes and --checkpoint-stall-max-ms no longer have an effect: "
+        "checkpoint states are hashed on a thread (--checkpoint-thread-min-bytes)");
+  }
   options.byzantine = byzantine;
   bastion::server::ReplicaNode node(io, std::move(*cluster), args.id, std::move(options));
   // Registered before start(): a signal that arrives while starting is handled once running.
@@ -118,12 +124,12 @@ int run(const Args& args, const std::shared_ptr<spdlog::logger>& log) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A checkpoint encodes the state into a new buffer of its size (tens of MB under load).
-  // glibc serves blocks that large with mmap() and gives them back with munmap(), so every
-  // capture faulted every page of its buffer in again, which cost more than the encoding (about
-  // 3.6 ms per MB on the development VMs; docs/benchmarks.md, "Checkpoint buffers and page
-  // faults"). Blocks up to 32 MiB (glibc's largest threshold) come from the heap instead, and the
-  // heap keeps up to 256 MiB of free memory for the next one.
+  // Large buffers come and go (state transfer, checkpoint files, states of large tuples). glibc
+  // serves blocks of a few MB with mmap() and gives them back with munmap(), so each new one
+  // faults every page in again, which cost more than filling it (about 3.6 ms per MB on the
+  // development VMs; docs/benchmarks.md, "Checkpoint buffers and page faults"). Blocks up to
+  // 32 MiB (glibc's largest threshold) come from the heap instead, and the heap keeps up to
+  // 256 MiB of free memory for the next one.
   (void)::mallopt(M_MMAP_THRESHOLD, 32 << 20);
   (void)::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"bastiond: one replica of a Bastion cluster"};
@@ -134,13 +140,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_flag("--in-memory", args.in_memory,
                "keep no data on disk (a restart starts empty; for tests and demos)");
-  app.add_option("--checkpoint-fork-min-bytes", args.checkpoint_fork_min_bytes,
-                 "encode checkpoint states in a forked child once they reach this size (default "
-                 "1048576; 0: always)");
-  app.add_option("--checkpoint-stall-max-ms", args.checkpoint_stall_max_ms,
-                 "but encode them on the event loop while that is expected to take at most this "
-                 "much CPU time (default 50; 0: fork from --checkpoint-fork-min-bytes on)")
-      ->check(CLI::Range(0.0, 10'000.0));
+  app.add_option("--checkpoint-thread-min-bytes", args.checkpoint_thread_min_bytes,
+                 "hash checkpoint states of this size or more on a worker thread, smaller ones "
+                 "on the event loop (default 1048576; 0: all on the worker)");
+  // Accepted so that scripts written for earlier versions still start; a warning says so.
+  app.add_option("--checkpoint-fork-min-bytes", args.checkpoint_fork_min_bytes)->group("");
+  app.add_option("--checkpoint-stall-max-ms", args.checkpoint_stall_max_ms)->group("");
   app.add_option("--byzantine", args.byzantine,
                  "TEST ONLY: misbehave as MODE (slow-primary, view-change-flood, "
                  "state-transfer-drip, timestamp-push); needs [test] allow_byzantine = true in "

@@ -243,12 +243,9 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
           seconds_of_ns(s.verifier.verify_ns));
 
   const std::string captures = "bastion_checkpoint_captures_total";
-  const std::string captures_help = "Checkpoint states encoded, by where";
-  m.total(captures, captures_help, {{"where", "child"}}, d(s.capture.forked));
+  const std::string captures_help = "Checkpoint states captured, by the thread that hashed them";
+  m.total(captures, captures_help, {{"where", "worker"}}, d(s.capture.threaded));
   m.total(captures, captures_help, {{"where", "io_thread"}}, d(s.capture.on_the_spot));
-  m.total("bastion_checkpoint_capture_failures_total",
-          "Checkpoint captures whose child process died or wrote short output", {},
-          d(s.capture.failed));
   const std::string decisions = "bastion_policy_decisions_total";
   const std::string decisions_help = "Policy script evaluations, by result";
   m.total(decisions, decisions_help, {{"result", "allow"}}, d(s.policy.allowed));
@@ -259,14 +256,11 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.gauge("bastion_checkpoint_state_bytes", "Size of the last checkpoint state captured", {},
           d(s.capture.last_bytes));
   m.gauge("bastion_checkpoint_capture_seconds",
-          "Wall time of the last checkpoint capture (for a child: fork to result)", {},
+          "Wall time of the last checkpoint capture, from taking the state to its digest", {},
           s.capture.last_ms / 1e3);
-  m.gauge("bastion_checkpoint_fork_seconds",
-          "Wall time the io thread spent in the last fork() for a checkpoint capture", {},
-          s.capture.last_fork_ms / 1e3);
-  m.gauge("bastion_checkpoint_capture_bytes_per_second",
-          "Rate of checkpoint captures on the io thread, which decides when to fork", {},
-          s.capture.spot_bytes_per_ms * 1e3);
+  m.gauge("bastion_checkpoint_take_seconds",
+          "Wall time the io thread spent taking the last checkpoint state's pieces", {},
+          s.capture.last_take_ms / 1e3);
 
   const bft::ReplicaStatus& r = s.status;
   m.gauge("bastion_view", "Current view", {}, d(r.view));

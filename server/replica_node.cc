@@ -114,7 +114,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
   Appended append(std::vector<bft::PersistRecord>& records, bool sync,
                   std::uint64_t records_end) override;
   void carry_out(bft::Output& out) override;
-  void on_captured(std::uint64_t id, std::optional<bft::CapturedState> result);
+  void on_captured(std::uint64_t id, bft::CapturedState result);
   void flush();
   // Sends an output's messages and replies (the core holds back those that wait for the disk).
   void send(bft::Output& out);
@@ -157,7 +157,7 @@ class ReplicaNode::Impl : public std::enable_shared_from_this<ReplicaNode::Impl>
                                            confidentiality::kShareCacheEntries};
   std::unique_ptr<TupleSpaceApp> app_;
   std::unique_ptr<StorageWorker> storage_;
-  std::unique_ptr<ForkCapture> capture_;  // null: captures on the spot (a test file system)
+  std::unique_ptr<CheckpointCapture> capture_;
   std::unique_ptr<bft::Replica> replica_;
   std::unique_ptr<bft::Driver> core_driver_;
   std::unique_ptr<net::ReplicaTransport> transport_;
@@ -277,23 +277,13 @@ Result<Done, NodeError> ReplicaNode::Impl::start() {
 
   replica_ = std::make_unique<bft::Replica>(settings_.protocol, *app_, *signer_, *verifier_);
   core_driver_ = std::make_unique<bft::Driver>(*replica_, static_cast<bft::DriverEnv&>(*this));
-  if (options_.file_system == nullptr) {  // a test's fake file system lives in this process only
-    ForkCapture::Options co;
-    co.fork_min_bytes = options_.capture_fork_min_bytes;
-    co.stall_max_ms = options_.capture_stall_max_ms;
-    co.state_bytes_hint = [this] { return app_->engine().state_bytes(); };
-    co.state_bytes_max = settings_.protocol.snapshot_bytes_max;
-    if (have_recovered && recovered.stable_state) {
-      co.initial_state_bytes = recovered.stable_state->state->size();
-    }
-    if (!settings_.in_memory) co.checkpoint_dir = settings_.data_dir.string();
-    capture_ = std::make_unique<ForkCapture>(
-        io_, co,
-        [weak = weak_from_this()](std::uint64_t id, std::optional<bft::CapturedState> result) {
-          if (auto self = weak.lock(); self && self->running_)
-            self->on_captured(id, std::move(result));
-        });
-  }
+  CheckpointCapture::Options co;
+  co.thread_min_bytes = options_.capture_thread_min_bytes;
+  capture_ = std::make_unique<CheckpointCapture>(
+      io_, co, [weak = weak_from_this()](std::uint64_t id, bft::CapturedState result) {
+        if (auto self = weak.lock(); self && self->running_)
+          self->on_captured(id, std::move(result));
+      });
   transport_ = std::make_unique<net::ReplicaTransport>(io_, settings_.transport);
   transport_->on_frame([this](const net::Peer& peer, net::ConnectionId c, bft::ByteView frame) {
     on_frame(peer, c, frame);
@@ -459,17 +449,8 @@ bft::TimeUs ReplicaNode::Impl::now() {
 }
 
 bool ReplicaNode::Impl::answer_capture(const bft::CaptureRequest& request) {
-  const auto encode = [this] { return replica_->checkpoint_state(); };
-  std::optional<bft::CapturedState> result;
-  // Here, not in a child that may encode the state: the cache of the tuples' encoded pages is
-  // the parent's, and a child then only copies the pages that did not change.
-  app_->prepare_snapshot();
-  if (capture_) {
-    result = capture_->capture(request.id, request.seq, encode);
-  } else {
-    auto state = std::make_shared<const bft::Bytes>(encode());
-    result = bft::CapturedState::of(std::move(state));
-  }
+  std::optional<bft::CapturedState> result =
+      capture_->capture(request.id, [this] { return replica_->checkpoint_state(); });
   if (result) {
     replica_->on_checkpoint_captured(request.id, *result, now());
   } else {
@@ -478,13 +459,8 @@ bool ReplicaNode::Impl::answer_capture(const bft::CaptureRequest& request) {
   return true;
 }
 
-void ReplicaNode::Impl::on_captured(std::uint64_t id, std::optional<bft::CapturedState> result) {
-  if (result) {
-    replica_->on_checkpoint_captured(id, *result, now());
-  } else {
-    log_->warn("checkpoint capture {} failed (its child process died or wrote short output)", id);
-    replica_->on_checkpoint_capture_failed(id, now());
-  }
+void ReplicaNode::Impl::on_captured(std::uint64_t id, bft::CapturedState result) {
+  replica_->on_checkpoint_captured(id, result, now());
   schedule_flush();
 }
 

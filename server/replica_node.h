@@ -101,12 +101,9 @@ struct NodeOptions {
   // Where the storage lives (tests: a fault-injecting one, used by the node's storage thread and
   // outliving the node); null: the real disk.
   bft::storage::FileSystem* file_system = nullptr;
-  // Checkpoint states are encoded in a forked child once the previous one reached
-  // capture_fork_min_bytes (0: always) and encoding it on the io thread is expected to take longer
-  // than capture_stall_max_ms (server/checkpoint_capture.h); others on the io thread. Not with
-  // `file_system` set.
-  std::uint64_t capture_fork_min_bytes = std::uint64_t{1} << 20;
-  double capture_stall_max_ms = 50;
+  // Checkpoint states of this size or more are hashed on a worker thread, smaller ones on the io
+  // thread (0: all on the worker; server/checkpoint_capture.h).
+  std::uint64_t capture_thread_min_bytes = std::uint64_t{1} << 20;
   std::chrono::milliseconds publish_interval{500};
   std::chrono::milliseconds stats_log_interval{10'000};
   // Adjustments after the cluster file is applied (tests: short timeouts, fast reconnects).

@@ -99,23 +99,16 @@ bft::Bytes TupleSpaceApp::snapshot_header() const {
 }
 
 bft::Bytes TupleSpaceApp::snapshot() const {
+  bft::StateBytes pieces;
+  snapshot_pieces(pieces);
   bft::Bytes out;
-  out.reserve(snapshot_bytes_hint());
-  append_snapshot(out);
+  pieces.copy_to(0, pieces.size(), out);
   return out;
 }
 
-void TupleSpaceApp::append_snapshot(bft::Bytes& out) const {
-  const bft::Bytes header = snapshot_header();
-  out.insert(out.end(), header.begin(), header.end());
-  engine_.append_snapshot(out);
-}
-
-std::uint64_t TupleSpaceApp::snapshot_bytes_hint() const {
-  // The bytes the quotas count: each tuple's encoding plus 64, each waiter's template plus 64;
-  // an estimate (the snapshot also holds the spaces and their options), only a reservation.
-  constexpr std::uint64_t kSlack = 64 << 10;
-  return engine_.state_bytes() + kSlack;
+void TupleSpaceApp::snapshot_pieces(bft::StateBytes& out) const {
+  out.append(std::make_shared<const bft::Bytes>(snapshot_header()));
+  engine_.snapshot_pieces([&out](ts::Engine::Piece piece) { out.append(std::move(piece)); });
 }
 
 bft::Digest TupleSpaceApp::digest() const {

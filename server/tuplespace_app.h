@@ -89,10 +89,8 @@ class TupleSpaceApp final : public bft::StateMachine {
   std::optional<bft::TimeUs> next_deadline_us() const override;
   void session_evicted(const bft::ClientKey& client) override;
   bft::Bytes snapshot() const override;
-  // Brings the engine's cache of snapshot pages up to date (ts::Engine::prepare_snapshot()).
-  void prepare_snapshot() { engine_.prepare_snapshot(); }
-  void append_snapshot(bft::Bytes& out) const override;
-  std::uint64_t snapshot_bytes_hint() const override;
+  // A header of its own, then the engine's pieces (ts::Engine::snapshot_pieces()).
+  void snapshot_pieces(bft::StateBytes& out) const override;
   bft::Digest digest() const override;
   bool restore(bft::ByteView snapshot) override;
 

@@ -20,8 +20,9 @@
 // reply is the one ordered execution at the same time would give.
 //
 // Thread-safety: none. One thread owns an Engine; const methods may run concurrently with each
-// other but not with a non-const one, except snapshot(), append_snapshot(), digest() and
-// hash_snapshot(), which bring the cache of snapshot pages up to date (prepare_snapshot()).
+// other but not with a non-const one, except snapshot(), snapshot_pieces(), digest() and
+// hash_snapshot(), which bring the cache of snapshot pages up to date. The pieces
+// snapshot_pieces() hands out never change: other threads may read them while the engine goes on.
 #pragma once
 
 #include <cstdint>
@@ -105,12 +106,10 @@ class Engine {
   // tuples are encoded in pages that are kept while none of their tuples changes, so a snapshot
   // re-encodes what changed since the previous one and copies the rest.
   codec::Bytes snapshot() const;
-  // snapshot()'s bytes appended to `out`, for a caller that puts them behind a header of its own
-  // without copying a large state again.
-  void append_snapshot(codec::Bytes& out) const;
-  // Re-encodes the snapshot pages that changed since the last snapshot, so that a snapshot taken
-  // next, say in a forked copy of the process whose work on the cache is lost, only copies pages.
-  void prepare_snapshot();
+  // snapshot()'s bytes as pieces to `emit`, in order: a header encoded now, then the pages, shared
+  // (only those that changed since the previous snapshot are encoded again, no page is copied).
+  using Piece = std::shared_ptr<const codec::Bytes>;
+  void snapshot_pieces(const std::function<void(Piece)>& emit) const;
   // Rebuilds an Engine from a snapshot, validating everything (code malformed on failure).
   static Result<Engine, Error> restore(codec::ByteView bytes);
   // BLAKE2b-256 of snapshot(), computed without building it.
@@ -168,7 +167,7 @@ class Engine {
     // Ended after its last tuple because that tuple's seq is a page boundary; otherwise it ended
     // because the next tuple did not fit or the space ended, and depends on that next tuple too.
     bool boundary = false;
-    codec::Bytes bytes;
+    std::shared_ptr<const codec::Bytes> bytes;  // never null, never changed
   };
   struct Space {
     std::string name;
@@ -282,9 +281,6 @@ class Engine {
   static detail::Owner* acquire(Space& s, std::string_view client);
   static void release(Space& s, detail::Owner* owner);
 
-  // Snapshot encoding (engine_snapshot.cc): the header, then each space's pages, brought up to
-  // date, to `emit` in order.
-  void write_snapshot(const std::function<void(codec::ByteView)>& emit) const;
   // Re-encodes the pages of `s` that changed; afterwards its pages hold every tuple.
   static void refresh_pages(Space& s);
   static Page encode_page(const Space& s, detail::SlotId first);

@@ -126,7 +126,8 @@ Engine::Page Engine::encode_page(const Space& s, SlotId first) {
 
   page.last_slot = ids.back();
   page.last_seq = s.store.at(ids.back()).seq;
-  codec::OutputArchive ar{codec::VectorSink(page.bytes)};
+  codec::Bytes bytes;
+  codec::OutputArchive ar{codec::VectorSink(bytes)};
   save_count(ar, owners.size());
   for (std::string_view who : owners) ar(std::string(who));
   save_count(ar, ids.size());
@@ -140,28 +141,26 @@ Engine::Page Engine::encode_page(const Space& s, SlotId first) {
     const codec::ByteView enc = slot.encoding();  // the canonical Tuple encoding
     ar.saveBinary(enc.data(), enc.size());
   }
-  page.bytes.shrink_to_fit();  // kept for long: not the growth's spare capacity
+  bytes.shrink_to_fit();  // kept for long: not the growth's spare capacity
+  page.bytes = std::make_shared<const codec::Bytes>(std::move(bytes));
   return page;
 }
 
 void Engine::refresh_pages(Space& s) {
-  std::map<std::uint64_t, Page> pages;
-  SlotId next = s.store.first_by_seq();
-  while (next != detail::kNoSlot) {
+  // Walks the space's tuples page by page: a page kept is used as it is, a missing one encoded;
+  // kept pages the walk steps over (a new page now reaches past their start) are dropped.
+  auto it = s.pages.begin();
+  for (SlotId next = s.store.first_by_seq(); next != detail::kNoSlot;
+       next = s.store.next_by_seq(it->second.last_slot), ++it) {
     const std::uint64_t seq = s.store.at(next).seq;
-    auto kept = s.pages.find(seq);
-    Page page = kept != s.pages.end() ? std::move(kept->second) : encode_page(s, next);
-    next = s.store.next_by_seq(page.last_slot);
-    pages.emplace_hint(pages.end(), seq, std::move(page));
+    while (it != s.pages.end() && it->first < seq) it = s.pages.erase(it);
+    if (it == s.pages.end() || it->first != seq)
+      it = s.pages.emplace_hint(it, seq, encode_page(s, next));
   }
-  s.pages = std::move(pages);
+  s.pages.erase(it, s.pages.end());
 }
 
-void Engine::prepare_snapshot() {
-  for (const auto& entry : spaces_) refresh_pages(*entry.second);
-}
-
-void Engine::write_snapshot(const std::function<void(codec::ByteView)>& emit) const {
+void Engine::snapshot_pieces(const std::function<void(Piece)>& emit) const {
   codec::Bytes header;
   {
     codec::OutputArchive ar{codec::VectorSink(header)};
@@ -178,7 +177,7 @@ void Engine::write_snapshot(const std::function<void(codec::ByteView)>& emit) co
       }
     }
   }
-  emit(header);
+  emit(std::make_shared<const codec::Bytes>(std::move(header)));
   for (const auto& entry : spaces_) {
     Space& s = *entry.second;
     refresh_pages(s);
@@ -360,13 +359,9 @@ void Engine::load_state(codec::BoundedInputArchive& ar) {
 codec::Bytes Engine::snapshot() const {
   codec::Bytes out;
   out.reserve(state_bytes_ + (64 << 10));  // at least the pages' bytes (the charges count more)
-  append_snapshot(out);
+  snapshot_pieces(
+      [&out](const Piece& piece) { out.insert(out.end(), piece->begin(), piece->end()); });
   return out;
-}
-
-void Engine::append_snapshot(codec::Bytes& out) const {
-  write_snapshot(
-      [&out](codec::ByteView bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); });
 }
 
 codec::Digest Engine::digest() const {
@@ -376,7 +371,7 @@ codec::Digest Engine::digest() const {
 }
 
 void Engine::hash_snapshot(codec::Blake2b& hasher) const {
-  write_snapshot([&hasher](codec::ByteView bytes) { hasher.update(bytes); });
+  snapshot_pieces([&hasher](const Piece& piece) { hasher.update(*piece); });
 }
 
 Result<Engine, Error> Engine::restore(codec::ByteView bytes) {

@@ -224,7 +224,7 @@ void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
     count(Ctr::kDropUnsolicited);
     return;
   }
-  const Bytes& state = *own->state;
+  const StateBytes& state = own->state;
   if (m.offset >= state.size()) {
     count(Ctr::kDropInvalid);
     return;
@@ -237,8 +237,7 @@ void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
   c.total_bytes = state.size();
   c.offset = m.offset;
   if (m.offset == 0) c.leaves = own->leaves;
-  c.data.assign(state.begin() + static_cast<std::ptrdiff_t>(m.offset),
-                state.begin() + static_cast<std::ptrdiff_t>(m.offset + len));
+  state.copy_to(m.offset, len, c.data);
   Bytes bytes = encode_message(c);
   if (spend_serve_budget(from, bytes.size())) {
     send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));

@@ -15,12 +15,12 @@ void Replica::Impl::take_checkpoint(SeqNum seq, bool replay) {
   count(Ctr::kCheckpointsTaken);
   const std::uint64_t id = checkpoints_.begin_capture(seq);  // execution waits for the driver
   if (!replay) return;
-  auto state = std::make_shared<const Bytes>(encode_state());
+  StateBytes state = encode_state();
   checkpoints_.end_capture(id);
   finish_checkpoint(seq, CapturedState::of(std::move(state)));
 }
 
-Bytes Replica::Impl::checkpoint_state() const {
+StateBytes Replica::Impl::checkpoint_state() const {
   BASTION_CHECK(checkpoints_.awaiting_image().has_value());  // the state of a checkpoint
   return encode_state();
 }

@@ -139,22 +139,18 @@ void Replica::Impl::handle_completion(const Completion& c) {
 
 // ---- core state ----------------------------------------------------------------------------
 
-Bytes Replica::Impl::encode_state() const {
-  Bytes core;
+StateBytes Replica::Impl::encode_state() const {
+  Bytes core(8);  // the core part's length, then the core part
   {
     codec::OutputArchive ar{codec::VectorSink(core)};
     ar(kCoreStateVersion, last_executed_, agreed_time_us_);
     table_.save(ar);
   }
-  // The application's snapshot is encoded in place, into a buffer reserved for all of it: a
-  // state of tens of MB grown by doubling, then copied, cost several times its size in copies
-  // and page faults (most of a replica's time while a client wrote large tuples).
-  Bytes out;
-  out.reserve(8 + core.size() + app_.snapshot_bytes_hint());
-  const std::uint64_t core_len = core.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(core_len >> (8 * i)));
-  out.insert(out.end(), core.begin(), core.end());
-  app_.append_snapshot(out);
+  const std::uint64_t core_len = core.size() - 8;
+  for (std::size_t i = 0; i < 8; ++i) core[i] = static_cast<std::uint8_t>(core_len >> (8 * i));
+  StateBytes out;
+  out.append(std::make_shared<const Bytes>(std::move(core)));
+  app_.snapshot_pieces(out);
   return out;
 }
 

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "bft/core/messages.h"
+#include "bft/core/state_bytes.h"
 
 namespace bastion::bft {
 
@@ -81,12 +82,12 @@ struct CommittedRecord {
 
 // The replica's own checkpoint: the complete state at `seq` (see docs/protocol.md, "State
 // transfer": core part followed by the application snapshot), whose BLAKE2b is `state_digest`.
-// The state (possibly hundreds of MB) is shared, never copied; the log stores it in a file of its
-// own (bft/storage), so the record has no serialize().
+// The state (possibly hundreds of MB) is shared pieces, never copied; the log stores it in a file
+// of its own (bft/storage), so the record has no serialize().
 struct CheckpointRecord {
   SeqNum seq = 0;
   Digest state_digest{};
-  SharedBytes state;  // never null
+  StateBytes state;
 };
 
 // The checkpoint at proof.seq is stable (2f+1 signed). Everything below may be discarded.

@@ -37,8 +37,7 @@ void Replica::Impl::init_fresh_state() {
   agreed_time_us_ = 0;
   table_ = ClientTable(config_);
   // seq 0, no signatures: the initial state
-  checkpoints_.reset(CheckpointProofMsg{},
-                     CapturedState::of(std::make_shared<const Bytes>(encode_state())));
+  checkpoints_.reset(CheckpointProofMsg{}, CapturedState::of(encode_state()));
 }
 
 void Replica::Impl::recover(const PersistedState& rec) {
@@ -58,7 +57,7 @@ void Replica::Impl::recover(const PersistedState& rec) {
       stored = CapturedState::of(rec.stable_state->state);
     }
     if (stored && stored->digest == proof.state_digest &&
-        install_state(*stored->state, proof.seq)) {
+        install_state(*stored->state.whole(), proof.seq)) {
       checkpoints_.reset(proof, std::move(*stored));
     } else {
       count(Ctr::kRecoveryBadState);

@@ -94,7 +94,7 @@ void Replica::on_client_message(const std::string& principal, ByteView bytes, Ti
   impl_->on_client_message(principal, bytes, now_us);
 }
 void Replica::on_tick(TimeUs now_us) { impl_->on_tick(now_us); }
-Bytes Replica::checkpoint_state() const { return impl_->checkpoint_state(); }
+StateBytes Replica::checkpoint_state() const { return impl_->checkpoint_state(); }
 void Replica::on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us) {
   impl_->on_checkpoint_capture_started(id, now_us);
 }

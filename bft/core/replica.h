@@ -130,13 +130,13 @@ class Replica {
   void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
-  // Answers to Output::capture (state_capture.h). checkpoint_state() encodes the state to capture
-  // (only while a capture is asked for: it aborts otherwise); started: the driver took a frozen
-  // image of it and reports the result later. A result for a state the replica no longer has (it
-  // installed another one meanwhile) is ignored. After a failure the replica asks again if
+  // Answers to Output::capture (state_capture.h). checkpoint_state() takes the state to capture
+  // as shared pieces (only while a capture is asked for: it aborts otherwise); started: the driver
+  // hashes them elsewhere and reports the result later. A result for a state the replica no longer
+  // has (it installed another one meanwhile) is ignored. After a failure the replica asks again if
   // nothing executed since; otherwise it has no state of its own for that checkpoint and fetches
   // the proven one if it becomes stable.
-  Bytes checkpoint_state() const;
+  StateBytes checkpoint_state() const;
   void on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us);
   void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);

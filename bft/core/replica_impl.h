@@ -133,7 +133,7 @@ class Replica::Impl {
   void on_replica_message(ReplicaId from, ByteView bytes, TimeUs now_us);
   void on_client_message(const std::string& principal, ByteView bytes, TimeUs now_us);
   void on_tick(TimeUs now_us);
-  Bytes checkpoint_state() const;
+  StateBytes checkpoint_state() const;
   void on_checkpoint_capture_started(std::uint64_t id, TimeUs now_us);
   void on_checkpoint_captured(std::uint64_t id, const CapturedState& captured, TimeUs now_us);
   void on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us);
@@ -250,7 +250,7 @@ class Replica::Impl {
   void handle_completion(const Completion& c);
   void send_reply(const ClientKey& client, std::uint64_t number, ReplyStatus status,
                   const Bytes& result, bool read_only);
-  Bytes encode_state() const;
+  StateBytes encode_state() const;
   // Installs checkpoint state bytes for `seq` (hostile: validated); false if malformed.
   bool install_state(ByteView state, SeqNum seq);
 

@@ -1,16 +1,17 @@
 // How a replica captures its state at a checkpoint: an effect its driver carries out.
 //
 // Every checkpoint_interval seqs the core needs the canonical bytes of its whole state (core part
-// and application snapshot) as of that seq, and their digest (bft/core/state_digest.h). Encoding
-// and hashing a large state takes time proportional to it (about half a second per million small
-// tuples), and the state goes on changing as later batches execute. So the core does not do it
-// inside its event calls: on executing a checkpoint seq it stops executing, and every Output
-// carries a CaptureRequest until the driver answers it, in one of two ways:
+// and application snapshot) as of that seq, and their digest (bft/core/state_digest.h). The bytes
+// are taken as shared pieces (state_bytes.h; the application's StateMachine::snapshot_pieces()),
+// which costs what changed since the previous capture for an application that keeps its encoding
+// in pieces; hashing them costs time proportional to the whole state (about 0.1 s per 100 MB), and
+// the state goes on changing as later batches execute. So the core does not do it inside its event
+// calls: on executing a checkpoint seq it stops executing, and every Output carries a
+// CaptureRequest until the driver answers it, in one of two ways:
 //   - on the spot: Replica::checkpoint_state() now, hashed, reported with on_checkpoint_captured();
-//   - from a frozen image of this moment, such as a forked copy of the process
-//     (server/checkpoint_capture.h) that calls checkpoint_state() itself:
-//     on_checkpoint_capture_started() now, and on_checkpoint_captured() or
-//     on_checkpoint_capture_failed() with the same id when the image has been encoded.
+//   - later: Replica::checkpoint_state() now, on_checkpoint_capture_started() now, and
+//     on_checkpoint_captured() or on_checkpoint_capture_failed() with the same id when the pieces
+//     have been hashed elsewhere (another thread: server/checkpoint_capture.h).
 // Execution resumes with either answer, and so does the rest of the event's work (proposals,
 // vouches, waiting reads): the capture is part of executing the checkpoint's batch, so drivers
 // answer at once. One that answers on the spot carries out what follows as one output with what
@@ -27,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "bft/core/state_bytes.h"
 #include "bft/core/state_digest.h"
 #include "bft/core/types.h"
 
@@ -37,18 +39,18 @@ struct CaptureRequest {
   SeqNum seq = 0;
 };
 
-// A checkpoint state with its digest and leaf digests (state_root(state->size(), leaves) is
+// A checkpoint state with its digest and leaf digests (state_root(state.size(), leaves) is
 // `digest`); a replica's own checkpoints are kept so, and a source sends the leaves with the first
 // chunk.
 struct CapturedState {
   Digest digest{};
   std::vector<Digest> leaves;
-  SharedBytes state;
+  StateBytes state;
 
-  // A capture on the spot: the state's bytes, hashed here.
-  static CapturedState of(SharedBytes state) {
-    std::vector<Digest> leaves = state_leaves(*state);
-    const Digest digest = state_root(state->size(), leaves);
+  // The state's bytes, hashed here.
+  static CapturedState of(StateBytes state) {
+    std::vector<Digest> leaves = state_leaves(state.views());
+    const Digest digest = state_root(state.size(), leaves);
     return CapturedState{digest, std::move(leaves), std::move(state)};
   }
 };

@@ -5,13 +5,24 @@
 
 namespace bastion::bft {
 
-std::vector<Digest> state_leaves(ByteView state) {
+std::vector<Digest> state_leaves(std::span<const ByteView> pieces) {
   std::vector<Digest> leaves;
-  leaves.reserve(state_leaf_count(state.size()));
-  for (std::uint64_t at = 0; at < state.size(); at += kStateLeafBytes) {
-    leaves.push_back(
-        codec::blake2b(state.subspan(at, std::min(kStateLeafBytes, state.size() - at))));
+  codec::Blake2b leaf;
+  std::uint64_t in_leaf = 0;  // bytes fed to `leaf`
+  for (ByteView piece : pieces) {
+    while (!piece.empty()) {
+      const std::uint64_t n = std::min<std::uint64_t>(piece.size(), kStateLeafBytes - in_leaf);
+      leaf.update(piece.first(n));
+      piece = piece.subspan(n);
+      in_leaf += n;
+      if (in_leaf == kStateLeafBytes) {
+        leaves.push_back(leaf.finish());
+        leaf = codec::Blake2b();
+        in_leaf = 0;
+      }
+    }
   }
+  if (in_leaf > 0) leaves.push_back(leaf.finish());
   return leaves;
 }
 

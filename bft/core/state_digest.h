@@ -31,8 +31,12 @@ constexpr std::uint64_t state_leaf_digest_bytes(std::uint64_t total_bytes) {
   return state_leaf_count(total_bytes) * sizeof(Digest);
 }
 
-// The BLAKE2b of each leaf of `state`.
-std::vector<Digest> state_leaves(ByteView state);
+// The BLAKE2b of each leaf of the state whose bytes are `pieces` in order (a leaf may span
+// pieces).
+std::vector<Digest> state_leaves(std::span<const ByteView> pieces);
+inline std::vector<Digest> state_leaves(ByteView state) {
+  return state_leaves(std::span<const ByteView>(&state, 1));
+}
 
 // The digest of a state of `total_bytes` whose leaves hash to `leaves`.
 Digest state_root(std::uint64_t total_bytes, std::span<const Digest> leaves);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "bft/core/state_bytes.h"
 #include "bft/core/types.h"
 
 namespace bastion::bft {
@@ -62,15 +63,13 @@ class StateMachine {
 
   // Canonical encoding of the whole state; digest() is BLAKE2b of exactly these bytes.
   virtual Bytes snapshot() const = 0;
-  // Appends snapshot()'s bytes to `out`. A checkpoint encodes the whole state: a state machine
-  // with a large state overrides this to encode in place, rather than into a buffer of its own
-  // that is then copied (each copy into new memory costs page faults as well as the copy).
-  virtual void append_snapshot(Bytes& out) const {
-    const Bytes s = snapshot();
-    out.insert(out.end(), s.begin(), s.end());
+  // Appends snapshot()'s bytes to `out` as shared pieces that never change once made (another
+  // thread may hash them while execution goes on). A checkpoint takes the whole state: a state
+  // machine with a large state overrides this to hand out the encodings it keeps of the parts that
+  // did not change since the previous call, rather than encode and copy all of it each time.
+  virtual void snapshot_pieces(StateBytes& out) const {
+    out.append(std::make_shared<const Bytes>(snapshot()));
   }
-  // An estimate of snapshot()'s size, to reserve the buffer it is encoded into (0: unknown).
-  virtual std::uint64_t snapshot_bytes_hint() const { return 0; }
   virtual Digest digest() const = 0;
   // Replaces the state with a snapshot (hostile input: validate). False if malformed.
   virtual bool restore(ByteView snapshot) = 0;

@@ -223,8 +223,8 @@ class Simulation::Impl {
   void plan_random_faults();
   void start_replica(ReplicaHost& h, const PersistedState* recovered);
   bool sync_disk(ReplicaHost& h);
-  // Answers a checkpoint's capture request: on the spot, or like the daemon's forked captures
-  // (the image taken now, its result reported later, perhaps as a failure).
+  // Answers a checkpoint's capture request: on the spot, or like the daemon's worker thread (the
+  // state taken now, its digest reported later; here also, at times, a failure).
   void capture(ReplicaHost& h, const CaptureRequest& request);
   void keep_unsynced(ReplicaHost& h);
   void start_clients();
@@ -310,6 +310,8 @@ class Simulation::Impl {
   std::unique_ptr<Workload> workload_;
   std::unique_ptr<SequentialModel> model_;
   std::vector<ReplicaHost> replicas_;
+  // States taken for captures answered later, by (replica, incarnation, capture id).
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, StateBytes> captures_;
   std::vector<ClientHost> clients_;
   std::map<std::string, std::uint32_t> client_by_principal_;
   std::uint32_t correct_clients_;
@@ -663,7 +665,8 @@ void Simulation::Impl::trace(const Event& e) {
       s << " r" << e.a;
       break;
     case EventKind::kCaptureDone:
-      s << " r" << e.a << " #" << e.token << (e.bytes ? "" : " failed");
+      s << " r" << e.a << " #" << e.token
+        << (captures_.contains({e.a, e.b, e.token}) ? "" : " failed");
       break;
     case EventKind::kClientTick:
     case EventKind::kClientOp:
@@ -807,9 +810,15 @@ void Simulation::Impl::dispatch(const Event& e) {
     }
     case EventKind::kCaptureDone: {
       ReplicaHost& h = replicas_[e.a];
+      const auto taken = captures_.find({e.a, e.b, e.token});
+      std::optional<StateBytes> state;
+      if (taken != captures_.end()) {
+        state = std::move(taken->second);
+        captures_.erase(taken);
+      }
       if (!h.core || e.b != static_cast<std::uint32_t>(h.incarnations)) return;
-      if (e.bytes) {
-        h.core->on_checkpoint_captured(e.token, CapturedState::of(e.bytes), local(h));
+      if (state) {
+        h.core->on_checkpoint_captured(e.token, CapturedState::of(std::move(*state)), local(h));
       } else {
         h.core->on_checkpoint_capture_failed(e.token, local(h));
       }
@@ -822,15 +831,17 @@ void Simulation::Impl::dispatch(const Event& e) {
 // ---- replicas -----------------------------------------------------------------------------------
 
 void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
-  SharedBytes state = share(h.core->checkpoint_state());
+  StateBytes state = h.core->checkpoint_state();
   if (capture_delay_max_us_ == 0) {
-    h.core->on_checkpoint_captured(request.id, CapturedState::of(state), local(h));
+    h.core->on_checkpoint_captured(request.id, CapturedState::of(std::move(state)), local(h));
     return;
   }
   const auto delay = static_cast<TimeUs>(plan_rng_.uniform(0, capture_delay_max_us_));
-  if (plan_rng_.chance(capture_failure_)) state = nullptr;
+  if (!plan_rng_.chance(capture_failure_)) {
+    captures_[{h.id, static_cast<std::uint32_t>(h.incarnations), request.id}] = std::move(state);
+  }
   push(now_us_ + delay, EventKind::kCaptureDone, h.id, static_cast<std::uint32_t>(h.incarnations),
-       request.id, std::move(state));
+       request.id);
   h.core->on_checkpoint_capture_started(request.id, local(h));
 }
 

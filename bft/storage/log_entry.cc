@@ -69,7 +69,7 @@ SeqNum seq_of(const LogEntry& e) { return std::visit(SeqVisitor{}, e); }
 void encode_entry(const PersistRecord& r, Bytes& out) {
   out.push_back(static_cast<std::uint8_t>(kind_of(r)));
   if (const auto* c = std::get_if<CheckpointRecord>(&r)) {
-    codec::encode_into(out, CheckpointRef{c->seq, c->state_digest, c->state->size()});
+    codec::encode_into(out, CheckpointRef{c->seq, c->state_digest, c->state.size()});
     return;
   }
   std::visit(

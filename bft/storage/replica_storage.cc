@@ -9,34 +9,60 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <span>
 
-#include "bft/core/state_digest.h"
 #include "bft/storage/storage_impl.h"
 #include "codec/digest.h"
 
 namespace bastion::bft::storage {
 namespace {
 
-// Temp file, fdatasync, rename, directory fsync: the file exists complete or not at all.
-// With `sync_every` set, the data is synced every that many bytes on the way: a large file then
-// never holds much unsynced data, which a concurrent log sync might otherwise wait for (ext4's
-// ordered mode flushes other files' new data with the journal).
+// A checkpoint's state file is synced every so many bytes on the way.
+constexpr std::size_t kCheckpointSyncEvery = std::size_t{4} << 20;
+
+// Writes the concatenation of `pieces` to `dir`/`name`. Temp file, fdatasync, rename, directory
+// fsync: the file exists complete or not at all. With `sync_every` set, the data is synced every
+// that many bytes on the way: a large file then never holds much unsynced data, which a
+// concurrent log sync might otherwise wait for (ext4's ordered mode flushes other files' new data
+// with the journal). Small pieces are gathered into writes of up to 1 MiB.
 Result<Done, StorageError> write_durably(FileSystem& fs, const std::string& dir,
-                                         const std::string& name, ByteView bytes,
+                                         const std::string& name, std::span<const ByteView> pieces,
                                          std::size_t sync_every = 0) {
+  constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
   const std::string final_path = join_path(dir, name);
   const std::string temp_path = final_path + kTempSuffix;
   auto file = fs.create(temp_path);
   if (!file) return fail(std::move(file).error());
-  const std::size_t step = sync_every == 0 ? std::max<std::size_t>(bytes.size(), 1) : sync_every;
-  for (std::size_t at = 0; at < bytes.size(); at += step) {
-    if (auto r = (*file)->append(bytes.subspan(at, std::min(step, bytes.size() - at))); !r) {
-      return r;
+  std::size_t unsynced = 0;
+  const auto write = [&](ByteView bytes) -> Result<Done, StorageError> {
+    if (auto r = (*file)->append(bytes); !r) return r;
+    unsynced += bytes.size();
+    if (sync_every == 0 || unsynced < sync_every) return Done{};
+    unsynced = 0;
+    return (*file)->sync();
+  };
+  Bytes gathered;
+  const auto flush = [&]() -> Result<Done, StorageError> {
+    if (gathered.empty()) return Done{};
+    auto r = write(gathered);
+    gathered.clear();
+    return r;
+  };
+  for (ByteView piece : pieces) {
+    if (gathered.size() + piece.size() > kWriteBytes) {
+      if (auto r = flush(); !r) return r;
     }
-    if (at + step < bytes.size()) {
-      if (auto r = (*file)->sync(); !r) return r;
+    if (piece.size() < kWriteBytes) {
+      gathered.insert(gathered.end(), piece.begin(), piece.end());
+      continue;
+    }
+    for (std::size_t at = 0; at < piece.size(); at += kWriteBytes) {
+      if (auto r = write(piece.subspan(at, std::min(kWriteBytes, piece.size() - at))); !r) {
+        return r;
+      }
     }
   }
+  if (auto r = flush(); !r) return r;
   if (auto r = (*file)->sync(); !r) return r;
   if (auto r = fs.rename(temp_path, final_path); !r) return r;
   return fs.sync_dir(dir);
@@ -59,11 +85,6 @@ Result<Done, StorageError> ReplicaStorage::Impl::fail_storage(StorageError e) {
   failed = true;
   pending.reset();
   return fail(std::move(e));
-}
-
-Result<Done, StorageError> ReplicaStorage::Impl::write_file_durably(const std::string& name,
-                                                                    ByteView bytes) {
-  return write_durably(*fs, dir, name, bytes);
 }
 
 bool ReplicaStorage::Impl::file_exists(const std::string& name) const {
@@ -115,22 +136,18 @@ Result<Done, StorageError> ReplicaStorage::Impl::append(const PersistRecord& rec
 
   std::string checkpoint_file;
   if (const auto* c = std::get_if<CheckpointRecord>(&record)) {
-    if (c->state->size() > options.checkpoint_bytes_max) {
+    if (c->state.size() > options.checkpoint_bytes_max) {
       return fail(StorageError{StorageErrc::kInvalidArgument,
                                "checkpoint " + std::to_string(c->seq) + ": state of " +
-                                   std::to_string(c->state->size()) + " bytes exceeds the limit"});
+                                   std::to_string(c->state.size()) + " bytes exceeds the limit"});
     }
     checkpoint_file = checkpoint_file_name(c->seq, c->state_digest);
-    // Same seq and digest means the same bytes: a file already there (written by this storage,
-    // or durably by write_checkpoint_file()) needs no rewrite.
+    // Same seq and digest means the same bytes: a file already there (written durably by this
+    // storage, or by an earlier run that stopped before its record) needs no rewrite.
     if (!checkpoint_files.contains(checkpoint_file)) {
       if (!file_exists(checkpoint_file)) {
-        if (state_digest(*c->state) != c->state_digest) {
-          return fail(StorageError{StorageErrc::kInvalidArgument,
-                                   "checkpoint " + std::to_string(c->seq) +
-                                       ": state_digest is not the digest of the state"});
-        }
-        if (auto r = write_file_durably(checkpoint_file, *c->state); !r) {
+        const std::vector<ByteView> pieces = c->state.views();
+        if (auto r = write_durably(*fs, dir, checkpoint_file, pieces, kCheckpointSyncEvery); !r) {
           return fail_storage(std::move(r).error());
         }
       }
@@ -260,14 +277,6 @@ StorageStats ReplicaStorage::Impl::stats() const {
 ReplicaStorage::ReplicaStorage(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReplicaStorage::~ReplicaStorage() = default;
 
-Result<Done, StorageError> ReplicaStorage::write_checkpoint_file(FileSystem& fs,
-                                                                 const std::string& dir, SeqNum seq,
-                                                                 const Digest& state_digest,
-                                                                 ByteView state) {
-  constexpr std::size_t kSyncEvery = std::size_t{4} << 20;
-  return write_durably(fs, dir, checkpoint_file_name(seq, state_digest), state, kSyncEvery);
-}
-
 std::unique_ptr<ReplicaStorage> ReplicaStorage::in_memory() {
   return std::unique_ptr<ReplicaStorage>(new ReplicaStorage(std::make_unique<Impl>()));
 }
@@ -288,7 +297,7 @@ Result<Done, StorageError> ReplicaStorage::sync() { return impl_->sync(); }
 Result<Done, StorageError> ReplicaStorage::mark_clean_stop() {
   if (auto r = impl_->sync(); !r) return r;
   if (!impl_->durable) return Done{};
-  return impl_->write_file_durably(kCleanStopFileName, Bytes{});
+  return write_durably(*impl_->fs, impl_->dir, kCleanStopFileName, {});
 }
 bool ReplicaStorage::durable() const { return impl_->durable; }
 bool ReplicaStorage::failed() const { return impl_->failed; }

@@ -101,13 +101,6 @@ class ReplicaStorage {
                                                   StorageOptions options = {});
   // No durability: nothing is written or read.
   static std::unique_ptr<ReplicaStorage> in_memory();
-  // Writes the state file of checkpoint (seq, state_digest) in `dir` durably, as append() would,
-  // for a process that captured the state by itself (a forked child: server/checkpoint_capture.h).
-  // The storage open on `dir` then adopts the file as it is when its CheckpointRecord is appended
-  // (no second write or hash); a file never adopted is deleted by a later compaction or open().
-  static Result<Done, StorageError> write_checkpoint_file(FileSystem& fs, const std::string& dir,
-                                                          SeqNum seq, const Digest& state_digest,
-                                                          ByteView state);
 
   ~ReplicaStorage();
   ReplicaStorage(const ReplicaStorage&) = delete;

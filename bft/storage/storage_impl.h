@@ -61,8 +61,6 @@ class ReplicaStorage::Impl {
   // handle positioned at its end.
   Result<std::unique_ptr<WritableFile>, StorageError> write_new_segment(std::uint64_t number,
                                                                         ByteView bytes);
-  // Writes a file durably under its final name (temp file, fdatasync, rename, directory fsync).
-  Result<Done, StorageError> write_file_durably(const std::string& name, ByteView bytes);
   std::string path_of(const std::string& name) const { return join_path(dir, name); }
   bool file_exists(const std::string& name) const;
   Salt new_salt() const;

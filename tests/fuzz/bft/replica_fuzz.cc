@@ -78,8 +78,8 @@ class FuzzEnv final : public DriverEnv {
  public:
   FuzzEnv(Replica& replica, const TimeUs& now) : replica_(replica), now_(now) {}
   bool answer_capture(const CaptureRequest& request) override {
-    auto state = std::make_shared<const Bytes>(replica_.checkpoint_state());
-    replica_.on_checkpoint_captured(request.id, CapturedState::of(std::move(state)), now_);
+    replica_.on_checkpoint_captured(request.id, CapturedState::of(replica_.checkpoint_state()),
+                                    now_);
     return true;
   }
   Appended append(std::vector<PersistRecord>& /*records*/, bool /*sync*/,

@@ -32,8 +32,8 @@ void expect_same_state(Cluster& c) {
 
 // Answers replica i's capture `asked` as a driver does on the spot, and delivers what follows.
 void capture_on_the_spot(Cluster& c, ReplicaId i, const CaptureRequest& asked) {
-  auto state = std::make_shared<const Bytes>(c.replica(i).checkpoint_state());
-  c.replica(i).on_checkpoint_captured(asked.id, CapturedState::of(state), c.clock(i));
+  c.replica(i).on_checkpoint_captured(asked.id, CapturedState::of(c.replica(i).checkpoint_state()),
+                                      c.clock(i));
   c.collect(i);
   c.deliver();
 }
@@ -84,8 +84,8 @@ TEST(CheckpointCapture, AnImageTakenLetsExecutionGoOnAndItsResultCountsLater) {
   run_requests(c, 1, 6);
   const std::optional<CaptureRequest> asked = c.capture_asked(1);
   ASSERT_TRUE(asked);
-  // The driver's frozen image (a forked child's), encoded later.
-  auto image = std::make_shared<const Bytes>(c.replica(1).checkpoint_state());
+  // The state taken now, hashed later (as by the daemon's worker thread).
+  StateBytes image = c.replica(1).checkpoint_state();
   c.replica(1).on_checkpoint_capture_started(asked->id, c.clock(1));
   c.collect(1);
   c.deliver();

@@ -14,6 +14,7 @@
 #include "bft/core/proof_wait.h"
 #include "bft/core/signature_memo.h"
 #include "bft/core/slot_log.h"
+#include "bft/core/state_capture.h"
 #include "bft/core/state_digest.h"
 #include "bft/core/state_fetch.h"
 #include "bft/core/token_bucket.h"
@@ -264,6 +265,44 @@ StateChunkMsg chunk(std::uint64_t offset, std::uint64_t total, std::size_t size,
   return c;
 }
 
+// ---- StateBytes ----------------------------------------------------------------------------
+
+TEST(StateBytes, PiecesReadAndHashAsTheirConcatenation) {
+  // Pieces of odd sizes around the 1 MiB leaf size, and empty ones (skipped).
+  Bytes whole;
+  StateBytes state;
+  std::uint8_t next = 0;
+  for (std::size_t size : {std::size_t{0}, std::size_t{3}, std::size_t{(1 << 20) - 2},
+                           std::size_t{0}, std::size_t{5}, std::size_t{(1 << 20) + 7},
+                           std::size_t{1}}) {
+    Bytes piece(size);
+    for (auto& b : piece) b = next++;
+    whole.insert(whole.end(), piece.begin(), piece.end());
+    state.append(std::make_shared<const Bytes>(std::move(piece)));
+  }
+  EXPECT_EQ(state.pieces().size(), 5U);
+  EXPECT_EQ(state.size(), whole.size());
+  EXPECT_EQ(*state.whole(), whole);
+  EXPECT_EQ(state_leaves(state.views()), state_leaves(whole));
+  EXPECT_EQ(CapturedState::of(state).digest, state_digest(whole));
+  // Ranges within a piece, across several, at both ends.
+  for (auto [offset, len] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+           {0, 0}, {0, 3}, {1, 5}, {2, 1 << 20}, {(1 << 20) + 1, 6}, {100, whole.size() - 100},
+           {whole.size() - 1, 1}, {whole.size(), 0}}) {
+    Bytes out{42};
+    state.copy_to(offset, len, out);
+    Bytes expected{42};
+    expected.insert(expected.end(), whole.begin() + static_cast<std::ptrdiff_t>(offset),
+                    whole.begin() + static_cast<std::ptrdiff_t>(offset + len));
+    EXPECT_EQ(out, expected) << offset << "+" << len;
+  }
+  // One piece is its own whole, not a copy.
+  const auto one = std::make_shared<const Bytes>(Bytes{1, 2, 3});
+  EXPECT_EQ(StateBytes(one).whole(), one);
+  EXPECT_EQ(StateBytes().size(), 0U);
+  EXPECT_EQ(StateBytes().whole()->size(), 0U);
+}
+
 ReplicaId source_of(StateFetch& f, TimeUs now_us = 0) {
   auto request = f.request(now_us);
   EXPECT_TRUE(request);
@@ -300,7 +339,7 @@ TEST(StateFetch, TakesFullChunksInOrderFromTheCurrentSourceOnly) {
   const CapturedState taken = f.take_state();
   const CapturedState expected =
       CapturedState::of(std::make_shared<const Bytes>(fetched_state(10)));
-  EXPECT_EQ(*taken.state, *expected.state);
+  EXPECT_EQ(*taken.state.whole(), *expected.state.whole());
   EXPECT_EQ(taken.digest, expected.digest);
   EXPECT_EQ(taken.leaves, expected.leaves);
 }
@@ -364,7 +403,7 @@ TEST(StateFetch, EachLeafIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) 
       ASSERT_EQ(f.on_chunk(next, at(offset), config), StateFetch::Chunk::kMore);
     }
     EXPECT_EQ(f.on_chunk(next, at(4 * half), config), StateFetch::Chunk::kComplete);
-    EXPECT_EQ(state_digest(*f.take_state().state), p.state_digest);
+    EXPECT_EQ(state_digest(*f.take_state().state.whole()), p.state_digest);
   }
 }
 

@@ -174,9 +174,8 @@ class Cluster::Env final : public DriverEnv {
   bool answer_capture(const CaptureRequest& request) override {
     c_.capture_asked_[i_] = request;
     if (c_.captures_held_[i_]) return false;
-    auto state = std::make_shared<const Bytes>(c_.replicas_[i_]->checkpoint_state());
-    c_.replicas_[i_]->on_checkpoint_captured(request.id, CapturedState::of(std::move(state)),
-                                             c_.clock(i_));
+    c_.replicas_[i_]->on_checkpoint_captured(
+        request.id, CapturedState::of(c_.replicas_[i_]->checkpoint_state()), c_.clock(i_));
     return true;
   }
 

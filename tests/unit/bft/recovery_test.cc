@@ -195,7 +195,7 @@ TEST(Recovery, CorruptStableStateIsNotTrustedAndIsFetchedAgain) {
   c.crash(3);
   for (auto& r : c.disk[3]) {
     if (auto* cp = std::get_if<CheckpointRecord>(&r); cp != nullptr && cp->seq == 8) {
-      Bytes damaged = *cp->state;
+      Bytes damaged = *cp->state.whole();
       damaged.back() ^= 1;
       cp->state = std::make_shared<const Bytes>(std::move(damaged));
     }
@@ -262,7 +262,7 @@ TEST(PersistedStateBuilder, KeepsTheLatestRecordsAboveTheStableCheckpoint) {
   EXPECT_TRUE(s.view.view_changing);
   ASSERT_TRUE(s.stable && s.stable_state);
   EXPECT_EQ(s.stable_state->seq, 4u);
-  EXPECT_EQ(*s.stable_state->state, (Bytes{1, 2}));
+  EXPECT_EQ(*s.stable_state->state.whole(), (Bytes{1, 2}));
   ASSERT_EQ(s.pre_prepared.size(), 1u);  // seq 3 is below the stable checkpoint
   EXPECT_EQ(s.pre_prepared[0].pre_prepare.header.seq, 5u);
   EXPECT_TRUE(s.committed.empty());

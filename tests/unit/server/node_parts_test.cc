@@ -8,8 +8,6 @@
 
 #include "bft/core/messages.h"
 #include "bft/core/state_digest.h"
-#include "bft/storage/file_system.h"
-#include "bft/storage/log_entry.h"
 #include "server/checkpoint_capture.h"
 #include "server/client_routes.h"
 #include "server/node_crypto.h"
@@ -24,17 +22,26 @@ namespace {
 using testing::ClusterDir;
 using namespace std::chrono_literals;
 
-// ---- ForkCapture ----------------------------------------------------------------------------
+// ---- CheckpointCapture ------------------------------------------------------------------------
 
-ForkCapture::Options forking(std::string dir = "") {
-  ForkCapture::Options o;
-  o.fork_min_bytes = 0;
-  o.checkpoint_dir = std::move(dir);
-  return o;
+// A state of `n` pieces of `piece_bytes` each, byte i of the state being i % 251.
+bft::StateBytes pieces_of(std::size_t n, std::size_t piece_bytes) {
+  bft::StateBytes state;
+  for (std::size_t p = 0; p < n; ++p) {
+    bft::Bytes piece(piece_bytes);
+    for (std::size_t i = 0; i < piece_bytes; ++i) {
+      piece[i] = static_cast<std::uint8_t>((p * piece_bytes + i) % 251);
+    }
+    state.append(std::make_shared<const bft::Bytes>(std::move(piece)));
+  }
+  return state;
 }
 
 struct CaptureResults {
-  std::vector<std::pair<std::uint64_t, std::optional<bft::CapturedState>>> done;
+  std::vector<std::pair<std::uint64_t, bft::CapturedState>> done;
+  CheckpointCapture::Done record() {
+    return [this](std::uint64_t id, bft::CapturedState r) { done.emplace_back(id, std::move(r)); };
+  }
   void run_until(boost::asio::io_context& io, std::size_t n) {
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (done.size() < n && std::chrono::steady_clock::now() < deadline) {
@@ -44,161 +51,71 @@ struct CaptureResults {
   }
 };
 
-TEST(ForkCaptureTest, EncodesInAChildTheStateOfTheMomentOfTheCall) {
+TEST(CheckpointCaptureTest, ALargeStateIsHashedOnTheWorkerAsAWholeBufferWouldBe) {
   boost::asio::io_context io;
   CaptureResults results;
-  ForkCapture capture(io, forking(), [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
-    results.done.emplace_back(id, std::move(r));
-  });
-  bft::Bytes state(3 << 20, 7);  // larger than a pipe's buffer
-  const bft::Bytes at_call = state;
-  const auto encode = [&state] { return state; };
-  ASSERT_EQ(capture.capture(1, 4, encode), std::nullopt);  // forked: reported later
-  state.assign(10, 9);  // the parent moves on; the child encodes its own copy of the moment
+  CheckpointCapture capture(io, CheckpointCapture::Options{}, results.record());
+  // 1.5 MiB in pieces of 3,000 bytes: leaves of 1 MiB span pieces.
+  const bft::StateBytes state = pieces_of(525, 3000);
+  EXPECT_EQ(capture.capture(7, [&] { return state; }), std::nullopt);
   results.run_until(io, 1);
-  ASSERT_EQ(results.done.size(), 1u);
-  EXPECT_EQ(results.done[0].first, 1u);
-  ASSERT_TRUE(results.done[0].second.has_value());
-  EXPECT_EQ(*results.done[0].second->state, at_call);
-  EXPECT_EQ(results.done[0].second->digest, bft::state_digest(at_call));
-  const CaptureStats s = capture.stats();
-  EXPECT_EQ(s.forked, 1u);
-  EXPECT_EQ(s.failed, 0u);
-  EXPECT_EQ(s.last_bytes, at_call.size());
+  ASSERT_EQ(results.done.size(), 1U);
+  EXPECT_EQ(results.done[0].first, 7U);
+  const bft::CapturedState& got = results.done[0].second;
+  const bft::SharedBytes whole = state.whole();
+  EXPECT_EQ(got.digest, bft::state_digest(*whole));
+  EXPECT_EQ(got.leaves, bft::state_leaves(*whole));
+  EXPECT_EQ(*got.state.whole(), *whole);
+  EXPECT_EQ(capture.stats().threaded, 1U);
+  EXPECT_EQ(capture.stats().last_bytes, whole->size());
 }
 
-TEST(ForkCaptureTest, TheChildWritesTheStateFileDurablyForTheStorageToAdopt) {
-  bastion::testing::TempDir dir;
+TEST(CheckpointCaptureTest, SmallStatesAreHashedOnTheSpot) {
   boost::asio::io_context io;
   CaptureResults results;
-  ForkCapture capture(io, forking(dir.path().string()),
-                      [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
-                        results.done.emplace_back(id, std::move(r));
-                      });
-  const bft::Bytes state(1000, 5);
-  ASSERT_EQ(capture.capture(1, 12, [&] { return state; }), std::nullopt);
-  results.run_until(io, 1);
-  ASSERT_EQ(results.done.size(), 1u);
-  ASSERT_TRUE(results.done[0].second.has_value());
-  const auto file = dir.path() / bft::storage::checkpoint_file_name(12, bft::state_digest(state));
-  auto read = bft::storage::posix_file_system().read_all(file.string(), 1 << 20);
-  ASSERT_TRUE(read.ok()) << file;
-  EXPECT_EQ(*read, state);
+  CheckpointCapture capture(io, CheckpointCapture::Options{}, results.record());
+  const bft::StateBytes state = pieces_of(3, 1000);
+  const auto got = capture.capture(1, [&] { return state; });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->digest, bft::state_digest(*state.whole()));
+  EXPECT_EQ(capture.stats().on_the_spot, 1U);
+  EXPECT_EQ(capture.stats().threaded, 0U);
 }
 
-TEST(ForkCaptureTest, SmallStatesAreCapturedOnTheSpot) {
-  boost::asio::io_context io;
-  ForkCapture capture(io, ForkCapture::Options{},
-                      [](std::uint64_t, std::optional<bft::CapturedState>) { FAIL(); });
-  const bft::Bytes state(100, 1);
-  const auto r = capture.capture(1, 4, [&] { return state; });
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r->state, state);
-  EXPECT_EQ(r->digest, bft::state_digest(state));
-  EXPECT_EQ(capture.stats().on_the_spot, 1u);
-  EXPECT_EQ(capture.stats().forked, 0u);
-}
-
-TEST(ForkCaptureTest, AStateThatGrewSinceTheLastCaptureIsForkedByTheApplicationsCount) {
-  // The previous state was small, but the application now holds 32 MiB (a client wrote large
-  // tuples within one checkpoint interval): encoding that on the io thread stalled the replica.
+TEST(CheckpointCaptureTest, PastTheQueueBoundStatesAreHashedOnTheSpot) {
   boost::asio::io_context io;
   CaptureResults results;
-  ForkCapture::Options o;  // fork_min_bytes 1 MiB, previous state 0
-  o.state_bytes_hint = [] { return std::uint64_t{32} << 20; };
-  ForkCapture capture(io, o, [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
-    results.done.emplace_back(id, std::move(r));
-  });
-  const bft::Bytes state(1000, 3);
-  ASSERT_EQ(capture.capture(1, 4, [&] { return state; }), std::nullopt);  // forked
-  results.run_until(io, 1);
-  ASSERT_EQ(results.done.size(), 1u);
-  ASSERT_TRUE(results.done[0].second.has_value());
-  EXPECT_EQ(*results.done[0].second->state, state);
-  EXPECT_EQ(capture.stats().forked, 1u);
-  EXPECT_EQ(capture.stats().on_the_spot, 0u);
+  CheckpointCapture::Options o;
+  o.thread_min_bytes = 0;
+  o.queued_max = 2;
+  CheckpointCapture capture(io, o, results.record());
+  // The io thread does not run in between: the first two wait for it, the third cannot queue.
+  EXPECT_EQ(capture.capture(1, [] { return pieces_of(1, 10); }), std::nullopt);
+  EXPECT_EQ(capture.capture(2, [] { return pieces_of(1, 20); }), std::nullopt);
+  const auto third = capture.capture(3, [] { return pieces_of(1, 30); });
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->state.size(), 30U);
+  results.run_until(io, 2);
+  ASSERT_EQ(results.done.size(), 2U);
+  EXPECT_EQ(results.done[0].first, 1U);
+  EXPECT_EQ(results.done[1].first, 2U);
+  // Delivered results free their places in the queue.
+  EXPECT_EQ(capture.capture(4, [] { return pieces_of(1, 40); }), std::nullopt);
+  results.run_until(io, 3);
+  EXPECT_EQ(results.done.size(), 3U);
 }
 
-TEST(ForkCaptureTest, AStateExpectedToEncodeWithinTheStallBudgetIsCapturedOnTheSpot) {
-  // A fork costs the replica its page tables' copy and a fault per page it writes afterwards:
-  // a few MB are cheaper to encode on the io thread.
+TEST(CheckpointCaptureTest, ResultsOfADestroyedCaptureAreDropped) {
   boost::asio::io_context io;
-  CaptureResults results;
-  const auto done = [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
-    results.done.emplace_back(id, std::move(r));
-  };
-  ForkCapture::Options o;  // fork_min_bytes 1 MiB, 50 ms at 100 MB/s before any measurement
-  o.state_bytes_hint = [] { return std::uint64_t{2} << 20; };
-  ForkCapture within(io, o, done);
-  const bft::Bytes state(512 << 10, 3);
-  ASSERT_TRUE(within.capture(1, 4, [&] { return state; }).has_value());
-  EXPECT_EQ(within.stats().on_the_spot, 1u);
-  EXPECT_EQ(within.stats().forked, 0u);
-  // 512 KiB is enough to measure the rate on this machine.
-  EXPECT_NE(within.stats().spot_bytes_per_ms, CaptureStats{}.spot_bytes_per_ms);
-  EXPECT_GT(within.stats().spot_bytes_per_ms, 0);
-
-  o.stall_max_ms = 0;  // the size alone decides
-  ForkCapture by_size(io, o, done);
-  ASSERT_EQ(by_size.capture(2, 8, [&] { return state; }), std::nullopt);
-  results.run_until(io, 1);
-  ASSERT_EQ(results.done.size(), 1u);
-  EXPECT_EQ(by_size.stats().forked, 1u);
-}
-
-TEST(ForkCaptureTest, AFailedChildIsReportedAndTheNextCaptureIsOnTheSpot) {
-  boost::asio::io_context io;
-  CaptureResults results;
-  ForkCapture capture(io, forking(), [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
-    results.done.emplace_back(id, std::move(r));
-  });
-  ASSERT_EQ(capture.capture(1, 4, []() -> bft::Bytes { throw std::runtime_error("boom"); }),
-            std::nullopt);
-  results.run_until(io, 1);
-  ASSERT_EQ(results.done.size(), 1u);
-  EXPECT_FALSE(results.done[0].second.has_value());
-  EXPECT_EQ(capture.stats().failed, 1u);
-  const bft::Bytes state(10, 3);
-  EXPECT_TRUE(capture.capture(2, 8, [&] { return state; }).has_value());
-  EXPECT_EQ(capture.stats().on_the_spot, 1u);
-}
-
-TEST(ForkCaptureTest, AChildPastItsDeadlineIsKilledAndReportedAsFailed) {
-  // A child stuck for good (on a lock another thread held at fork(), say) must not hold the
-  // captures after it, and the replica's stable checkpoint, for ever.
-  boost::asio::io_context io;
-  CaptureResults results;
-  ForkCapture::Options o = forking();
-  o.child_time_base = 300ms;
-  ForkCapture capture(io, o, [&](std::uint64_t id, std::optional<bft::CapturedState> r) {
-    results.done.emplace_back(id, std::move(r));
-  });
-  const auto started = std::chrono::steady_clock::now();
-  ASSERT_EQ(capture.capture(1, 4,
-                            [] {
-                              std::this_thread::sleep_for(30s);
-                              return bft::Bytes{};
-                            }),
-            std::nullopt);
-  results.run_until(io, 1);
-  ASSERT_EQ(results.done.size(), 1u);
-  EXPECT_FALSE(results.done[0].second.has_value());
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
-  EXPECT_EQ(capture.stats().failed, 1u);
-}
-
-TEST(ForkCaptureTest, ChildrenStillRunningAtDestructionAreReaped) {
-  boost::asio::io_context io;
+  bool called = false;
   {
-    ForkCapture capture(io, forking(), [](std::uint64_t, std::optional<bft::CapturedState>) {});
-    ASSERT_EQ(capture.capture(1, 4,
-                              [] {
-                                std::this_thread::sleep_for(30s);
-                                return bft::Bytes{};
-                              }),
-              std::nullopt);
-  }                  // kills the sleeping child and joins at once
-  io.run_for(10ms);  // a posted result of a destroyed capture is dropped
+    CheckpointCapture::Options o;
+    o.thread_min_bytes = 0;
+    CheckpointCapture capture(io, o, [&](std::uint64_t, bft::CapturedState) { called = true; });
+    EXPECT_EQ(capture.capture(1, [] { return pieces_of(4, 1 << 20); }), std::nullopt);
+  }  // joins the worker
+  io.run_for(10ms);
+  EXPECT_FALSE(called);
 }
 
 // ---- ClientRoutes ---------------------------------------------------------------------------

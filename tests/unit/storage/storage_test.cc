@@ -184,18 +184,22 @@ TEST(ReplicaStorage, InMemoryModeWritesNothing) {
   EXPECT_EQ(storage->stats().log_bytes, 0u);
 }
 
-TEST(ReplicaStorage, RejectsCheckpointWhoseDigestIsWrongAndStaysUsable) {
+// append() does not hash a checkpoint's state again (the core hashed those very pieces): a state
+// whose digest is wrong is found when the storage is opened.
+TEST(ReplicaStorage, ACheckpointWhoseDigestIsWrongIsFoundAtOpen) {
   FaultFileSystem fs(9);
   RecordGen gen(9);
-  auto opened = open_ok(fs);
-  CheckpointRecord bad = gen.checkpoint(8, 100);
-  bad.state_digest[0] ^= 1;
-  auto r = opened.storage->append(PersistRecord(bad));
+  {
+    auto opened = open_ok(fs);
+    CheckpointRecord bad = gen.checkpoint(8, 100);
+    bad.state_digest[0] ^= 1;
+    ASSERT_TRUE(opened.storage->append(PersistRecord(bad)).ok());
+    ASSERT_TRUE(opened.storage->sync().ok());
+  }
+  auto r = ReplicaStorage::open(fs, kDir);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, StorageErrc::kInvalidArgument);
-  EXPECT_FALSE(opened.storage->failed());
-  EXPECT_TRUE(opened.storage->append(gen.pre_prepared(1)).ok());
-  EXPECT_TRUE(opened.storage->sync().ok());
+  EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
+  EXPECT_NE(r.error().message.find("digest"), std::string::npos) << r.error().message;
 }
 
 TEST(ReplicaStorage, RejectsRecordLargerThanTheLimit) {
@@ -354,32 +358,32 @@ TEST(ReplicaStorage, CorruptCheckpointStateIsAnError) {
   EXPECT_NE(r.error().message.find("digest"), std::string::npos) << r.error().message;
 }
 
-TEST(ReplicaStorage, AdoptsAStateFileWrittenByAnotherProcess) {
+TEST(ReplicaStorage, WritesAStateOfManyPiecesAsTheirConcatenation) {
   FaultFileSystem fs(20);
   RecordGen gen(20);
-  const CheckpointRecord c = gen.checkpoint(8, 3000);
-  const CheckpointRecord orphan = gen.checkpoint(4, 100);  // a capture whose record never came
-  auto opened = open_ok(fs);
-  // As a forked capture does: the file is durable before the record is appended.
-  ASSERT_TRUE(
-      ReplicaStorage::write_checkpoint_file(fs, kDir, c.seq, c.state_digest, *c.state).ok());
-  ASSERT_TRUE(ReplicaStorage::write_checkpoint_file(fs, kDir, orphan.seq, orphan.state_digest,
-                                                    *orphan.state)
-                  .ok());
-  const std::string path = join_path(kDir, checkpoint_file_name(c.seq, c.state_digest));
-  const std::uint64_t syncs_before = fs.syncs();
-  ASSERT_TRUE(opened.storage->append(PersistRecord(c)).ok());
-  EXPECT_EQ(fs.syncs(), syncs_before);  // adopted, not written again
-  ASSERT_TRUE(opened.storage->append(PersistRecord(gen.stable(8))).ok());
-  ASSERT_TRUE(opened.storage->sync().ok());
-  EXPECT_EQ(opened.storage->stats().checkpoint_files, 1u);
-  // The compaction after the stable checkpoint swept the orphan below it.
-  EXPECT_FALSE(
-      fs.file(join_path(kDir, checkpoint_file_name(orphan.seq, orphan.state_digest))).has_value());
-  opened.storage.reset();
+  // Small pieces gathered into larger writes, and pieces of a MiB and more written in parts.
+  StateBytes state;
+  Bytes whole;
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{5000}, std::size_t{3} << 20, std::size_t{700},
+        std::size_t{1} << 20, std::size_t{(1 << 20) - 1}, std::size_t{2}}) {
+    const Bytes piece = gen.bytes(size);
+    whole.insert(whole.end(), piece.begin(), piece.end());
+    state.append(std::make_shared<const Bytes>(piece));
+  }
+  CheckpointRecord c;
+  c.seq = 8;
+  c.state = state;
+  c.state_digest = state_digest(whole);
+  {
+    auto opened = open_ok(fs);
+    ASSERT_TRUE(opened.storage->append(PersistRecord(c)).ok());
+    ASSERT_TRUE(opened.storage->sync().ok());
+  }
+  EXPECT_EQ(fs.file(join_path(kDir, checkpoint_file_name(c.seq, c.state_digest))), whole);
   fs.crash(FaultFileSystem::CrashMode::kDropUnsynced);
   auto reopened = open_ok(fs);
-  ASSERT_EQ(reopened.records.size(), 2u);
+  ASSERT_EQ(reopened.records.size(), 1u);
   EXPECT_EQ(record_bytes(reopened.records[0]), record_bytes(c));
 }
 

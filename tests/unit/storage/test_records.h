@@ -25,7 +25,7 @@ namespace bastion::bft::storage::testing {
 inline void append_checkpoint(Bytes& out, const CheckpointRecord& c) {
   codec::encode_into(out, c.seq);
   codec::encode_into(out, c.state_digest);
-  codec::encode_into(out, *c.state);
+  codec::encode_into(out, *c.state.whole());
 }
 
 // The record's alternative index followed by its canonical encoding: equal bytes, equal records.
@@ -195,7 +195,7 @@ class RecordGen {
     CheckpointRecord r;
     r.seq = seq;
     r.state = std::make_shared<const Bytes>(bytes(state_bytes));
-    r.state_digest = bft::state_digest(*r.state);
+    r.state_digest = bft::state_digest(*r.state.whole());
     return r;
   }
   StableRecord stable(SeqNum seq) {
