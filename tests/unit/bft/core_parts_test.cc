@@ -272,9 +272,9 @@ TEST(StateBytes, PiecesReadAndHashAsTheirConcatenation) {
   Bytes whole;
   StateBytes state;
   std::uint8_t next = 0;
-  for (std::size_t size : {std::size_t{0}, std::size_t{3}, std::size_t{(1 << 20) - 2},
-                           std::size_t{0}, std::size_t{5}, std::size_t{(1 << 20) + 7},
-                           std::size_t{1}}) {
+  for (std::size_t size :
+       {std::size_t{0}, std::size_t{3}, std::size_t{(1 << 20) - 2}, std::size_t{0}, std::size_t{5},
+        std::size_t{(1 << 20) + 7}, std::size_t{1}}) {
     Bytes piece(size);
     for (auto& b : piece) b = next++;
     whole.insert(whole.end(), piece.begin(), piece.end());
@@ -286,9 +286,15 @@ TEST(StateBytes, PiecesReadAndHashAsTheirConcatenation) {
   EXPECT_EQ(state_leaves(state.views()), state_leaves(whole));
   EXPECT_EQ(CapturedState::of(state).digest, state_digest(whole));
   // Ranges within a piece, across several, at both ends.
-  for (auto [offset, len] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
-           {0, 0}, {0, 3}, {1, 5}, {2, 1 << 20}, {(1 << 20) + 1, 6}, {100, whole.size() - 100},
-           {whole.size() - 1, 1}, {whole.size(), 0}}) {
+  for (auto [offset, len] :
+       std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 0},
+                                                            {0, 3},
+                                                            {1, 5},
+                                                            {2, 1 << 20},
+                                                            {(1 << 20) + 1, 6},
+                                                            {100, whole.size() - 100},
+                                                            {whole.size() - 1, 1},
+                                                            {whole.size(), 0}}) {
     Bytes out{42};
     state.copy_to(offset, len, out);
     Bytes expected{42};
