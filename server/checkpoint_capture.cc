@@ -33,7 +33,7 @@ std::optional<bft::CapturedState> CheckpointCapture::capture(
   stats_.last_take_ms = ms_since(started);
   stats_.last_bytes = state.size();
   if (state.size() < options_.thread_min_bytes || queued_ >= options_.queued_max) {
-    bft::CapturedState result = bft::CapturedState::of(std::move(state));
+    bft::CapturedState result = hash(std::move(state));
     ++stats_.on_the_spot;
     stats_.last_ms = ms_since(started);
     return result;
@@ -56,7 +56,7 @@ void CheckpointCapture::run() {
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    bft::CapturedState result = bft::CapturedState::of(std::move(job.state));
+    bft::CapturedState result = hash(std::move(job.state));
     const double ms = ms_since(job.started);
     boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_), id = job.id,
                             result = std::move(result), ms]() mutable {
@@ -64,6 +64,19 @@ void CheckpointCapture::run() {
     });
     lock.lock();
   }
+}
+
+bft::CapturedState CheckpointCapture::hash(bft::StateBytes state) {
+  std::shared_ptr<const bft::CapturedState> last;
+  {
+    MutexLock lock(mutex_);
+    last = last_;
+  }
+  bft::CapturedState result = bft::CapturedState::of(std::move(state), last.get());
+  auto kept = std::make_shared<const bft::CapturedState>(result);
+  MutexLock lock(mutex_);
+  last_ = std::move(kept);
+  return result;
 }
 
 void CheckpointCapture::finished(std::uint64_t id, bft::CapturedState result, double ms) {

@@ -3,12 +3,14 @@
 //
 // The state is taken on the io thread as shared pieces (Replica::checkpoint_state()), which costs
 // what changed since the previous capture: the tuple space encodes again only the snapshot pages
-// that a change touched and shares the rest. Hashing costs time in proportion to the whole state
-// (BLAKE2b: 138 ms of CPU for 83 MB here), so a state of `thread_min_bytes` or more is hashed on a
-// worker thread while the replica goes on with later batches, and a smaller one on the spot. The
-// pieces never change once made, so the worker reads them as they are. When `queued_max` states
-// already wait for the worker, the next one is hashed on the spot: the replica slows to the rate it
-// can hash at rather than hold states without bound.
+// that a change touched and shares the rest. Hashing costs what changed too: the pages shared with
+// the last state hashed here keep their digests (bft::CapturedState::of), and only the others and
+// the page list are hashed. But the first capture after a start or a state transfer hashes the
+// whole state (BLAKE2b: 138 ms of CPU for 83 MB here), so a state of `thread_min_bytes` or more is
+// hashed on a worker thread while the replica goes on with later batches, and a smaller one on the
+// spot. The pieces never change once made, so the worker reads them as they are. When `queued_max`
+// states already wait for the worker, the next one is hashed on the spot: the replica slows to the
+// rate it can hash at rather than hold states without bound.
 //
 // This replaced captures in forked children: copy-on-write page faults after each fork made a
 // write's cost depend on the virtual machine (docs/benchmarks.md).
@@ -69,6 +71,8 @@ class CheckpointCapture {
     std::chrono::steady_clock::time_point started{};
   };
   void run() BASTION_EXCLUDES(mutex_);
+  // Hashes `state`, with the digests of the pages it shares with the last state hashed.
+  bft::CapturedState hash(bft::StateBytes state) BASTION_EXCLUDES(mutex_);
   void finished(std::uint64_t id, bft::CapturedState result, double ms);
 
   boost::asio::io_context& io_;
@@ -83,6 +87,7 @@ class CheckpointCapture {
   Mutex mutex_;
   CondVar wake_;
   std::deque<Job> jobs_ BASTION_GUARDED_BY(mutex_);
+  std::shared_ptr<const bft::CapturedState> last_ BASTION_GUARDED_BY(mutex_);
   bool stopping_ BASTION_GUARDED_BY(mutex_) = false;
   std::thread worker_;
 };

@@ -83,7 +83,7 @@ Result<NodeSettings, config::ConfigError> node_settings(const config::ClusterCon
   }
   c.batch_max_bytes = static_cast<std::uint32_t>(batch_bytes);
   // The first state chunk also carries the leaf digests of a state of up to snapshot_bytes_max.
-  const std::uint64_t leaf_digest_bytes = bft::state_leaf_digest_bytes(c.snapshot_bytes_max);
+  const std::uint64_t leaf_digest_bytes = bft::state_first_chunk_digest_bytes(c.snapshot_bytes_max);
   if (p.frame_max_bytes < kMessageSlackBytes + leaf_digest_bytes + kStateChunkBytesMin) {
     return fail(error_at(cluster, "protocol.frame_max_bytes",
                          std::to_string(p.frame_max_bytes) + " cannot carry a state chunk of " +

@@ -224,20 +224,33 @@ void Replica::Impl::on_fetch_state(ReplicaId from, const FetchStateMsg& m) {
     count(Ctr::kDropUnsolicited);
     return;
   }
+  // The stream a fetcher reads: the page list, then the pages.
+  const Bytes& list = *own->page_list;
   const StateBytes& state = own->state;
-  if (m.offset >= state.size()) {
+  const std::uint64_t stream_bytes = list.size() + state.size();
+  if (m.offset >= stream_bytes) {
     count(Ctr::kDropInvalid);
     return;
   }
   const std::uint64_t len =
-      std::min<std::uint64_t>(config_.state_chunk_bytes, state.size() - m.offset);
+      std::min<std::uint64_t>(config_.state_chunk_bytes, stream_bytes - m.offset);
   StateChunkMsg c;
   c.seq = m.seq;
   c.state_digest = own->digest;
   c.total_bytes = state.size();
+  c.page_count = own->page_count();
   c.offset = m.offset;
-  if (m.offset == 0) c.leaves = own->leaves;
-  state.copy_to(m.offset, len, c.data);
+  if (m.offset == 0) c.leaves = own->list_leaves;
+  c.data.reserve(len);
+  if (m.offset < list.size()) {
+    const std::uint64_t n = std::min<std::uint64_t>(len, list.size() - m.offset);
+    c.data.insert(c.data.end(), list.begin() + static_cast<std::ptrdiff_t>(m.offset),
+                  list.begin() + static_cast<std::ptrdiff_t>(m.offset + n));
+  }
+  if (c.data.size() < len) {
+    const std::uint64_t at = m.offset + c.data.size() - list.size();
+    state.copy_to(at, len - c.data.size(), c.data);
+  }
   Bytes bytes = encode_message(c);
   if (spend_serve_budget(from, bytes.size())) {
     send_bytes(from, std::make_shared<const Bytes>(std::move(bytes)));
@@ -282,7 +295,8 @@ void Replica::Impl::finish_state_transfer() {
   // A replica that caught up by executing meanwhile keeps its state (installing would rewind it).
   const bool install = f.purpose() == FetchPurpose::kRepair ||
                        (f.purpose() == FetchPurpose::kCatchUp && last_executed_ < seq);
-  if (install && !install_state(f.state(), seq)) {
+  CapturedState own = state_fetch_->take_state();
+  if (install && !install_state(*own.state.whole(), seq)) {
     // The proven state does not decode: correct replicas never prove such a state.
     count(Ctr::kStateTransferBadState);
     abandon_state_source();
@@ -290,9 +304,8 @@ void Replica::Impl::finish_state_transfer() {
   }
   const CheckpointProofMsg proof = f.proof();
   last_state_source_ = f.source();
-  CapturedState own = state_fetch_->take_state();
   state_fetch_.reset();
-  persist(CheckpointRecord{seq, own.digest, own.state});
+  persist(CheckpointRecord{seq, own.digest, own.page_list, own.state});
   checkpoints_.keep_own(seq, std::move(own));
   persist(StableRecord{proof});
   checkpoints_.advance(proof);

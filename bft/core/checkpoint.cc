@@ -17,7 +17,7 @@ void Replica::Impl::take_checkpoint(SeqNum seq, bool replay) {
   if (!replay) return;
   StateBytes state = encode_state();
   checkpoints_.end_capture(id);
-  finish_checkpoint(seq, CapturedState::of(std::move(state)));
+  finish_checkpoint(seq, CapturedState::of(std::move(state), checkpoints_.latest_own()));
 }
 
 StateBytes Replica::Impl::checkpoint_state() const {
@@ -63,7 +63,7 @@ void Replica::Impl::on_checkpoint_capture_failed(std::uint64_t id, TimeUs now_us
 void Replica::Impl::finish_checkpoint(SeqNum seq, const CapturedState& captured) {
   if (seq < stable_seq()) return;  // captured late: a newer checkpoint is stable already
   checkpoints_.keep_own(seq, captured);
-  persist(CheckpointRecord{seq, captured.digest, captured.state});
+  persist(CheckpointRecord{seq, captured.digest, captured.page_list, captured.state});
   if (seq <= stable_seq()) return;  // re-executed after a repair; already stable
   CheckpointMsg c;
   c.seq = seq;

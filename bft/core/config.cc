@@ -42,7 +42,8 @@ std::string Config::validate() const {
   // A pre-prepare carries up to a batch plus one request over the cap (a lone large request is
   // always proposable); a state chunk must fit too, the first one with the state's leaf digests.
   const std::uint64_t slack = std::uint64_t{64} * 1024;
-  const std::uint64_t first_chunk = state_chunk_bytes + state_leaf_digest_bytes(snapshot_bytes_max);
+  const std::uint64_t first_chunk =
+      state_chunk_bytes + state_first_chunk_digest_bytes(snapshot_bytes_max);
   if (message_bytes_max < std::uint64_t{batch_max_bytes} + request_bytes_max + slack ||
       message_bytes_max < first_chunk + slack) {
     return "message_bytes_max too small for a batch or a state chunk";

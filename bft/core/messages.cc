@@ -182,8 +182,8 @@ std::uint64_t message_bytes_cap(MsgType t, const Config& c) {
             4 + kSignature;
       break;
     case MsgType::kStateChunk:
-      cap = 8 + 32 + 8 + 8 + kVarint + state_leaf_digest_bytes(c.snapshot_bytes_max) + kVarint +
-            c.state_chunk_bytes;
+      cap = 8 + 32 + 8 + 8 + 8 + kVarint + state_first_chunk_digest_bytes(c.snapshot_bytes_max) +
+            kVarint + c.state_chunk_bytes;
       break;
     case MsgType::kFetchBatch:
     case MsgType::kStatus:

@@ -317,19 +317,21 @@ struct FetchStateMsg {
 };
 
 // A chunk of the checkpoint state at `seq` (see docs/protocol.md, "Catching up and state
-// transfer"). The chunk at offset 0 carries the state's leaf digests (bft/core/state_digest.h),
-// which the fetcher checks against the proven digest; later chunks carry none, and each leaf is
-// checked as soon as its bytes are in.
+// transfer"): bytes of the stream that is the state's page list, then its pages
+// (bft/core/state_digest.h). The chunk at offset 0 carries the leaf digests of the page list,
+// which the fetcher checks against the proven digest with the state's size and page count; later
+// chunks carry none, and each leaf and then each page is checked as soon as its bytes are in.
 struct StateChunkMsg {
   SeqNum seq = 0;
   Digest state_digest{};
-  std::uint64_t total_bytes = 0;
-  std::uint64_t offset = 0;
+  std::uint64_t total_bytes = 0;  // of the state, without its page list
+  std::uint64_t page_count = 0;
+  std::uint64_t offset = 0;  // in the stream
   std::vector<Digest> leaves;
   Bytes data;
   template <class A>
   void serialize(A& ar) {
-    ar(seq, state_digest, total_bytes, offset, leaves, data);
+    ar(seq, state_digest, total_bytes, page_count, offset, leaves, data);
   }
 };
 

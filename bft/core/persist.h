@@ -81,12 +81,14 @@ struct CommittedRecord {
 };
 
 // The replica's own checkpoint: the complete state at `seq` (see docs/protocol.md, "State
-// transfer": core part followed by the application snapshot), whose BLAKE2b is `state_digest`.
-// The state (possibly hundreds of MB) is shared pieces, never copied; the log stores it in a file
-// of its own (bft/storage), so the record has no serialize().
+// transfer": core part followed by the application snapshot) in pages, with their page list; its
+// digest (bft/core/state_digest.h) is `state_digest`. The state (possibly hundreds of MB) is
+// shared pieces, never copied; the log stores it in a file of its own (bft/storage), so the record
+// has no serialize().
 struct CheckpointRecord {
   SeqNum seq = 0;
   Digest state_digest{};
+  SharedBytes page_list;  // an entry per piece of `state` (state_digest.h); never null
   StateBytes state;
 };
 

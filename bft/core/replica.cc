@@ -579,7 +579,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["pool.ready"] = ready_.size();
   sizes["fetch.requests"] = request_fetches_.size();
   sizes["fetch.batches"] = batch_fetches_.size();
-  sizes["fetch.state_bytes"] = state_fetch_ ? state_fetch_->state().size() : 0;
+  sizes["fetch.state_bytes"] = state_fetch_ ? state_fetch_->received_bytes() : 0;
   sizes["client_table.sessions"] = table_.sessions();
   sizes["client_table.entries"] = table_.entries();
   sizes["client_table.cached_bytes"] = table_.cached_bytes();

@@ -4,8 +4,9 @@
 // and application snapshot) as of that seq, and their digest (bft/core/state_digest.h). The bytes
 // are taken as shared pieces (state_bytes.h; the application's StateMachine::snapshot_pieces()),
 // which costs what changed since the previous capture for an application that keeps its encoding
-// in pieces; hashing them costs time proportional to the whole state (about 0.17 s per 100 MB
-// here), and the state goes on changing as later batches execute. So the core does not do it inside
+// in pieces. Hashing them costs what changed too when the previous capture is at hand
+// (CapturedState::of), but the whole state otherwise (about 0.17 s per 100 MB here), and the
+// state goes on changing as later batches execute. So the core does not do it inside
 // its event calls: on executing a checkpoint seq it stops executing, and every Output carries a
 // CaptureRequest until the driver answers it, in one of two ways:
 //   - on the spot: Replica::checkpoint_state() now, hashed, reported with on_checkpoint_captured();
@@ -25,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -39,20 +41,27 @@ struct CaptureRequest {
   SeqNum seq = 0;
 };
 
-// A checkpoint state with its digest and leaf digests (state_root(state.size(), leaves) is
-// `digest`); a replica's own checkpoints are kept so, and a source sends the leaves with the first
-// chunk.
+// A checkpoint state with its digest, its page list and the leaf digests of that list (the digest
+// is state_root(state.size(), page_count(), list_leaves); state_digest.h). A replica's own
+// checkpoints are kept so; a source sends the list before the pages and its leaf digests with the
+// first chunk.
 struct CapturedState {
   Digest digest{};
-  std::vector<Digest> leaves;
+  SharedBytes page_list = std::make_shared<const Bytes>();  // an entry per piece of `state`
+  std::vector<Digest> list_leaves;
   StateBytes state;
 
-  // The state's bytes, hashed here.
-  static CapturedState of(StateBytes state) {
-    std::vector<Digest> leaves = state_leaves(state.views());
-    const Digest digest = state_root(state.size(), leaves);
-    return CapturedState{digest, std::move(leaves), std::move(state)};
-  }
+  std::uint64_t page_count() const { return page_list->size() / kStatePageEntryBytes; }
+
+  // The state's pages, hashed here, but for those that are pieces of `previous` too (the same
+  // shared buffer): their digests are taken from its page list. A piece is immutable and
+  // `previous` holds it, so the same address means the same bytes.
+  static CapturedState of(StateBytes state, const CapturedState* previous = nullptr);
+  // The state whose stream (its page list, then its pages, as a checkpoint file or a transfer
+  // holds it) is `stream`, with `total_bytes` of pages; nullopt unless the list is whole entries
+  // of non-empty pages adding up to `total_bytes` and every page matches its entry. The pages are
+  // copied out of `stream`; the caller compares the digest with the one it expects.
+  static std::optional<CapturedState> from_stream(ByteView stream, std::uint64_t total_bytes);
 };
 
 }  // namespace bastion::bft

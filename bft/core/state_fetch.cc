@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "bft/core/state_digest.h"
+#include "codec/digest.h"
 
 namespace bastion::bft {
 
@@ -54,7 +55,7 @@ std::vector<ReplicaId> StateFetch::tried() const {
 std::optional<std::pair<ReplicaId, FetchStateMsg>> StateFetch::request(TimeUs now_us) {
   if (sources_.empty()) return std::nullopt;
   sent_us_ = now_us;
-  return std::pair{sources_[source_index_], FetchStateMsg{proof_.seq, buffer_.size()}};
+  return std::pair{sources_[source_index_], FetchStateMsg{proof_.seq, received_}};
 }
 
 StateFetch::Due StateFetch::on_tick(TimeUs now_us, const Config& config) {
@@ -63,9 +64,9 @@ StateFetch::Due StateFetch::on_tick(TimeUs now_us, const Config& config) {
   // each timeout would otherwise hold a replica out of service for as long as it likes (a 4 GiB
   // state a chunk per timeout).
   const TimeUs elapsed = now_us - source_start_us_ - config.state_transfer_grace_us;
-  if (elapsed > 0 && static_cast<double>(buffer_.size()) <
-                         static_cast<double>(config.state_transfer_min_bytes_per_s) *
-                             static_cast<double>(elapsed) / 1e6) {
+  if (elapsed > 0 &&
+      static_cast<double>(received_) < static_cast<double>(config.state_transfer_min_bytes_per_s) *
+                                           static_cast<double>(elapsed) / 1e6) {
     return Due::kAbandon;
   }
   if (now_us - sent_us_ < config.retransmit_interval_us) return Due::kNothing;
@@ -84,10 +85,14 @@ void StateFetch::abandon(TimeUs now_us) {
     source_index_ = (source_index_ + 1) % sources_.size();
   } while (abandoned_[source_index_]);
   timeouts_ = 0;
-  buffer_.clear();
+  received_ = 0;
   total_bytes_ = 0;
+  page_count_ = 0;
   leaves_.clear();
   leaves_checked_ = 0;
+  list_.clear();
+  page_.clear();
+  pages_ = StateBytes();
   source_start_us_ = now_us;
 }
 
@@ -97,45 +102,85 @@ StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chun
       chunk.state_digest != proof_.state_digest) {
     return Chunk::kUnsolicited;
   }
-  if (chunk.offset != buffer_.size()) return Chunk::kDuplicate;
+  if (chunk.offset != received_) return Chunk::kDuplicate;
+  // The first chunk brings the state's size, its page count and the leaf digests of its page
+  // list, which must make up the proven digest; later ones bring none, and the same size.
+  if (chunk.offset == 0) {
+    if (chunk.total_bytes == 0 || chunk.total_bytes > config.snapshot_bytes_max ||
+        chunk.page_count == 0 || chunk.page_count > chunk.total_bytes) {
+      return Chunk::kInvalid;
+    }
+    if (chunk.leaves.size() != state_leaf_count(chunk.page_count * kStatePageEntryBytes) ||
+        state_root(chunk.total_bytes, chunk.page_count, chunk.leaves) != proof_.state_digest) {
+      return Chunk::kWrong;
+    }
+  } else if (!chunk.leaves.empty() || chunk.total_bytes != total_bytes_ ||
+             chunk.page_count != page_count_) {
+    return Chunk::kInvalid;
+  }
+  const std::uint64_t list_bytes = chunk.page_count * kStatePageEntryBytes;
+  const std::uint64_t stream_bytes = list_bytes + chunk.total_bytes;
   // Every chunk is full-size (the last one: the rest): a correct source never sends less, and a
   // source dripping small chunks is given up at once.
-  if (chunk.total_bytes == 0 || chunk.total_bytes > config.snapshot_bytes_max ||
-      (total_bytes_ != 0 && chunk.total_bytes != total_bytes_) ||
-      chunk.offset >= chunk.total_bytes ||
+  if (chunk.offset >= stream_bytes ||
       chunk.data.size() !=
-          std::min<std::uint64_t>(config.state_chunk_bytes, chunk.total_bytes - chunk.offset)) {
+          std::min<std::uint64_t>(config.state_chunk_bytes, stream_bytes - chunk.offset)) {
     return Chunk::kInvalid;
   }
-  // The first chunk brings the leaf digests, which must make up the proven digest (and with it
-  // the total); later ones bring none.
   if (chunk.offset == 0) {
-    if (chunk.leaves.size() != state_leaf_count(chunk.total_bytes) ||
-        state_root(chunk.total_bytes, chunk.leaves) != proof_.state_digest) {
-      return Chunk::kWrong;
-    }
+    total_bytes_ = chunk.total_bytes;
+    page_count_ = chunk.page_count;
     leaves_ = chunk.leaves;
-  } else if (!chunk.leaves.empty()) {
-    return Chunk::kInvalid;
   }
-  total_bytes_ = chunk.total_bytes;
-  buffer_.insert(buffer_.end(), chunk.data.begin(), chunk.data.end());
+  received_ += chunk.data.size();
   timeouts_ = 0;
-  // Each leaf whose bytes are all in.
-  for (; leaves_checked_ < leaves_.size(); ++leaves_checked_) {
-    const std::uint64_t begin = leaves_checked_ * kStateLeafBytes;
-    const std::uint64_t end = std::min(begin + kStateLeafBytes, total_bytes_);
-    if (buffer_.size() < end) break;
-    if (codec::blake2b(ByteView(buffer_).subspan(begin, end - begin)) != leaves_[leaves_checked_]) {
-      return Chunk::kWrong;
+  ByteView data(chunk.data);
+  if (list_.size() < list_bytes) {
+    const std::uint64_t n = std::min<std::uint64_t>(data.size(), list_bytes - list_.size());
+    list_.insert(list_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    data = data.subspan(n);
+    // Each leaf of the list whose bytes are all in.
+    for (; leaves_checked_ < leaves_.size(); ++leaves_checked_) {
+      const std::uint64_t begin = leaves_checked_ * kStateLeafBytes;
+      const std::uint64_t end = std::min(begin + kStateLeafBytes, list_bytes);
+      if (list_.size() < end) break;
+      if (codec::blake2b(ByteView(list_).subspan(begin, end - begin)) != leaves_[leaves_checked_]) {
+        return Chunk::kWrong;
+      }
+    }
+    if (list_.size() == list_bytes) {
+      // A proven list is one of non-empty pages adding up to the state (a correct replica's).
+      std::uint64_t sum = 0;
+      for (std::uint64_t i = 0; i < page_count_; ++i) {
+        const std::uint64_t len = page_entry(list_, i).len;
+        if (len == 0 || len > total_bytes_ - sum) return Chunk::kWrong;
+        sum += len;
+      }
+      if (sum != total_bytes_) return Chunk::kWrong;
     }
   }
-  return buffer_.size() == total_bytes_ ? Chunk::kComplete : Chunk::kMore;
+  if (!take_pages(data)) return Chunk::kWrong;
+  return received_ == stream_bytes ? Chunk::kComplete : Chunk::kMore;
+}
+
+bool StateFetch::take_pages(ByteView data) {
+  while (!data.empty()) {
+    const PageEntry entry = page_entry(list_, pages_.pieces().size());
+    if (page_.empty()) page_.reserve(entry.len);
+    const std::uint64_t n = std::min<std::uint64_t>(data.size(), entry.len - page_.size());
+    page_.insert(page_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    data = data.subspan(n);
+    if (page_.size() < entry.len) break;
+    if (codec::blake2b(page_) != entry.digest) return false;
+    pages_.append(std::make_shared<const Bytes>(std::move(page_)));
+    page_ = Bytes();
+  }
+  return true;
 }
 
 CapturedState StateFetch::take_state() {
-  return CapturedState{proof_.state_digest, std::move(leaves_),
-                       std::make_shared<const Bytes>(std::move(buffer_))};
+  return CapturedState{proof_.state_digest, std::make_shared<const Bytes>(std::move(list_)),
+                       std::move(leaves_), std::move(pages_)};
 }
 
 }  // namespace bastion::bft

@@ -13,12 +13,15 @@
 // the proven digest. The next source is one not given up yet during this transfer; once every one
 // has been, all get another try. Each source starts again from byte 0.
 //
-// Checked as it comes: the first chunk brings the state's leaf digests (bft/core/state_digest.h),
-// checked against the proven digest, and each leaf is checked as soon as its bytes are in, so a
-// source that sends other bytes is given up a leaf later (kWrong), not after the whole state.
+// What a source sends is a stream: the state's page list (bft/core/state_digest.h), then its pages
+// in order; chunks and offsets count bytes of that stream. Checked as it comes: the first chunk
+// brings the state's size, its page count and the leaf digests of its page list, checked against
+// the proven digest; each leaf of the list is checked as soon as its bytes are in, and each page
+// once the whole list is in and checked, so a source that sends other bytes is given up a leaf or
+// a page later (kWrong), not after the whole state.
 //
-// Bounded: the buffer grows by one checked chunk at a time up to the total the first chunk
-// claimed (proven with the leaf digests), itself at most snapshot_bytes_max.
+// Bounded: what is held grows by one checked chunk at a time up to the stream the first chunk
+// claimed (proven with the leaf digests), a state of at most snapshot_bytes_max and its list.
 //
 // Thread-safety: none.
 #pragma once
@@ -31,6 +34,7 @@
 
 #include "bft/core/config.h"
 #include "bft/core/messages.h"
+#include "bft/core/state_bytes.h"
 #include "bft/core/state_capture.h"
 
 namespace bastion::bft {
@@ -52,8 +56,8 @@ class StateFetch {
 
   const CheckpointProofMsg& proof() const { return proof_; }
   FetchPurpose purpose() const { return purpose_; }
-  const Bytes& state() const { return buffer_; }  // the bytes received so far
-  // The state once complete (kComplete below), with its digest and leaves; the fetch is then
+  std::uint64_t received_bytes() const { return received_; }  // of the stream, so far
+  // The state once complete (kComplete below), with its digest and page list; the fetch is then
   // spent.
   CapturedState take_state();
 
@@ -79,13 +83,16 @@ class StateFetch {
     kUnsolicited,  // not from the current source, or not of this checkpoint
     kDuplicate,    // not at the offset expected
     kInvalid,      // short, or its total changed or is out of bounds: abandon the source
-    kWrong,        // leaf digests or bytes that are not the proven state's: abandon the source
+    kWrong,        // digests or bytes that are not the proven state's: abandon the source
     kMore,         // taken; ask for the next
     kComplete,     // taken, and the state is whole and matches the proven digest
   };
   Chunk on_chunk(ReplicaId from, const StateChunkMsg& chunk, const Config& config);
 
  private:
+  // Takes stream bytes past the page list into the pages; false if a page does not match.
+  bool take_pages(ByteView data);
+
   CheckpointProofMsg proof_;
   FetchPurpose purpose_;
   std::vector<ReplicaId> sources_;  // ascending
@@ -93,10 +100,15 @@ class StateFetch {
   std::vector<bool> abandoned_;   // per source, during this transfer
   std::vector<ReplicaId> tried_;  // by the transfers this one superseded
   std::uint32_t timeouts_ = 0;    // consecutive, with the current source
+  std::uint64_t received_ = 0;    // stream bytes from the current source
+  // From the current source's first chunk: the state's size and page count, the list's leaves.
   std::uint64_t total_bytes_ = 0;
-  std::vector<Digest> leaves_;        // from the current source's first chunk
-  std::uint64_t leaves_checked_ = 0;  // leading leaves whose bytes matched
-  Bytes buffer_;
+  std::uint64_t page_count_ = 0;
+  std::vector<Digest> leaves_;
+  std::uint64_t leaves_checked_ = 0;  // leading leaves of the list whose bytes matched
+  Bytes list_;
+  Bytes page_;        // the bytes so far of the page after those in pages_
+  StateBytes pages_;  // the pages received and checked
   TimeUs sent_us_ = 0;
   TimeUs source_start_us_ = 0;  // when the current source was first asked
 };

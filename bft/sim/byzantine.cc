@@ -264,8 +264,10 @@ void ByzantineFilter::outgoing(const OutMessage& m, TimeUs now_us, std::vector<B
       if (roll(ByzBehaviour::kWrongCheckpoint)) {
         if (!sc->leaves.empty() && rng_.index(2) == 0)
           sc->leaves[rng_.index(sc->leaves.size())][0] ^= 0x01;
-        else if (!sc->data.empty())
+        else if (!sc->data.empty() && rng_.index(4) != 0)
           sc->data[rng_.index(sc->data.size())] ^= 0x01;
+        else if (rng_.index(2) == 0)
+          sc->page_count += 1;
         else
           sc->total_bytes += 1;
         rewritten = true;

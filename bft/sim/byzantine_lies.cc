@@ -363,7 +363,7 @@ void ByzantineFilter::large_garbage(std::vector<ByzSend>& out) {
           break;
         }
         case MsgType::kStateChunk:
-          b = claim_count(StateChunkMsg{}, StateChunkMsg{0, {}, 0, 0, {}, {0}}, count);
+          b = claim_count(StateChunkMsg{}, StateChunkMsg{0, {}, 0, 0, 0, {}, {0}}, count);
           break;
         default:
           return;

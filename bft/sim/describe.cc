@@ -64,7 +64,7 @@ std::string describe_message(ByteView bytes) {
           s << " s" << m.seq << " off " << m.offset;
         } else if constexpr (std::is_same_v<T, StateChunkMsg>) {
           s << " s" << m.seq << " off " << m.offset << " len " << m.data.size() << "/"
-            << m.total_bytes;
+            << m.total_bytes << " pages " << m.page_count;
         } else if constexpr (std::is_same_v<T, FetchBatchMsg>) {
           s << " d=" << d6(m.batch_digest);
         } else if constexpr (std::is_same_v<T, FetchRequestsMsg>) {

@@ -151,6 +151,9 @@ struct ReplicaHost {
   std::uint32_t stalled_ticks = 0;
   std::uint64_t incarnations = 0;
   Counters last_counters;  // kept across a crash for reporting
+  // The last state this incarnation's driver hashed: the next capture takes the digests of the
+  // pages they share from it, as bastiond's capture worker does.
+  std::optional<CapturedState> last_capture;
 };
 
 struct ClientHost {
@@ -226,6 +229,7 @@ class Simulation::Impl {
   // Answers a checkpoint's capture request: on the spot, or like the daemon's worker thread (the
   // state taken now, its digest reported later; here also, at times, a failure).
   void capture(ReplicaHost& h, const CaptureRequest& request);
+  CapturedState hash_capture(ReplicaHost& h, StateBytes state);
   void keep_unsynced(ReplicaHost& h);
   void start_clients();
 
@@ -562,6 +566,7 @@ void Simulation::Impl::start_replica(ReplicaHost& h, const PersistedState* recov
   if (!h.env) h.env = std::make_unique<HostEnv>(*this, h);
   h.driver = std::make_unique<Driver>(*h.core, *h.env, /*check_invariants=*/true);
   ++h.incarnations;
+  h.last_capture.reset();
   h.core->start(local(h), recovered);
   drain(h);
 }
@@ -818,7 +823,7 @@ void Simulation::Impl::dispatch(const Event& e) {
       }
       if (!h.core || e.b != static_cast<std::uint32_t>(h.incarnations)) return;
       if (state) {
-        h.core->on_checkpoint_captured(e.token, CapturedState::of(std::move(*state)), local(h));
+        h.core->on_checkpoint_captured(e.token, hash_capture(h, std::move(*state)), local(h));
       } else {
         h.core->on_checkpoint_capture_failed(e.token, local(h));
       }
@@ -833,7 +838,7 @@ void Simulation::Impl::dispatch(const Event& e) {
 void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
   StateBytes state = h.core->checkpoint_state();
   if (capture_delay_max_us_ == 0) {
-    h.core->on_checkpoint_captured(request.id, CapturedState::of(std::move(state)), local(h));
+    h.core->on_checkpoint_captured(request.id, hash_capture(h, std::move(state)), local(h));
     return;
   }
   const auto delay = static_cast<TimeUs>(plan_rng_.uniform(0, capture_delay_max_us_));
@@ -843,6 +848,18 @@ void Simulation::Impl::capture(ReplicaHost& h, const CaptureRequest& request) {
   push(now_us_ + delay, EventKind::kCaptureDone, h.id, static_cast<std::uint32_t>(h.incarnations),
        request.id);
   h.core->on_checkpoint_capture_started(request.id, local(h));
+}
+
+CapturedState Simulation::Impl::hash_capture(ReplicaHost& h, StateBytes state) {
+  CapturedState captured = CapturedState::of(state, h.last_capture ? &*h.last_capture : nullptr);
+  // The digests taken from the previous capture must be those of the bytes: hashed whole, the
+  // state must give the same root.
+  if (captured.digest != CapturedState::of(std::move(state)).digest) {
+    fail("harness: replica " + std::to_string(h.id) +
+         " captured a state whose digest from its previous capture differs from its own");
+  }
+  h.last_capture = captured;
+  return captured;
 }
 
 // After every event: the driver checks the core's invariants (as TigerBeetle's VOPR does) and
@@ -1388,7 +1405,8 @@ std::uint64_t memory_bound(const std::string& name, const Config& c, std::uint64
   if (name == "checkpoint.votes") return n * (c.log_window / c.checkpoint_interval + 2);
   if (name == "checkpoint.own") return c.log_window / c.checkpoint_interval + 2;
   if (name == "view_change.buffered") return n;
-  if (name == "fetch.state_bytes") return c.snapshot_bytes_max;
+  // The stream of a state: its pages and its page list (one page per byte at most).
+  if (name == "fetch.state_bytes") return c.snapshot_bytes_max * (1 + kStatePageEntryBytes);
   if (name == "reads.waiting") return c.read_queue_max;
   if (name == "pool.held_bytes") return principals * c.pending_bytes_per_principal_max;
   if (name.rfind("pool.", 0) == 0 || name.rfind("fetch.", 0) == 0 || name == "outgoing.vouches") {

@@ -16,7 +16,7 @@
 #include <algorithm>
 #include <map>
 
-#include "bft/core/state_digest.h"
+#include "bft/core/state_capture.h"
 #include "bft/storage/storage_impl.h"
 #include "codec/digest.h"
 
@@ -46,7 +46,7 @@ struct Located {
 
 // Converts a decoded entry into the record handed back (a CheckpointRef gets its state, shared by
 // every reference to the same file).
-PersistRecord to_record(LogEntry&& e, const std::map<std::string, SharedBytes>& states) {
+PersistRecord to_record(LogEntry&& e, const std::map<std::string, CapturedState>& states) {
   switch (e.index()) {
     case 0:
       return std::get<0>(std::move(e));
@@ -59,7 +59,8 @@ PersistRecord to_record(LogEntry&& e, const std::map<std::string, SharedBytes>& 
     case 4: {
       const CheckpointRef& ref = std::get<4>(e);
       const std::string name = checkpoint_file_name(ref.seq, ref.state_digest);
-      return CheckpointRecord{ref.seq, ref.state_digest, states.at(name)};
+      const CapturedState& stored = states.at(name);
+      return CheckpointRecord{ref.seq, ref.state_digest, stored.page_list, stored.state};
     }
     default:
       return std::get<5>(std::move(e));
@@ -183,7 +184,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
   }
 
   // 4. Checkpoint states, verified against their digests.
-  std::map<std::string, SharedBytes> states;
+  std::map<std::string, CapturedState> states;
   std::map<std::string, int> references;
   std::map<std::string, Digest> digests;
   for (const Located& e : entries) {
@@ -194,7 +195,8 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
         " (referred to by " + e.segment_path + " at offset " + std::to_string(e.offset) + ")";
     if (++references[name] > 1) {
       // Verified already; a second reference must describe the same state.
-      if (digests.at(name) != ref->state_digest || states.at(name)->size() != ref->state_bytes) {
+      if (digests.at(name) != ref->state_digest ||
+          states.at(name).state.size() != ref->state_bytes) {
         return fail(corruption(e.segment_path, e.offset,
                                "checkpoint reference disagrees with an earlier one for " + name));
       }
@@ -204,19 +206,26 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
       return fail(StorageError{StorageErrc::kCorruption,
                                "checkpoint file " + impl->path_of(name) + " is missing" + where});
     }
-    auto state = fs.read_all(impl->path_of(name), options.checkpoint_bytes_max);
+    if (ref->state_bytes > options.checkpoint_bytes_max) {
+      return fail(corruption(e.segment_path, e.offset,
+                             "checkpoint reference claims a state over the limit for " + name));
+    }
+    // A state and its page list: at most one page (kStatePageEntryBytes) per byte.
+    auto state = fs.read_all(impl->path_of(name), ref->state_bytes * (1 + kStatePageEntryBytes));
     if (!state) {
       if (state.error().code == StorageErrc::kInvalidArgument) {
         return fail(StorageError{StorageErrc::kCorruption, state.error().message + where});
       }
       return fail(std::move(state).error());
     }
-    if (state->size() != ref->state_bytes || state_digest(*state) != ref->state_digest) {
+    // The file holds the state's page list, then its pages (ReplicaStorage::append).
+    std::optional<CapturedState> stored = CapturedState::from_stream(*state, ref->state_bytes);
+    if (!stored || stored->digest != ref->state_digest) {
       return fail(StorageError{StorageErrc::kCorruption, "checkpoint file " + impl->path_of(name) +
                                                              " does not match its digest" + where});
     }
-    report.checkpoint_bytes += state->size();
-    states.emplace(name, std::make_shared<const Bytes>(std::move(state).value()));
+    report.checkpoint_bytes += ref->state_bytes;
+    states.emplace(name, std::move(*stored));
     digests.emplace(name, ref->state_digest);
   }
 

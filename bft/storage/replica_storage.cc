@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <span>
 
+#include "bft/core/state_digest.h"
 #include "bft/storage/storage_impl.h"
+#include "codec/check.h"
 #include "codec/digest.h"
 
 namespace bastion::bft::storage {
@@ -141,12 +143,16 @@ Result<Done, StorageError> ReplicaStorage::Impl::append(const PersistRecord& rec
                                "checkpoint " + std::to_string(c->seq) + ": state of " +
                                    std::to_string(c->state.size()) + " bytes exceeds the limit"});
     }
+    BASTION_CHECK(c->page_list != nullptr &&
+                  c->page_list->size() == c->state.pieces().size() * kStatePageEntryBytes);
     checkpoint_file = checkpoint_file_name(c->seq, c->state_digest);
     // Same seq and digest means the same bytes: a file already there (written durably by this
     // storage, or by an earlier run that stopped before its record) needs no rewrite.
     if (!checkpoint_files.contains(checkpoint_file)) {
       if (!file_exists(checkpoint_file)) {
-        const std::vector<ByteView> pieces = c->state.views();
+        // The state's stream: its page list, then its pages (read back by recovery.cc).
+        std::vector<ByteView> pieces = c->state.views();
+        pieces.insert(pieces.begin(), ByteView(*c->page_list));
         if (auto r = write_durably(*fs, dir, checkpoint_file, pieces, kCheckpointSyncEvery); !r) {
           return fail_storage(std::move(r).error());
         }

@@ -42,7 +42,8 @@ namespace bastion::bft::storage {
 using codec::Bytes;
 using codec::ByteView;
 
-inline constexpr std::uint32_t kSegmentVersion = 2;
+// 3: checkpoint files hold the state's page list, then its pages, under a digest over pages.
+inline constexpr std::uint32_t kSegmentVersion = 3;
 inline constexpr std::size_t kSegmentHeaderBytes = 56;
 inline constexpr std::size_t kFrameHeaderBytes = 24;
 

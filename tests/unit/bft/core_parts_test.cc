@@ -226,11 +226,30 @@ Bytes fetched_state(std::uint64_t total) {
   return s;
 }
 
-// A proof of seq 10 for fetched_state(total).
+// fetched_state(total) in pages of `page` bytes (the last one: the rest), hashed.
+CapturedState fetched(std::uint64_t total, std::uint64_t page = 3) {
+  const Bytes whole = fetched_state(total);
+  StateBytes pages;
+  for (std::uint64_t at = 0; at < total; at += page) {
+    const auto begin = whole.begin() + static_cast<std::ptrdiff_t>(at);
+    pages.append(std::make_shared<const Bytes>(
+        begin, begin + static_cast<std::ptrdiff_t>(std::min(page, total - at))));
+  }
+  return CapturedState::of(std::move(pages));
+}
+
+// What a source sends of a state: its page list, then its pages.
+Bytes stream_of(const CapturedState& c) {
+  Bytes out = *c.page_list;
+  c.state.copy_to(0, c.state.size(), out);
+  return out;
+}
+
+// A proof of seq 10 for fetched(total).
 CheckpointProofMsg proof_signed_by(std::vector<ReplicaId> signers, std::uint64_t total = 10) {
   CheckpointProofMsg p;
   p.seq = 10;
-  p.state_digest = state_digest(fetched_state(total));
+  p.state_digest = fetched(total).digest;
   for (ReplicaId r : signers) {
     p.checkpoints.push_back(vote(10, r, 0));
     p.checkpoints.back().state_digest = p.state_digest;
@@ -240,37 +259,41 @@ CheckpointProofMsg proof_signed_by(std::vector<ReplicaId> signers, std::uint64_t
 
 Config fetch_config() {
   Config config;
-  config.state_chunk_bytes = 4;
+  config.state_chunk_bytes = 40;
   config.retransmit_interval_us = 100'000;
   config.state_transfer_grace_us = 1'000'000;
-  config.state_transfer_min_bytes_per_s = 100;
+  config.state_transfer_min_bytes_per_s = 1000;
   return config;
 }
 
-// `size` bytes at `offset` of fetched_state(total) (zeros past its end), for a fetch of the proof
-// of fetched_state(proven); the first chunk carries the leaf digests.
+// `size` bytes at `offset` of the stream of fetched(total) (zeros past its end), for a fetch of
+// the proof of fetched(proven); the first chunk carries the leaf digests of the page list.
 StateChunkMsg chunk(std::uint64_t offset, std::uint64_t total, std::size_t size,
                     std::uint64_t proven = 10) {
-  const Bytes state = fetched_state(total);
+  const CapturedState state = fetched(total);
+  const Bytes stream = stream_of(state);
   StateChunkMsg c;
   c.seq = 10;
-  c.state_digest = state_digest(fetched_state(proven));
+  c.state_digest = fetched(proven).digest;
   c.offset = offset;
   c.total_bytes = total;
-  if (offset == 0) c.leaves = state_leaves(state);
+  c.page_count = state.page_count();
+  if (offset == 0) c.leaves = state.list_leaves;
   c.data.assign(size, 0);
-  std::copy(state.begin() + static_cast<std::ptrdiff_t>(std::min(offset, total)),
-            state.begin() + static_cast<std::ptrdiff_t>(std::min(offset + size, total)),
+  const std::uint64_t end = stream.size();
+  std::copy(stream.begin() + static_cast<std::ptrdiff_t>(std::min(offset, end)),
+            stream.begin() + static_cast<std::ptrdiff_t>(std::min(offset + size, end)),
             c.data.begin());
   return c;
 }
 
 // ---- StateBytes ----------------------------------------------------------------------------
 
-TEST(StateBytes, PiecesReadAndHashAsTheirConcatenation) {
+TEST(StateBytes, PiecesReadAsTheirConcatenationAndHashAsPages) {
   // Pieces of odd sizes around the 1 MiB leaf size, and empty ones (skipped).
   Bytes whole;
   StateBytes state;
+  std::vector<ByteView> pages;
   std::uint8_t next = 0;
   for (std::size_t size :
        {std::size_t{0}, std::size_t{3}, std::size_t{(1 << 20) - 2}, std::size_t{0}, std::size_t{5},
@@ -279,12 +302,17 @@ TEST(StateBytes, PiecesReadAndHashAsTheirConcatenation) {
     for (auto& b : piece) b = next++;
     whole.insert(whole.end(), piece.begin(), piece.end());
     state.append(std::make_shared<const Bytes>(std::move(piece)));
+    if (size > 0) pages.push_back(*state.pieces().back());
   }
   EXPECT_EQ(state.pieces().size(), 5U);
   EXPECT_EQ(state.size(), whole.size());
   EXPECT_EQ(*state.whole(), whole);
-  EXPECT_EQ(state_leaves(state.views()), state_leaves(whole));
-  EXPECT_EQ(CapturedState::of(state).digest, state_digest(whole));
+  const CapturedState captured = CapturedState::of(state);
+  EXPECT_EQ(captured.digest, state_digest(pages));
+  EXPECT_EQ(*captured.page_list, state_page_list(pages));
+  EXPECT_EQ(captured.page_count(), 5U);
+  // The pages are part of the state: the same bytes cut otherwise are another state.
+  EXPECT_NE(captured.digest, state_digest(whole));
   // Ranges within a piece, across several, at both ends.
   for (auto [offset, len] :
        std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 0},
@@ -307,6 +335,32 @@ TEST(StateBytes, PiecesReadAndHashAsTheirConcatenation) {
   EXPECT_EQ(StateBytes(one).whole(), one);
   EXPECT_EQ(StateBytes().size(), 0U);
   EXPECT_EQ(StateBytes().whole()->size(), 0U);
+}
+
+TEST(CapturedState, TakesTheDigestsOfSharedPagesFromThePreviousCapture) {
+  const auto page = [](std::uint8_t fill, std::size_t size) {
+    return std::make_shared<const Bytes>(Bytes(size, fill));
+  };
+  const SharedBytes a = page(1, 10), b = page(2, 20), c = page(3, 30);
+  StateBytes first;
+  for (const SharedBytes& p : {a, b, c}) first.append(p);
+  const CapturedState before = CapturedState::of(first);
+  // b replaced, d added, a and c shared: the same digest as hashing every page.
+  const SharedBytes d = page(4, 5);
+  StateBytes second;
+  for (const SharedBytes& p : {c, page(9, 20), a, d}) second.append(p);
+  const CapturedState fresh = CapturedState::of(second);
+  const CapturedState reused = CapturedState::of(second, &before);
+  EXPECT_EQ(reused.digest, fresh.digest);
+  EXPECT_EQ(*reused.page_list, *fresh.page_list);
+  EXPECT_EQ(reused.list_leaves, fresh.list_leaves);
+  // A shared page's digest is read, not computed: a previous capture whose list lied about a
+  // shared page shows in the result (which is why only the replica's own captures are passed).
+  CapturedState lying = before;
+  Bytes list = *lying.page_list;
+  list[8] ^= 1;  // page a's digest
+  lying.page_list = std::make_shared<const Bytes>(std::move(list));
+  EXPECT_NE(CapturedState::of(second, &lying).digest, fresh.digest);
 }
 
 ReplicaId source_of(StateFetch& f, TimeUs now_us = 0) {
@@ -332,52 +386,116 @@ TEST(StateFetch, TakesFullChunksInOrderFromTheCurrentSourceOnly) {
   const Config config = fetch_config();
   StateFetch f(proof_signed_by({0, 1, 2}), FetchPurpose::kCatchUp, 3, 0);
   const ReplicaId source = source_of(f);  // 0
-  EXPECT_EQ(f.on_chunk(source + 1, chunk(0, 10, 4), config), StateFetch::Chunk::kUnsolicited);
-  StateChunkMsg other_state = chunk(0, 10, 4);
+  // 10 bytes in 4 pages: a stream of 160 bytes of page list and the 10 bytes.
+  ASSERT_EQ(fetched(10).page_count(), 4U);
+  EXPECT_EQ(f.on_chunk(source + 1, chunk(0, 10, 40), config), StateFetch::Chunk::kUnsolicited);
+  StateChunkMsg other_state = chunk(0, 10, 40);
   other_state.state_digest[0] = 8;
   EXPECT_EQ(f.on_chunk(source, other_state, config), StateFetch::Chunk::kUnsolicited);
-  EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 4), config), StateFetch::Chunk::kDuplicate);
-  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 4), config), StateFetch::Chunk::kMore);
-  EXPECT_EQ(f.request(0)->second.offset, 4U);
-  EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 4), config), StateFetch::Chunk::kMore);
-  EXPECT_EQ(f.on_chunk(source, chunk(8, 10, 2), config), StateFetch::Chunk::kComplete);
-  EXPECT_EQ(f.state().size(), 10U);
+  EXPECT_EQ(f.on_chunk(source, chunk(40, 10, 40), config), StateFetch::Chunk::kDuplicate);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 40), config), StateFetch::Chunk::kMore);
+  EXPECT_EQ(f.request(0)->second.offset, 40U);
+  for (std::uint64_t offset = 40; offset < 160; offset += 40) {
+    ASSERT_EQ(f.on_chunk(source, chunk(offset, 10, 40), config), StateFetch::Chunk::kMore);
+  }
+  EXPECT_EQ(f.on_chunk(source, chunk(160, 10, 10), config), StateFetch::Chunk::kComplete);
+  EXPECT_EQ(f.received_bytes(), 170U);
   const CapturedState taken = f.take_state();
-  const CapturedState expected =
-      CapturedState::of(std::make_shared<const Bytes>(fetched_state(10)));
-  EXPECT_EQ(*taken.state.whole(), *expected.state.whole());
+  const CapturedState expected = fetched(10);
+  EXPECT_EQ(*taken.state.whole(), fetched_state(10));
+  EXPECT_EQ(taken.state.pieces().size(), 4U);  // the pages as they were
   EXPECT_EQ(taken.digest, expected.digest);
-  EXPECT_EQ(taken.leaves, expected.leaves);
+  EXPECT_EQ(*taken.page_list, *expected.page_list);
+  EXPECT_EQ(taken.list_leaves, expected.list_leaves);
+  EXPECT_EQ(CapturedState::of(taken.state).digest, expected.digest);
 }
 
-TEST(StateDigest, IsARootOverTheSizeAndTheDigestsOfMebibyteLeaves) {
+TEST(StateDigest, IsARootOverTheSizeThePageCountAndTheLeavesOfThePageList) {
   EXPECT_EQ(state_leaf_count(0), 0U);
   EXPECT_EQ(state_leaf_count(1), 1U);
   EXPECT_EQ(state_leaf_count(kStateLeafBytes), 1U);
   EXPECT_EQ(state_leaf_count(kStateLeafBytes + 1), 2U);
-  const Bytes state = fetched_state(2 * kStateLeafBytes + 5);
-  const std::vector<Digest> leaves = state_leaves(state);
-  ASSERT_EQ(leaves.size(), 3U);
-  EXPECT_EQ(leaves[2], codec::blake2b(ByteView(state).subspan(2 * kStateLeafBytes)));
-  EXPECT_EQ(state_digest(state), state_root(state.size(), leaves));
-  // Every byte counts, and so does the size (a state of zeros and a longer one differ).
+  // 30,000 pages: a page list of 1.2 MB, two leaves.
+  const Bytes state = fetched_state(60'000);
+  std::vector<ByteView> pages;
+  for (std::size_t at = 0; at < state.size(); at += 2)
+    pages.push_back(ByteView(state).subspan(at, 2));
+  const Bytes list = state_page_list(pages);
+  ASSERT_EQ(list.size(), 30'000 * kStatePageEntryBytes);
+  const PageEntry e = page_entry(list, 29'999);
+  EXPECT_EQ(e.len, 2U);
+  EXPECT_EQ(e.digest, codec::blake2b(ByteView(state).subspan(59'998)));
+  const std::vector<Digest> leaves = state_leaves(list);
+  ASSERT_EQ(leaves.size(), 2U);
+  EXPECT_EQ(leaves[1], codec::blake2b(ByteView(list).subspan(kStateLeafBytes)));
+  EXPECT_EQ(state_digest(pages), state_root(state.size(), pages.size(), leaves));
+  // Every byte counts, and so do the size and the cuts between pages.
   Bytes changed = state;
-  changed[kStateLeafBytes + 3] ^= 1;
-  EXPECT_NE(state_digest(changed), state_digest(state));
+  changed[40'001] ^= 1;
+  std::vector<ByteView> changed_pages;
+  for (std::size_t at = 0; at < changed.size(); at += 2) {
+    changed_pages.push_back(ByteView(changed).subspan(at, 2));
+  }
+  EXPECT_NE(state_digest(changed_pages), state_digest(pages));
+  EXPECT_NE(state_digest(state), state_digest(pages));
   EXPECT_NE(state_digest(Bytes(3)), state_digest(Bytes(4)));
   EXPECT_NE(state_digest(Bytes{}), state_digest(Bytes(1)));
+  // The first chunk's digests for a state of at most 4 GiB: one page per byte at most.
+  EXPECT_EQ(state_first_chunk_digest_bytes(std::uint64_t{4} << 30),
+            state_leaf_count((std::uint64_t{4} << 30) * kStatePageEntryBytes) * sizeof(Digest));
+  EXPECT_GT(state_first_chunk_digest_bytes(~std::uint64_t{0}), 0U);  // no overflow to zero
 }
 
-TEST(StateFetch, EachLeafIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) {
+TEST(CapturedState, IsReadBackFromItsStreamOnlyIfEveryPageMatchesTheList) {
+  const CapturedState c = fetched(100, 7);
+  const Bytes stream = stream_of(c);
+  const std::optional<CapturedState> back = CapturedState::from_stream(stream, 100);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->digest, c.digest);
+  EXPECT_EQ(back->state.pieces().size(), c.state.pieces().size());
+  EXPECT_EQ(*back->state.whole(), fetched_state(100));
+  Bytes changed = stream;
+  changed.back() ^= 1;  // a byte of the last page
+  EXPECT_FALSE(CapturedState::from_stream(changed, 100));
+  EXPECT_FALSE(CapturedState::from_stream(stream, 101));  // the list does not add up
+  EXPECT_FALSE(CapturedState::from_stream(stream, 99));
+  EXPECT_FALSE(CapturedState::from_stream(ByteView(stream).first(stream.size() - 1), 100));
+  EXPECT_FALSE(CapturedState::from_stream(stream, stream.size() + 1));
+  // A list entry of an empty page.
+  Bytes empty_page;
+  append_page_entry(empty_page, 0, codec::blake2b(Bytes{}));
+  empty_page.insert(empty_page.end(), stream.begin(), stream.end());
+  EXPECT_FALSE(CapturedState::from_stream(empty_page, 100));
+}
+
+TEST(StateFetch, EachLeafAndPageIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) {
   Config config = fetch_config();
   config.state_chunk_bytes = kStateLeafBytes / 2;
-  const std::uint64_t total = 2 * kStateLeafBytes + 10;  // three leaves, five chunks
+  // 60,000 pages of 50 bytes: a page list of 2.4 MB (three leaves) and 3 MB of pages.
+  const std::uint64_t page = 50;
+  const std::uint64_t total = 60'000 * page;
+  const CapturedState state = fetched(total, page);
+  const Bytes stream = stream_of(state);
+  const std::uint64_t list_bytes = state.page_list->size();
+  ASSERT_EQ(state.list_leaves.size(), 3U);
+  CheckpointProofMsg p = proof_signed_by({0, 1, 2});
+  p.state_digest = state.digest;
+  for (CheckpointMsg& c : p.checkpoints) c.state_digest = state.digest;
   const std::uint64_t half = config.state_chunk_bytes;
-  const CheckpointProofMsg p = proof_signed_by({0, 1, 2}, total);
   const auto at = [&](std::uint64_t offset) {
-    return chunk(offset, total, std::min(half, total - offset), total);
+    StateChunkMsg c;
+    c.seq = 10;
+    c.state_digest = state.digest;
+    c.total_bytes = total;
+    c.page_count = state.page_count();
+    c.offset = offset;
+    if (offset == 0) c.leaves = state.list_leaves;
+    const std::uint64_t n = std::min(half, stream.size() - offset);
+    c.data.assign(stream.begin() + static_cast<std::ptrdiff_t>(offset),
+                  stream.begin() + static_cast<std::ptrdiff_t>(offset + n));
+    return c;
   };
-  {  // leaf digests that do not make up the proven digest, or too few of them
+  {  // digests that do not make up the proven digest, too few of them, another page count
     StateFetch f(p, FetchPurpose::kCatchUp, 3, 0);
     const ReplicaId source = source_of(f);
     StateChunkMsg lying = at(0);
@@ -386,13 +504,22 @@ TEST(StateFetch, EachLeafIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) 
     lying = at(0);
     lying.leaves.pop_back();
     EXPECT_EQ(f.on_chunk(source, lying, config), StateFetch::Chunk::kWrong);
-    // A later chunk carries no leaves.
+    lying = at(0);
+    lying.page_count -= 1;
+    EXPECT_EQ(f.on_chunk(source, lying, config), StateFetch::Chunk::kWrong);
+    lying = at(0);
+    lying.page_count = total + 1;  // more pages than bytes
+    EXPECT_EQ(f.on_chunk(source, lying, config), StateFetch::Chunk::kInvalid);
+    // A later chunk carries no leaves, and the same size and page count.
     EXPECT_EQ(f.on_chunk(source, at(0), config), StateFetch::Chunk::kMore);
     StateChunkMsg extra = at(half);
     extra.leaves.push_back(Digest{});
     EXPECT_EQ(f.on_chunk(source, extra, config), StateFetch::Chunk::kInvalid);
+    extra = at(half);
+    extra.page_count += 1;
+    EXPECT_EQ(f.on_chunk(source, extra, config), StateFetch::Chunk::kInvalid);
   }
-  {  // a wrong byte in the second leaf is found with that leaf's last chunk, not at the end
+  {  // a wrong byte in the list's second leaf is found with that leaf's last chunk
     StateFetch f(p, FetchPurpose::kCatchUp, 3, 0);
     const ReplicaId source = source_of(f);
     EXPECT_EQ(f.on_chunk(source, at(0), config), StateFetch::Chunk::kMore);
@@ -401,15 +528,31 @@ TEST(StateFetch, EachLeafIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) 
     wrong.data[17] ^= 1;
     EXPECT_EQ(f.on_chunk(source, wrong, config), StateFetch::Chunk::kMore);  // leaf 1 half in
     EXPECT_EQ(f.on_chunk(source, at(3 * half), config), StateFetch::Chunk::kWrong);
+  }
+  {  // a wrong byte in a page is found with that page's last byte, not at the end
+    StateFetch f(p, FetchPurpose::kCatchUp, 3, 0);
+    const ReplicaId source = source_of(f);
+    std::uint64_t offset = 0;
+    for (; offset + half <= list_bytes + half; offset += half) {
+      ASSERT_EQ(f.on_chunk(source, at(offset), config), StateFetch::Chunk::kMore);
+    }
+    // `offset` is the first chunk wholly past the list; change a byte of its first whole page.
+    const std::uint64_t page_start = (offset - list_bytes + page - 1) / page * page;
+    StateChunkMsg wrong = at(offset);
+    wrong.data[list_bytes + page_start - offset + 3] ^= 1;
+    EXPECT_EQ(f.on_chunk(source, wrong, config), StateFetch::Chunk::kWrong);
     // The next source starts over and completes.
     f.abandon(0);
     const ReplicaId next = source_of(f);
     EXPECT_NE(next, source);
-    for (std::uint64_t offset = 0; offset < 4 * half; offset += half) {
+    for (offset = 0; offset + half < stream.size(); offset += half) {
       ASSERT_EQ(f.on_chunk(next, at(offset), config), StateFetch::Chunk::kMore);
     }
-    EXPECT_EQ(f.on_chunk(next, at(4 * half), config), StateFetch::Chunk::kComplete);
-    EXPECT_EQ(state_digest(*f.take_state().state.whole()), p.state_digest);
+    EXPECT_EQ(f.on_chunk(next, at(offset), config), StateFetch::Chunk::kComplete);
+    const CapturedState taken = f.take_state();
+    EXPECT_EQ(taken.digest, p.state_digest);
+    EXPECT_EQ(CapturedState::of(taken.state).digest, p.state_digest);
+    EXPECT_EQ(*taken.state.whole(), fetched_state(total));
   }
 }
 
@@ -420,11 +563,11 @@ TEST(StateFetch, ShortOrInconsistentChunksAreInvalid) {
   const ReplicaId source = source_of(f);
   EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 1), config), StateFetch::Chunk::kInvalid);  // drip
   EXPECT_EQ(f.on_chunk(source, chunk(0, 0, 0), config), StateFetch::Chunk::kInvalid);
-  EXPECT_EQ(f.on_chunk(source, chunk(0, 101, 4), config), StateFetch::Chunk::kInvalid);
-  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 4), config), StateFetch::Chunk::kMore);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 101, 40), config), StateFetch::Chunk::kInvalid);
+  EXPECT_EQ(f.on_chunk(source, chunk(0, 10, 40), config), StateFetch::Chunk::kMore);
   // The total a source claimed first holds for the whole transfer.
-  EXPECT_EQ(f.on_chunk(source, chunk(4, 20, 4), config), StateFetch::Chunk::kInvalid);
-  EXPECT_EQ(f.on_chunk(source, chunk(4, 10, 5), config), StateFetch::Chunk::kInvalid);
+  EXPECT_EQ(f.on_chunk(source, chunk(40, 20, 40), config), StateFetch::Chunk::kInvalid);
+  EXPECT_EQ(f.on_chunk(source, chunk(40, 10, 41), config), StateFetch::Chunk::kInvalid);
 }
 
 TEST(StateFetch, ASilentSourceGetsThreeIntervalsThenTheNextOneIsAsked) {
@@ -443,21 +586,21 @@ TEST(StateFetch, ASilentSourceGetsThreeIntervalsThenTheNextOneIsAsked) {
 }
 
 TEST(StateFetch, ASlowSourceIsGivenUpAfterTheGracePeriodAndRestartsFromZero) {
-  const Config config = fetch_config();  // 100 bytes/s after 1 s
+  const Config config = fetch_config();  // 1000 bytes/s after 1 s
   StateFetch f(proof_signed_by({0, 1, 2}, 400), FetchPurpose::kCatchUp, 3, 0);
   TimeUs now = 0;
   const ReplicaId source = source_of(f, now);
-  // A chunk just before every timeout: 4 bytes per 90 ms is 44 bytes/s.
-  for (std::uint64_t offset = 0; offset < 40; offset += 4) {
+  // A chunk just before every timeout: 40 bytes per 90 ms is 444 bytes/s.
+  for (std::uint64_t offset = 0; offset < 400; offset += 40) {
     now += 90'000;
-    ASSERT_EQ(f.on_chunk(source, chunk(offset, 400, 4, 400), config), StateFetch::Chunk::kMore);
+    ASSERT_EQ(f.on_chunk(source, chunk(offset, 400, 40, 400), config), StateFetch::Chunk::kMore);
     ASSERT_TRUE(f.request(now));
   }
   EXPECT_EQ(f.on_tick(now, config), StateFetch::Due::kNothing);  // still in the grace period
-  now = 1'500'000;  // 40 bytes in 1.5 s: below 100 bytes/s over the 0.5 s past the grace
+  now = 1'500'000;  // 400 bytes in 1.5 s: below 1000 bytes/s over the 0.5 s past the grace
   EXPECT_EQ(f.on_tick(now, config), StateFetch::Due::kAbandon);
   f.abandon(now);
-  EXPECT_EQ(f.state().size(), 0U);
+  EXPECT_EQ(f.received_bytes(), 0U);
   const auto request = f.request(now);
   ASSERT_TRUE(request);
   EXPECT_NE(request->first, source);

@@ -205,8 +205,9 @@ TEST(DecodeBounds, TheLargestMessagesCorrectReplicasSendFitTheirCaps) {
                        VouchEntry{ClientKey{principal, ~0ull}, ~0ull, {}});
   fits(vouch);
   fits(FetchRequestsMsg{std::vector<Digest>(kDisseminationEntriesMax)});
-  fits(StateChunkMsg{~0ull, Digest{}, ~0ull, ~0ull,
-                     std::vector<Digest>(state_leaf_count(config.snapshot_bytes_max)),
+  fits(StateChunkMsg{~0ull, Digest{}, ~0ull, ~0ull, ~0ull,
+                     std::vector<Digest>(state_first_chunk_digest_bytes(config.snapshot_bytes_max) /
+                                         sizeof(Digest)),
                      Bytes(config.state_chunk_bytes)});
   fits(StatusMsg{~0ull, true, ~0ull, ~0ull, config.n - 1});
   fits(FetchBatchMsg{});

@@ -251,8 +251,10 @@ TEST(PersistedStateBuilder, KeepsTheLatestRecordsAboveTheStableCheckpoint) {
   b.add(pp(0, 5));
   b.add(pp(1, 3));  // replaces the earlier record for seq 3
   b.add(CommittedRecord{BatchHeader{0, 4, 1, Digest{}, false}, std::nullopt});
-  b.add(CheckpointRecord{4, Digest{1}, std::make_shared<const Bytes>(Bytes{1, 2})});
-  b.add(CheckpointRecord{8, Digest{2}, std::make_shared<const Bytes>(Bytes{3})});
+  b.add(CheckpointRecord{4, Digest{1}, std::make_shared<const Bytes>(),
+                         std::make_shared<const Bytes>(Bytes{1, 2})});
+  b.add(CheckpointRecord{8, Digest{2}, std::make_shared<const Bytes>(),
+                         std::make_shared<const Bytes>(Bytes{3})});
   CheckpointProofMsg proof;
   proof.seq = 4;
   proof.state_digest = Digest{1};

@@ -39,7 +39,7 @@ inline std::vector<Message> sample_messages() {
   out.emplace_back(CommittedMsg{h, std::vector<Request>{r1, r2}, 2});
   out.emplace_back(proof);
   out.emplace_back(FetchStateMsg{64, 4096});
-  out.emplace_back(StateChunkMsg{64, Digest{5, 6}, 10'000, 4096, {Digest{7}}, Bytes{1, 2, 3}});
+  out.emplace_back(StateChunkMsg{64, Digest{5, 6}, 10'000, 3, 4096, {Digest{7}}, Bytes{1, 2, 3}});
   out.emplace_back(StatusQueryMsg{99});
   out.emplace_back(StatusReportMsg{99, 1, 2, 2, false, 8, 4, 1'000'123});
   return out;

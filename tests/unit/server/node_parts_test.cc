@@ -51,11 +51,11 @@ struct CaptureResults {
   }
 };
 
-TEST(CheckpointCaptureTest, ALargeStateIsHashedOnTheWorkerAsAWholeBufferWouldBe) {
+TEST(CheckpointCaptureTest, ALargeStateIsHashedOnTheWorkerAsItsPages) {
   boost::asio::io_context io;
   CaptureResults results;
   CheckpointCapture capture(io, CheckpointCapture::Options{}, results.record());
-  // 1.5 MiB in pieces of 3,000 bytes: leaves of 1 MiB span pieces.
+  // 1.5 MiB in pieces of 3,000 bytes.
   const bft::StateBytes state = pieces_of(525, 3000);
   EXPECT_EQ(capture.capture(7, [&] { return state; }), std::nullopt);
   results.run_until(io, 1);
@@ -63,11 +63,35 @@ TEST(CheckpointCaptureTest, ALargeStateIsHashedOnTheWorkerAsAWholeBufferWouldBe)
   EXPECT_EQ(results.done[0].first, 7U);
   const bft::CapturedState& got = results.done[0].second;
   const bft::SharedBytes whole = state.whole();
-  EXPECT_EQ(got.digest, bft::state_digest(*whole));
-  EXPECT_EQ(got.leaves, bft::state_leaves(*whole));
+  EXPECT_EQ(got.digest, bft::state_digest(state.views()));
+  EXPECT_EQ(*got.page_list, bft::state_page_list(state.views()));
   EXPECT_EQ(*got.state.whole(), *whole);
   EXPECT_EQ(capture.stats().threaded, 1U);
   EXPECT_EQ(capture.stats().last_bytes, whole->size());
+}
+
+TEST(CheckpointCaptureTest, AStateThatSharesPagesWithTheLastHashesAsIfHashedWhole) {
+  boost::asio::io_context io;
+  CaptureResults results;
+  CheckpointCapture capture(io, CheckpointCapture::Options{}, results.record());
+  const bft::StateBytes first = pieces_of(525, 3000);
+  EXPECT_EQ(capture.capture(1, [&] { return first; }), std::nullopt);
+  results.run_until(io, 1);
+  ASSERT_EQ(results.done.size(), 1U);
+  // Its first piece replaced, one dropped, one added; the rest shared.
+  bft::StateBytes second;
+  second.append(std::make_shared<const bft::Bytes>(bft::Bytes(100, 7)));
+  for (std::size_t i = 1; i + 1 < first.pieces().size(); ++i) second.append(first.pieces()[i]);
+  second.append(std::make_shared<const bft::Bytes>(bft::Bytes(20, 9)));
+  EXPECT_EQ(capture.capture(2, [&] { return second; }), std::nullopt);
+  results.run_until(io, 2);
+  ASSERT_EQ(results.done.size(), 2U);
+  EXPECT_EQ(results.done[1].second.digest, bft::state_digest(second.views()));
+  // And on the spot, from the same last state.
+  const bft::StateBytes small = second.pieces().back();
+  const auto got = capture.capture(3, [&] { return small; });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->digest, bft::state_digest(small.views()));
 }
 
 TEST(CheckpointCaptureTest, SmallStatesAreHashedOnTheSpot) {
@@ -77,7 +101,7 @@ TEST(CheckpointCaptureTest, SmallStatesAreHashedOnTheSpot) {
   const bft::StateBytes state = pieces_of(3, 1000);
   const auto got = capture.capture(1, [&] { return state; });
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->digest, bft::state_digest(*state.whole()));
+  EXPECT_EQ(got->digest, bft::state_digest(state.views()));
   EXPECT_EQ(capture.stats().on_the_spot, 1U);
   EXPECT_EQ(capture.stats().threaded, 0U);
 }
@@ -218,16 +242,16 @@ TEST(NodeSettingsTest, LowersTheBatchCapToFitAFrame) {
   auto& p = dir.config().protocol;
   // Accepted by the cluster file (frame >= batch + 64 KiB) but a batch plus one more request of
   // client_frame_max_bytes would not fit.
-  p.batch_max_bytes = 1 << 20;
-  p.client_frame_max_bytes = 512 << 10;
-  p.frame_max_bytes = (1 << 20) + (64 << 10);
+  p.batch_max_bytes = 6 << 20;
+  p.client_frame_max_bytes = 3 << 20;
+  p.frame_max_bytes = (6 << 20) + (64 << 10);
   auto s = node_settings(dir.config(), 0);
   ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_EQ(s->batch_bytes_requested, 1u << 20);
-  EXPECT_EQ(s->protocol.batch_max_bytes, 512u << 10);
+  EXPECT_EQ(s->batch_bytes_requested, 6u << 20);
+  EXPECT_EQ(s->protocol.batch_max_bytes, 3u << 20);
   EXPECT_TRUE(s->protocol.validate().empty());
 
-  p.client_frame_max_bytes = 1 << 20;  // no room at all
+  p.client_frame_max_bytes = 6 << 20;  // no room at all
   auto bad = node_settings(dir.config(), 0);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("cluster.toml: protocol.frame_max_bytes: "), std::string::npos)
@@ -235,21 +259,23 @@ TEST(NodeSettingsTest, LowersTheBatchCapToFitAFrame) {
 }
 
 TEST(NodeSettingsTest, RefusesAFrameTooSmallForTheFirstStateChunk) {
-  // The first STATE-CHUNK carries 128 KiB of leaf digests (a 4 GiB state), besides its bytes.
+  // The first STATE-CHUNK carries the leaf digests of the page list of a state of up to 4 GiB:
+  // 5 MiB (a page per byte at most, 40 bytes each, 32 bytes per MiB of list), besides its bytes.
   ClusterDir dir;
   auto& p = dir.config().protocol;
   p.batch_max_bytes = 32 << 10;
   p.client_frame_max_bytes = 1 << 10;
-  p.frame_max_bytes = 128 << 10;  // a batch fits, the digests do not
+  p.frame_max_bytes = 5 << 20;  // a batch fits, the digests do not
   auto bad = node_settings(dir.config(), 0);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("protocol.frame_max_bytes: 131072 cannot carry a state chunk"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.error().message.find("protocol.frame_max_bytes: 5242880 cannot carry a state chunk"),
+      std::string::npos)
       << bad.error().message;
-  p.frame_max_bytes = 256 << 10;
+  p.frame_max_bytes = (5 << 20) + (128 << 10);
   auto good = node_settings(dir.config(), 0);
   ASSERT_TRUE(good.ok()) << good.error().message;
-  EXPECT_EQ(good->protocol.state_chunk_bytes, (256u << 10) - (64u << 10) - (128u << 10));
+  EXPECT_EQ(good->protocol.state_chunk_bytes, (128u << 10) - (64u << 10));
   EXPECT_TRUE(good->protocol.validate().empty());
 }
 

@@ -284,21 +284,26 @@ TEST(ReplicaStorage, CorruptRecordInAnEarlierSegmentIsAnErrorNamingFileAndOffset
       << r.error().message;
 }
 
-TEST(ReplicaStorage, ASegmentOfTheFormerVersionIsRefusedByName) {
-  // Version 1 logged checkpoints under a digest that was the BLAKE2b of the whole state.
-  FaultFileSystem fs(12);
-  RecordGen gen(12);
-  write_log(fs, gen, 3, 2, {});
-  auto bytes = *fs.file(segment_path(1));
-  bytes[8] = 1;  // version u32 at offset 8, then the header checksum over the first 48 bytes
-  const codec::Digest sum = codec::blake2b(ByteView(bytes).first(48));
-  std::copy_n(sum.begin(), 8, bytes.begin() + 48);
-  fs.put_durable(segment_path(1), bytes);
-  auto r = ReplicaStorage::open(fs, kDir);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
-  EXPECT_NE(r.error().message.find("unsupported segment version 1"), std::string::npos)
-      << r.error().message;
+TEST(ReplicaStorage, SegmentsOfFormerVersionsAreRefusedByName) {
+  // Version 1 logged checkpoints under a digest that was the BLAKE2b of the whole state, version 2
+  // under a root over 1 MiB leaves of the state, in files of the state alone.
+  for (std::uint8_t version : {1, 2}) {
+    FaultFileSystem fs(12);
+    RecordGen gen(12);
+    write_log(fs, gen, 3, 2, {});
+    auto bytes = *fs.file(segment_path(1));
+    bytes[8] =
+        version;  // version u32 at offset 8, then the header checksum over the first 48 bytes
+    const codec::Digest sum = codec::blake2b(ByteView(bytes).first(48));
+    std::copy_n(sum.begin(), 8, bytes.begin() + 48);
+    fs.put_durable(segment_path(1), bytes);
+    auto r = ReplicaStorage::open(fs, kDir);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
+    EXPECT_NE(r.error().message.find("unsupported segment version " + std::to_string(version)),
+              std::string::npos)
+        << r.error().message;
+  }
 }
 
 TEST(ReplicaStorage, CorruptRecordFollowedByALaterGroupInTheLastSegmentIsAnError) {
@@ -348,17 +353,27 @@ TEST(ReplicaStorage, CorruptCheckpointStateIsAnError) {
     ASSERT_TRUE(opened.storage->sync().ok());
   }
   const std::string path = join_path(kDir, checkpoint_file_name(c.seq, c.state_digest));
-  auto state = *fs.file(path);
-  state[1234] ^= 0x10;
-  fs.put_durable(path, state);
-  auto r = ReplicaStorage::open(fs, kDir);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
-  EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
-  EXPECT_NE(r.error().message.find("digest"), std::string::npos) << r.error().message;
+  // A byte of the page list, of a page, or the file cut short.
+  const Bytes good = *fs.file(path);
+  for (std::size_t at : {std::size_t{12}, good.size() - 1234, std::size_t{0}}) {
+    Bytes state = good;
+    if (at == 0) {
+      state.pop_back();
+    } else {
+      state[at] ^= 0x10;
+    }
+    fs.put_durable(path, state);
+    auto r = ReplicaStorage::open(fs, kDir);
+    ASSERT_FALSE(r.ok()) << at;
+    EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
+    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("digest"), std::string::npos) << r.error().message;
+  }
+  fs.put_durable(path, good);
+  EXPECT_TRUE(ReplicaStorage::open(fs, kDir).ok());
 }
 
-TEST(ReplicaStorage, WritesAStateOfManyPiecesAsTheirConcatenation) {
+TEST(ReplicaStorage, WritesAStateOfManyPiecesAsItsPageListThenThePieces) {
   FaultFileSystem fs(20);
   RecordGen gen(20);
   // Small pieces gathered into larger writes, and pieces of a MiB and more written in parts.
@@ -371,16 +386,17 @@ TEST(ReplicaStorage, WritesAStateOfManyPiecesAsTheirConcatenation) {
     whole.insert(whole.end(), piece.begin(), piece.end());
     state.append(std::make_shared<const Bytes>(piece));
   }
-  CheckpointRecord c;
-  c.seq = 8;
-  c.state = state;
-  c.state_digest = state_digest(whole);
+  const CapturedState captured = CapturedState::of(state);
+  CheckpointRecord c{8, captured.digest, captured.page_list, state};
   {
     auto opened = open_ok(fs);
     ASSERT_TRUE(opened.storage->append(PersistRecord(c)).ok());
     ASSERT_TRUE(opened.storage->sync().ok());
   }
-  EXPECT_EQ(fs.file(join_path(kDir, checkpoint_file_name(c.seq, c.state_digest))), whole);
+  Bytes file = *captured.page_list;
+  ASSERT_EQ(file.size(), 7 * kStatePageEntryBytes);
+  file.insert(file.end(), whole.begin(), whole.end());
+  EXPECT_EQ(fs.file(join_path(kDir, checkpoint_file_name(c.seq, c.state_digest))), file);
   fs.crash(FaultFileSystem::CrashMode::kDropUnsynced);
   auto reopened = open_ok(fs);
   ASSERT_EQ(reopened.records.size(), 1u);

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "bft/core/persist.h"
-#include "bft/core/state_digest.h"
+#include "bft/core/state_capture.h"
 #include "codec/codec.h"
 
 namespace bastion::bft::storage::testing {
@@ -25,6 +25,7 @@ namespace bastion::bft::storage::testing {
 inline void append_checkpoint(Bytes& out, const CheckpointRecord& c) {
   codec::encode_into(out, c.seq);
   codec::encode_into(out, c.state_digest);
+  codec::encode_into(out, *c.page_list);
   codec::encode_into(out, *c.state.whole());
 }
 
@@ -194,8 +195,20 @@ class RecordGen {
   CheckpointRecord checkpoint(SeqNum seq, std::size_t state_bytes) {
     CheckpointRecord r;
     r.seq = seq;
-    r.state = std::make_shared<const Bytes>(bytes(state_bytes));
-    r.state_digest = bft::state_digest(*r.state.whole());
+    // In pages of random sizes, as a tuple space's state is.
+    const Bytes whole = bytes(state_bytes);
+    StateBytes pages;
+    for (std::size_t at = 0; at < whole.size();) {
+      const std::size_t n = std::min<std::size_t>(whole.size() - at, 1 + u(2 * 1024));
+      pages.append(
+          std::make_shared<const Bytes>(whole.begin() + static_cast<std::ptrdiff_t>(at),
+                                        whole.begin() + static_cast<std::ptrdiff_t>(at + n)));
+      at += n;
+    }
+    CapturedState captured = CapturedState::of(std::move(pages));
+    r.state_digest = captured.digest;
+    r.page_list = captured.page_list;
+    r.state = std::move(captured.state);
     return r;
   }
   StableRecord stable(SeqNum seq) {
