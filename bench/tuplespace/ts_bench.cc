@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bft/core/state_capture.h"
 #include "tuplespace/engine.h"
 
 namespace bastion::ts {
@@ -255,6 +256,41 @@ void BM_SnapshotAfterChanges(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SnapshotAfterChanges)->Iterations(3)->Unit(benchmark::kMillisecond);
+
+// The same capture, hashed as a checkpoint's state (the engine's pages as pieces; the core's and
+// the application's headers left out): with the previous capture at hand, the pages it shares
+// keep their digests (arg 1); without it (arg 0), every page is hashed, as after a restart.
+void BM_CaptureDigestAfterChanges(benchmark::State& state) {
+  World& w = world();
+  const auto take = [&w] {
+    bft::StateBytes pieces;
+    w.engine.snapshot_pieces([&pieces](Engine::Piece p) { pieces.append(std::move(p)); });
+    return pieces;
+  };
+  bft::CapturedState previous = bft::CapturedState::of(take());
+  std::size_t next = w.tuples + 10'000'000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int i = 0; i < 1000; ++i) {
+      w.run(Out{kSpace, TupleSpec{make_tuple(next++), 0, {}, {}}});
+      w.run(Inp{kSpace, Template(4, Pattern::any())});
+    }
+    bft::StateBytes pieces = take();
+    state.ResumeTiming();
+    bft::CapturedState captured =
+        bft::CapturedState::of(std::move(pieces), state.range(0) == 1 ? &previous : nullptr);
+    benchmark::DoNotOptimize(captured.digest);
+    state.PauseTiming();
+    previous = std::move(captured);
+    state.ResumeTiming();
+  }
+  state.counters["pages"] = static_cast<double>(previous.page_count());
+}
+BENCHMARK(BM_CaptureDigestAfterChanges)
+    ->Arg(1)
+    ->Arg(0)
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_SnapshotRestore(benchmark::State& state) {
   World& w = world();
