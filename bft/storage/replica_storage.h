@@ -107,8 +107,8 @@ class ReplicaStorage {
   ReplicaStorage& operator=(const ReplicaStorage&) = delete;
 
   // Buffers a record for the next sync(). A CheckpointRecord's state is written to its file now
-  // (kInvalidArgument if its digest is not BLAKE2b of the state). kInvalidArgument leaves the
-  // storage usable; an I/O error fails it.
+  // (its page list, then its pages), not hashed again: a digest that does not match is found at
+  // open(). kInvalidArgument leaves the storage usable; an I/O error fails it.
   Result<Done, StorageError> append(const PersistRecord& record);
   Result<Done, StorageError> append(std::span<const PersistRecord> records);
   // Makes every appended record durable with one fdatasync of the log (a segment roll or a
