@@ -7,19 +7,20 @@
 namespace bastion::bft {
 
 CapturedState CapturedState::of(StateBytes state, const CapturedState* previous) {
-  // Where each of the previous capture's pieces sits in its page list.
-  std::unordered_map<const Bytes*, std::uint64_t> known;
+  // The digests of the previous capture's pieces, from its page list.
+  std::unordered_map<const Bytes*, Digest> known;
   if (previous != nullptr) {
     const std::vector<SharedBytes>& pieces = previous->state.pieces();
     known.reserve(pieces.size());
-    for (std::uint64_t i = 0; i < pieces.size(); ++i) known.emplace(pieces[i].get(), i);
+    for (std::uint64_t i = 0; i < pieces.size(); ++i) {
+      known.emplace(pieces[i].get(), page_entry(*previous->page_list, i).digest);
+    }
   }
   Bytes list;
   list.reserve(state.pieces().size() * kStatePageEntryBytes);
   for (const SharedBytes& piece : state.pieces()) {
     const auto it = known.find(piece.get());
-    const Digest digest = it != known.end() ? page_entry(*previous->page_list, it->second).digest
-                                            : codec::blake2b(*piece);
+    const Digest digest = it != known.end() ? it->second : codec::blake2b(*piece);
     append_page_entry(list, piece->size(), digest);
   }
   std::vector<Digest> leaves = state_leaves(list);
@@ -29,7 +30,7 @@ CapturedState CapturedState::of(StateBytes state, const CapturedState* previous)
 }
 
 std::optional<CapturedState> CapturedState::from_stream(ByteView stream,
-                                                       std::uint64_t total_bytes) {
+                                                        std::uint64_t total_bytes) {
   if (stream.size() < total_bytes) return std::nullopt;
   const std::uint64_t list_bytes = stream.size() - total_bytes;
   if (list_bytes % kStatePageEntryBytes != 0) return std::nullopt;
