@@ -189,7 +189,16 @@ void NodeMetrics::publish(const NodeSnapshot& s) {
   m.total("bastion_storage_compactions_total", "Log compactions", {}, d(st.compactions));
   m.gauge("bastion_storage_log_bytes", "Bytes in live log segments", {}, d(st.log_bytes));
   m.gauge("bastion_storage_segments", "Live log segments", {}, d(st.segments));
-  m.gauge("bastion_storage_checkpoint_files", "Checkpoint state files", {}, d(st.checkpoint_files));
+  m.gauge("bastion_storage_checkpoint_files", "Checkpoint page list files", {},
+          d(st.checkpoint_files));
+  m.gauge("bastion_storage_page_pack_bytes",
+          "Bytes in checkpoint page packs, pages no checkpoint lists any more included", {},
+          d(st.page_pack_bytes));
+  m.total("bastion_storage_page_bytes_written_total",
+          "Bytes written to checkpoint page packs since start, rewrites included", {},
+          d(st.page_bytes_written));
+  m.total("bastion_storage_page_rewrites_total",
+          "Rewrites of the page packs with their live pages since start", {}, d(st.page_rewrites));
 
   const net::TransportStats& t = s.transport;
   const std::string frames = "bastion_transport_frames_total";

@@ -26,7 +26,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -57,11 +56,6 @@ struct CapturedState {
   // shared buffer): their digests are taken from its page list. A piece is immutable and
   // `previous` holds it, so the same address means the same bytes.
   static CapturedState of(StateBytes state, const CapturedState* previous = nullptr);
-  // The state whose stream (its page list, then its pages, as a checkpoint file or a transfer
-  // holds it) is `stream`, with `total_bytes` of pages; nullopt unless the list is whole entries
-  // of non-empty pages adding up to `total_bytes` and every page matches its entry. The pages are
-  // copied out of `stream`; the caller compares the digest with the one it expects.
-  static std::optional<CapturedState> from_stream(ByteView stream, std::uint64_t total_bytes);
 };
 
 }  // namespace bastion::bft

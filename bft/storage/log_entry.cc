@@ -12,6 +12,8 @@ constexpr const char* kSegmentPrefix = "wal-";
 constexpr const char* kSegmentSuffix = ".log";
 constexpr const char* kCheckpointPrefix = "ckpt-";
 constexpr const char* kCheckpointSuffix = ".state";
+constexpr const char* kPackPrefix = "pages-";
+constexpr const char* kPackSuffix = ".pack";
 constexpr std::size_t kNumberDigits = 20;
 constexpr std::size_t kDigestHexChars = 16;
 
@@ -108,6 +110,20 @@ std::string segment_file_name(std::uint64_t number) {
 std::optional<std::uint64_t> parse_segment_file_name(const std::string& name) {
   const std::string prefix = kSegmentPrefix;
   const std::string suffix = kSegmentSuffix;
+  if (name.size() != prefix.size() + kNumberDigits + suffix.size()) return std::nullopt;
+  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  if (name.compare(prefix.size() + kNumberDigits, suffix.size(), suffix) != 0) return std::nullopt;
+  if (!all_of_class(name, prefix.size(), kNumberDigits, false)) return std::nullopt;
+  return number_at(name, prefix.size());
+}
+
+std::string pack_file_name(std::uint64_t number) {
+  return kPackPrefix + padded(number) + kPackSuffix;
+}
+
+std::optional<std::uint64_t> parse_pack_file_name(const std::string& name) {
+  const std::string prefix = kPackPrefix;
+  const std::string suffix = kPackSuffix;
   if (name.size() != prefix.size() + kNumberDigits + suffix.size()) return std::nullopt;
   if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   if (name.compare(prefix.size() + kNumberDigits, suffix.size(), suffix) != 0) return std::nullopt;

@@ -28,7 +28,8 @@ enum class EntryKind : std::uint8_t {
   kStable = 6,
 };
 
-// A checkpoint as logged: its state is in checkpoint_file_name(seq, state_digest).
+// A checkpoint as logged: its state's page list is in checkpoint_file_name(seq, state_digest), its
+// pages in the page packs (page_store.h).
 struct CheckpointRef {
   SeqNum seq = 0;
   Digest state_digest{};
@@ -61,6 +62,9 @@ std::string checkpoint_file_name(SeqNum seq, const Digest& state_digest);
 bool is_checkpoint_file_name(const std::string& name);
 // The seq a checkpoint file name carries, if it is one.
 std::optional<SeqNum> parse_checkpoint_file_seq(const std::string& name);
+// The page packs (page_store.h).
+std::string pack_file_name(std::uint64_t number);
+std::optional<std::uint64_t> parse_pack_file_name(const std::string& name);
 inline constexpr const char* kTempSuffix = ".tmp";
 inline constexpr const char* kLockFileName = "LOCK";
 // Written by ReplicaStorage::mark_clean_stop(), removed (durably) by open().

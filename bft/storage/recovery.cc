@@ -67,6 +67,27 @@ PersistRecord to_record(LogEntry&& e, const std::map<std::string, CapturedState>
   }
 }
 
+// The checkpoint state whose page list is `list`, its pages found in `pages` by digest; nullopt if
+// the list is not whole entries, names a page no pack holds (or one of another length), or its
+// pages do not add up to `state_bytes`.
+std::optional<CapturedState> stored_state(Bytes list, std::uint64_t state_bytes,
+                                          const PageStore::Pages& pages) {
+  if (list.size() % kStatePageEntryBytes != 0) return std::nullopt;
+  const std::uint64_t count = list.size() / kStatePageEntryBytes;
+  StateBytes state;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const PageEntry e = page_entry(list, i);
+    const auto it = pages.find(e.digest);
+    if (it == pages.end() || it->second->size() != e.len) return std::nullopt;
+    state.append(it->second);
+  }
+  if (state.size() != state_bytes || state.pieces().size() != count) return std::nullopt;
+  std::vector<Digest> leaves = state_leaves(list);
+  const Digest digest = state_root(state_bytes, count, leaves);
+  return CapturedState{digest, std::make_shared<const Bytes>(std::move(list)), std::move(leaves),
+                       std::move(state)};
+}
+
 }  // namespace
 
 Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const std::string& dir,
@@ -84,6 +105,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
   if (!names) return fail(std::move(names).error());
   std::map<std::uint64_t, std::string> segments;
   std::set<std::string> checkpoint_names;
+  std::vector<std::uint64_t> packs;
   for (const std::string& name : *names) {
     if (name == kCleanStopFileName) {
       // Gone before anything else happens: a crash from now on must not look clean.
@@ -97,12 +119,14 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
       segments.emplace(*n, name);
     } else if (is_checkpoint_file_name(name)) {
       checkpoint_names.insert(name);
+    } else if (auto p = parse_pack_file_name(name)) {
+      packs.push_back(*p);
     }
     // Anything else (the lock file, an operator's notes) is not ours to touch.
   }
 
   if (segments.empty()) {
-    if (!checkpoint_names.empty()) {
+    if (!checkpoint_names.empty() || !packs.empty()) {
       return fail(StorageError{StorageErrc::kCorruption,
                                dir + ": checkpoint files but no log segment; refusing to start "
                                      "from an empty log"});
@@ -183,7 +207,12 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
     if (n == last) last_salt = scan->header.salt;
   }
 
-  // 4. Checkpoint states, verified against their digests.
+  // 4. Checkpoint states: the pages in the packs (each checked against its digest as it is read),
+  // then each state from its page list, checked against its digest.
+  std::sort(packs.begin(), packs.end());
+  PageStore::Pages pages;
+  if (auto r = impl->pages.load(packs, kSegmentReadBytesMax, pages); !r)
+    return fail(std::move(r).error());
   std::map<std::string, CapturedState> states;
   std::map<std::string, int> references;
   std::map<std::string, Digest> digests;
@@ -210,19 +239,21 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
       return fail(corruption(e.segment_path, e.offset,
                              "checkpoint reference claims a state over the limit for " + name));
     }
-    // A state and its page list: at most one page (kStatePageEntryBytes) per byte.
-    auto state = fs.read_all(impl->path_of(name), ref->state_bytes * (1 + kStatePageEntryBytes));
-    if (!state) {
-      if (state.error().code == StorageErrc::kInvalidArgument) {
-        return fail(StorageError{StorageErrc::kCorruption, state.error().message + where});
+    // The file holds the state's page list: at most one page (kStatePageEntryBytes) per byte.
+    auto list = fs.read_all(impl->path_of(name), ref->state_bytes * kStatePageEntryBytes);
+    if (!list) {
+      if (list.error().code == StorageErrc::kInvalidArgument) {
+        return fail(StorageError{StorageErrc::kCorruption, list.error().message + where});
       }
-      return fail(std::move(state).error());
+      return fail(std::move(list).error());
     }
-    // The file holds the state's page list, then its pages (ReplicaStorage::append).
-    std::optional<CapturedState> stored = CapturedState::from_stream(*state, ref->state_bytes);
+    std::optional<CapturedState> stored =
+        stored_state(std::move(list).value(), ref->state_bytes, pages);
     if (!stored || stored->digest != ref->state_digest) {
-      return fail(StorageError{StorageErrc::kCorruption, "checkpoint file " + impl->path_of(name) +
-                                                             " does not match its digest" + where});
+      return fail(StorageError{
+          StorageErrc::kCorruption,
+          "checkpoint file " + impl->path_of(name) +
+              " does not match its digest, or lists a page that no page pack holds" + where});
     }
     report.checkpoint_bytes += ref->state_bytes;
     states.emplace(name, std::move(*stored));
@@ -262,7 +293,9 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
     }
     impl->retained.add(kind_of(e.entry), seq_of(e.entry), e.payload, std::move(file));
   }
-  for (const auto& [name, count] : references) impl->checkpoint_files.insert(name);
+  for (const auto& [name, stored] : states) {
+    impl->checkpoint_files.emplace(name, Impl::StoredCheckpoint{stored.page_list, stored.state});
+  }
   impl->compacted_stable = base_stable;
 
   OpenedStorage opened;
@@ -271,8 +304,11 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
   report.records = opened.records.size();
   contents.clear();
 
+  pages.clear();  // the pages no retained checkpoint lists
   if (impl->compaction_due()) {
     if (auto r = impl->compact(); !r) return fail(std::move(r).error());
+  } else if (auto r = impl->collect_pages(); !r) {
+    return fail(std::move(r).error());
   }
   opened.storage.reset(new ReplicaStorage(std::move(impl)));
   opened.report = std::move(report);

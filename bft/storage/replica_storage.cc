@@ -1,15 +1,16 @@
 // ReplicaStorage writer: append, group commit, compaction. Recovery is in recovery.cc.
 //
 // Write order that makes a crash at any point recoverable (see docs/storage.md):
-//   - a checkpoint state file is durable under its final name before the log record that
-//     refers to it is appended;
+//   - a checkpoint's pages are durable in the page packs before its page list is written, and
+//     that list is durable under its final name before the log record that refers to it is
+//     appended;
 //   - a new segment gets its name only after its header and first group are durable;
 //   - old segments and checkpoint files are deleted only after the base segment that supersedes
-//     them is durable under its name.
+//     them is durable under its name, and old page packs only after the pack that holds their
+//     live pages is durable.
 #include <sodium.h>
 
 #include <algorithm>
-#include <span>
 
 #include "bft/core/state_digest.h"
 #include "bft/storage/storage_impl.h"
@@ -19,52 +20,17 @@
 namespace bastion::bft::storage {
 namespace {
 
-// A checkpoint's state file is synced every so many bytes on the way.
-constexpr std::size_t kCheckpointSyncEvery = std::size_t{4} << 20;
-
-// Writes the concatenation of `pieces` to `dir`/`name`. Temp file, fdatasync, rename, directory
-// fsync: the file exists complete or not at all. With `sync_every` set, the data is synced every
-// that many bytes on the way: a large file then never holds much unsynced data, which a
-// concurrent log sync might otherwise wait for (ext4's ordered mode flushes other files' new data
-// with the journal). Small pieces are gathered into writes of up to 1 MiB.
+// Writes `bytes` to `dir`/`name`. Temp file, fdatasync, rename, directory fsync: the file exists
+// complete or not at all.
 Result<Done, StorageError> write_durably(FileSystem& fs, const std::string& dir,
-                                         const std::string& name, std::span<const ByteView> pieces,
-                                         std::size_t sync_every = 0) {
-  constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
+                                         const std::string& name, ByteView bytes) {
   const std::string final_path = join_path(dir, name);
   const std::string temp_path = final_path + kTempSuffix;
   auto file = fs.create(temp_path);
   if (!file) return fail(std::move(file).error());
-  std::size_t unsynced = 0;
-  const auto write = [&](ByteView bytes) -> Result<Done, StorageError> {
+  if (!bytes.empty()) {
     if (auto r = (*file)->append(bytes); !r) return r;
-    unsynced += bytes.size();
-    if (sync_every == 0 || unsynced < sync_every) return Done{};
-    unsynced = 0;
-    return (*file)->sync();
-  };
-  Bytes gathered;
-  const auto flush = [&]() -> Result<Done, StorageError> {
-    if (gathered.empty()) return Done{};
-    auto r = write(gathered);
-    gathered.clear();
-    return r;
-  };
-  for (ByteView piece : pieces) {
-    if (gathered.size() + piece.size() > kWriteBytes) {
-      if (auto r = flush(); !r) return r;
-    }
-    if (piece.size() < kWriteBytes) {
-      gathered.insert(gathered.end(), piece.begin(), piece.end());
-      continue;
-    }
-    for (std::size_t at = 0; at < piece.size(); at += kWriteBytes) {
-      if (auto r = write(piece.subspan(at, std::min(kWriteBytes, piece.size() - at))); !r) {
-        return r;
-      }
-    }
   }
-  if (auto r = flush(); !r) return r;
   if (auto r = (*file)->sync(); !r) return r;
   if (auto r = fs.rename(temp_path, final_path); !r) return r;
   return fs.sync_dir(dir);
@@ -73,7 +39,11 @@ Result<Done, StorageError> write_durably(FileSystem& fs, const std::string& dir,
 }  // namespace
 
 ReplicaStorage::Impl::Impl(FileSystem& file_system, std::string directory, StorageOptions opts)
-    : fs(&file_system), dir(std::move(directory)), options(opts), durable(true) {}
+    : fs(&file_system),
+      dir(std::move(directory)),
+      options(opts),
+      durable(true),
+      pages(file_system, dir, opts.page_rewrite_min_bytes) {}
 
 ReplicaStorage::Impl::Impl() = default;
 
@@ -146,18 +116,17 @@ Result<Done, StorageError> ReplicaStorage::Impl::append(const PersistRecord& rec
     BASTION_CHECK(c->page_list != nullptr &&
                   c->page_list->size() == c->state.pieces().size() * kStatePageEntryBytes);
     checkpoint_file = checkpoint_file_name(c->seq, c->state_digest);
-    // Same seq and digest means the same bytes: a file already there (written durably by this
+    // The pages first (those no pack holds yet), durably, then the page list that names them.
+    if (auto r = pages.add(*c->page_list, c->state); !r) return fail_storage(std::move(r).error());
+    // Same seq and digest means the same state: a list already there (written durably by this
     // storage, or by an earlier run that stopped before its record) needs no rewrite.
     if (!checkpoint_files.contains(checkpoint_file)) {
       if (!file_exists(checkpoint_file)) {
-        // The state's stream: its page list, then its pages (read back by recovery.cc).
-        std::vector<ByteView> pieces = c->state.views();
-        pieces.insert(pieces.begin(), ByteView(*c->page_list));
-        if (auto r = write_durably(*fs, dir, checkpoint_file, pieces, kCheckpointSyncEvery); !r) {
+        if (auto r = write_durably(*fs, dir, checkpoint_file, *c->page_list); !r) {
           return fail_storage(std::move(r).error());
         }
       }
-      checkpoint_files.insert(checkpoint_file);
+      checkpoint_files.emplace(checkpoint_file, StoredCheckpoint{c->page_list, c->state});
     }
   }
 
@@ -250,11 +219,11 @@ Result<Done, StorageError> ReplicaStorage::Impl::compact() {
   }
   const std::set<std::string> keep = retained.checkpoint_files();
   for (auto it = checkpoint_files.begin(); it != checkpoint_files.end();) {
-    if (keep.contains(*it)) {
+    if (keep.contains(it->first)) {
       ++it;
       continue;
     }
-    if (!fs->remove(path_of(*it))) ++counters.cleanup_errors;
+    if (!fs->remove(path_of(it->first))) ++counters.cleanup_errors;
     it = checkpoint_files.erase(it);
   }
   // Files written by captures whose records never came (the replica had moved past them).
@@ -265,7 +234,14 @@ Result<Done, StorageError> ReplicaStorage::Impl::compact() {
       if (!fs->remove(path_of(name))) ++counters.cleanup_errors;
     }
   }
-  return Done{};
+  return collect_pages();
+}
+
+Result<Done, StorageError> ReplicaStorage::Impl::collect_pages() {
+  std::vector<LivePages> live;
+  live.reserve(checkpoint_files.size());
+  for (const auto& [name, c] : checkpoint_files) live.push_back(LivePages{*c.page_list, &c.state});
+  return pages.collect(live, counters.cleanup_errors);
 }
 
 StorageStats ReplicaStorage::Impl::stats() const {
@@ -273,6 +249,11 @@ StorageStats ReplicaStorage::Impl::stats() const {
   s.segments = live_segments.size();
   s.log_bytes = log_bytes;
   s.checkpoint_files = checkpoint_files.size();
+  const PageStoreStats p = pages.stats();
+  s.page_packs = p.packs;
+  s.page_pack_bytes = p.pack_bytes;
+  s.page_bytes_written = p.page_bytes_written;
+  s.page_rewrites = p.rewrites;
   s.retained_records = retained.size();
   s.retained_bytes = retained.payload_bytes();
   return s;

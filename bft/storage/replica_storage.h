@@ -57,16 +57,23 @@ struct StorageOptions {
   std::uint32_t record_bytes_max = std::uint32_t{64} << 20;
   // Largest checkpoint state (Config::snapshot_bytes_max), on append and on read back.
   std::uint64_t checkpoint_bytes_max = std::uint64_t{4} << 30;
+  // The page packs are rewritten with their live pages only once the pages that no retained
+  // checkpoint lists outweigh the live ones and this (page_store.h).
+  std::uint64_t page_rewrite_min_bytes = std::uint64_t{64} << 20;
 };
 
 struct StorageStats {
   std::uint64_t records_appended = 0;
-  std::uint64_t syncs = 0;         // syncs that wrote something: one log fdatasync each
-  std::uint64_t bytes_synced = 0;  // log bytes written by those syncs
-  std::uint64_t segments = 0;      // live segment files
-  std::uint64_t log_bytes = 0;     // bytes in live segment files
-  std::uint64_t checkpoint_files = 0;
-  std::uint64_t retained_records = 0;  // what a compaction would keep
+  std::uint64_t syncs = 0;               // syncs that wrote something: one log fdatasync each
+  std::uint64_t bytes_synced = 0;        // log bytes written by those syncs
+  std::uint64_t segments = 0;            // live segment files
+  std::uint64_t log_bytes = 0;           // bytes in live segment files
+  std::uint64_t checkpoint_files = 0;    // checkpoint page lists
+  std::uint64_t page_packs = 0;          // files holding the checkpoints' pages (page_store.h)
+  std::uint64_t page_pack_bytes = 0;     // in them, pages no checkpoint lists any more included
+  std::uint64_t page_bytes_written = 0;  // to them since open, rewrites included
+  std::uint64_t page_rewrites = 0;       // of the packs with their live pages, since open
+  std::uint64_t retained_records = 0;    // what a compaction would keep
   std::uint64_t retained_bytes = 0;
   std::uint64_t compactions = 0;
   std::uint64_t cleanup_errors = 0;  // obsolete files that could not be deleted (retried at open)
@@ -106,9 +113,10 @@ class ReplicaStorage {
   ReplicaStorage(const ReplicaStorage&) = delete;
   ReplicaStorage& operator=(const ReplicaStorage&) = delete;
 
-  // Buffers a record for the next sync(). A CheckpointRecord's state is written to its file now
-  // (its page list, then its pages), not hashed again: a digest that does not match is found at
-  // open(). kInvalidArgument leaves the storage usable; an I/O error fails it.
+  // Buffers a record for the next sync(). A CheckpointRecord's state is written now: the pages
+  // that no earlier checkpoint wrote to the page packs, then its page list to a file of its own
+  // (page_store.h). Nothing is hashed again: a digest that does not match is found at open().
+  // kInvalidArgument leaves the storage usable; an I/O error fails it.
   Result<Done, StorageError> append(const PersistRecord& record);
   Result<Done, StorageError> append(std::span<const PersistRecord> records);
   // Makes every appended record durable with one fdatasync of the log (a segment roll or a

@@ -42,8 +42,9 @@ namespace bastion::bft::storage {
 using codec::Bytes;
 using codec::ByteView;
 
-// 3: checkpoint files hold the state's page list, then its pages, under a digest over pages.
-inline constexpr std::uint32_t kSegmentVersion = 3;
+// 3: checkpoint files held the state's page list, then its pages, under a digest over pages.
+// 4: checkpoint files hold the page list only, the pages are in page packs (page_store.h).
+inline constexpr std::uint32_t kSegmentVersion = 4;
 inline constexpr std::size_t kSegmentHeaderBytes = 56;
 inline constexpr std::size_t kFrameHeaderBytes = 24;
 

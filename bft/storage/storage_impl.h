@@ -7,19 +7,22 @@
 //   - `pending`, if any, holds the frames of the next group, already laid out for the offsets
 //     where they will land (in `active`, or at the start of the new segment pending.number).
 //   - `retained` holds every record appended (pending ones included) under the folding rule, and
-//     checkpoint_files every checkpoint state file in the directory that the live log may need.
+//     checkpoint_files every checkpoint file (a state's page list) in the directory that the live
+//     log may need, with its state; `pages` holds every page of those states durably.
 //   - once `failed` is set, nothing more is written.
 //
 // Thread-safety: none.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "bft/storage/page_store.h"
 #include "bft/storage/replica_storage.h"
 #include "bft/storage/retained.h"
 #include "bft/storage/segment.h"
@@ -62,6 +65,8 @@ class ReplicaStorage::Impl {
   Result<std::unique_ptr<WritableFile>, StorageError> write_new_segment(std::uint64_t number,
                                                                         ByteView bytes);
   std::string path_of(const std::string& name) const { return join_path(dir, name); }
+  // Lets the page store drop the pages that no retained checkpoint lists any more.
+  Result<Done, StorageError> collect_pages();
   bool file_exists(const std::string& name) const;
   Salt new_salt() const;
 
@@ -81,7 +86,13 @@ class ReplicaStorage::Impl {
   // tuples) the page faults of that growth were most of the storage thread's time.
   Bytes spare_group_buffer;
   RetainedLog retained;
-  std::set<std::string> checkpoint_files;
+  // A checkpoint file's state, kept (shared with the replica) while the live log may need it.
+  struct StoredCheckpoint {
+    SharedBytes page_list;
+    StateBytes state;
+  };
+  std::map<std::string, StoredCheckpoint> checkpoint_files;
+  PageStore pages;
   std::optional<SeqNum> compacted_stable;  // stable seq of the newest base segment
   StorageStats counters;
 

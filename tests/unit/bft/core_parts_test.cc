@@ -446,28 +446,6 @@ TEST(StateDigest, IsARootOverTheSizeThePageCountAndTheLeavesOfThePageList) {
   EXPECT_GT(state_first_chunk_digest_bytes(~std::uint64_t{0}), 0U);  // no overflow to zero
 }
 
-TEST(CapturedState, IsReadBackFromItsStreamOnlyIfEveryPageMatchesTheList) {
-  const CapturedState c = fetched(100, 7);
-  const Bytes stream = stream_of(c);
-  const std::optional<CapturedState> back = CapturedState::from_stream(stream, 100);
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->digest, c.digest);
-  EXPECT_EQ(back->state.pieces().size(), c.state.pieces().size());
-  EXPECT_EQ(*back->state.whole(), fetched_state(100));
-  Bytes changed = stream;
-  changed.back() ^= 1;  // a byte of the last page
-  EXPECT_FALSE(CapturedState::from_stream(changed, 100));
-  EXPECT_FALSE(CapturedState::from_stream(stream, 101));  // the list does not add up
-  EXPECT_FALSE(CapturedState::from_stream(stream, 99));
-  EXPECT_FALSE(CapturedState::from_stream(ByteView(stream).first(stream.size() - 1), 100));
-  EXPECT_FALSE(CapturedState::from_stream(stream, stream.size() + 1));
-  // A list entry of an empty page.
-  Bytes empty_page;
-  append_page_entry(empty_page, 0, codec::blake2b(Bytes{}));
-  empty_page.insert(empty_page.end(), stream.begin(), stream.end());
-  EXPECT_FALSE(CapturedState::from_stream(empty_page, 100));
-}
-
 TEST(StateFetch, EachLeafAndPageIsCheckedWhenItsBytesAreInAndTheLeavesAgainstTheProof) {
   Config config = fetch_config();
   config.state_chunk_bytes = kStateLeafBytes / 2;

@@ -286,8 +286,9 @@ TEST(ReplicaStorage, CorruptRecordInAnEarlierSegmentIsAnErrorNamingFileAndOffset
 
 TEST(ReplicaStorage, SegmentsOfFormerVersionsAreRefusedByName) {
   // Version 1 logged checkpoints under a digest that was the BLAKE2b of the whole state, version 2
-  // under a root over 1 MiB leaves of the state, in files of the state alone.
-  for (std::uint8_t version : {1, 2}) {
+  // under a root over 1 MiB leaves of the state, in files of the state alone, version 3 in files
+  // of the page list and the pages.
+  for (std::uint8_t version : {1, 2, 3}) {
     FaultFileSystem fs(12);
     RecordGen gen(12);
     write_log(fs, gen, 3, 2, {});
@@ -353,54 +354,145 @@ TEST(ReplicaStorage, CorruptCheckpointStateIsAnError) {
     ASSERT_TRUE(opened.storage->sync().ok());
   }
   const std::string path = join_path(kDir, checkpoint_file_name(c.seq, c.state_digest));
-  // A byte of the page list, of a page, or the file cut short.
-  const Bytes good = *fs.file(path);
-  for (std::size_t at : {std::size_t{12}, good.size() - 1234, std::size_t{0}}) {
-    Bytes state = good;
-    if (at == 0) {
-      state.pop_back();
-    } else {
-      state[at] ^= 0x10;
-    }
-    fs.put_durable(path, state);
+  const std::string pack = join_path(kDir, pack_file_name(1));
+  const Bytes good_list = *fs.file(path);
+  const Bytes good_pack = *fs.file(pack);
+  const auto damaged = [&](const std::string& file, Bytes bytes) {
+    fs.put_durable(file, std::move(bytes));
     auto r = ReplicaStorage::open(fs, kDir);
-    ASSERT_FALSE(r.ok()) << at;
+    fs.put_durable(path, good_list);
+    fs.put_durable(pack, good_pack);
+    if (r.ok()) return std::string("opened");
     EXPECT_EQ(r.error().code, StorageErrc::kCorruption);
-    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
-    EXPECT_NE(r.error().message.find("digest"), std::string::npos) << r.error().message;
+    return r.error().message;
+  };
+  // A byte of the page list (a length, a digest), the list cut short, a byte of a page (which
+  // ends the pack there: its pages are missing), the pack cut short.
+  for (std::size_t at : {std::size_t{3}, std::size_t{12}}) {
+    Bytes list = good_list;
+    list[at] ^= 0x10;
+    const std::string message = damaged(path, list);
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("digest"), std::string::npos) << message;
   }
-  fs.put_durable(path, good);
+  EXPECT_NE(damaged(path, Bytes(good_list.begin(), good_list.end() - 1)).find(path),
+            std::string::npos);
+  Bytes pack_bytes = good_pack;
+  pack_bytes[pack_bytes.size() / 2] ^= 0x10;
+  EXPECT_NE(damaged(pack, pack_bytes).find("no page pack holds"), std::string::npos);
+  EXPECT_NE(damaged(pack, Bytes(good_pack.begin(), good_pack.end() - 1)).find("no page pack holds"),
+            std::string::npos);
   EXPECT_TRUE(ReplicaStorage::open(fs, kDir).ok());
 }
 
-TEST(ReplicaStorage, WritesAStateOfManyPiecesAsItsPageListThenThePieces) {
+// A checkpoint of `sizes` pages of fresh bytes, then `shared` pages of `from` after them.
+CheckpointRecord checkpoint_of(RecordGen& gen, SeqNum seq, std::vector<std::size_t> sizes,
+                               const StateBytes& from = {}, std::size_t shared = 0) {
+  StateBytes state;
+  for (std::size_t size : sizes) state.append(std::make_shared<const Bytes>(gen.bytes(size)));
+  for (std::size_t i = 0; i < shared; ++i) state.append(from.pieces()[i]);
+  const CapturedState captured = CapturedState::of(state);
+  return CheckpointRecord{seq, captured.digest, captured.page_list, state};
+}
+
+// The bytes a pack holds for `pieces`: per page its list entry, then its bytes.
+std::uint64_t pack_bytes_of(const StateBytes& state) {
+  return state.pieces().size() * kStatePageEntryBytes + state.size();
+}
+
+TEST(ReplicaStorage, ACheckpointWritesItsPageListAndThePagesNoEarlierOneWrote) {
   FaultFileSystem fs(20);
   RecordGen gen(20);
-  // Small pieces gathered into larger writes, and pieces of a MiB and more written in parts.
-  StateBytes state;
-  Bytes whole;
-  for (std::size_t size :
-       {std::size_t{1}, std::size_t{5000}, std::size_t{3} << 20, std::size_t{700},
-        std::size_t{1} << 20, std::size_t{(1 << 20) - 1}, std::size_t{2}}) {
-    const Bytes piece = gen.bytes(size);
-    whole.insert(whole.end(), piece.begin(), piece.end());
-    state.append(std::make_shared<const Bytes>(piece));
-  }
-  const CapturedState captured = CapturedState::of(state);
-  CheckpointRecord c{8, captured.digest, captured.page_list, state};
+  // Small pages gathered into larger writes, and pages of a MiB and more written on their own.
+  const CheckpointRecord first = checkpoint_of(
+      gen, 8,
+      {1, 5000, std::size_t{3} << 20, 700, std::size_t{1} << 20, (std::size_t{1} << 20) - 1, 2});
+  // Three new pages (one twice), and the first's pages but its last.
+  const CheckpointRecord second = [&] {
+    CheckpointRecord c = checkpoint_of(gen, 16, {10, 20}, first.state, 6);
+    StateBytes state = c.state;
+    state.append(state.pieces()[0]);
+    const CapturedState captured = CapturedState::of(state);
+    return CheckpointRecord{16, captured.digest, captured.page_list, state};
+  }();
   {
     auto opened = open_ok(fs);
-    ASSERT_TRUE(opened.storage->append(PersistRecord(c)).ok());
+    ASSERT_TRUE(opened.storage->append(PersistRecord(first)).ok());
     ASSERT_TRUE(opened.storage->sync().ok());
+    EXPECT_EQ(fs.file(join_path(kDir, checkpoint_file_name(8, first.state_digest))),
+              *first.page_list);
+    Bytes pack;
+    for (std::size_t i = 0; i < first.state.pieces().size(); ++i) {
+      const Bytes& page = *first.state.pieces()[i];
+      pack.insert(pack.end(), first.page_list->begin() + static_cast<std::ptrdiff_t>(40 * i),
+                  first.page_list->begin() + static_cast<std::ptrdiff_t>(40 * (i + 1)));
+      pack.insert(pack.end(), page.begin(), page.end());
+    }
+    EXPECT_EQ(fs.file(join_path(kDir, pack_file_name(1))), pack);
+    EXPECT_EQ(opened.storage->stats().page_bytes_written, pack.size());
+
+    ASSERT_TRUE(opened.storage->append(PersistRecord(second)).ok());
+    ASSERT_TRUE(opened.storage->sync().ok());
+    const StorageStats st = opened.storage->stats();
+    EXPECT_EQ(st.page_bytes_written, pack.size() + 2 * kStatePageEntryBytes + 30);
+    EXPECT_EQ(st.page_pack_bytes, st.page_bytes_written);
+    EXPECT_EQ(st.page_packs, 1u);
+    EXPECT_EQ(st.checkpoint_files, 2u);
   }
-  Bytes file = *captured.page_list;
-  ASSERT_EQ(file.size(), 7 * kStatePageEntryBytes);
-  file.insert(file.end(), whole.begin(), whole.end());
-  EXPECT_EQ(fs.file(join_path(kDir, checkpoint_file_name(c.seq, c.state_digest))), file);
   fs.crash(FaultFileSystem::CrashMode::kDropUnsynced);
   auto reopened = open_ok(fs);
-  ASSERT_EQ(reopened.records.size(), 1u);
-  EXPECT_EQ(record_bytes(reopened.records[0]), record_bytes(c));
+  ASSERT_EQ(reopened.records.size(), 2u);
+  EXPECT_EQ(record_bytes(reopened.records[0]), record_bytes(first));
+  EXPECT_EQ(record_bytes(reopened.records[1]), record_bytes(second));
+  // Read back as shared pages: a page both states list is one buffer.
+  const auto& back1 = std::get<CheckpointRecord>(reopened.records[0]);
+  const auto& back2 = std::get<CheckpointRecord>(reopened.records[1]);
+  EXPECT_EQ(back1.state.pieces()[1], back2.state.pieces()[3]);
+}
+
+TEST(ReplicaStorage, PagesNoRetainedCheckpointListsAreRewrittenAway) {
+  FaultFileSystem fs(21);
+  RecordGen gen(21);
+  StorageOptions options;
+  options.page_rewrite_min_bytes = 0;
+  const std::vector<std::size_t> ten(10, 1000);
+  const CheckpointRecord a = checkpoint_of(gen, 8, ten);
+  const CheckpointRecord b = checkpoint_of(gen, 16, ten);
+  const CheckpointRecord c = checkpoint_of(gen, 24, {500}, b.state, 5);
+  const std::uint64_t page_bytes = 10 * (kStatePageEntryBytes + 1000);
+  {
+    auto opened = open_ok(fs, options);
+    ReplicaStorage& st = *opened.storage;
+    ASSERT_TRUE(st.append(std::vector<PersistRecord>{a, gen.stable(8)}).ok());
+    ASSERT_TRUE(st.sync().ok());
+    // c shares five of b's pages; a's are dead once 16 is stable, but not more than the live ones.
+    ASSERT_TRUE(st.append(std::vector<PersistRecord>{b, c, gen.stable(16)}).ok());
+    ASSERT_TRUE(st.sync().ok());
+    EXPECT_EQ(st.stats().page_rewrites, 0u);
+    EXPECT_EQ(st.stats().page_pack_bytes, 2 * page_bytes + kStatePageEntryBytes + 500);
+    // With 24 stable, a's pages and b's last five are dead, outweighing c's and d's: rewritten.
+    const CheckpointRecord d = checkpoint_of(gen, 32, {3000});
+    ASSERT_TRUE(st.append(std::vector<PersistRecord>{d, gen.stable(24)}).ok());
+    ASSERT_TRUE(st.sync().ok());
+    EXPECT_EQ(st.stats().page_rewrites, 1u);
+    EXPECT_EQ(st.stats().page_packs, 1u);
+    EXPECT_EQ(st.stats().page_pack_bytes, pack_bytes_of(c.state) + kStatePageEntryBytes + 3000);
+  }
+  std::size_t packs = 0;
+  const auto names = fs.list(kDir);
+  ASSERT_TRUE(names.ok());
+  for (const std::string& name : *names) packs += parse_pack_file_name(name) ? 1 : 0;
+  EXPECT_EQ(packs, 1u);
+  auto reopened = open_ok(fs, options);
+  std::size_t checkpoints = 0;
+  for (const PersistRecord& r : reopened.records) {
+    if (const auto* ck = std::get_if<CheckpointRecord>(&r)) {
+      ++checkpoints;
+      EXPECT_TRUE(ck->seq == 24 || ck->seq == 32) << ck->seq;
+      EXPECT_EQ(CapturedState::of(ck->state).digest, ck->state_digest);
+    }
+  }
+  EXPECT_EQ(checkpoints, 2u);
 }
 
 TEST(ReplicaStorage, MissingCheckpointStateIsAnError) {

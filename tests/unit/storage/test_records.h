@@ -195,16 +195,23 @@ class RecordGen {
   CheckpointRecord checkpoint(SeqNum seq, std::size_t state_bytes) {
     CheckpointRecord r;
     r.seq = seq;
-    // In pages of random sizes, as a tuple space's state is.
-    const Bytes whole = bytes(state_bytes);
+    // In pages of random sizes, as a tuple space's state is, half of them (where they fit) pages
+    // of the previous checkpoint, as a state that changed a little shares most of its pages.
     StateBytes pages;
-    for (std::size_t at = 0; at < whole.size();) {
-      const std::size_t n = std::min<std::size_t>(whole.size() - at, 1 + u(2 * 1024));
-      pages.append(
-          std::make_shared<const Bytes>(whole.begin() + static_cast<std::ptrdiff_t>(at),
-                                        whole.begin() + static_cast<std::ptrdiff_t>(at + n)));
-      at += n;
+    for (std::size_t left = state_bytes; left > 0;) {
+      if (!last_pages_.empty() && u(2) == 0) {
+        const SharedBytes& shared = last_pages_[u(last_pages_.size())];
+        if (shared->size() <= left) {
+          pages.append(shared);
+          left -= shared->size();
+          continue;
+        }
+      }
+      const std::size_t n = std::min<std::size_t>(left, 1 + u(2 * 1024));
+      pages.append(std::make_shared<const Bytes>(bytes(n)));
+      left -= n;
     }
+    last_pages_ = pages.pieces();
     CapturedState captured = CapturedState::of(std::move(pages));
     r.state_digest = captured.digest;
     r.page_list = captured.page_list;
@@ -257,6 +264,7 @@ class RecordGen {
 
  private:
   std::mt19937_64 rng_;
+  std::vector<SharedBytes> last_pages_;  // of the last checkpoint() made
   std::uint32_t interval_;
   std::uint32_t window_;
   ViewNum view_ = 0;
