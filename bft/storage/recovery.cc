@@ -124,6 +124,10 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
     }
     // Anything else (the lock file, an operator's notes) is not ours to touch.
   }
+  // What the listing shows is made durable before anything is built on it: a file renamed into
+  // place by a run whose directory sync then failed is listed, but would vanish at a crash
+  // together with every record later appended to it.
+  if (auto r = fs.sync_dir(dir); !r) return fail(std::move(r).error());
 
   if (segments.empty()) {
     if (!checkpoint_names.empty() || !packs.empty()) {
