@@ -16,6 +16,10 @@ namespace {
 constexpr std::uint64_t kRecordHeaderBytes = kStatePageEntryBytes;
 // Small records are gathered into writes of up to this size.
 constexpr std::size_t kWriteBytes = std::size_t{1} << 20;
+// A large write (the first checkpoint after a start, a rewrite) is synced every so many bytes on
+// the way: the pack then never holds much unsynced data, which a concurrent log sync might
+// otherwise wait for (ext4's ordered mode flushes other files' new data with the journal).
+constexpr std::size_t kSyncEveryBytes = std::size_t{4} << 20;
 
 StorageError corrupt(const std::string& path, const std::string& what) {
   return StorageError{StorageErrc::kCorruption, path + ": " + what};
@@ -82,10 +86,18 @@ Result<Done, StorageError> PageStore::write(
     file_ = std::move(file).value();
     packs_[current_] = 0;
   }
+  std::uint64_t unsynced = 0;
+  const auto append = [&](ByteView bytes) -> Result<Done, StorageError> {
+    if (auto r = file_->append(bytes); !r) return r;
+    unsynced += bytes.size();
+    if (unsynced < kSyncEveryBytes) return Done{};
+    unsynced = 0;
+    return file_->sync();
+  };
   Bytes gathered;
   const auto flush = [&]() -> Result<Done, StorageError> {
     if (gathered.empty()) return Done{};
-    auto r = file_->append(gathered);
+    auto r = append(gathered);
     gathered.clear();
     return r;
   };
@@ -96,7 +108,7 @@ Result<Done, StorageError> PageStore::write(
       gathered.insert(gathered.end(), bytes->begin(), bytes->end());
     } else {
       if (auto r = flush(); !r) return r;
-      if (auto r = file_->append(*bytes); !r) return r;
+      if (auto r = append(*bytes); !r) return r;
     }
     written += kRecordHeaderBytes + bytes->size();
   }
