@@ -107,14 +107,22 @@ std::string segment_file_name(std::uint64_t number) {
   return kSegmentPrefix + padded(number) + kSegmentSuffix;
 }
 
-std::optional<std::uint64_t> parse_segment_file_name(const std::string& name) {
-  const std::string prefix = kSegmentPrefix;
-  const std::string suffix = kSegmentSuffix;
+namespace {
+
+// The number in a name `prefix` + kNumberDigits digits + `suffix`, if it is one.
+std::optional<std::uint64_t> parse_numbered(const std::string& name, const std::string& prefix,
+                                            const std::string& suffix) {
   if (name.size() != prefix.size() + kNumberDigits + suffix.size()) return std::nullopt;
   if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
   if (name.compare(prefix.size() + kNumberDigits, suffix.size(), suffix) != 0) return std::nullopt;
   if (!all_of_class(name, prefix.size(), kNumberDigits, false)) return std::nullopt;
   return number_at(name, prefix.size());
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_segment_file_name(const std::string& name) {
+  return parse_numbered(name, kSegmentPrefix, kSegmentSuffix);
 }
 
 std::string pack_file_name(std::uint64_t number) {
@@ -122,13 +130,7 @@ std::string pack_file_name(std::uint64_t number) {
 }
 
 std::optional<std::uint64_t> parse_pack_file_name(const std::string& name) {
-  const std::string prefix = kPackPrefix;
-  const std::string suffix = kPackSuffix;
-  if (name.size() != prefix.size() + kNumberDigits + suffix.size()) return std::nullopt;
-  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
-  if (name.compare(prefix.size() + kNumberDigits, suffix.size(), suffix) != 0) return std::nullopt;
-  if (!all_of_class(name, prefix.size(), kNumberDigits, false)) return std::nullopt;
-  return number_at(name, prefix.size());
+  return parse_numbered(name, kPackPrefix, kPackSuffix);
 }
 
 std::string checkpoint_file_name(SeqNum seq, const Digest& state_digest) {
