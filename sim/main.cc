@@ -37,7 +37,9 @@ void print_result(const std::string& program, const sim::SimOptions& o, const si
               << " ro=" << s.read_only_completed << " seq=" << s.last_executed << " view=" << s.view
               << " crashes=" << s.crashes << " provisional=" << s.provisional
               << " core_errors=" << s.core_errors << " byz_mutations=" << s.byzantine_mutations
-              << " state_transfers=" << s.state_transfers << " abstained=" << s.abstained
+              << " state_transfers=" << s.state_transfers
+              << " state_bytes_fetched=" << s.state_bytes_fetched
+              << " state_bytes_held=" << s.state_bytes_held << " abstained=" << s.abstained
               << " heal=" << s.heal_us / 1000 << "ms end=" << s.end_us / 1000 << "ms"
               << " warmup_ops=" << s.warmup_ops << " warmup_p50=" << s.warmup_latency_us / 1000
               << "ms tail_ops=" << s.tail_ops << " tail_p50=" << s.tail_latency_us / 1000

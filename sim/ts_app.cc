@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "codec/check.h"
 #include "codec/codec.h"
 #include "server/tuplespace_app.h"
 #include "sim/ts_model.h"
@@ -194,7 +195,25 @@ WorkloadOp TsWorkload::harmless(std::uint32_t /*client*/, bool blocking) {
 }
 
 std::unique_ptr<StateMachine> make_ts_state_machine() {
-  return std::make_unique<server::TupleSpaceApp>(std::vector<std::string>{kTsAdminPrincipal});
+  auto app = std::make_unique<server::TupleSpaceApp>(std::vector<std::string>{kTsAdminPrincipal});
+  // Every replica starts with a space that no operation of the workload names, holding tuples
+  // enough for several snapshot pages that never change: a state transfer then takes them from
+  // the pages the fetching replica holds (bft/core/state_fetch.h) instead of fetching them.
+  constexpr std::int64_t kBulkTuples = 300;
+  const bft::ClientKey admin{std::string(kTsAdminPrincipal), 0};
+  app->begin_batch(0);
+  BASTION_CHECK(app->execute(bft::Request{admin, 1, false, encode(create("bulk"))}).result);
+  ts::OutAll bulk{"bulk", {}};
+  for (std::int64_t i = 0; i < kBulkTuples; ++i) {
+    ts::TupleSpec spec;
+    spec.tuple = ts::Tuple{"bulk", i, std::string(100, 'b')};
+    bulk.entries.push_back(std::move(spec));
+  }
+  BASTION_CHECK(app->execute(bft::Request{admin, 2, false, encode(bulk)}).result);
+  bft::StateBytes pieces;
+  app->snapshot_pieces(pieces);
+  BASTION_CHECK(pieces.pieces().size() >= 4);  // the header and at least three pages
+  return app;
 }
 
 AppPlugin ts_app_plugin() {

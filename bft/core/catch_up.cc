@@ -6,9 +6,10 @@
 //     replicas claim the same (seq, timestamp, digest, null) (one of them is correct) and its body
 //     matches the digest;
 //   - behind the stable checkpoint: a CHECKPOINT-PROOF, then the state in chunks from the proof's
-//     signers, checked leaf by leaf against the proven digest as it comes (StateFetch); a source
-//     whose bytes do not verify, that stops answering, sends a chunk short of full size or falls
-//     below the minimum rate is replaced by one not tried yet.
+//     signers, checked leaf by leaf against the proven digest as it comes, but for the pages it
+//     holds already (StateFetch); a source whose bytes do not verify, that stops answering, sends
+//     a chunk short of full size or falls below the minimum rate is replaced by one not tried
+//     yet, which goes on from what was checked.
 // Serving costs bandwidth, so each peer has a byte budget per retransmission interval.
 #include "bft/core/replica_impl.h"
 
@@ -183,10 +184,17 @@ void Replica::Impl::on_checkpoint_proof(ReplicaId /*from*/, const CheckpointProo
 void Replica::Impl::begin_state_transfer(const CheckpointProofMsg& proof, FetchPurpose purpose) {
   if (state_fetch_ && state_fetch_->proof().seq >= proof.seq) return;
   count(Ctr::kStateTransfers);
-  // A transfer this one supersedes did not complete from the sources it used: others first.
-  const std::vector<ReplicaId> tried =
-      state_fetch_ ? state_fetch_->tried() : std::vector<ReplicaId>{};
-  state_fetch_.emplace(proof, purpose, config_.self, now_us_, tried, last_state_source_);
+  // A transfer this one supersedes did not complete from the sources it used: others first. The
+  // pages it holds and those of the replica's own states are not fetched again.
+  std::vector<ReplicaId> tried;
+  PageIndex known;
+  if (state_fetch_) {
+    tried = state_fetch_->tried();
+    known = state_fetch_->take_known();
+  }
+  checkpoints_.add_own_pages(known);
+  state_fetch_.emplace(proof, purpose, config_.self, now_us_, tried, last_state_source_,
+                       std::move(known));
   if (proof.seq > stable_seq()) {
     checkpoints_.advance(proof);
     garbage_collect();
@@ -279,10 +287,12 @@ void Replica::Impl::on_state_chunk(ReplicaId from, const StateChunkMsg& m) {
       abandon_state_source();
       return;
     case StateFetch::Chunk::kMore:
+      count(Ctr::kStateTransferBytesFetched, m.data.size());
       last_progress_us_ = now_us_;
       request_state_chunk();
       return;
     case StateFetch::Chunk::kComplete:
+      count(Ctr::kStateTransferBytesFetched, m.data.size());
       last_progress_us_ = now_us_;
       finish_state_transfer();
       return;
@@ -295,6 +305,7 @@ void Replica::Impl::finish_state_transfer() {
   // A replica that caught up by executing meanwhile keeps its state (installing would rewind it).
   const bool install = f.purpose() == FetchPurpose::kRepair ||
                        (f.purpose() == FetchPurpose::kCatchUp && last_executed_ < seq);
+  count(Ctr::kStateTransferBytesHeld, f.held_bytes());
   CapturedState own = state_fetch_->take_state();
   if (install && !install_state(*own.state.whole(), seq)) {
     // The proven state does not decode: correct replicas never prove such a state.

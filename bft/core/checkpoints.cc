@@ -46,6 +46,10 @@ const OwnCheckpoint* Checkpoints::latest_own() const {
   return own_.empty() ? nullptr : &own_.rbegin()->second;
 }
 
+void Checkpoints::add_own_pages(PageIndex& index) const {
+  for (const auto& [seq, own] : own_) add_pages(own, index);
+}
+
 const ArchivedBatch* Checkpoints::archived(SeqNum seq) const {
   auto it = archive_.find(seq);
   return it == archive_.end() ? nullptr : &it->second;

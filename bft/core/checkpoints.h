@@ -53,6 +53,8 @@ class Checkpoints {
   const OwnCheckpoint* own(SeqNum seq) const;
   const OwnCheckpoint* latest_own() const;
   void keep_own(SeqNum seq, OwnCheckpoint own) { own_[seq] = std::move(own); }
+  // Adds the pages of every own state to `index`.
+  void add_own_pages(PageIndex& index) const;
 
   // ---- the archive ----
   void archive(SeqNum seq, ArchivedBatch batch) { archive_[seq] = std::move(batch); }

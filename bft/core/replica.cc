@@ -63,6 +63,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Ctr::kCount)> kCounte
     "state_transfers.completed",
     "state_transfers.bad_state",
     "state_transfers.source_abandoned",
+    "state_transfers.bytes_fetched",
+    "state_transfers.bytes_held",
     "catch_up.committed_sent",
     "catch_up.committed_executed",
     "fetch.batch_sent",
@@ -579,7 +581,7 @@ std::map<std::string, std::uint64_t> Replica::Impl::debug_sizes() const {
   sizes["pool.ready"] = ready_.size();
   sizes["fetch.requests"] = request_fetches_.size();
   sizes["fetch.batches"] = batch_fetches_.size();
-  sizes["fetch.state_bytes"] = state_fetch_ ? state_fetch_->received_bytes() : 0;
+  sizes["fetch.state_bytes"] = state_fetch_ ? state_fetch_->stream_bytes_done() : 0;
   sizes["client_table.sessions"] = table_.sessions();
   sizes["client_table.entries"] = table_.entries();
   sizes["client_table.cached_bytes"] = table_.cached_bytes();

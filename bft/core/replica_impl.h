@@ -115,6 +115,8 @@ enum class Ctr : std::size_t {
   kStateTransfersCompleted,
   kStateTransferBadState,
   kStateTransferSourceAbandoned,
+  kStateTransferBytesFetched,
+  kStateTransferBytesHeld,
   kCatchUpCommittedSent,
   kCatchUpCommittedExecuted,
   kFetchBatchSent,

@@ -29,4 +29,12 @@ CapturedState CapturedState::of(StateBytes state, const CapturedState* previous)
                        std::move(state)};
 }
 
+void add_pages(const CapturedState& state, PageIndex& index) {
+  const std::vector<SharedBytes>& pieces = state.state.pieces();
+  if (state.page_list->size() != pieces.size() * kStatePageEntryBytes) return;  // no list
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    index.emplace(page_entry(*state.page_list, i).digest, pieces[i]);
+  }
+}
+
 }  // namespace bastion::bft

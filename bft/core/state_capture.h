@@ -26,6 +26,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -57,5 +59,20 @@ struct CapturedState {
   // `previous` holds it, so the same address means the same bytes.
   static CapturedState of(StateBytes state, const CapturedState* previous = nullptr);
 };
+
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const {
+    std::size_t h = 0;
+    std::memcpy(&h, d.data(), sizeof(h));  // a BLAKE2b: any of its bytes are uniform
+    return h;
+  }
+};
+
+// Pages by digest: those a replica holds already, which a state transfer takes instead of
+// fetching their bytes (StateFetch).
+using PageIndex = std::unordered_map<Digest, SharedBytes, DigestHash>;
+
+// Adds the pages of `state` to `index` (none if its page list is not one entry per piece).
+void add_pages(const CapturedState& state, PageIndex& index);
 
 }  // namespace bastion::bft

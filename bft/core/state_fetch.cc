@@ -9,8 +9,12 @@ namespace bastion::bft {
 
 StateFetch::StateFetch(CheckpointProofMsg proof, FetchPurpose purpose, ReplicaId self,
                        TimeUs now_us, const std::vector<ReplicaId>& tried,
-                       std::optional<ReplicaId> prefer)
-    : proof_(std::move(proof)), purpose_(purpose), tried_(tried), source_start_us_(now_us) {
+                       std::optional<ReplicaId> prefer, PageIndex known)
+    : proof_(std::move(proof)),
+      purpose_(purpose),
+      tried_(tried),
+      known_(std::move(known)),
+      source_start_us_(now_us) {
   for (const CheckpointMsg& c : proof_.checkpoints) {
     if (c.replica != self) sources_.push_back(c.replica);
   }
@@ -55,7 +59,7 @@ std::vector<ReplicaId> StateFetch::tried() const {
 std::optional<std::pair<ReplicaId, FetchStateMsg>> StateFetch::request(TimeUs now_us) {
   if (sources_.empty()) return std::nullopt;
   sent_us_ = now_us;
-  return std::pair{sources_[source_index_], FetchStateMsg{proof_.seq, received_}};
+  return std::pair{sources_[source_index_], FetchStateMsg{proof_.seq, next_}};
 }
 
 StateFetch::Due StateFetch::on_tick(TimeUs now_us, const Config& config) {
@@ -86,14 +90,33 @@ void StateFetch::abandon(TimeUs now_us) {
   } while (abandoned_[source_index_]);
   timeouts_ = 0;
   received_ = 0;
+  source_start_us_ = now_us;
+  // What is checked stays; the bytes of the list leaf or the page not yet checked go.
+  page_.clear();
+  if (list_checked_) {
+    next_ = list_.size() + pages_.size();
+  } else {
+    // The leaves checked, unless all were but the list is not one of a state (no correct
+    // replica proves such a list): then all of it again.
+    if (leaves_checked_ == leaves_.size()) leaves_checked_ = 0;
+    list_.resize(leaves_checked_ * kStateLeafBytes);
+    next_ = list_.size();
+  }
+}
+
+void StateFetch::restart() {
+  received_ = 0;
+  next_ = 0;
+  held_ = 0;
   total_bytes_ = 0;
   page_count_ = 0;
   leaves_.clear();
   leaves_checked_ = 0;
   list_.clear();
+  list_checked_ = false;
   page_.clear();
   pages_ = StateBytes();
-  source_start_us_ = now_us;
+  known_.clear();
 }
 
 StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chunk,
@@ -102,7 +125,7 @@ StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chun
       chunk.state_digest != proof_.state_digest) {
     return Chunk::kUnsolicited;
   }
-  if (chunk.offset != received_) return Chunk::kDuplicate;
+  if (chunk.offset != next_) return Chunk::kDuplicate;
   // The first chunk brings the state's size, its page count and the leaf digests of its page
   // list, which must make up the proven digest; later ones bring none, and the same size.
   if (chunk.offset == 0) {
@@ -139,6 +162,7 @@ StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chun
     const std::uint64_t n = std::min<std::uint64_t>(data.size(), list_bytes - list_.size());
     list_.insert(list_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     data = data.subspan(n);
+    next_ += n;
     // Each leaf of the list whose bytes are all in.
     for (; leaves_checked_ < leaves_.size(); ++leaves_checked_) {
       const std::uint64_t begin = leaves_checked_ * kStateLeafBytes;
@@ -157,30 +181,62 @@ StateFetch::Chunk StateFetch::on_chunk(ReplicaId from, const StateChunkMsg& chun
         sum += len;
       }
       if (sum != total_bytes_) return Chunk::kWrong;
+      list_checked_ = true;
+      // Of the known pages, only those of this list can serve.
+      PageIndex listed;
+      for (std::uint64_t i = 0; i < page_count_; ++i) {
+        const auto it = known_.find(page_entry(list_, i).digest);
+        if (it != known_.end()) listed.insert(*it);
+      }
+      known_ = std::move(listed);
     }
   }
-  if (!take_pages(data)) return Chunk::kWrong;
-  return received_ == stream_bytes ? Chunk::kComplete : Chunk::kMore;
+  if (list_checked_ && !take_pages(data)) return Chunk::kWrong;
+  return pages_.pieces().size() == page_count_ ? Chunk::kComplete : Chunk::kMore;
 }
 
 bool StateFetch::take_pages(ByteView data) {
-  while (!data.empty()) {
+  while (pages_.pieces().size() < page_count_) {
     const PageEntry entry = page_entry(list_, pages_.pieces().size());
-    if (page_.empty()) page_.reserve(entry.len);
+    if (page_.empty()) {
+      const auto it = known_.find(entry.digest);
+      if (it != known_.end() && it->second->size() == entry.len) {
+        // Held already: its bytes, if the chunk brought them, are not needed.
+        pages_.append(it->second);
+        data = data.subspan(std::min<std::uint64_t>(data.size(), entry.len));
+        next_ += entry.len;
+        held_ += entry.len;
+        continue;
+      }
+      if (data.empty()) break;
+      page_.reserve(entry.len);
+    }
+    if (data.empty()) break;
     const std::uint64_t n = std::min<std::uint64_t>(data.size(), entry.len - page_.size());
     page_.insert(page_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     data = data.subspan(n);
+    next_ += n;
     if (page_.size() < entry.len) break;
     if (codec::blake2b(page_) != entry.digest) return false;
-    pages_.append(std::make_shared<const Bytes>(std::move(page_)));
+    auto page = std::make_shared<const Bytes>(std::move(page_));
     page_ = Bytes();
+    known_.emplace(entry.digest, page);  // a later page with the same digest takes it
+    pages_.append(std::move(page));
   }
   return true;
 }
 
 CapturedState StateFetch::take_state() {
-  return CapturedState{proof_.state_digest, std::make_shared<const Bytes>(std::move(list_)),
-                       std::move(leaves_), std::move(pages_)};
+  CapturedState state{proof_.state_digest, std::make_shared<const Bytes>(std::move(list_)),
+                      std::move(leaves_), std::move(pages_)};
+  restart();
+  return state;
+}
+
+PageIndex StateFetch::take_known() {
+  PageIndex known = std::move(known_);
+  restart();
+  return known;
 }
 
 }  // namespace bastion::bft

@@ -40,6 +40,8 @@ class RecordingApp final : public StateMachine {
   std::optional<TimeUs> next_deadline_us() const override { return inner_->next_deadline_us(); }
   void session_evicted(const ClientKey& client) override { inner_->session_evicted(client); }
   Bytes snapshot() const override { return inner_->snapshot(); }
+  // The inner application's pieces as they are: captures share and hash them as on a real replica.
+  void snapshot_pieces(StateBytes& out) const override { inner_->snapshot_pieces(out); }
   Digest digest() const override { return inner_->digest(); }
   bool restore(ByteView snapshot) override;
 

@@ -1715,6 +1715,10 @@ RunResult Simulation::Impl::run(Simulation& outer) {
     const Counters counters = h.core->counters();  // a copy: the core may rebuild it per call
     auto it = counters.find("state_transfers");
     if (it != counters.end()) stats_.state_transfers += it->second;
+    it = counters.find("state_transfers.bytes_fetched");
+    if (it != counters.end()) stats_.state_bytes_fetched += it->second;
+    it = counters.find("state_transfers.bytes_held");
+    if (it != counters.end()) stats_.state_bytes_held += it->second;
     it = counters.find("recovery.abstained");
     if (it != counters.end()) stats_.abstained += it->second;
   }

@@ -59,6 +59,8 @@ struct RunStats {
   std::uint64_t crashes = 0;
   std::uint64_t byzantine_mutations = 0;
   std::uint64_t state_transfers = 0;
+  std::uint64_t state_bytes_fetched = 0;  // by those transfers, and taken from pages held
+  std::uint64_t state_bytes_held = 0;
   std::uint64_t abstained = 0;  // prepares restarted replicas withheld (recovery.abstained)
   TimeUs heal_us = 0;
   TimeUs end_us = 0;

@@ -22,7 +22,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,19 +29,12 @@
 #include <vector>
 
 #include "bft/core/state_bytes.h"
+#include "bft/core/state_capture.h"
 #include "bft/core/types.h"
 #include "bft/storage/error.h"
 #include "bft/storage/file_system.h"
 
 namespace bastion::bft::storage {
-
-struct DigestHash {
-  std::size_t operator()(const Digest& d) const {
-    std::size_t h = 0;
-    std::memcpy(&h, d.data(), sizeof(h));  // a BLAKE2b: any of its bytes are uniform
-    return h;
-  }
-};
 
 struct PageStoreStats {
   std::uint64_t packs = 0;               // pack files
@@ -60,7 +52,7 @@ struct LivePages {
 
 class PageStore {
  public:
-  using Pages = std::unordered_map<Digest, SharedBytes, DigestHash>;
+  using Pages = PageIndex;
 
   PageStore() = default;
   PageStore(FileSystem& fs, std::string dir, std::uint64_t rewrite_min_bytes);

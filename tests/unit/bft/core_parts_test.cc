@@ -219,10 +219,16 @@ TEST(WaitingReads, BoundedPerSessionPerPrincipalAndInAll) {
 
 // ---- StateFetch ------------------------------------------------------------------------------
 
-// The state of `total` bytes that the fetches below transfer.
+// The state of `total` bytes that the fetches below transfer: no two of its pages alike (a fetch
+// takes a page it has already fetched wherever the list names it again).
 Bytes fetched_state(std::uint64_t total) {
   Bytes s(total);
-  for (std::uint64_t i = 0; i < total; ++i) s[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  for (std::uint64_t i = 0; i < total; ++i) {  // splitmix64
+    std::uint64_t z = i + 0x9e3779b97f4a7c15U;
+    z = (z ^ (z >> 30U)) * 0xbf58476d1ce4e5b9U;
+    z = (z ^ (z >> 27U)) * 0x94d049bb133111ebU;
+    s[i] = static_cast<std::uint8_t>(z ^ (z >> 31U));
+  }
   return s;
 }
 
@@ -506,6 +512,14 @@ TEST(StateFetch, EachLeafAndPageIsCheckedWhenItsBytesAreInAndTheLeavesAgainstThe
     wrong.data[17] ^= 1;
     EXPECT_EQ(f.on_chunk(source, wrong, config), StateFetch::Chunk::kMore);  // leaf 1 half in
     EXPECT_EQ(f.on_chunk(source, at(3 * half), config), StateFetch::Chunk::kWrong);
+    // The next source is asked from leaf 1: leaf 0 was checked.
+    f.abandon(0);
+    const auto request = f.request(0);
+    ASSERT_TRUE(request);
+    EXPECT_NE(request->first, source);
+    EXPECT_EQ(request->second.offset, 2 * half);
+    EXPECT_EQ(f.on_chunk(request->first, at(2 * half), config), StateFetch::Chunk::kMore);
+    EXPECT_EQ(f.on_chunk(request->first, at(3 * half), config), StateFetch::Chunk::kMore);
   }
   {  // a wrong byte in a page is found with that page's last byte, not at the end
     StateFetch f(p, FetchPurpose::kCatchUp, 3, 0);
@@ -519,11 +533,14 @@ TEST(StateFetch, EachLeafAndPageIsCheckedWhenItsBytesAreInAndTheLeavesAgainstThe
     StateChunkMsg wrong = at(offset);
     wrong.data[list_bytes + page_start - offset + 3] ^= 1;
     EXPECT_EQ(f.on_chunk(source, wrong, config), StateFetch::Chunk::kWrong);
-    // The next source starts over and completes.
+    // The next source goes on from that page (those before it were checked) and completes.
     f.abandon(0);
-    const ReplicaId next = source_of(f);
+    const auto request = f.request(0);
+    ASSERT_TRUE(request);
+    const ReplicaId next = request->first;
     EXPECT_NE(next, source);
-    for (offset = 0; offset + half < stream.size(); offset += half) {
+    EXPECT_EQ(request->second.offset, list_bytes + page_start);
+    for (offset = list_bytes + page_start; offset + half < stream.size(); offset += half) {
       ASSERT_EQ(f.on_chunk(next, at(offset), config), StateFetch::Chunk::kMore);
     }
     EXPECT_EQ(f.on_chunk(next, at(offset), config), StateFetch::Chunk::kComplete);
@@ -532,6 +549,74 @@ TEST(StateFetch, EachLeafAndPageIsCheckedWhenItsBytesAreInAndTheLeavesAgainstThe
     EXPECT_EQ(CapturedState::of(taken.state).digest, p.state_digest);
     EXPECT_EQ(*taken.state.whole(), fetched_state(total));
   }
+}
+
+TEST(StateFetch, TakesThePagesItHoldsAndAsksOnlyForTheOthers) {
+  const Config config = fetch_config();  // chunks of 40 bytes
+  // 300 bytes in 100 pages of 3: a stream of 4000 bytes of page list, then the pages.
+  const CapturedState state = fetched(300);
+  ASSERT_EQ(state.page_count(), 100U);
+  PageIndex known;
+  add_pages(state, known);
+  const Digest page50 = page_entry(*state.page_list, 50).digest;
+  const Digest page90 = page_entry(*state.page_list, 90).digest;
+  known.erase(page50);
+  known.erase(page90);
+  const auto unrelated = std::make_shared<const Bytes>(Bytes{1, 2, 3});
+  known.emplace(codec::blake2b(*unrelated), unrelated);
+  StateFetch f(proof_signed_by({0, 1, 2}, 300), FetchPurpose::kCatchUp, 3, 0, {}, std::nullopt,
+               known);
+  const ReplicaId source = source_of(f);
+  for (std::uint64_t offset = 0; offset < 4000; offset += 40) {
+    ASSERT_EQ(f.request(0)->second.offset, offset);
+    ASSERT_EQ(f.on_chunk(source, chunk(offset, 300, 40, 300), config), StateFetch::Chunk::kMore);
+  }
+  // The list is in: pages 0-49 are held, so page 50 is asked for.
+  EXPECT_EQ(f.request(0)->second.offset, 4000U + 50 * 3);
+  // Its chunk brings pages 50 to 62 and a byte of 63; only page 50 is taken from it, and the
+  // held pages up to 89 follow.
+  ASSERT_EQ(f.on_chunk(source, chunk(4150, 300, 40, 300), config), StateFetch::Chunk::kMore);
+  EXPECT_EQ(f.request(0)->second.offset, 4000U + 90 * 3);
+  EXPECT_EQ(f.on_chunk(source, chunk(4270, 300, 30, 300), config), StateFetch::Chunk::kComplete);
+  EXPECT_EQ(f.received_bytes(), 4000U + 40 + 30);
+  EXPECT_EQ(f.stream_bytes_done(), 4300U);
+  EXPECT_EQ(f.held_bytes(), 98U * 3);
+  const CapturedState taken = f.take_state();
+  EXPECT_EQ(taken.digest, state.digest);
+  EXPECT_EQ(*taken.state.whole(), fetched_state(300));
+  ASSERT_EQ(taken.state.pieces().size(), 100U);
+  EXPECT_EQ(taken.state.pieces()[0], state.state.pieces()[0]);  // shared, not copied
+  EXPECT_NE(taken.state.pieces()[50], state.state.pieces()[50]);
+  EXPECT_EQ(CapturedState::of(taken.state).digest, state.digest);
+}
+
+TEST(StateFetch, ASupersedingTransferTakesThePagesItsPredecessorFetchedAndOnlyThoseOfItsList) {
+  const Config config = fetch_config();
+  const CapturedState state = fetched(300);
+  const auto unrelated = std::make_shared<const Bytes>(Bytes{1, 2, 3});
+  PageIndex known;
+  known.emplace(codec::blake2b(*unrelated), unrelated);
+  StateFetch first(proof_signed_by({0, 1, 2}, 300), FetchPurpose::kCatchUp, 3, 0, {}, std::nullopt,
+                   known);
+  const ReplicaId source = source_of(first);
+  std::uint64_t offset = 0;
+  for (; offset <= 4000; offset += 40) {
+    ASSERT_EQ(first.on_chunk(source, chunk(offset, 300, 40, 300), config),
+              StateFetch::Chunk::kMore);
+  }
+  // 13 pages are in (and a byte of the 14th); the unrelated page went with the list.
+  PageIndex handed = first.take_known();
+  EXPECT_EQ(handed.size(), 13U);
+  EXPECT_FALSE(handed.contains(codec::blake2b(*unrelated)));
+  EXPECT_EQ(first.stream_bytes_done(), 0U);
+  StateFetch second(proof_signed_by({0, 1, 2}, 300), FetchPurpose::kCatchUp, 3, 0, first.tried(),
+                    std::nullopt, std::move(handed));
+  const ReplicaId next = source_of(second);
+  EXPECT_NE(next, source);
+  for (offset = 0; offset < 4000; offset += 40) {
+    ASSERT_EQ(second.on_chunk(next, chunk(offset, 300, 40, 300), config), StateFetch::Chunk::kMore);
+  }
+  EXPECT_EQ(second.request(0)->second.offset, 4000U + 13 * 3);
 }
 
 TEST(StateFetch, ShortOrInconsistentChunksAreInvalid) {
