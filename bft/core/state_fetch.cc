@@ -208,10 +208,9 @@ bool StateFetch::take_pages(ByteView data) {
         held_ += entry.len;
         continue;
       }
-      if (data.empty()) break;
-      page_.reserve(entry.len);
     }
     if (data.empty()) break;
+    if (page_.empty()) page_.reserve(entry.len);
     const std::uint64_t n = std::min<std::uint64_t>(data.size(), entry.len - page_.size());
     page_.insert(page_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     data = data.subspan(n);
