@@ -123,15 +123,15 @@ Result<Done, StorageError> PageStore::write(
   return Done{};
 }
 
-Result<Done, StorageError> PageStore::collect(const std::vector<LivePages>& live,
+Result<Done, StorageError> PageStore::collect(const std::vector<const PagedState*>& live,
                                               std::uint64_t& cleanup_errors) {
   std::vector<std::pair<Digest, const Bytes*>> pages;
   std::unordered_set<Digest, DigestHash> taken;
   std::uint64_t live_bytes = 0;
-  for (const LivePages& l : live) {
-    const std::vector<SharedBytes>& pieces = l.state->pieces();
+  for (const PagedState* l : live) {
+    const std::vector<SharedBytes>& pieces = l->state.pieces();
     for (std::size_t i = 0; i < pieces.size(); ++i) {
-      const Digest d = page_entry(l.page_list, i).digest;
+      const Digest d = page_entry(*l->page_list, i).digest;
       if (!taken.insert(d).second) continue;
       pages.emplace_back(d, pieces[i].get());
       live_bytes += kRecordHeaderBytes + pieces[i]->size();

@@ -44,10 +44,10 @@ struct PageStoreStats {
   std::uint64_t rewrites = 0;            // collect() rewrites since open
 };
 
-// A state whose pages must stay: its page list and its pages.
-struct LivePages {
-  ByteView page_list;
-  const StateBytes* state = nullptr;
+// A checkpoint state as stored: its page list (an entry per piece) and its pages.
+struct PagedState {
+  SharedBytes page_list;
+  StateBytes state;
 };
 
 class PageStore {
@@ -68,9 +68,9 @@ class PageStore {
 
   // `live`: the states that retained checkpoints still list. Rewrites their pages into a new pack
   // and deletes the others when the packs hold more bytes of other pages than of theirs, and at
-  // least rewrite_min_bytes (or any, when no state is live). A pack that cannot be deleted is counted in `cleanup_errors` (read
-  // again, and dropped, at the next open).
-  Result<Done, StorageError> collect(const std::vector<LivePages>& live,
+  // least rewrite_min_bytes (or any, when no state is live). A pack that cannot be deleted is
+  // counted in `cleanup_errors` (read again, and dropped, at the next open).
+  Result<Done, StorageError> collect(const std::vector<const PagedState*>& live,
                                      std::uint64_t& cleanup_errors);
 
   PageStoreStats stats() const;

@@ -298,7 +298,7 @@ Result<OpenedStorage, StorageError> ReplicaStorage::open(FileSystem& fs, const s
     impl->retained.add(kind_of(e.entry), seq_of(e.entry), e.payload, std::move(file));
   }
   for (const auto& [name, stored] : states) {
-    impl->checkpoint_files.emplace(name, Impl::StoredCheckpoint{stored.page_list, stored.state});
+    impl->checkpoint_files.emplace(name, PagedState{stored.page_list, stored.state});
   }
   impl->compacted_stable = base_stable;
 

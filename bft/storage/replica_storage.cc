@@ -126,7 +126,7 @@ Result<Done, StorageError> ReplicaStorage::Impl::append(const PersistRecord& rec
           return fail_storage(std::move(r).error());
         }
       }
-      checkpoint_files.emplace(checkpoint_file, StoredCheckpoint{c->page_list, c->state});
+      checkpoint_files.emplace(checkpoint_file, PagedState{c->page_list, c->state});
     }
   }
 
@@ -238,9 +238,9 @@ Result<Done, StorageError> ReplicaStorage::Impl::compact() {
 }
 
 Result<Done, StorageError> ReplicaStorage::Impl::collect_pages() {
-  std::vector<LivePages> live;
+  std::vector<const PagedState*> live;
   live.reserve(checkpoint_files.size());
-  for (const auto& [name, c] : checkpoint_files) live.push_back(LivePages{*c.page_list, &c.state});
+  for (const auto& [name, c] : checkpoint_files) live.push_back(&c);
   return pages.collect(live, counters.cleanup_errors);
 }
 

@@ -87,11 +87,7 @@ class ReplicaStorage::Impl {
   Bytes spare_group_buffer;
   RetainedLog retained;
   // A checkpoint file's state, kept (shared with the replica) while the live log may need it.
-  struct StoredCheckpoint {
-    SharedBytes page_list;
-    StateBytes state;
-  };
-  std::map<std::string, StoredCheckpoint> checkpoint_files;
+  std::map<std::string, PagedState> checkpoint_files;
   PageStore pages;
   std::optional<SeqNum> compacted_stable;  // stable seq of the newest base segment
   StorageStats counters;
